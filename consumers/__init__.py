@@ -1,0 +1,1 @@
+"""Consumer services (handlers, retries, dead-lettering) arrive with issue 3."""

@@ -1,0 +1,1 @@
+"""The hookgate gateway: verify, de-duplicate, publish with a confirm, answer."""

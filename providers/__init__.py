@@ -1,0 +1,44 @@
+"""Provider plugins: turn an inbound webhook request into a verified event, or refuse it."""
+
+from providers.base import (
+    Handshake,
+    Provider,
+    ProviderFactory,
+    SourceSpec,
+    VerifiedEvent,
+    WebhookRequest,
+)
+from providers.errors import (
+    InvalidSignature,
+    Malformed,
+    MissingSignature,
+    ProviderConfigError,
+    ProviderError,
+    ProviderNotFound,
+    StaleTimestamp,
+    VerificationError,
+)
+from providers.options import Options
+from providers.registry import installed, load
+from providers.secret import Secret
+
+__all__ = [
+    "Handshake",
+    "InvalidSignature",
+    "Malformed",
+    "MissingSignature",
+    "Options",
+    "Provider",
+    "ProviderConfigError",
+    "ProviderError",
+    "ProviderFactory",
+    "ProviderNotFound",
+    "Secret",
+    "SourceSpec",
+    "StaleTimestamp",
+    "VerificationError",
+    "VerifiedEvent",
+    "WebhookRequest",
+    "installed",
+    "load",
+]

@@ -1,0 +1,88 @@
+"""The provider interface: what goes in (a request), what comes out (an event or a handshake).
+
+A provider is built once per source at startup, from a `SourceSpec`, and must refuse bad options
+there (`ProviderConfigError`), so that a misconfigured source stops startup instead of failing
+requests. `verify` then runs once per request; it must be pure CPU work (no I/O) and raise only
+`VerificationError` subclasses. Anything else it raises is treated as a bug: answered 500,
+counted, never published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+from providers.options import Options
+from providers.secret import Secret
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One inbound HTTP request, exactly as received.
+
+    `headers` has lower-case names; repeated headers are joined with ", ". `url` is the URL the
+    provider called (scheme and host from the source's `public_url` when configured). `body` is
+    the raw bytes: verify over these, never over re-serialised JSON. `received_at` is Unix time.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: float
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedEvent:
+    """A request whose signature checked out.
+
+    `id` is the provider's event ID (the dedupe key); `type` the provider's event type, used in
+    the routing key; `occurred_at` the provider's own event time (Unix time) when it gives one.
+    """
+
+    id: str
+    type: str
+    occurred_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """A synchronous answer the provider requires (URL verification, PING); never published."""
+
+    body: bytes
+    status_code: int = 200
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """What a provider is built from: one `[sources.NAME]` table, validated and interpolated.
+
+    `options` holds every key of the table except `provider`, `secrets` and `tolerance_seconds`;
+    a provider reads the ones it knows and calls `options.finish()` to refuse the rest.
+    """
+
+    name: str
+    secrets: tuple[Secret, ...]
+    tolerance_seconds: float | None
+    options: Options
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A verifier for one source. Class attributes describe it to `hookgate providers`."""
+
+    #: The verification family ("timestamped-hmac", "raw-body-hmac", "standard-webhooks", …).
+    family: ClassVar[str]
+    #: HTTP methods the provider's requests arrive with; anything else is answered 405.
+    methods: ClassVar[frozenset[str]]
+
+    def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
+        """Return the verified event or a handshake answer; raise a `VerificationError`."""
+        ...
+
+
+#: What the `hookgate.providers` entry points and `module:Class` values must name.
+ProviderFactory = Callable[[SourceSpec], Provider]

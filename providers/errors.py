@@ -1,0 +1,50 @@
+"""Every way a provider can refuse a request, and the one way it can refuse its config.
+
+A provider raises one of the `VerificationError` subclasses; the gateway maps each to its HTTP
+answer in one table (`gateway.responses`). Messages are for logs and never contain secrets,
+signatures or expected values.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Root of every error the providers package raises on purpose."""
+
+
+class ProviderConfigError(ProviderError):
+    """A source's provider options are wrong. The message starts with the key path."""
+
+
+class ProviderNotFound(ProviderConfigError):
+    """No installed provider has that name, and it is not an importable `module:Class`."""
+
+
+class VerificationError(ProviderError):
+    """The request is refused. `status` is the machine-readable reason sent to the caller."""
+
+    status = "invalid_signature"
+
+
+class MissingSignature(VerificationError):
+    """A header (or parameter) that the scheme requires is absent."""
+
+    status = "missing_signature"
+
+
+class InvalidSignature(VerificationError):
+    """The signature is present but matches no configured secret, or cannot be parsed."""
+
+    status = "invalid_signature"
+
+
+class StaleTimestamp(VerificationError):
+    """The signed timestamp is further from now than the source's tolerance (past or future)."""
+
+    status = "stale_timestamp"
+
+
+class Malformed(VerificationError):
+    """The signature is valid but the body lacks what the provider needs (event ID or type)."""
+
+    status = "malformed"

@@ -1,0 +1,60 @@
+"""Typed reading of a source's provider-specific options, with errors that name the key path."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import TypeVar
+
+from providers.errors import ProviderConfigError
+
+_T = TypeVar("_T")
+_MISSING = object()
+
+
+class Options:
+    """The provider-specific keys of one `[sources.NAME]` table.
+
+    Read each option once with a typed getter, then call `finish()`: any key left unread is an
+    error, so that a typo (`signature_heder`) stops startup instead of silently using a default.
+    """
+
+    def __init__(self, values: Mapping[str, object], path: str) -> None:
+        self._values = dict(values)
+        self._path = path
+        self._read: set[str] = set()
+
+    def path(self, key: str) -> str:
+        return f"{self._path}.{key}"
+
+    def error(self, key: str, problem: str) -> ProviderConfigError:
+        return ProviderConfigError(f"{self.path(key)}: {problem}")
+
+    def _get(self, key: str) -> object:
+        self._read.add(key)
+        return self._values.get(key, _MISSING)
+
+    def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self._get(key)
+        if value is _MISSING:
+            if required:
+                raise self.error(key, "required for this provider")
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, "expected a string")
+        if not value:
+            raise self.error(key, "must not be empty")
+        return value
+
+    def choice(self, key: str, choices: Collection[str], default: str) -> str:
+        value = self.string(key, default)
+        assert value is not None
+        if value not in choices:
+            allowed = ", ".join(sorted(choices))
+            raise self.error(key, f"expected one of {allowed}, got {value!r}")
+        return value
+
+    def finish(self) -> None:
+        """Refuse every option the provider did not read."""
+        unknown = sorted(set(self._values) - self._read)
+        if unknown:
+            raise self.error(unknown[0], "unknown option for this provider")
