@@ -1,0 +1,109 @@
+"""The app factory: a config in, a Starlette app out. No globals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.config import Config
+from gateway.dedupe import DedupeStore, open_dedupe_store
+from gateway.ingest import IngestEndpoint
+from gateway.metrics import GatewayMetrics
+from gateway.publisher import Publisher
+from gateway.sources import build_sources
+
+_log = logging.getLogger("hookgate.app")
+_PURGE_INTERVAL = 60.0
+
+
+def create_app(
+    config: Config,
+    *,
+    registry: CollectorRegistry | None = None,
+    dedupe: DedupeStore | None = None,
+    multiprocess_metrics: bool = False,
+    connect_wait: float = 3.0,
+) -> Starlette:
+    """Build the gateway. Raises `ConfigError` when a source's provider cannot be built."""
+    sources = build_sources(config.sources)
+    metrics = GatewayMetrics(
+        registry if registry is not None else CollectorRegistry(),
+        sources,
+        multiprocess=multiprocess_metrics,
+    )
+    gateway = config.gateway
+    # A claim lease longer than any publish can take, so a live publisher never loses its claim.
+    lease = max(30.0, 3 * gateway.publish_timeout_seconds)
+    store = dedupe if dedupe is not None else open_dedupe_store(config.dedupe, lease)
+    publisher = Publisher(
+        config.broker.url,
+        config.broker.exchange,
+        timeout=gateway.publish_timeout_seconds,
+        metrics=metrics,
+    )
+    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if publisher.connected:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse(
+            {"status": "unavailable", "detail": "not connected to the broker"},
+            status_code=503,
+            headers={"retry-after": "5"},
+        )
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await publisher.start(wait=connect_wait)
+        if not publisher.connected:
+            _log.warning("starting without a broker connection; answering 503 until it is up")
+        purger = asyncio.create_task(_purge_forever(store), name="hookgate-dedupe-purge")
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            await publisher.close()
+            store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route(f"{gateway.path_prefix}/{{source}}", ingest),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.publisher = publisher
+    return app
+
+
+async def _purge_forever(store: DedupeStore) -> None:
+    while True:
+        await asyncio.sleep(_PURGE_INTERVAL)
+        try:
+            # Small batches, yielding between them, so no purge holds the loop for long.
+            purged = store.purge(time.time())
+            while purged:
+                await asyncio.sleep(0.01)
+                purged = store.purge(time.time())
+        except Exception:
+            _log.exception("dedupe purge failed; will retry")

@@ -1,0 +1,278 @@
+"""Load the TOML config into frozen dataclasses, once, at the edge.
+
+`${VAR}` in any string is replaced from the environment (`$$` is a literal `$`); a missing
+variable is an error naming it. `HOOKGATE_BROKER_URL` overrides `broker.url`. Unknown keys and
+bad values are errors that name the key path. Provider options are checked by the provider
+itself when the source is built (`gateway.sources`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.errors import ConfigError
+from providers import Secret
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_EXCHANGE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+# Keys every source has; everything else in a source table is a provider option.
+_SOURCE_KEYS = {"provider", "secrets", "tolerance_seconds"}
+_DEFAULT_BROKER_URL = Secret("amqp://guest:guest@127.0.0.1:5672/")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path_prefix: str = "/webhooks"
+    max_body_bytes: int = 1_048_576
+    max_header_bytes: int = 65_536
+    publish_timeout_seconds: float = 5.0
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    url: Secret = _DEFAULT_BROKER_URL
+    exchange: str = "webhooks"
+
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs and error messages."""
+        parts = urlsplit(self.url.reveal())
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+        if parts.username:
+            netloc = f"{parts.username}:***@{netloc}"
+        return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    backend: str = "sqlite"
+    path: str = "var/dedupe.sqlite3"
+    url: str = "redis://127.0.0.1:6379/0"
+    ttl_seconds: float = 259_200.0
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    enabled: bool = False
+    path: str = "var/spool.sqlite3"
+    max_bytes: int = 1_073_741_824
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    provider: str
+    secrets: tuple[Secret, ...]
+    tolerance_seconds: float | None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySettings
+    broker: BrokerSettings
+    dedupe: DedupeSettings
+    spool: SpoolSettings
+    sources: Mapping[str, SourceSettings]
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read, interpolate and validate a config file."""
+    env = os.environ if environ is None else environ
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {os.fspath(path)!r}: {err.strerror}") from err
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{os.fspath(path)}: not valid TOML: {err}") from err
+    return parse_config(raw, env)
+
+
+def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    data = _interpolate(raw, "", env)
+    _only(data, {"gateway", "broker", "dedupe", "spool", "sources"}, "")
+    gateway = _gateway(_table(data, "gateway"))
+    broker = _broker(_table(data, "broker"), env)
+    dedupe = _dedupe(_table(data, "dedupe"))
+    spool = _spool(_table(data, "spool"))
+    sources = {name: _source(name, table) for name, table in _table(data, "sources").items()}
+    if not sources:
+        raise ConfigError("sources: no source is configured; add a [sources.NAME] table")
+    return Config(gateway, broker, dedupe, spool, sources)
+
+
+def _interpolate(value: Any, path: str, env: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name is None:
+                return "$"
+            if name not in env:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return env[name]
+
+        return _VAR.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, _join(path, k), env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
+    return value
+
+
+def _gateway(table: dict[str, Any]) -> GatewaySettings:
+    _only(table, set(GatewaySettings.__dataclass_fields__), "gateway")
+    d = GatewaySettings()
+    prefix = _str(table, "path_prefix", "gateway", d.path_prefix).rstrip("/")
+    if prefix and not prefix.startswith("/"):
+        raise ConfigError("gateway.path_prefix: must start with '/' (e.g. \"/webhooks\")")
+    level = _str(table, "log_level", "gateway", d.log_level).lower()
+    if level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError("gateway.log_level: expected one of debug, info, warning, error")
+    return GatewaySettings(
+        host=_str(table, "host", "gateway", d.host),
+        port=_int(table, "port", "gateway", d.port, 0, 65535),
+        path_prefix=prefix,
+        max_body_bytes=_int(table, "max_body_bytes", "gateway", d.max_body_bytes, 1, 2**31),
+        max_header_bytes=_int(
+            table, "max_header_bytes", "gateway", d.max_header_bytes, 1024, 2**24
+        ),
+        publish_timeout_seconds=_number(
+            table, "publish_timeout_seconds", "gateway", d.publish_timeout_seconds, positive=True
+        ),
+        log_level=level,
+    )
+
+
+def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
+    _only(table, {"url", "exchange"}, "broker")
+    url = env.get("HOOKGATE_BROKER_URL") or _str(
+        table, "url", "broker", BrokerSettings.url.reveal()
+    )
+    if urlsplit(url).scheme not in {"amqp", "amqps"}:
+        raise ConfigError("broker.url: expected an amqp:// or amqps:// URL")
+    exchange = _str(table, "exchange", "broker", "webhooks")
+    if not _EXCHANGE_NAME.fullmatch(exchange) or exchange.startswith("amq."):
+        raise ConfigError("broker.exchange: use letters, digits and _ . : - (not starting 'amq.')")
+    return BrokerSettings(url=Secret(url), exchange=exchange)
+
+
+def _dedupe(table: dict[str, Any]) -> DedupeSettings:
+    _only(table, {"backend", "path", "url", "ttl_seconds"}, "dedupe")
+    d = DedupeSettings()
+    backend = _str(table, "backend", "dedupe", d.backend)
+    if backend == "redis":
+        raise ConfigError("dedupe.backend: 'redis' is not available yet; use 'sqlite' or 'memory'")
+    if backend not in {"sqlite", "memory"}:
+        raise ConfigError(f"dedupe.backend: expected 'sqlite' or 'memory', got {backend!r}")
+    return DedupeSettings(
+        backend=backend,
+        path=_str(table, "path", "dedupe", d.path),
+        url=_str(table, "url", "dedupe", d.url),
+        ttl_seconds=_number(table, "ttl_seconds", "dedupe", d.ttl_seconds, positive=True),
+    )
+
+
+def _spool(table: dict[str, Any]) -> SpoolSettings:
+    _only(table, {"enabled", "path", "max_bytes"}, "spool")
+    enabled = table.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("spool.enabled: expected true or false")
+    if enabled:
+        # Refuse rather than pretend: a 2xx must never claim a durability we do not provide.
+        raise ConfigError(
+            "spool.enabled: the disk spool is not available in this version; set it to false "
+            "(while the broker is down the gateway answers 503 + Retry-After)"
+        )
+    d = SpoolSettings()
+    return SpoolSettings(
+        enabled=False,
+        path=_str(table, "path", "spool", d.path),
+        max_bytes=_int(table, "max_bytes", "spool", d.max_bytes, 1, 2**50),
+    )
+
+
+def _source(name: str, table: Any) -> SourceSettings:
+    path = f"sources.{name}"
+    if not _SOURCE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{path}: a source name is a URL segment: lower-case letters, digits, '-' and '_'"
+        )
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: expected a table")
+    provider = _str(table, "provider", path, None)
+    secrets = table.get("secrets", [])
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
+        raise ConfigError(f"{path}.secrets: expected a list of strings")
+    for i, secret in enumerate(secrets):
+        if not secret:
+            raise ConfigError(f"{path}.secrets[{i}]: empty secret (is its variable empty?)")
+    tolerance = None
+    if "tolerance_seconds" in table:
+        tolerance = _number(table, "tolerance_seconds", path, 0.0, positive=False)
+    options = {k: v for k, v in table.items() if k not in _SOURCE_KEYS}
+    return SourceSettings(name, provider, tuple(Secret(s) for s in secrets), tolerance, options)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table ([{key}])")
+    return value
+
+
+def _only(table: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{_join(path, key)}: unknown key")
+
+
+def _str(table: Mapping[str, Any], key: str, path: str, default: str | None) -> str:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"{_join(path, key)}: required")
+    if not isinstance(value, str):
+        raise ConfigError(f"{_join(path, key)}: expected a string")
+    return value
+
+
+def _int(table: Mapping[str, Any], key: str, path: str, default: int, low: int, high: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{_join(path, key)}: expected an integer")
+    if not low <= value <= high:
+        raise ConfigError(f"{_join(path, key)}: expected an integer from {low} to {high}")
+    return value
+
+
+def _number(
+    table: Mapping[str, Any], key: str, path: str, default: float, *, positive: bool
+) -> float:
+    value = table.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ConfigError(f"{_join(path, key)}: expected a number")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(
+            f"{_join(path, key)}: expected a {'positive' if positive else 'non-negative'} number"
+        )
+    return float(value)

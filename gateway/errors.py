@@ -1,0 +1,28 @@
+"""The gateway's own errors. Messages name the key, the value or the fix."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+
+class ConfigError(GatewayError):
+    """The config file is missing, unreadable or invalid. The message starts with the key path."""
+
+
+class PublishFailed(GatewayError):
+    """The broker did not confirm a publish: `reason` is a bounded metric label."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def describe(err: BaseException, url: str) -> str:
+    """An exception as one line for logs and CLI errors, with the URL's password masked."""
+    text = f"{type(err).__name__}: {err}".strip(": ")[:300]
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text

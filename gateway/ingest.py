@@ -1,0 +1,214 @@
+"""`POST {path_prefix}/{source}`: the hot path, in the order of the promise.
+
+read body → find source → verify → claim ID → publish → commit → answer.
+
+A 2xx leaves here only after the broker confirmed the message. An event ID is claimed before the
+publish and committed after the confirm; a failed publish releases it, so the provider's retry is
+published rather than dropped as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
+from starlette.types import Receive, Scope, Send
+
+from gateway.config import GatewaySettings
+from gateway.dedupe import Claim, DedupeStore
+from gateway.errors import PublishFailed
+from gateway.message import build_properties
+from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
+from gateway.publisher import Publisher
+from gateway.responses import (
+    DUPLICATE,
+    ERROR,
+    HEADERS_TOO_LARGE,
+    IN_PROGRESS,
+    READ_TIMEOUT,
+    TOO_LARGE,
+    Answer,
+    answer,
+    json_answer,
+    refusal,
+)
+from gateway.responses import UNKNOWN_SOURCE as UNKNOWN_SOURCE_ANSWER
+from gateway.sources import Source
+from gateway.topology import routing_key
+from providers import Handshake, VerificationError, WebhookRequest
+
+_log = logging.getLogger("hookgate.request")
+_MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
+
+
+class _Refused(Exception):
+    """Ends a request early with a prepared answer."""
+
+    def __init__(self, outcome: str, answer: Answer) -> None:
+        self.outcome = outcome
+        self.answer = answer
+
+
+class IngestEndpoint:
+    """The ASGI endpoint for webhook deliveries. Everything fixed is computed in `__init__`."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        sources: Mapping[str, Source],
+        dedupe: DedupeStore,
+        publisher: Publisher,
+        metrics: GatewayMetrics,
+        *,
+        body_read_timeout: float = 10.0,
+    ) -> None:
+        self._sources = dict(sources)
+        self._dedupe = dedupe
+        self._publisher = publisher
+        self._metrics = metrics
+        self._max_body = settings.max_body_bytes
+        self._max_headers = settings.max_header_bytes
+        self._read_timeout = body_read_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        received_at = time.time()
+        name = scope["path_params"]["source"]
+        source = self._sources.get(name)
+        event_id = None
+        try:
+            if source is None:
+                raise _Refused("unknown_source", UNKNOWN_SOURCE_ANSWER)
+            outcome, result, event_id = await self._handle(source, scope, receive, received_at)
+        except _Refused as refused:
+            outcome, result = refused.outcome, refused.answer
+        except Exception:
+            # A provider bug or an unforeseen input: answered 500, never published.
+            _log.exception("request failed", extra={"fields": {"source": name}})
+            outcome, result = "error", ERROR
+        if outcome != "disconnected":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": result.status_code,
+                    "headers": result.headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": result.body})
+        elapsed = time.perf_counter() - started
+        label = source.name if source is not None else UNKNOWN_SOURCE
+        self._metrics.request(label, outcome, elapsed)
+        if _log.isEnabledFor(logging.INFO):
+            _log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "source": label,
+                        "event_id": event_id,
+                        "outcome": outcome,
+                        "status": result.status_code,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    }
+                },
+            )
+
+    async def _handle(
+        self, source: Source, scope: Scope, receive: Receive, received_at: float
+    ) -> tuple[str, Answer, str | None]:
+        method = scope["method"]
+        if method not in source.methods:
+            refused = answer("method_not_allowed", f"{source.name} accepts {source.allow_header}")
+            refused.headers.append((b"allow", source.allow_header.encode()))
+            raise _Refused("method_not_allowed", refused)
+        headers = self._headers(scope)
+        body = await self._read_body(headers, receive)
+        request = WebhookRequest(
+            method=method, url=_url(scope), headers=headers, body=body, received_at=received_at
+        )
+
+        try:
+            verified = source.provider.verify(request)
+        except VerificationError as err:
+            raise _Refused(err.status, refusal(err)) from None
+        if isinstance(verified, Handshake):
+            handshake = json_answer(
+                verified.status_code, verified.body, content_type=verified.content_type.encode()
+            )
+            return "handshake", handshake, None
+        event_id = verified.id
+        if not event_id or len(event_id.encode()) > _MAX_EVENT_ID_BYTES:
+            raise _Refused("malformed", answer("malformed", "event ID is empty or too long"))
+
+        key = f"{source.name}:{event_id}"
+        claim = self._dedupe.claim(key, received_at)
+        if claim is Claim.DUPLICATE:
+            return "duplicate", DUPLICATE, event_id
+        if claim is Claim.IN_PROGRESS:
+            return "in_progress", IN_PROGRESS, event_id
+        try:
+            await self._publisher.publish(
+                body,
+                routing_key(source.name, verified.type),
+                build_properties(
+                    source=source.name,
+                    provider=source.provider_name,
+                    event=verified,
+                    headers=headers,
+                    received_at=received_at,
+                ),
+            )
+        except PublishFailed as err:
+            self._dedupe.release(key)
+            return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
+        except BaseException:
+            self._dedupe.release(key)
+            raise
+        self._dedupe.commit(key, time.time())
+        return "accepted", answer("accepted", event_id=event_id, source=source.name), event_id
+
+    def _headers(self, scope: Scope) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        size = 0
+        for raw_name, raw_value in scope["headers"]:
+            size += len(raw_name) + len(raw_value)
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            previous = headers.get(name)
+            headers[name] = value if previous is None else f"{previous}, {value}"
+        if size > self._max_headers:
+            raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
+        return headers
+
+    async def _read_body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            raise _Refused("too_large", TOO_LARGE)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Refused("disconnected", ERROR)
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self._max_body:
+                        raise _Refused("too_large", TOO_LARGE)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise _Refused("read_timeout", READ_TIMEOUT) from None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _url(scope: Scope) -> str:
+    scheme = scope.get("scheme", "http")
+    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+    path = scope.get("root_path", "") + scope["path"]
+    query = scope.get("query_string", b"")
+    url = f"{scheme}://{host}{path}"
+    return f"{url}?{query.decode('latin-1')}" if query else url

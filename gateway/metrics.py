@@ -1,0 +1,112 @@
+"""Every gateway metric, owned by one object that is handed a registry.
+
+Label values come from the config (source names) and from code (outcomes, reasons), never from
+request data. Label sets are created up front, so a dashboard shows zeros rather than gaps.
+Under several uvicorn workers, prometheus_client's multiprocess mode aggregates the workers'
+values (`PROMETHEUS_MULTIPROC_DIR`, set by `hookgate serve --workers N` before the workers start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+#: The `source` label of requests to a source that is not configured.
+UNKNOWN_SOURCE = "_unknown"
+
+OUTCOMES = (
+    "accepted",
+    "duplicate",
+    "in_progress",
+    "handshake",
+    "missing_signature",
+    "invalid_signature",
+    "stale_timestamp",
+    "malformed",
+    "unknown_source",
+    "method_not_allowed",
+    "too_large",
+    "headers_too_large",
+    "read_timeout",
+    "unavailable",
+    "disconnected",
+    "error",
+)
+PUBLISH_FAILURES = (
+    "disconnected",
+    "timeout",
+    "connection_lost",
+    "nacked",
+    "unroutable",
+    "overloaded",
+)
+
+# Webhook round trips are dominated by the broker confirm: 1 ms to a few seconds.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class GatewayMetrics:
+    """The gateway's metrics. Pass a fresh `CollectorRegistry` in tests."""
+
+    def __init__(
+        self, registry: CollectorRegistry, sources: Iterable[str], *, multiprocess: bool = False
+    ) -> None:
+        self.registry = registry
+        self._multiprocess = multiprocess
+        self.requests = Counter(
+            "hookgate_requests",
+            "Webhook requests answered, by source and outcome.",
+            ["source", "outcome"],
+            registry=registry,
+        )
+        self.request_duration = Histogram(
+            "hookgate_request_duration_seconds",
+            "Time from request start to answer, by source.",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.publish_duration = Histogram(
+            "hookgate_publish_duration_seconds",
+            "Time from publish to broker confirm.",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.publish_failures = Counter(
+            "hookgate_publish_failures",
+            "Publishes the broker did not confirm, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.broker_connected = Gauge(
+            "hookgate_broker_connected",
+            "1 while the publishing connection to RabbitMQ is open (minimum over workers).",
+            registry=registry,
+            multiprocess_mode="livemin",
+        )
+        self._request_counters: dict[tuple[str, str], Counter] = {}
+        self._request_timers: dict[str, Histogram] = {}
+        for source in (*sources, UNKNOWN_SOURCE):
+            self._request_timers[source] = self.request_duration.labels(source)
+            for outcome in OUTCOMES:
+                self._request_counters[source, outcome] = self.requests.labels(source, outcome)
+        self._failure_counters = {r: self.publish_failures.labels(r) for r in PUBLISH_FAILURES}
+        self.broker_connected.set(0)
+
+    def request(self, source: str, outcome: str, seconds: float) -> None:
+        """Count one answered request. `source` must be configured or `UNKNOWN_SOURCE`."""
+        self._request_counters[source, outcome].inc()
+        self._request_timers[source].observe(seconds)
+
+    def publish_failed(self, reason: str) -> None:
+        self._failure_counters[reason].inc()
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format for `/metrics`, aggregated over workers when needed."""
+        if self._multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,56 @@
+"""Build every configured source's provider at startup, and fail closed if one cannot be built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.config import SourceSettings
+from gateway.errors import ConfigError
+from providers import Options, Provider, ProviderError, SourceSpec, load
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A configured source, ready to serve: its provider object and precomputed answers."""
+
+    name: str
+    provider_name: str
+    provider: Provider
+    methods: frozenset[str]
+    allow_header: str
+
+
+def build_sources(settings: Mapping[str, SourceSettings]) -> dict[str, Source]:
+    return {name: build_source(source) for name, source in settings.items()}
+
+
+def build_source(settings: SourceSettings) -> Source:
+    path = f"sources.{settings.name}"
+    try:
+        factory = load(settings.provider)
+    except ProviderError as err:
+        raise ConfigError(f"{path}.provider: {err}") from err
+    spec = SourceSpec(
+        name=settings.name,
+        secrets=settings.secrets,
+        tolerance_seconds=settings.tolerance_seconds,
+        options=Options(settings.options, path),
+    )
+    try:
+        provider = factory(spec)
+    except ProviderError as err:
+        raise ConfigError(str(err)) from err
+    except Exception as err:
+        # A plugin bug must stop startup with a message, not a bare traceback.
+        raise ConfigError(
+            f"{path}: provider {settings.provider!r} failed to start: {type(err).__name__}"
+        ) from err
+    methods = frozenset(getattr(provider, "methods", frozenset({"POST"})))
+    return Source(
+        name=settings.name,
+        provider_name=settings.provider,
+        provider=provider,
+        methods=methods,
+        allow_header=", ".join(sorted(methods)),
+    )
