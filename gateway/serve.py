@@ -13,6 +13,7 @@ import tempfile
 from typing import Any
 
 import uvicorn
+from prometheus_client import disable_created_metrics
 from starlette.applications import Starlette
 
 from gateway.app import create_app
@@ -55,6 +56,8 @@ def app_from_environment() -> Starlette:
     """The uvicorn factory each worker calls: rebuilds the app from `HOOKGATE_CONFIG`."""
     config = load_config(os.environ["HOOKGATE_CONFIG"])
     configure_logging(config.gateway.log_level)
+    # `*_created` series double the exposition and no dashboard reads them.
+    disable_created_metrics()
     return create_app(config, multiprocess_metrics=bool(os.environ.get(_MULTIPROC_ENV)))
 
 

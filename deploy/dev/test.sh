@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: lint, type-check and run every test against a real local RabbitMQ.
+# Extra arguments go to pytest (e.g. deploy/dev/test.sh -k stripe -x).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+deploy/dev/ensure-rabbitmq.sh
+deploy/dev/venv.sh test
+
+echo "== ruff" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy (strict)" >&2
+.venv/bin/mypy
+echo "== pytest" >&2
+exec .venv/bin/pytest "$@"

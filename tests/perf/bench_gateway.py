@@ -1,0 +1,189 @@
+"""Gateway throughput beside its yardsticks, measured in one run on this machine.
+
+    .venv/bin/python -m tests.perf.bench_gateway [--seconds 10] [--rounds 3] [--connections 64]
+
+Targets, each a 1-worker uvicorn (uvloop + httptools) driven by wrk with pre-signed 1 KB GitHub
+bodies and a unique X-GitHub-Delivery per request: `bare` (no broker), `lean` (HMAC + in-memory
+dedupe + aiormq confirmed publish), and hookgate with its memory and SQLite dedupe stores.
+Rounds interleave the targets so drift on a noisy machine hits all of them alike; the median
+round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk) and the
+local RabbitMQ. Every published message is counted on the broker and checked against wrk's 2xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiormq
+
+from gateway.topology import declare_gateway_topology
+
+AMQP_URL = os.environ.get("HOOKGATE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+EXCHANGE = "hg-bench"
+HERE = Path(__file__).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(tmp: Path, backend: str, secret: str) -> Path:
+    path = tmp / f"hookgate-{backend}.toml"
+    path.write_text(
+        f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
+        f'[dedupe]\nbackend = "{backend}"\npath = "{tmp / "dedupe.sqlite3"}"\n'
+        f'[sources.github]\nprovider = "github"\nsecrets = ["{secret}"]\n'
+    )
+    return path
+
+
+def _commands(tmp: Path, secret: str) -> dict[str, list[str]]:
+    uvicorn = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
+    serve = [sys.executable, "-m", "gateway", "serve", "-c"]
+    return {
+        "bare": [*uvicorn, "tests.perf.reference_apps:bare"],
+        "lean": [*uvicorn, "tests.perf.reference_apps:lean"],
+        "hookgate-memory": [*serve, str(_config(tmp, "memory", secret))],
+        "hookgate-sqlite": [*serve, str(_config(tmp, "sqlite", secret))],
+    }
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(0.5)  # lifespan: broker connection
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start listening")
+
+
+def _wrk(port: int, seconds: int, connections: int, env: dict[str, str]) -> tuple[float, int, int]:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(HERE / "unique_github.lua"),
+            f"http://127.0.0.1:{port}/webhooks/github",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, total, int(non_2xx.group(1)) if non_2xx else 0
+
+
+async def _purge() -> int:
+    connection = await aiormq.connect(AMQP_URL)
+    channel = await connection.channel()
+    await declare_gateway_topology(channel, EXCHANGE)
+    purged = await channel.queue_purge(f"{EXCHANGE}.unrouted")
+    await connection.close()
+    return int(purged.message_count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--only", nargs="*", help="targets to run (default: all)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    secret = secrets.token_hex(20)
+    tmp = Path(tempfile.mkdtemp(prefix="hookgate-bench-"))
+    body = json.dumps({"action": "opened", "pull_request": {"title": "x" * 900}}).encode()
+    (tmp / "body.json").write_bytes(body)
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    commands = _commands(tmp, secret)
+    targets = args.only or list(commands)
+    results: dict[str, list[float]] = {name: [] for name in targets}
+    asyncio.run(_purge())
+
+    for round_number in range(args.rounds):
+        for name in targets:
+            port = _free_port()
+            env = {
+                **os.environ,
+                "BENCH_AMQP_URL": AMQP_URL,
+                "BENCH_EXCHANGE": EXCHANGE,
+                "BENCH_SECRET": secret,
+                "BENCH_BODY_FILE": str(tmp / "body.json"),
+                "BENCH_SIGNATURE": signature,
+            }
+            command = [*commands[name], "--port", str(port)]
+            with open(tmp / f"{name}.log", "ab") as log:
+                process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                _wait_listening(port, process)
+                env["BENCH_RUN"] = f"warm-{round_number}-{name}-{secrets.token_hex(4)}"
+                _wrk(port, 2, args.connections, env)
+                asyncio.run(_purge())
+                env["BENCH_RUN"] = f"run-{round_number}-{name}-{secrets.token_hex(4)}"
+                rate, total, failed = _wrk(port, args.seconds, args.connections, env)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+            published = asyncio.run(_purge())
+            results[name].append(rate)
+            expected = "-" if name == "bare" else f"{published} published for {total - failed} 2xx"
+            print(
+                f"round {round_number + 1} {name:<16} {rate:>8.0f} req/s  "
+                f"{total} requests, {failed} non-2xx, {expected}",
+                flush=True,
+            )
+
+    print("\nmedian req/s (ratio to lean):")
+    lean = statistics.median(results["lean"]) if "lean" in results else None
+    for name, rates in results.items():
+        median = statistics.median(rates)
+        ratio = f"{median / lean:.2f}x" if lean else "-"
+        print(f"  {name:<16} {median:>8.0f}  {ratio}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
