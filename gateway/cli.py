@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_arg(declare)
     declare.set_defaults(run=_topology_declare)
+    topology.set_defaults(run=lambda _: _usage(topology))
 
     providers = commands.add_parser(
         "providers",
@@ -91,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--event-type", help="event type, for providers that send it in a header")
     send.set_defaults(run=_send)
     return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ itself when the source is built (`gateway.sources`).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -48,6 +49,8 @@ class BrokerSettings:
         """The URL with its password masked, for logs and error messages."""
         parts = urlsplit(self.url.reveal())
         netloc = parts.hostname or ""
+        if ":" in netloc:
+            netloc = f"[{netloc}]"  # IPv6
         if parts.port:
             netloc = f"{netloc}:{parts.port}"
         if parts.username:
@@ -76,7 +79,8 @@ class SourceSettings:
     provider: str
     secrets: tuple[Secret, ...]
     tolerance_seconds: float | None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Provider options may hold tokens (verify_token): kept out of reprs like the secrets.
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,13 @@ def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
     url = env.get("HOOKGATE_BROKER_URL") or _str(
         table, "url", "broker", BrokerSettings.url.reveal()
     )
-    if urlsplit(url).scheme not in {"amqp", "amqps"}:
-        raise ConfigError("broker.url: expected an amqp:// or amqps:// URL")
+    parts = urlsplit(url)
+    if parts.scheme not in {"amqp", "amqps"} or not parts.hostname:
+        raise ConfigError("broker.url: expected an amqp:// or amqps:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError as err:
+        raise ConfigError("broker.url: the port is not a number from 1 to 65535") from err
     exchange = _str(table, "exchange", "broker", "webhooks")
     if not _EXCHANGE_NAME.fullmatch(exchange) or exchange.startswith("amq."):
         raise ConfigError("broker.exchange: use letters, digits and _ . : - (not starting 'amq.')")
@@ -269,7 +278,7 @@ def _number(
     table: Mapping[str, Any], key: str, path: str, default: float, *, positive: bool
 ) -> float:
     value = table.get(key, default)
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise ConfigError(f"{_join(path, key)}: expected a number")
     if value < 0 or (positive and value == 0):
         raise ConfigError(

@@ -23,6 +23,8 @@ class PublishFailed(GatewayError):
 
 def describe(err: BaseException, url: str) -> str:
     """An exception as one line for logs and CLI errors, with the URL's password masked."""
-    text = f"{type(err).__name__}: {err}".strip(": ")[:300]
+    text = f"{type(err).__name__}: {err}".strip(": ")
     password = urlsplit(url).password
-    return text.replace(password, "***") if password else text
+    if password:
+        text = text.replace(password, "***")  # before truncating, or a cut password leaks
+    return text[:300]

@@ -22,8 +22,6 @@ def send(
     event_id: str | None,
     event_type: str | None,
 ) -> int:
-    from providers.testing import sign_request
-
     source = config.sources.get(source_name)
     if source is None:
         known = ", ".join(sorted(config.sources))
@@ -31,6 +29,8 @@ def send(
     if not source.secrets:
         raise GatewayError(f"sources.{source_name}.secrets: no secret to sign with")
     body = _read_payload(payload_path)
+    from providers.testing import sign_request
+
     try:
         headers = sign_request(
             source.provider,

@@ -1,0 +1,446 @@
+"""gateway.config: interpolation, overrides, validation by key path, secrets kept hidden."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.config import (
+    BrokerSettings,
+    DedupeSettings,
+    GatewaySettings,
+    SpoolSettings,
+    load_config,
+    parse_config,
+)
+from gateway.errors import ConfigError, GatewayError
+from providers import Secret
+
+STRIPE = {"provider": "stripe", "secrets": ["whsec_x"]}
+
+
+def _raw(**tables: Any) -> dict[str, Any]:
+    """A minimal valid raw config (one stripe source) with some tables replaced or added."""
+    raw: dict[str, Any] = {"sources": {"stripe": dict(STRIPE)}}
+    raw.update(tables)
+    return raw
+
+
+def _source(**keys: Any) -> dict[str, Any]:
+    return _raw(sources={"stripe": {**STRIPE, **keys}})
+
+
+def _error(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, env or {})
+    return str(info.value)
+
+
+# --- defaults and a full file ---------------------------------------------------------------
+
+
+def test_minimal_config_gets_documented_defaults() -> None:
+    config = parse_config(_raw(), {})
+
+    assert config.gateway == GatewaySettings()
+    assert config.gateway.path_prefix == "/webhooks"
+    assert config.gateway.port == 8000
+    assert config.gateway.max_body_bytes == 1_048_576
+    assert config.broker.exchange == "webhooks"
+    assert config.broker.url.reveal() == "amqp://guest:guest@127.0.0.1:5672/"
+    assert config.dedupe == DedupeSettings()
+    assert config.dedupe.backend == "sqlite"
+    assert config.dedupe.ttl_seconds == 259_200.0
+    assert config.spool == SpoolSettings(enabled=False)
+    source = config.sources["stripe"]
+    assert source.name == "stripe"
+    assert source.provider == "stripe"
+    assert [s.reveal() for s in source.secrets] == ["whsec_x"]
+    assert source.tolerance_seconds is None
+    assert dict(source.options) == {}
+
+
+def test_load_config_reads_a_full_file(write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        """
+        [gateway]
+        host = "0.0.0.0"
+        port = 9000
+        path_prefix = "/hooks/"
+        max_body_bytes = 2048
+        publish_timeout_seconds = 2
+        log_level = "DEBUG"
+
+        [broker]
+        url = "amqps://user:${BROKER_PASSWORD}@rabbit.example:5671/prod"
+        exchange = "events"
+
+        [dedupe]
+        backend = "memory"
+        ttl_seconds = 60
+
+        [spool]
+        enabled = false
+
+        [sources.stripe-live]
+        provider = "stripe"
+        secrets = ["${STRIPE_NEW}", "${STRIPE_OLD}"]
+        tolerance_seconds = 120
+
+        [sources.stripe_connect]
+        provider = "stripe"
+        secrets = "whsec_single"
+        """
+    )
+    env = {"BROKER_PASSWORD": "pw", "STRIPE_NEW": "whsec_new", "STRIPE_OLD": "whsec_old"}
+
+    config = load_config(path, environ=env)
+
+    assert config.gateway.host == "0.0.0.0"
+    assert config.gateway.port == 9000
+    assert config.gateway.path_prefix == "/hooks"
+    assert config.gateway.max_body_bytes == 2048
+    assert config.gateway.publish_timeout_seconds == 2.0
+    assert isinstance(config.gateway.publish_timeout_seconds, float)
+    assert config.gateway.log_level == "debug"
+    assert config.broker.url.reveal() == "amqps://user:pw@rabbit.example:5671/prod"
+    assert config.broker.exchange == "events"
+    assert config.dedupe.backend == "memory"
+    assert config.dedupe.ttl_seconds == 60.0
+    assert list(config.sources) == ["stripe-live", "stripe_connect"]
+    live = config.sources["stripe-live"]
+    assert [s.reveal() for s in live.secrets] == ["whsec_new", "whsec_old"]
+    assert live.tolerance_seconds == 120.0
+    # A single string is accepted as a one-element list.
+    assert [s.reveal() for s in config.sources["stripe_connect"].secrets] == ["whsec_single"]
+
+
+def test_config_is_frozen() -> None:
+    config = parse_config(_raw(), {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.gateway.port = 1  # type: ignore[misc]
+
+
+def test_provider_specific_keys_are_kept_as_options() -> None:
+    config = parse_config(_source(public_url="https://example.com/hook", max_age=3), {})
+    assert dict(config.sources["stripe"].options) == {
+        "public_url": "https://example.com/hook",
+        "max_age": 3,
+    }
+
+
+# --- ${VAR} interpolation ---------------------------------------------------------------------
+
+
+def test_env_var_is_interpolated_inside_a_longer_string() -> None:
+    raw = _raw(gateway={"host": "${HOST_PREFIX}.internal", "path_prefix": "/${PREFIX}/in"})
+    config = parse_config(raw, {"HOST_PREFIX": "gw1", "PREFIX": "hooks"})
+    assert config.gateway.host == "gw1.internal"
+    assert config.gateway.path_prefix == "/hooks/in"
+
+
+def test_env_var_is_interpolated_in_secrets_list() -> None:
+    raw = _source(secrets=["${NEW}", "${OLD}"])
+    config = parse_config(raw, {"NEW": "whsec_new", "OLD": "whsec_old"})
+    assert [s.reveal() for s in config.sources["stripe"].secrets] == ["whsec_new", "whsec_old"]
+
+
+def test_env_var_is_interpolated_in_provider_options() -> None:
+    config = parse_config(_source(public_url="https://${HOST}/x"), {"HOST": "h.example"})
+    assert config.sources["stripe"].options["public_url"] == "https://h.example/x"
+
+
+def test_double_dollar_is_a_literal_dollar() -> None:
+    raw = _raw(gateway={"host": "a$$b"}, sources={"stripe": {**STRIPE, "secrets": ["p$$w"]}})
+    config = parse_config(raw, {})
+    assert config.gateway.host == "a$b"
+    assert config.sources["stripe"].secrets[0].reveal() == "p$w"
+
+
+def test_double_dollar_escapes_a_variable_reference() -> None:
+    # `$${X}` is the literal text `${X}`: the variable is neither read nor required.
+    config = parse_config(_source(secrets=["$${NOT_SET}"]), {})
+    assert config.sources["stripe"].secrets[0].reveal() == "${NOT_SET}"
+
+
+def test_lone_dollar_is_left_alone() -> None:
+    config = parse_config(_source(secrets=["pa$word$"]), {})
+    assert config.sources["stripe"].secrets[0].reveal() == "pa$word$"
+
+
+def test_interpolated_value_is_not_interpolated_again() -> None:
+    config = parse_config(_source(secrets=["${A}"]), {"A": "${B}", "B": "nope"})
+    assert config.sources["stripe"].secrets[0].reveal() == "${B}"
+
+
+def test_missing_env_var_names_variable_and_key_path() -> None:
+    message = _error(_source(secrets=["whsec_x", "${STRIPE_WEBHOOK_SECRET_OLD}"]))
+    assert message.startswith("sources.stripe.secrets[1]:")
+    assert "STRIPE_WEBHOOK_SECRET_OLD" in message
+
+
+def test_missing_env_var_in_nested_table_names_dotted_path() -> None:
+    message = _error(_raw(broker={"url": "amqp://u:${RABBIT_PW}@h/"}))
+    assert message.startswith("broker.url:")
+    assert "RABBIT_PW" in message
+
+
+def test_missing_env_var_error_from_file_names_variable(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(
+        """
+        [sources.stripe]
+        provider = "stripe"
+        secrets = ["${STRIPE_WEBHOOK_SECRET}"]
+        """
+    )
+    with pytest.raises(
+        ConfigError, match=r"^sources\.stripe\.secrets\[0\]: .*STRIPE_WEBHOOK_SECRET"
+    ):
+        load_config(path, environ={})
+
+
+def test_load_config_reads_os_environ_by_default(
+    write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOOKGATE_BROKER_URL", raising=False)
+    monkeypatch.setenv("HOOKGATE_TEST_SECRET", "whsec_from_env")
+    path = write_config(
+        """
+        [sources.stripe]
+        provider = "stripe"
+        secrets = ["${HOOKGATE_TEST_SECRET}"]
+        """
+    )
+    config = load_config(path)
+    assert config.sources["stripe"].secrets[0].reveal() == "whsec_from_env"
+
+
+# --- HOOKGATE_BROKER_URL --------------------------------------------------------------------
+
+
+def test_broker_url_env_overrides_file() -> None:
+    raw = _raw(broker={"url": "amqp://file:file@file-host/"})
+    config = parse_config(raw, {"HOOKGATE_BROKER_URL": "amqps://env:envpw@env-host:5671/v"})
+    assert config.broker.url.reveal() == "amqps://env:envpw@env-host:5671/v"
+
+
+def test_broker_url_env_overrides_default() -> None:
+    config = parse_config(_raw(), {"HOOKGATE_BROKER_URL": "amqp://a:b@elsewhere/"})
+    assert config.broker.url.reveal() == "amqp://a:b@elsewhere/"
+
+
+def test_broker_url_env_override_is_validated() -> None:
+    message = _error(_raw(), {"HOOKGATE_BROKER_URL": "http://not-amqp/"})
+    assert message.startswith("broker.url:")
+
+
+def test_broker_url_must_be_amqp() -> None:
+    assert _error(_raw(broker={"url": "redis://h/"})).startswith("broker.url: expected an amqp")
+
+
+# --- unknown keys and bad values, named by key path ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (_raw(extra={}), "extra: unknown key"),
+        (_raw(gateway={"prot": 1}), "gateway.prot: unknown key"),
+        (_raw(broker={"exchnage": "x"}), "broker.exchnage: unknown key"),
+        (_raw(dedupe={"ttl": 1}), "dedupe.ttl: unknown key"),
+        (_raw(spool={"size": 1}), "spool.size: unknown key"),
+    ],
+)
+def test_unknown_key_is_named_by_key_path(raw: dict[str, Any], expected: str) -> None:
+    assert _error(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix"),
+    [
+        (_source(tolerance_seconds="300"), "sources.stripe.tolerance_seconds: expected a number"),
+        (_source(tolerance_seconds=True), "sources.stripe.tolerance_seconds: expected a number"),
+        (
+            _source(tolerance_seconds=-1),
+            "sources.stripe.tolerance_seconds: expected a non-negative",
+        ),
+        (_raw(gateway={"port": "8000"}), "gateway.port: expected an integer"),
+        (_raw(gateway={"port": 8000.0}), "gateway.port: expected an integer"),
+        (_raw(gateway={"port": True}), "gateway.port: expected an integer"),
+        (_raw(gateway={"port": 70000}), "gateway.port: expected an integer from 0 to 65535"),
+        (_raw(gateway={"max_body_bytes": 0}), "gateway.max_body_bytes: expected an integer from"),
+        (_raw(gateway={"host": 1}), "gateway.host: expected a string"),
+        (_raw(gateway={"path_prefix": "webhooks"}), "gateway.path_prefix: must start with '/'"),
+        (_raw(gateway={"log_level": "loud"}), "gateway.log_level: expected one of"),
+        (
+            _raw(gateway={"publish_timeout_seconds": 0}),
+            "gateway.publish_timeout_seconds: expected a positive number",
+        ),
+        (_raw(dedupe={"ttl_seconds": "1d"}), "dedupe.ttl_seconds: expected a number"),
+        (_raw(dedupe={"ttl_seconds": 0}), "dedupe.ttl_seconds: expected a positive number"),
+        (_raw(dedupe={"backend": "postgres"}), "dedupe.backend: expected 'sqlite' or 'memory'"),
+        (_raw(broker={"exchange": "amq.topic"}), "broker.exchange:"),
+        (_raw(broker={"exchange": "bad name"}), "broker.exchange:"),
+        (_raw(broker={"exchange": ""}), "broker.exchange:"),
+        (_raw(spool={"enabled": "yes"}), "spool.enabled: expected true or false"),
+        (_raw(spool={"max_bytes": 0}), "spool.max_bytes: expected an integer from"),
+        (_raw(gateway=[1]), "gateway: expected a table"),
+        (_raw(sources={"stripe": "stripe"}), "sources.stripe: expected a table"),
+        (_raw(sources=["stripe"]), "sources: expected a table"),
+        (_raw(sources={}), "sources: no source is configured"),
+        ({}, "sources: no source is configured"),
+        (_raw(sources={"stripe": {"secrets": ["whsec_x"]}}), "sources.stripe.provider: required"),
+        (_raw(sources={"stripe": {**STRIPE, "provider": 3}}), "sources.stripe.provider: expected"),
+        (_source(secrets=[1]), "sources.stripe.secrets: expected a list of strings"),
+        (_source(secrets={"a": "b"}), "sources.stripe.secrets: expected a list of strings"),
+    ],
+)
+def test_bad_value_is_named_by_key_path(raw: dict[str, Any], prefix: str) -> None:
+    assert _error(raw).startswith(prefix)
+
+
+def test_config_error_is_a_gateway_error() -> None:
+    with pytest.raises(GatewayError):
+        parse_config({}, {})
+
+
+def test_zero_tolerance_is_accepted() -> None:
+    config = parse_config(_source(tolerance_seconds=0), {})
+    assert config.sources["stripe"].tolerance_seconds == 0.0
+
+
+def test_trailing_slash_of_path_prefix_is_dropped_and_root_prefix_becomes_empty() -> None:
+    assert parse_config(_raw(gateway={"path_prefix": "/in/"}), {}).gateway.path_prefix == "/in"
+    assert parse_config(_raw(gateway={"path_prefix": "/"}), {}).gateway.path_prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        (_source(tolerance_seconds=math.nan), "sources.stripe.tolerance_seconds"),
+        (_raw(dedupe={"ttl_seconds": math.nan}), "dedupe.ttl_seconds"),
+        (_raw(gateway={"publish_timeout_seconds": math.nan}), "gateway.publish_timeout_seconds"),
+    ],
+)
+def test_nan_number_is_refused_by_key_path(raw: dict[str, Any], path: str) -> None:
+    assert _error(raw).startswith(f"{path}:")
+
+
+def test_broker_url_with_invalid_port_is_refused() -> None:
+    assert _error(_raw(broker={"url": "amqp://u:p@host:99999/"})).startswith("broker.url:")
+
+
+# --- source names, secrets, dedupe and spool refusals ----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["stripe", "stripe-live", "stripe_connect", "s3", "0", "a" * 64])
+def test_url_segment_source_name_is_accepted(name: str) -> None:
+    assert name in parse_config(_raw(sources={name: dict(STRIPE)}), {}).sources
+
+
+@pytest.mark.parametrize(
+    "name", ["Stripe", "-stripe", "_unknown", "a" * 65, "a/b", "a.b", "a b", "", "strïpe"]
+)
+def test_source_name_that_is_not_a_url_segment_is_refused(name: str) -> None:
+    message = _error(_raw(sources={name: dict(STRIPE)}))
+    assert message.startswith(f"sources.{name}: a source name is a URL segment")
+
+
+def test_empty_secret_names_its_index() -> None:
+    assert _error(_source(secrets=["whsec_x", ""])).startswith("sources.stripe.secrets[1]: empty")
+
+
+def test_secret_from_empty_env_var_is_refused() -> None:
+    message = _error(_source(secrets=["${STRIPE_SECRET}"]), {"STRIPE_SECRET": ""})
+    assert message.startswith("sources.stripe.secrets[0]: empty secret")
+
+
+def test_spool_enabled_is_refused() -> None:
+    message = _error(_raw(spool={"enabled": True}))
+    assert message.startswith("spool.enabled:")
+    assert "not available" in message
+
+
+def test_spool_disabled_is_accepted() -> None:
+    assert parse_config(_raw(spool={"enabled": False}), {}).spool.enabled is False
+
+
+def test_redis_dedupe_backend_is_refused() -> None:
+    message = _error(_raw(dedupe={"backend": "redis"}))
+    assert message.startswith("dedupe.backend:")
+    assert "redis" in message
+
+
+# --- reading the file -------------------------------------------------------------------------
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError, match="cannot read config file") as info:
+        load_config(path, environ={})
+    assert str(path) in str(info.value)
+
+
+def test_invalid_toml_names_the_file(write_config: Callable[[str], Path]) -> None:
+    path = write_config("[sources.stripe\nprovider = 'stripe'\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config(path, environ={})
+    assert str(path) in str(info.value)
+
+
+# --- secrets stay hidden ----------------------------------------------------------------------
+
+
+def test_secrets_never_appear_in_repr_or_str_of_config() -> None:
+    env = {
+        "STRIPE_SECRET": "whsec_TOPSECRET_value",
+        "HOOKGATE_BROKER_URL": "amqp://user:BROKERPASS@host/",
+    }
+    config = parse_config(_source(secrets=["${STRIPE_SECRET}", "whsec_inline_SECRET"]), env)
+
+    for text in (repr(config), str(config), f"{config}", repr(config.sources), repr(config.broker)):
+        assert "TOPSECRET" not in text
+        assert "inline_SECRET" not in text
+        assert "BROKERPASS" not in text
+    # The values are still there for those who reveal them.
+    assert config.sources["stripe"].secrets[0].reveal() == "whsec_TOPSECRET_value"
+    assert "BROKERPASS" in config.broker.url.reveal()
+
+
+def test_secret_repr_and_str_hide_the_value() -> None:
+    secret = Secret("whsec_hidden")
+    assert "whsec_hidden" not in repr(secret)
+    assert "whsec_hidden" not in str(secret)
+    assert "whsec_hidden" not in f"{secret!r} {secret}"
+    assert secret.reveal() == "whsec_hidden"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("amqp://guest:s3cr3tpw@127.0.0.1:5672/", "amqp://guest:***@127.0.0.1:5672/"),
+        ("amqps://user:s3cr3tpw@rabbit.example/vhost", "amqps://user:***@rabbit.example/vhost"),
+        ("amqp://rabbit.example:5672/", "amqp://rabbit.example:5672/"),
+        ("amqp://user:s3cr3tpw@h/?heartbeat=30", "amqp://user:***@h/"),
+    ],
+)
+def test_display_url_masks_the_password(url: str, shown: str) -> None:
+    displayed = BrokerSettings(url=Secret(url)).display_url()
+    assert displayed == shown
+    assert "s3cr3tpw" not in displayed
+
+
+def test_default_broker_display_url_masks_the_default_password() -> None:
+    assert BrokerSettings().display_url() == "amqp://guest:***@127.0.0.1:5672/"
+
+
+def test_display_url_keeps_ipv6_brackets() -> None:
+    url = Secret("amqp://u:pw@[::1]:5672/vh")
+    assert BrokerSettings(url=url).display_url() == "amqp://u:***@[::1]:5672/vh"

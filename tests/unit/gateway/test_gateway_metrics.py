@@ -1,0 +1,169 @@
+"""gateway.metrics: names, pre-initialised label sets, counting into the right sample."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from gateway.metrics import OUTCOMES, PUBLISH_FAILURES, UNKNOWN_SOURCE, GatewayMetrics
+
+SOURCES = ("stripe", "github-app")
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def metrics(registry: CollectorRegistry) -> GatewayMetrics:
+    return GatewayMetrics(registry, SOURCES)
+
+
+def _requests(registry: CollectorRegistry, source: str, outcome: str) -> float | None:
+    return registry.get_sample_value(
+        "hookgate_requests_total", {"source": source, "outcome": outcome}
+    )
+
+
+@pytest.mark.usefixtures("metrics")
+@pytest.mark.parametrize("source", [*SOURCES, UNKNOWN_SOURCE])
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_request_counter_starts_at_zero_for_each_source_and_outcome(
+    registry: CollectorRegistry, source: str, outcome: str
+) -> None:
+    assert _requests(registry, source, outcome) == 0.0
+
+
+@pytest.mark.usefixtures("metrics")
+@pytest.mark.parametrize("source", [*SOURCES, UNKNOWN_SOURCE])
+def test_request_duration_starts_empty_for_each_source(
+    registry: CollectorRegistry, source: str
+) -> None:
+    labels = {"source": source}
+    assert registry.get_sample_value("hookgate_request_duration_seconds_count", labels) == 0.0
+    assert registry.get_sample_value("hookgate_request_duration_seconds_sum", labels) == 0.0
+
+
+@pytest.mark.usefixtures("metrics")
+@pytest.mark.parametrize("reason", PUBLISH_FAILURES)
+def test_publish_failures_start_at_zero_for_each_reason(
+    registry: CollectorRegistry, reason: str
+) -> None:
+    value = registry.get_sample_value("hookgate_publish_failures_total", {"reason": reason})
+    assert value == 0.0
+
+
+@pytest.mark.usefixtures("metrics")
+def test_broker_starts_disconnected(registry: CollectorRegistry) -> None:
+    assert registry.get_sample_value("hookgate_broker_connected") == 0.0
+
+
+def test_no_label_set_for_unconfigured_sources(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    assert _requests(registry, "gitlab", "accepted") is None
+
+
+def test_request_increments_only_its_own_sample(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.request("stripe", "accepted", 0.02)
+    metrics.request("stripe", "accepted", 0.03)
+    metrics.request("github-app", "invalid_signature", 0.001)
+
+    assert _requests(registry, "stripe", "accepted") == 2.0
+    assert _requests(registry, "github-app", "invalid_signature") == 1.0
+    assert _requests(registry, "stripe", "invalid_signature") == 0.0
+    assert _requests(registry, "github-app", "accepted") == 0.0
+    assert _requests(registry, UNKNOWN_SOURCE, "accepted") == 0.0
+
+
+def test_request_observes_duration_for_its_source(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.request("stripe", "accepted", 0.02)
+    metrics.request("stripe", "duplicate", 0.5)
+
+    labels = {"source": "stripe"}
+    assert registry.get_sample_value("hookgate_request_duration_seconds_count", labels) == 2.0
+    assert registry.get_sample_value(
+        "hookgate_request_duration_seconds_sum", labels
+    ) == pytest.approx(0.52)
+    bucket = {"source": "stripe", "le": "0.025"}
+    assert registry.get_sample_value("hookgate_request_duration_seconds_bucket", bucket) == 1.0
+    other = {"source": "github-app"}
+    assert registry.get_sample_value("hookgate_request_duration_seconds_count", other) == 0.0
+
+
+def test_unknown_source_requests_count_under_the_unknown_label(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.request(UNKNOWN_SOURCE, "unknown_source", 0.0001)
+    assert _requests(registry, UNKNOWN_SOURCE, "unknown_source") == 1.0
+
+
+def test_request_for_an_unconfigured_source_never_creates_a_label(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    with pytest.raises(KeyError):
+        metrics.request("attacker-chosen", "accepted", 0.01)
+    assert _requests(registry, "attacker-chosen", "accepted") is None
+
+
+def test_publish_failed_increments_its_reason(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.publish_failed("timeout")
+    metrics.publish_failed("timeout")
+    metrics.publish_failed("nacked")
+
+    def value(reason: str) -> float | None:
+        return registry.get_sample_value("hookgate_publish_failures_total", {"reason": reason})
+
+    assert value("timeout") == 2.0
+    assert value("nacked") == 1.0
+    assert value("disconnected") == 0.0
+
+
+def test_publish_duration_is_observed_directly(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.publish_duration.observe(0.004)
+    assert registry.get_sample_value("hookgate_publish_duration_seconds_count") == 1.0
+
+
+def test_broker_connected_gauge_follows_set(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.broker_connected.set(1)
+    assert registry.get_sample_value("hookgate_broker_connected") == 1.0
+
+
+def test_exposition_contains_every_gateway_metric_name(metrics: GatewayMetrics) -> None:
+    metrics.request("stripe", "accepted", 0.01)
+    text = metrics.exposition().decode()
+    for name in (
+        "hookgate_requests_total",
+        "hookgate_request_duration_seconds_bucket",
+        "hookgate_publish_duration_seconds_count",
+        "hookgate_publish_failures_total",
+        "hookgate_broker_connected",
+    ):
+        assert f"\n{name}" in text, name
+    assert 'hookgate_requests_total{outcome="accepted",source="stripe"} 1.0' in text
+    assert "# TYPE hookgate_requests_total counter" in text
+
+
+def test_each_instance_owns_its_registry(metrics: GatewayMetrics) -> None:
+    # No global state: a second instance on a fresh registry neither collides nor shares values.
+    other_registry = CollectorRegistry()
+    other = GatewayMetrics(other_registry, ["stripe"])
+    metrics.request("stripe", "accepted", 0.01)
+    assert _requests(other_registry, "stripe", "accepted") == 0.0
+    assert other.registry is other_registry
+
+
+def test_outcomes_and_reasons_are_unique() -> None:
+    assert len(set(OUTCOMES)) == len(OUTCOMES)
+    assert len(set(PUBLISH_FAILURES)) == len(PUBLISH_FAILURES)
