@@ -13,13 +13,15 @@ through, which at-least-once delivery allows.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 from gateway.config import DedupeSettings
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, DedupeUnavailable
 
 
 class Claim(enum.Enum):
@@ -29,6 +31,8 @@ class Claim(enum.Enum):
 
 
 class DedupeStore(Protocol):
+    """Claim/commit/release by key. Store failures raise `DedupeUnavailable`."""
+
     def claim(self, key: str, now: float) -> Claim: ...
     def commit(self, key: str, now: float) -> None: ...
     def release(self, key: str) -> None: ...
@@ -107,9 +111,10 @@ class SqliteDedupeStore:
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
 
     def claim(self, key: str, now: float) -> Claim:
-        if self._db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
-            return Claim.NEW
-        row = self._db.execute("SELECT state FROM seen WHERE key = ?", (key,)).fetchone()
+        with _unavailable_on_error():
+            if self._db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
+                return Claim.NEW
+            row = self._db.execute("SELECT state FROM seen WHERE key = ?", (key,)).fetchone()
         # Released between our two statements: someone else was publishing it a moment ago.
         if row is None or row[0] == _CLAIMED:
             return Claim.IN_PROGRESS
@@ -117,14 +122,16 @@ class SqliteDedupeStore:
 
     def commit(self, key: str, now: float) -> None:
         # An upsert, not an UPDATE: the lease may have run out and been purged meanwhile.
-        self._db.execute(
-            "INSERT INTO seen (key, state, expires_at) VALUES (?1, 1, ?2) "
-            "ON CONFLICT (key) DO UPDATE SET state = 1, expires_at = ?2",
-            (key, now + self._ttl),
-        )
+        with _unavailable_on_error():
+            self._db.execute(
+                "INSERT INTO seen (key, state, expires_at) VALUES (?1, 1, ?2) "
+                "ON CONFLICT (key) DO UPDATE SET state = 1, expires_at = ?2",
+                (key, now + self._ttl),
+            )
 
     def release(self, key: str) -> None:
-        self._db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
+        with _unavailable_on_error():
+            self._db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
 
     def purge(self, now: float, batch: int = 5000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
@@ -136,6 +143,14 @@ class SqliteDedupeStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+@contextlib.contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise DedupeUnavailable(f"dedupe store: {err}") from err
 
 
 def open_dedupe_store(settings: DedupeSettings, lease_seconds: float) -> DedupeStore:

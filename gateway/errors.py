@@ -13,6 +13,10 @@ class ConfigError(GatewayError):
     """The config file is missing, unreadable or invalid. The message starts with the key path."""
 
 
+class DedupeUnavailable(GatewayError):
+    """The dedupe store cannot be read or written (locked too long, disk error)."""
+
+
 class PublishFailed(GatewayError):
     """The broker did not confirm a publish: `reason` is a bounded metric label."""
 

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.config import GatewaySettings
 from gateway.dedupe import Claim, DedupeStore
-from gateway.errors import PublishFailed
+from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.message import build_properties
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from gateway.publisher import Publisher
@@ -142,7 +142,11 @@ class IngestEndpoint:
             raise _Refused("malformed", answer("malformed", "event ID is empty or too long"))
 
         key = f"{source.name}:{event_id}"
-        claim = self._dedupe.claim(key, received_at)
+        try:
+            claim = self._dedupe.claim(key, received_at)
+        except DedupeUnavailable as err:
+            _log.error("dedupe claim failed", extra={"fields": {"error": str(err)}})
+            return "unavailable", answer("unavailable", "dedupe store unavailable"), event_id
         if claim is Claim.DUPLICATE:
             return "duplicate", DUPLICATE, event_id
         if claim is Claim.IN_PROGRESS:
@@ -160,13 +164,24 @@ class IngestEndpoint:
                 ),
             )
         except PublishFailed as err:
-            self._dedupe.release(key)
+            self._release(key)
             return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
         except BaseException:
-            self._dedupe.release(key)
+            self._release(key)
             raise
-        self._dedupe.commit(key, time.time())
+        try:
+            self._dedupe.commit(key, time.time())
+        except DedupeUnavailable as err:
+            # The event is durable: still a 2xx. A redelivery may be published again.
+            _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
         return "accepted", answer("accepted", event_id=event_id, source=source.name), event_id
+
+    def _release(self, key: str) -> None:
+        try:
+            self._dedupe.release(key)
+        except DedupeUnavailable as err:
+            # The claim's lease expires on its own; until then a retry gets 409.
+            _log.error("dedupe release failed", extra={"fields": {"error": str(err)}})
 
     def _headers(self, scope: Scope) -> dict[str, str]:
         headers: dict[str, str] = {}
