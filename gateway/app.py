@@ -7,16 +7,20 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway.config import Config
 from gateway.dedupe import DedupeStore, open_dedupe_store
 from gateway.ingest import IngestEndpoint
+from gateway.logs import RequestLog
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.sources import build_sources
@@ -50,7 +54,7 @@ def create_app(
         timeout=gateway.publish_timeout_seconds,
         metrics=metrics,
     )
-    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics)
+    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics, RequestLog())
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -82,18 +86,45 @@ def create_app(
             await publisher.close()
             store.close()
 
-    app = Starlette(
+    app = GatewayApp(
+        ingest,
+        gateway.path_prefix,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route(f"{gateway.path_prefix}/{{source}}", ingest),
         ],
+        exception_handlers={HTTPException: _json_error},
         lifespan=lifespan,
     )
     app.state.metrics = metrics
     app.state.publisher = publisher
     return app
+
+
+class GatewayApp(Starlette):
+    """Starlette for everything but webhook deliveries, which go straight to the endpoint.
+
+    Deliveries skip Starlette's middleware stack and router: the endpoint answers every error
+    itself, and the detour cost about a fifth of the gateway's throughput.
+    """
+
+    def __init__(self, ingest: IngestEndpoint, path_prefix: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ingest = ingest
+        self._prefix = path_prefix + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self._prefix):
+            await self._ingest(scope, receive, send, scope["path"][len(self._prefix) :])
+            return
+        await super().__call__(scope, receive, send)
+
+
+async def _json_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = "not_found" if exc.status_code == 404 else "method_not_allowed"
+    return JSONResponse({"status": status}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _purge_forever(store: DedupeStore) -> None:

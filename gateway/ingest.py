@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.config import GatewaySettings
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
+from gateway.logs import RequestLog
 from gateway.message import build_properties
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from gateway.publisher import Publisher
@@ -39,7 +40,7 @@ from gateway.sources import Source
 from gateway.topology import routing_key
 from providers import Handshake, VerificationError, WebhookRequest
 
-_log = logging.getLogger("hookgate.request")
+_log = logging.getLogger("hookgate.ingest")
 _MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
 
 
@@ -61,6 +62,7 @@ class IngestEndpoint:
         dedupe: DedupeStore,
         publisher: Publisher,
         metrics: GatewayMetrics,
+        request_log: RequestLog,
         *,
         body_read_timeout: float = 10.0,
     ) -> None:
@@ -71,11 +73,12 @@ class IngestEndpoint:
         self._max_body = settings.max_body_bytes
         self._max_headers = settings.max_header_bytes
         self._read_timeout = body_read_timeout
+        self._request_log = request_log
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        """Answer one delivery to source `name` (the path segment after the prefix)."""
         started = time.perf_counter()
         received_at = time.time()
-        name = scope["path_params"]["source"]
         source = self._sources.get(name)
         event_id = None
         try:
@@ -100,18 +103,15 @@ class IngestEndpoint:
         elapsed = time.perf_counter() - started
         label = source.name if source is not None else UNKNOWN_SOURCE
         self._metrics.request(label, outcome, elapsed)
-        if _log.isEnabledFor(logging.INFO):
-            _log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "source": label,
-                        "event_id": event_id,
-                        "outcome": outcome,
-                        "status": result.status_code,
-                        "duration_ms": round(elapsed * 1000, 3),
-                    }
-                },
+        if self._request_log.enabled:
+            self._request_log.write(
+                {
+                    "source": label,
+                    "event_id": event_id,
+                    "outcome": outcome,
+                    "status": result.status_code,
+                    "duration_ms": round(elapsed * 1000, 3),
+                }
             )
 
     async def _handle(

@@ -10,11 +10,15 @@ from typing import Any
 import orjson
 
 
+def _timestamp(unix_time: float) -> str:
+    milliseconds = int(unix_time * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix_time)) + f".{milliseconds:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -35,3 +39,25 @@ def configure_logging(level: str) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
     logger.propagate = False
+
+
+class RequestLog:
+    """The one line per request, in the same JSON shape as every other log line.
+
+    It bypasses `logging` (LogRecord, handlers, formatter): on the hot path that machinery
+    cost about a tenth of the gateway's throughput. It is on when the `hookgate.request`
+    logger is enabled for INFO, and writes to the current `sys.stderr` (line-buffered).
+    """
+
+    def __init__(self) -> None:
+        self.enabled = logging.getLogger("hookgate.request").isEnabledFor(logging.INFO)
+
+    def write(self, fields: dict[str, Any]) -> None:
+        entry = {
+            "ts": _timestamp(time.time()),
+            "level": "info",
+            "logger": "hookgate.request",
+            "msg": "request",
+            **fields,
+        }
+        sys.stderr.write(orjson.dumps(entry).decode() + "\n")

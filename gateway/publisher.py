@@ -83,15 +83,15 @@ class Publisher:
         self._in_flight += 1
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout):
-                result = await channel.basic_publish(
-                    body,
-                    exchange=self._exchange,
-                    routing_key=routing_key,
-                    properties=properties,
-                    mandatory=True,
-                    wait=False,
-                )
+            # aiormq's timeout covers the whole publish, confirm included.
+            result = await channel.basic_publish(
+                body,
+                exchange=self._exchange,
+                routing_key=routing_key,
+                properties=properties,
+                mandatory=True,
+                timeout=self._timeout,
+            )
         except TimeoutError as err:
             raise self._failed("timeout", f"no confirm within {self._timeout:g}s") from err
         except aiormq.exceptions.PublishError as err:

@@ -165,3 +165,23 @@ async def test_overlong_event_id_is_malformed_not_a_crash(
     assert response.status_code == 400
     assert response.json()["status"] == "malformed"
     await _assert_nothing_published(gateway, amqp, queue)
+
+
+@pytest.mark.parametrize("path", ["/webhooks/stripe/extra", "/webhooks/", "/webhooks/STRIPE"])
+async def test_paths_under_the_prefix_that_name_no_source_are_404_json(
+    path: str, gateway: Gateway, queue: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    body, headers = _signed(CASES["stripe"])
+    response = await gateway.client.post(path, content=body, headers=headers)
+    assert response.status_code == 404
+    assert response.json()["status"] == "unknown_source"
+    await _assert_nothing_published(gateway, amqp, queue)
+
+
+async def test_other_paths_answer_json_404(gateway: Gateway) -> None:
+    response = await gateway.client.get("/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"status": "not_found"}
+    response = await gateway.client.post("/healthz")
+    assert response.status_code == 405
+    assert response.json() == {"status": "method_not_allowed"}

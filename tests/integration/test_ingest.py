@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from datetime import datetime
@@ -228,16 +229,23 @@ async def test_github_docs_vector_verifies_but_non_json_body_is_malformed(
 
 
 async def test_accepted_answer_and_log_line_never_contain_the_secret(
-    exchange: str, caplog: pytest.LogCaptureFixture
+    exchange: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="hookgate")  # the request line is INFO
     case = CASES["stripe"]
     config = make_config(exchange, {case.source: case.source_table()})
     async with running_gateway(config) as gw:
-        _, body, headers = _signed(case)
+        event_id, body, headers = _signed(case)
         response = await gw.client.post("/webhooks/stripe", content=body, headers=headers)
-    logged = orjson.dumps([r.__dict__ for r in caplog.records], default=str).decode()
+    [line] = [line for line in capsys.readouterr().err.splitlines() if event_id in line]
+    entry = orjson.loads(line)
+    assert entry["outcome"] == "accepted"
+    assert entry["source"] == "stripe"
+    assert entry["status"] == 200
+    other_logs = orjson.dumps([r.__dict__ for r in caplog.records], default=str).decode()
     assert response.json()["status"] == "accepted"
     for secret in case.secrets:
-        assert secret not in logged
+        assert secret not in line
+        assert secret not in other_logs
         assert secret not in response.text
-    assert body.decode() not in logged
+    assert body.decode() not in line

@@ -1,0 +1,99 @@
+"""providers.registry: built-ins load through the entry-point group, like any plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers import Options, Provider, ProviderConfigError, ProviderNotFound, installed, load
+from providers.generic_hmac import HmacProvider
+from providers.github import GitHubProvider
+from providers.standard_webhooks import StandardWebhooksProvider
+from providers.stripe import StripeProvider
+from providers.testing import build_provider
+
+BUILT_INS = {
+    "stripe": StripeProvider,
+    "github": GitHubProvider,
+    "standard-webhooks": StandardWebhooksProvider,
+    "hmac": HmacProvider,
+}
+
+
+@pytest.mark.parametrize(("name", "cls"), sorted(BUILT_INS.items()))
+def test_built_in_loads_through_the_entry_point_group(name: str, cls: type) -> None:
+    assert load(name) is cls
+
+
+def test_installed_lists_every_built_in_with_its_target_and_distribution() -> None:
+    listed = {p.name: p for p in installed()}
+
+    for name, cls in BUILT_INS.items():
+        assert listed[name].target == f"{cls.__module__}:{cls.__name__}"
+        assert listed[name].distribution == "hookgate"
+
+
+def test_installed_is_sorted_by_name() -> None:
+    names = [p.name for p in installed()]
+
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_INS))
+def test_built_in_provider_follows_the_protocol(name: str) -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    options = {"signature_header": "x-sig"} if name == "hmac" else {}
+
+    provider = build_provider(load(name), [secret], options=options)
+
+    assert isinstance(provider, Provider)
+    assert provider.methods == frozenset({"POST"})
+    assert provider.family in {"timestamped-hmac", "raw-body-hmac", "standard-webhooks"}
+
+
+def test_module_class_reference_loads_without_an_entry_point() -> None:
+    assert load("providers.github:GitHubProvider") is GitHubProvider
+
+
+def test_unknown_name_is_not_found_and_the_message_lists_what_is_installed() -> None:
+    with pytest.raises(ProviderNotFound) as info:
+        load("stirpe")
+
+    message = str(info.value)
+    assert "'stirpe'" in message
+    assert "github, hmac, standard-webhooks, stripe" in message
+    assert "package.module:Class" in message
+
+
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        ("no_such_module_xyz:Provider", "cannot import module 'no_such_module_xyz'"),
+        ("providers.github:NoSuchClass", "has no provider class 'NoSuchClass'"),
+        ("providers.github:SIGNATURE_HEADER", "has no provider class 'SIGNATURE_HEADER'"),
+    ],
+)
+def test_bad_module_class_reference_is_not_found(reference: str, problem: str) -> None:
+    with pytest.raises(ProviderNotFound, match=problem):
+        load(reference)
+
+
+def test_not_found_is_a_config_error() -> None:
+    # The gateway refuses startup on ProviderConfigError; a missing provider must be one.
+    assert issubclass(ProviderNotFound, ProviderConfigError)
+
+
+def test_options_finish_refuses_an_unread_key_by_its_path() -> None:
+    options = Options({"signature_header": "x", "prefx": "sha256="}, "sources.acme")
+    assert options.string("signature_header") == "x"
+
+    with pytest.raises(ProviderConfigError) as info:
+        options.finish()
+
+    assert str(info.value) == "sources.acme.prefx: unknown option for this provider"
+
+
+def test_options_finish_accepts_when_every_key_was_read() -> None:
+    options = Options({"signature_header": "x"}, "sources.acme")
+    options.string("signature_header")
+
+    options.finish()
