@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -338,3 +339,37 @@ def test_open_dedupe_store_sqlite_backend_uses_the_configured_path(tmp_path: Pat
     finally:
         store.close()
     assert path.is_file()
+
+
+@pytest.mark.anyio
+async def test_sqlite_commits_inside_a_loop_are_batched_then_visible_to_other_workers(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "batched.sqlite3")
+    worker_a = SqliteDedupeStore(path, ttl_seconds=60, lease_seconds=30)
+    worker_b = SqliteDedupeStore(path, ttl_seconds=60, lease_seconds=30)
+    try:
+        assert worker_a.claim("s:1", 1000.0) is Claim.NEW
+        worker_a.commit("s:1", 1000.0)
+        # Not written yet: this worker knows, the other sees a claim in flight.
+        assert worker_a.claim("s:1", 1000.0) is Claim.DUPLICATE
+        assert worker_b.claim("s:1", 1000.0) is Claim.IN_PROGRESS
+        await asyncio.sleep(0.05)  # the batch timer fires
+        assert worker_b.claim("s:1", 1000.0) is Claim.DUPLICATE
+    finally:
+        worker_a.close()
+        worker_b.close()
+
+
+@pytest.mark.anyio
+async def test_sqlite_close_writes_pending_commits(tmp_path: Path) -> None:
+    path = str(tmp_path / "closing.sqlite3")
+    store = SqliteDedupeStore(path, ttl_seconds=60, lease_seconds=30)
+    store.claim("s:1", 1000.0)
+    store.commit("s:1", 1000.0)
+    store.close()
+    reopened = SqliteDedupeStore(path, ttl_seconds=60, lease_seconds=30)
+    try:
+        assert reopened.claim("s:1", 1000.0) is Claim.DUPLICATE
+    finally:
+        reopened.close()
