@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.config import Config
+from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import DedupeStore, open_dedupe_store
 from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
@@ -54,7 +55,8 @@ def create_app(
         timeout=gateway.publish_timeout_seconds,
         metrics=metrics,
     )
-    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics, RequestLog())
+    deadlines = ReadDeadlines(gateway.body_read_timeout_seconds)
+    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics, RequestLog(), deadlines)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -77,9 +79,11 @@ def create_app(
         if not publisher.connected:
             _log.warning("starting without a broker connection; answering 503 until it is up")
         purger = asyncio.create_task(_purge_forever(store), name="hookgate-dedupe-purge")
+        deadlines.start()
         try:
             yield
         finally:
+            await deadlines.stop()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger

@@ -37,6 +37,7 @@ class GatewaySettings:
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 65_536
     publish_timeout_seconds: float = 5.0
+    body_read_timeout_seconds: float = 10.0
     log_level: str = "info"
 
 
@@ -157,6 +158,13 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
         ),
         publish_timeout_seconds=_number(
             table, "publish_timeout_seconds", "gateway", d.publish_timeout_seconds, positive=True
+        ),
+        body_read_timeout_seconds=_number(
+            table,
+            "body_read_timeout_seconds",
+            "gateway",
+            d.body_read_timeout_seconds,
+            positive=True,
         ),
         log_level=level,
     )

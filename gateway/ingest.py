@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from starlette.types import Receive, Scope, Send
 
 from gateway.config import GatewaySettings
+from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.logs import RequestLog
@@ -63,8 +64,7 @@ class IngestEndpoint:
         publisher: Publisher,
         metrics: GatewayMetrics,
         request_log: RequestLog,
-        *,
-        body_read_timeout: float = 10.0,
+        deadlines: ReadDeadlines,
     ) -> None:
         self._sources = dict(sources)
         self._dedupe = dedupe
@@ -72,7 +72,7 @@ class IngestEndpoint:
         self._metrics = metrics
         self._max_body = settings.max_body_bytes
         self._max_headers = settings.max_header_bytes
-        self._read_timeout = body_read_timeout
+        self._deadlines = deadlines
         self._request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
@@ -125,7 +125,11 @@ class IngestEndpoint:
         headers = self._headers(scope)
         body = await self._read_body(headers, receive)
         request = WebhookRequest(
-            method=method, url=_url(scope), headers=headers, body=body, received_at=received_at
+            method=method,
+            url=_url(scope, headers),
+            headers=headers,
+            body=body,
+            received_at=received_at,
         )
 
         try:
@@ -184,16 +188,15 @@ class IngestEndpoint:
             _log.error("dedupe release failed", extra={"fields": {"error": str(err)}})
 
     def _headers(self, scope: Scope) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        size = 0
-        for raw_name, raw_value in scope["headers"]:
-            size += len(raw_name) + len(raw_value)
-            name = raw_name.decode("latin-1").lower()
-            value = raw_value.decode("latin-1")
-            previous = headers.get(name)
-            headers[name] = value if previous is None else f"{previous}, {value}"
-        if size > self._max_headers:
+        raw = scope["headers"]  # names are lower-case (ASGI)
+        if sum([len(name) + len(value) for name, value in raw]) > self._max_headers:
             raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if len(headers) < len(raw):  # a repeated header: join its values, in order
+            headers = {}
+            for name, value in raw:
+                key, text = name.decode("latin-1"), value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
         return headers
 
     async def _read_body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
@@ -202,28 +205,29 @@ class IngestEndpoint:
             raise _Refused("too_large", TOO_LARGE)
         chunks: list[bytes] = []
         size = 0
+        task = self._deadlines.begin()
         try:
-            async with asyncio.timeout(self._read_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _Refused("disconnected", ERROR)
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self._max_body:
-                        raise _Refused("too_large", TOO_LARGE)
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
-        except TimeoutError:
-            raise _Refused("read_timeout", READ_TIMEOUT) from None
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Refused("disconnected", ERROR)
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _Refused("too_large", TOO_LARGE)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        except asyncio.CancelledError:
+            if self._deadlines.expired(task):
+                raise _Refused("read_timeout", READ_TIMEOUT) from None
+            raise
+        finally:
+            self._deadlines.end(task)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _url(scope: Scope) -> str:
-    scheme = scope.get("scheme", "http")
-    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-    path = scope.get("root_path", "") + scope["path"]
+def _url(scope: Scope, headers: Mapping[str, str]) -> str:
+    url = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{scope['path']}"
     query = scope.get("query_string", b"")
-    url = f"{scheme}://{host}{path}"
     return f"{url}?{query.decode('latin-1')}" if query else url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -185,3 +186,30 @@ async def test_other_paths_answer_json_404(gateway: Gateway) -> None:
     response = await gateway.client.post("/healthz")
     assert response.status_code == 405
     assert response.json() == {"status": "method_not_allowed"}
+
+
+async def test_body_that_stalls_past_the_read_timeout_is_408(
+    exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(
+        exchange, {"stripe": CASES["stripe"].source_table()}, body_read_timeout_seconds=0.4
+    )
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        body, headers = _signed(CASES["stripe"])
+
+        async def slowloris() -> AsyncIterator[bytes]:
+            yield body[:10]
+            await asyncio.sleep(5)  # never finishes in time
+            yield body[10:]
+
+        started = time.monotonic()
+        response = await gw.client.post("/webhooks/stripe", content=slowloris(), headers=headers)
+        assert response.status_code == 408
+        assert response.json()["status"] == "read_timeout"
+        assert time.monotonic() - started < 3
+        # A prompt request on the same gateway is unaffected.
+        body, headers = _signed(CASES["stripe"])
+        response = await gw.client.post("/webhooks/stripe", content=body, headers=headers)
+        assert response.json()["status"] == "accepted"
+        assert len(await drain(amqp, queue)) == 1
