@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import ClassVar
 
 from providers._signing import (
     as_bytes,
@@ -28,8 +29,8 @@ DEFAULT_TOLERANCE = 300.0
 class StripeProvider:
     """Stripe webhooks (`Stripe-Signature`). Options: none beyond secrets and tolerance."""
 
-    family = "timestamped-hmac"
-    methods = frozenset({"POST"})
+    family: ClassVar[str] = "timestamped-hmac"
+    methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
