@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
+from gateway.wire import EventProperties
 from providers import VerifiedEvent
 
 APP_ID = "hookgate"
@@ -29,7 +30,8 @@ _EXCLUDED_HEADERS = frozenset(
         "cookie",
     }
 )
-_SHORTSTR = 255  # AMQP short string limit, for names and some properties
+_SHORTSTR = 255  # AMQP short string limit
+_TABLE_KEY_MAX = 128  # AMQP field-table key limit; longer header names are dropped
 
 
 def forwarded_headers(headers: Mapping[str, str]) -> FieldTable:
@@ -37,7 +39,7 @@ def forwarded_headers(headers: Mapping[str, str]) -> FieldTable:
     return {
         name: value
         for name, value in headers.items()
-        if name not in _EXCLUDED_HEADERS and len(name) <= _SHORTSTR
+        if name not in _EXCLUDED_HEADERS and len(name.encode()) <= _TABLE_KEY_MAX
     }
 
 
@@ -56,7 +58,7 @@ def build_properties(
     content_type = headers.get("content-type")
     if content_type is not None and len(content_type.encode()) > _SHORTSTR:
         content_type = None
-    return Basic.Properties(
+    return EventProperties(
         content_type=content_type,
         delivery_mode=PERSISTENT,
         message_id=event.id,
