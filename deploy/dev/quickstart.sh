@@ -78,7 +78,7 @@ The gateway is running on http://127.0.0.1:$port  (Ctrl-C stops it)
   webhooks:  POST http://127.0.0.1:$port/webhooks/{stripe,github,svix}
   health:    http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
   metrics:   http://127.0.0.1:$port/metrics
-Send another event from a second terminal:
+From a second terminal, send the same event again (the answer is "duplicate"):
   set -a; . ./.env.dev; set +a
   .venv/bin/hookgate send -c $config --url http://127.0.0.1:$port/webhooks/stripe stripe $demo
 TXT

@@ -37,7 +37,12 @@ stamp=".venv/.hookgate-installed"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $spec"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing hookgate$([ -n "$extra" ] && echo " with [$extra]") into .venv..."
-    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e "$spec"
+    # pip's output goes to a log, shown only when the install fails.
+    if ! { .venv/bin/python -m pip install -q --upgrade pip \
+           && .venv/bin/python -m pip install -q -e "$spec"; } > .venv/pip.log 2>&1; then
+        cat .venv/pip.log >&2
+        say "installing hookgate failed (log above, also in .venv/pip.log)"
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi
