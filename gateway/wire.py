@@ -47,30 +47,40 @@ class EventProperties(Basic.Properties):
             return bytes(super().marshal())
 
     def _fast_marshal(self) -> bytes:
-        if any(getattr(self, name) not in (None, "") for name in _OTHER):
+        if any(_is_set(getattr(self, name)) for name in _OTHER):
             raise _Unsupported
         # pamqp's rule for "set": neither None nor the empty string.
         flags = 0
         parts: list[bytes] = []
-        if self.content_type not in (None, ""):
+        if _is_set(self.content_type):
             flags |= 0x8000
             parts.append(_shortstr(self.content_type))
-        if self.headers not in (None, ""):
+        if _is_set(self.headers):
             flags |= 0x2000
             parts.append(_table(self.headers))
-        if self.delivery_mode not in (None, ""):
+        if _is_set(self.delivery_mode):
             flags |= 0x1000
-            parts.append(bytes((self.delivery_mode,)))
-        if self.message_id not in (None, ""):
+            parts.append(_octet(self.delivery_mode))
+        if _is_set(self.message_id):
             flags |= 0x0080
             parts.append(_shortstr(self.message_id))
-        if self.timestamp not in (None, ""):
+        if _is_set(self.timestamp):
             flags |= 0x0040
             parts.append(_timestamp(self.timestamp))
-        if self.app_id not in (None, ""):
+        if _is_set(self.app_id):
             flags |= 0x0008
             parts.append(_shortstr(self.app_id))
         return _FLAGS(flags) + b"".join(parts)
+
+
+def _is_set(value: object) -> bool:
+    return value is not None and value != ""
+
+
+def _octet(value: Any) -> bytes:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255:
+        raise _Unsupported
+    return bytes((value,))
 
 
 def _shortstr(value: Any) -> bytes:
