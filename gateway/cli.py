@@ -150,10 +150,16 @@ def _topology_declare(args: argparse.Namespace) -> int:
 
 
 def _providers(_: argparse.Namespace) -> int:
-    from providers import installed
+    from providers import ProviderError, installed, load
 
+    print(f"{'NAME':<20} {'FAMILY':<20} {'FROM':<12} CLASS")
     for provider in installed():
-        print(f"{provider.name:<20} {provider.target}  ({provider.distribution or 'unpackaged'})")
+        try:
+            family = getattr(load(provider.name), "family", "?")
+        except ProviderError:
+            family = "(fails to load)"
+        origin = provider.distribution or "unpackaged"
+        print(f"{provider.name:<20} {family:<20} {origin:<12} {provider.target}")
     return 0
 
 

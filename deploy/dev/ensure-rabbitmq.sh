@@ -3,7 +3,7 @@
 # alone, start an installed one, install one (Debian/Ubuntu apt) when there is none.
 set -euo pipefail
 
-PORT="${HOOKGATE_RABBITMQ_PORT:-5672}"
+PORT=5672
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { echo "hookgate: $*" >&2; }
