@@ -143,8 +143,8 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
     _only(table, set(GatewaySettings.__dataclass_fields__), "gateway")
     d = GatewaySettings()
     prefix = _str(table, "path_prefix", "gateway", d.path_prefix).rstrip("/")
-    if prefix and not prefix.startswith("/"):
-        raise ConfigError("gateway.path_prefix: must start with '/' (e.g. \"/webhooks\")")
+    if not prefix.startswith("/") or prefix == "/":
+        raise ConfigError('gateway.path_prefix: a path such as "/webhooks" (not empty, not "/")')
     level = _str(table, "log_level", "gateway", d.log_level).lower()
     if level not in {"debug", "info", "warning", "error"}:
         raise ConfigError("gateway.log_level: expected one of debug, info, warning, error")
@@ -175,7 +175,10 @@ def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
     url = env.get("HOOKGATE_BROKER_URL") or _str(
         table, "url", "broker", BrokerSettings.url.reveal()
     )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as err:
+        raise ConfigError("broker.url: not a valid URL") from err
     if parts.scheme not in {"amqp", "amqps"} or not parts.hostname:
         raise ConfigError("broker.url: expected an amqp:// or amqps:// URL with a host")
     try:

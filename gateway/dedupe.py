@@ -163,10 +163,11 @@ class SqliteDedupeStore:
             try:
                 # An upsert, not an UPDATE: the lease may have run out and been purged.
                 self._db.executemany(_COMMIT, rows)
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # never leave the connection inside a transaction
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _flush_later(self) -> None:
         self._flush_timer = None

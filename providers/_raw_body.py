@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from providers._signing import as_bytes, matches_any, require_header
 from providers.base import SourceSpec
@@ -39,7 +39,7 @@ class RawBodyHmac:
     algorithm: str
     encoding: str
     prefix: str
-    keys: tuple[bytes, ...]
+    keys: tuple[bytes, ...] = field(repr=False)  # secrets never in a repr
 
     def check(self, headers: Mapping[str, str], body: bytes) -> None:
         """Return if the header matches any key; raise `MissingSignature`/`InvalidSignature`."""

@@ -63,7 +63,7 @@ def _load_reference(reference: str) -> ProviderFactory:
     module_name, _, attribute = reference.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as err:
+    except Exception as err:  # ImportError, or a plugin module that fails to execute
         raise ProviderNotFound(f"cannot import module {module_name!r}: {err}") from err
     factory = getattr(module, attribute, None)
     if factory is None or not callable(factory):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from providers import generic_hmac, github, standard_webhooks, stripe
 from providers.errors import ProviderConfigError
@@ -55,7 +55,7 @@ def sign_request(
 @dataclass(frozen=True, slots=True)
 class _Signing:
     body: bytes
-    secret: str
+    secret: str = field(repr=False)
     event_id: str | None
     event_type: str | None
     timestamp: int
