@@ -1,1 +1,46 @@
-"""Consumer services (handlers, retries, dead-lettering) arrive with issue 3."""
+"""Consumer services: handlers for webhook events, with tiered retries and a dead-letter queue.
+
+    from consumers import Service, Event, Retry, Reject
+
+    billing = Service("billing", retry_delays=(5, 30, 120, 600, 3600))
+
+    @billing.handler("stripe.invoice.*")
+    async def invoice(event: Event) -> None:
+        ...   # return: ack. raise Retry(delay=…): retry. raise Reject(…): dead-letter now.
+
+Run it with `hookgate consume module:billing`; test it with `consumers.testing`.
+"""
+
+from consumers.dispatch import Failure, Outcome
+from consumers.errors import (
+    ConsumerError,
+    HandlerOutcome,
+    Reject,
+    Retry,
+    ServiceDefinitionError,
+    TopologyError,
+)
+from consumers.event import Event
+from consumers.idempotency import (
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    SqliteIdempotencyStore,
+)
+from consumers.service import Handler, Service
+
+__all__ = [
+    "ConsumerError",
+    "Event",
+    "Failure",
+    "Handler",
+    "HandlerOutcome",
+    "IdempotencyStore",
+    "MemoryIdempotencyStore",
+    "Outcome",
+    "Reject",
+    "Retry",
+    "Service",
+    "ServiceDefinitionError",
+    "SqliteIdempotencyStore",
+    "TopologyError",
+]

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, describe
 
 if TYPE_CHECKING:
-    from gateway.config import Config
+    from consumers import Service
+    from gateway.config import BrokerSettings, Config
+
+T = TypeVar("T")
 
 DEFAULT_CONFIG = "hookgate.toml"
 _CONFIG_HELP = f"config file (default: $HOOKGATE_CONFIG, else ./{DEFAULT_CONFIG})"
@@ -68,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "the unrouted queue.",
     )
     _config_arg(declare)
+    declare.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="MODULE:SERVICE",
+        help="also declare this consumer service's queues and bindings (repeatable)",
+    )
     declare.set_defaults(run=_topology_declare)
     topology.set_defaults(run=lambda _: _usage(topology))
 
@@ -91,7 +101,104 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--event-id", help="event ID, for providers that send it in a header")
     send.add_argument("--event-type", help="event type, for providers that send it in a header")
     send.set_defaults(run=_send)
+
+    _consume_parser(commands)
+    _dlq_parser(commands)
     return parser
+
+
+def _consume_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consume = commands.add_parser(
+        "consume",
+        help="run a consumer service",
+        description="Run the consumer service MODULE:SERVICE (a consumers.Service object): "
+        "declare its queues, consume its events, retry failures along its tiers and "
+        "dead-letter what never succeeds. SIGTERM/SIGINT drain gracefully; a second one stops "
+        "at once. The broker comes from the config file's [broker] table (or "
+        "$HOOKGATE_BROKER_URL); no sources or secrets are needed.",
+    )
+    _config_arg(consume)
+    consume.add_argument("service", metavar="MODULE:SERVICE", help="e.g. myapp.billing:billing")
+    consume.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        help="events processed at once, the AMQP prefetch (default: the service's, 32)",
+    )
+    consume.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=9300,
+        help="serve Prometheus metrics on this port (default: 9300; 0 turns them off)",
+    )
+    consume.add_argument(
+        "--metrics-host", default="127.0.0.1", help="metrics listen address (default: 127.0.0.1)"
+    )
+    consume.add_argument(
+        "--drain-timeout",
+        type=_positive_float,
+        default=30.0,
+        help="seconds in-flight handlers may take to finish on SIGTERM (default: 30)",
+    )
+    consume.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="log level (default: info)",
+    )
+    consume.set_defaults(run=_consume)
+
+
+def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dlq = commands.add_parser(
+        "dlq",
+        help="inspect, replay or purge a service's dead-letter queue",
+        description="Work with SERVICE.dead, the dead-letter queue of consumer service "
+        "SERVICE (its name, or MODULE:SERVICE).",
+    )
+    dlq_commands = dlq.add_subparsers(title="commands", metavar="COMMAND")
+    dlq.set_defaults(run=lambda _: _usage(dlq))
+
+    listing = dlq_commands.add_parser(
+        "list",
+        help="list dead-lettered events (they stay in the queue)",
+        description="List dead-lettered events: event ID, type, attempts, error, failed-at. "
+        "Nothing is removed.",
+    )
+    listing.add_argument("--limit", type=_positive_int, default=100, help="at most (100)")
+    listing.set_defaults(run=_dlq_list)
+
+    show = dlq_commands.add_parser(
+        "show",
+        help="show one dead-lettered event in full",
+        description="Show one dead-lettered event: error, traceback, headers and body.",
+    )
+    show.add_argument("event_id", metavar="EVENT_ID")
+    show.set_defaults(run=_dlq_show)
+
+    replay = dlq_commands.add_parser(
+        "replay",
+        help="send dead-lettered events back to the work queue",
+        description="Publish dead-lettered events back to the service's work queue with the "
+        "attempt count reset; each leaves the dead-letter queue only after the broker "
+        "confirmed its copy.",
+    )
+    replay.add_argument(
+        "--event-id", action="append", default=[], metavar="ID", help="replay this event"
+    )
+    replay.add_argument("--all", action="store_true", help="replay every dead-lettered event")
+    replay.set_defaults(run=_dlq_replay)
+
+    purge = dlq_commands.add_parser(
+        "purge",
+        help="delete every dead-lettered event",
+        description="Delete every message in the dead-letter queue. Needs --yes.",
+    )
+    purge.add_argument("--yes", action="store_true", help="really delete them")
+    purge.set_defaults(run=_dlq_purge)
+
+    for sub in (listing, show, replay, purge):
+        _config_arg(sub)
+        sub.add_argument("service", metavar="SERVICE", help="service name (or MODULE:SERVICE)")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -107,6 +214,20 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
     return value
 
 
@@ -143,7 +264,8 @@ def _topology_declare(args: argparse.Namespace) -> int:
     from gateway.topology import declare_all
 
     config = _load(args)
-    declared = asyncio.run(declare_all(config.broker.url, config.broker.exchange))
+    services = [_service(reference) for reference in args.service]
+    declared = asyncio.run(declare_all(config.broker.url, config.broker.exchange, services))
     for line in declared:
         print(line)
     return 0
@@ -174,3 +296,143 @@ def _send(args: argparse.Namespace) -> int:
         event_id=args.event_id,
         event_type=args.event_type,
     )
+
+
+def _broker(args: argparse.Namespace) -> BrokerSettings:
+    """The `[broker]` settings for consumers: the file is optional unless named."""
+    from gateway.config import load_broker_settings
+
+    named = args.config or os.environ.get("HOOKGATE_CONFIG")
+    path = named or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+    return load_broker_settings(path)
+
+
+def _service(reference: str) -> Service:
+    from consumers import ConsumerError
+    from consumers.run import load_service
+
+    try:
+        return load_service(reference)
+    except ConsumerError as err:
+        raise GatewayError(str(err)) from err
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from consumers import ConsumerError
+    from consumers.run import run_service
+    from gateway.logs import configure_logging
+
+    service = _service(args.service)
+    broker = _broker(args)
+    configure_logging(args.log_level)
+    try:
+        return run_service(
+            service,
+            url=broker.url.reveal(),
+            exchange=broker.exchange,
+            concurrency=args.concurrency,
+            metrics_host=args.metrics_host,
+            metrics_port=args.metrics_port,
+            drain_timeout=args.drain_timeout,
+        )
+    except ConsumerError as err:
+        raise GatewayError(describe(err, broker.url.reveal())) from err
+
+
+def _dlq_call(
+    args: argparse.Namespace, call: Callable[[str, str, str], Coroutine[Any, Any, T]]
+) -> T:
+    """Run `call(url, dead_queue, work_queue)` with one-line errors."""
+    from consumers import ConsumerError
+
+    name = _service_name(args)
+    broker = _broker(args)
+    url = broker.url.reveal()
+    try:
+        return asyncio.run(call(url, f"{name}.dead", name))
+    except ConsumerError as err:
+        raise GatewayError(describe(err, url)) from err
+
+
+def _dlq_list(args: argparse.Namespace) -> int:
+    from consumers import dlq
+
+    total, letters = _dlq_call(args, lambda url, dead, _: dlq.peek(url, dead, args.limit))
+    print(
+        f"{total} event(s) in {_dead_name(args)}" + (f", first {len(letters)}:" if letters else "")
+    )
+    if letters:
+        print(f"{'EVENT ID':<36} {'TYPE':<28} {'ATTEMPTS':>8}  {'FAILED AT':<24} ERROR")
+    for letter in letters:
+        error = f"{letter.error_type}: {letter.error_message}".replace("\n", " ")
+        print(
+            f"{letter.event_id:<36} {letter.source + '.' + letter.type:<28} "
+            f"{letter.attempt:>8}  {letter.failed_at:<24} {error[:100]}"
+        )
+    return 0
+
+
+def _dlq_show(args: argparse.Namespace) -> int:
+    from consumers import dlq
+
+    letter = _dlq_call(args, lambda url, dead, _: dlq.find(url, dead, args.event_id))
+    if letter is None:
+        raise GatewayError(f"no event {args.event_id!r} in {_dead_name(args)}")
+    print(f"event     {letter.event_id}")
+    print(f"source    {letter.source}")
+    print(f"type      {letter.type}")
+    print(f"attempts  {letter.attempt}")
+    print(f"handler   {letter.handler or '-'}")
+    print(f"reason    {letter.reason}")
+    print(f"failed at {letter.failed_at}")
+    print(f"error     {letter.error_type}: {letter.error_message}")
+    if letter.traceback:
+        print("traceback:")
+        print(letter.traceback.rstrip())
+    print("message headers:")
+    for key, value in sorted(letter.headers.items()):
+        if key != "hookgate-error-traceback":
+            print(f"  {key}: {value}")
+    print(f"body ({len(letter.body)} bytes, {letter.content_type or 'no content type'}):")
+    print(letter.body.decode("utf-8", "replace"))
+    return 0
+
+
+def _dlq_replay(args: argparse.Namespace) -> int:
+    from consumers import dlq
+
+    if bool(args.all) == bool(args.event_id):
+        raise GatewayError("say which events to replay: --event-id ID (repeatable) or --all")
+    wanted = None if args.all else set(args.event_id)
+
+    def progress(letter: dlq.DeadLetter) -> None:
+        print(f"replayed {letter.event_id} ({letter.source}.{letter.type})")
+
+    moved = _dlq_call(args, lambda url, dead, work: dlq.replay(url, dead, work, wanted, progress))
+    print(f"{moved} event(s) sent back to {_dead_name(args)[: -len('.dead')]}")
+    if wanted is not None and moved < len(wanted):
+        print(f"hookgate: error: {len(wanted) - moved} event ID(s) not found", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dlq_purge(args: argparse.Namespace) -> int:
+    from consumers import dlq
+
+    if not args.yes:
+        count = _dlq_call(args, lambda url, dead, _: dlq.depth(url, dead))
+        raise GatewayError(
+            f"this would delete {count} event(s) from {_dead_name(args)}; add --yes to do it"
+        )
+    purged = _dlq_call(args, lambda url, dead, _: dlq.purge(url, dead))
+    print(f"purged {purged} event(s) from {_dead_name(args)}")
+    return 0
+
+
+def _service_name(args: argparse.Namespace) -> str:
+    reference: str = args.service
+    return _service(reference).name if ":" in reference else reference
+
+
+def _dead_name(args: argparse.Namespace) -> str:
+    return f"{_service_name(args)}.dead"

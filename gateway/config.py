@@ -107,6 +107,30 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
     return parse_config(raw, env)
 
 
+def load_broker_settings(
+    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> BrokerSettings:
+    """Only the `[broker]` table, for consumers and DLQ tools: they need no sources or secrets.
+
+    With `path` None (no file named and the default file absent), the defaults apply, with
+    `HOOKGATE_BROKER_URL` still honoured.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            raw = tomllib.loads(text)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read config file {os.fspath(path)!r}: {err.strerror}"
+            ) from err
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{os.fspath(path)}: not valid TOML: {err}") from err
+    broker = _interpolate(_table(raw, "broker"), "broker", env)
+    return _broker(broker, env)
+
+
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     data = _interpolate(raw, "", env)
     _only(data, {"gateway", "broker", "dedupe", "spool", "sources"}, "")

@@ -1,0 +1,240 @@
+"""Inspect, replay and purge a service's dead-letter queue (`hookgate dlq`).
+
+Reading never consumes: messages are taken unacked and handed back by closing the channel,
+which keeps their order in the quorum queue. Replay publishes each chosen message back to the
+work queue (attempt 1, error headers removed), waits for the broker's confirm, and only then
+acks it off the dead-letter queue: a replay interrupted at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiormq
+from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
+
+from consumers.errors import ConsumerError
+from consumers.event import event_from_message
+from consumers.messages import replay_copy
+
+_IDLE = 2.0  # seconds without a delivery after which the rest is held by someone else
+_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One parked event and why it failed."""
+
+    event_id: str
+    source: str
+    type: str
+    attempt: int
+    error_type: str
+    error_message: str
+    traceback: str
+    failed_at: str
+    handler: str
+    reason: str
+    body: bytes
+    content_type: str | None
+    headers: Mapping[str, Any]
+
+    @classmethod
+    def from_message(cls, message: DeliveredMessage) -> DeadLetter:
+        properties = message.header.properties
+        headers = dict(properties.headers or {})
+        event = event_from_message(
+            message.body,
+            headers,
+            routing_key=message.routing_key or "",
+            message_id=properties.message_id,
+        )
+        reason = _text(headers.get("hookgate-dead-reason"))
+        error_type = _text(headers.get("hookgate-error-type"))
+        error_message = _text(headers.get("hookgate-error-message"))
+        if not error_type:  # dead-lettered by the broker, not by a worker
+            reason, error_type, error_message = _broker_death(headers)
+        return cls(
+            event_id=event.id,
+            source=event.source,
+            type=event.type,
+            attempt=event.attempt,
+            error_type=error_type,
+            error_message=error_message,
+            traceback=_text(headers.get("hookgate-error-traceback")),
+            failed_at=_text(headers.get("hookgate-failed-at")) or _death_time(headers),
+            handler=_text(headers.get("hookgate-handler")),
+            reason=reason,
+            body=message.body,
+            content_type=properties.content_type,
+            headers=headers,
+        )
+
+
+async def peek(url: str, queue: str, limit: int) -> tuple[int, list[DeadLetter]]:
+    """The number of messages in `queue` and up to `limit` of them, left in place."""
+    async with _channel(url) as channel:
+        total = await _depth(channel, queue)
+        found: list[DeadLetter] = []
+        if total and limit:
+            async for message in _held(channel, queue, min(total, limit)):
+                found.append(DeadLetter.from_message(message))
+        return total, found
+
+
+async def find(url: str, queue: str, event_id: str) -> DeadLetter | None:
+    """The dead letter for `event_id`, left in place, or `None`."""
+    async with _channel(url) as channel:
+        total = await _depth(channel, queue)
+        async for message in _held(channel, queue, total):
+            letter = DeadLetter.from_message(message)
+            if letter.event_id == event_id:
+                return letter
+    return None
+
+
+async def replay(
+    url: str,
+    queue: str,
+    work_queue: str,
+    event_ids: Collection[str] | None,
+    progress: Callable[[DeadLetter], None] | None = None,
+) -> int:
+    """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`."""
+    connection = await _connect(url)
+    try:
+        publisher = await connection.channel(publisher_confirms=True)
+        channel = await connection.channel()
+        await _depth(channel, work_queue)  # the work queue must exist
+        total = await _depth(channel, queue)
+        moved = 0
+        async for message in _held(channel, queue, total):
+            letter = DeadLetter.from_message(message)
+            if event_ids is not None and letter.event_id not in event_ids:
+                continue  # handed back when the channel closes
+            result = await publisher.basic_publish(
+                message.body,
+                routing_key=work_queue,
+                properties=replay_copy(message.header.properties),
+                mandatory=True,
+                timeout=_TIMEOUT,
+            )
+            if not isinstance(result, Basic.Ack):
+                raise ConsumerError(f"the broker did not confirm the replay of {letter.event_id}")
+            await channel.basic_ack(message.delivery_tag or 0)
+            moved += 1
+            if progress is not None:
+                progress(letter)
+        return moved
+    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
+        raise ConsumerError(f"replay stopped: {type(err).__name__}: {err}") from err
+    finally:
+        await _close(connection)
+
+
+async def purge(url: str, queue: str) -> int:
+    """Delete every message in `queue`; the number deleted."""
+    async with _channel(url) as channel:
+        await _depth(channel, queue)
+        result = await channel.queue_purge(queue)
+        return int(result.message_count or 0)
+
+
+async def depth(url: str, queue: str) -> int:
+    async with _channel(url) as channel:
+        return await _depth(channel, queue)
+
+
+async def _held(
+    channel: aiormq.abc.AbstractChannel, queue: str, count: int
+) -> AsyncIterator[DeliveredMessage]:
+    """Up to `count` messages from `queue`, unacked, in order. Stops early when no message
+    arrives for a while (others hold the rest)."""
+    if count <= 0:
+        return
+    inbox: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
+    await channel.basic_qos(prefetch_count=min(count, 65535))
+    consumer = await channel.basic_consume(queue, inbox.put)
+    try:
+        for _ in range(count):
+            try:
+                async with asyncio.timeout(_IDLE):
+                    yield await inbox.get()
+            except TimeoutError:
+                return
+    finally:
+        if consumer.consumer_tag is not None and not channel.is_closed:
+            with contextlib.suppress(Exception):
+                await channel.basic_cancel(consumer.consumer_tag)
+
+
+async def _depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:
+    try:
+        declared = await channel.queue_declare(queue, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity as err:
+        raise ConsumerError(
+            f"queue {queue!r} does not exist: is the service name right? "
+            "(hookgate topology declare --service MODULE:SERVICE creates it)"
+        ) from err
+    return int(declared.message_count or 0)
+
+
+@contextlib.asynccontextmanager
+async def _channel(url: str) -> AsyncIterator[aiormq.abc.AbstractChannel]:
+    connection = await _connect(url)
+    try:
+        yield await connection.channel()
+    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
+        raise ConsumerError(f"{type(err).__name__}: {err}") from err
+    finally:
+        await _close(connection)
+
+
+async def _connect(url: str) -> aiormq.abc.AbstractConnection:
+    try:
+        async with asyncio.timeout(_TIMEOUT):
+            return await aiormq.connect(url, client_properties={"connection_name": "hookgate-dlq"})
+    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
+        raise ConsumerError(f"cannot connect to the broker: {type(err).__name__}: {err}") from err
+
+
+async def _close(connection: aiormq.abc.AbstractConnection) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5):
+            await connection.close()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else ""
+
+
+def _broker_death(headers: Mapping[str, Any]) -> tuple[str, str, str]:
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
+        reason = _text(deaths[0].get("reason"))
+        queue = _text(deaths[0].get("queue"))
+        if reason == "delivery_limit":
+            return (
+                "delivery_limit",
+                "DeliveryLimitExceeded",
+                f"delivered too often from {queue} without an answer: "
+                "the worker crashed, was killed or lost its connection each time",
+            )
+        return reason, "DeadLettered", f"dead-lettered by the broker from {queue} ({reason})"
+    return "unknown", "", ""
+
+
+def _death_time(headers: Mapping[str, Any]) -> str:
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
+        when = deaths[0].get("time")
+        if when is not None:
+            return str(when.isoformat() if hasattr(when, "isoformat") else when)
+    return ""

@@ -1,0 +1,93 @@
+"""`hookgate consume MODULE:SERVICE`: load a service, serve its metrics, run its worker.
+
+SIGTERM or SIGINT starts a graceful stop (stop consuming, let in-flight handlers finish up to
+the drain timeout, leave the rest for redelivery); a second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from consumers.errors import ConsumerError
+from consumers.metrics import ConsumerMetrics
+from consumers.service import Service
+from consumers.worker import Worker
+
+
+def load_service(reference: str) -> Service:
+    """The `Service` named by `module:attribute` (the current directory is importable)."""
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ConsumerError(f"{reference!r}: expected MODULE:SERVICE, e.g. myapp.billing:billing")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # ImportError, or a module that fails while executing
+        raise ConsumerError(f"cannot import {module_name!r}: {type(err).__name__}: {err}") from err
+    service = getattr(module, attribute, None)
+    if not isinstance(service, Service):
+        raise ConsumerError(
+            f"{reference!r} is not a consumers.Service (got {type(service).__name__})"
+        )
+    if not service.handlers:
+        raise ConsumerError(
+            f"service {service.name!r} has no handlers; add @{attribute}.handler(...)"
+        )
+    return service
+
+
+def run_service(
+    service: Service,
+    *,
+    url: str,
+    exchange: str,
+    concurrency: int | None = None,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int = 0,
+    drain_timeout: float = 30.0,
+) -> int:
+    """Run until signalled. Returns the exit status."""
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry, service)
+    if metrics_port:
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=registry)
+        except OSError as err:
+            raise ConsumerError(
+                f"cannot serve metrics on {metrics_host}:{metrics_port}: {err.strerror or err}; "
+                "pass another --metrics-port (0 turns metrics off)"
+            ) from err
+    worker = Worker(
+        service,
+        url=url,
+        exchange=exchange,
+        metrics=metrics,
+        concurrency=concurrency,
+        drain_timeout=drain_timeout,
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())
+    return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it
+        return None
+    return uvloop.new_event_loop

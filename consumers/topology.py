@@ -1,0 +1,161 @@
+"""Every exchange, queue and argument hookgate declares, in one place.
+
+Ingress (declared by the gateway, and by every consumer before it binds):
+- `webhooks` (topic, durable) with `alternate-exchange = webhooks.unrouted`;
+- `webhooks.unrouted` (fanout, durable) → quorum queue `webhooks.unrouted`: events no
+  binding matches wait there instead of vanishing.
+
+Per consumer service `billing`:
+- `billing`: quorum work queue bound to the exchange with each handler's pattern. A delivery
+  that is never answered (worker crash, kill, lost connection) more than `delivery_limit` times
+  is dead-lettered to `billing.dead` by the broker, at-least-once.
+- `billing.retry.<tier>` (`billing.retry.5s`, `billing.retry.2m`): one quorum queue per
+  backoff tier, no consumers, `x-message-ttl` = the tier, dead-lettering (at-least-once) back
+  to `billing` through the default exchange. One queue per delay, so no message waits behind a
+  longer one.
+- `billing.dead`: quorum queue, the parking lot that `hookgate dlq` inspects and replays.
+
+All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
+makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
+"""
+
+from __future__ import annotations
+
+import aiormq
+from pamqp.common import FieldTable
+
+from consumers.errors import TopologyError
+from consumers.service import Service
+
+# At-least-once dead-lettering needs reject-publish overflow (RabbitMQ 3.10+, quorum queues).
+_SAFE_DEAD_LETTERING: FieldTable = {
+    "x-dead-letter-exchange": "",
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
+}
+
+
+def unrouted_name(exchange: str) -> str:
+    """The alternate exchange and the queue that keeps unmatched events."""
+    return f"{exchange}.unrouted"
+
+
+def exchange_arguments(exchange: str) -> FieldTable:
+    return {"alternate-exchange": unrouted_name(exchange)}
+
+
+def unrouted_queue_arguments() -> FieldTable:
+    return {"x-queue-type": "quorum"}
+
+
+def work_queue(service: Service) -> str:
+    return service.name
+
+
+def dead_queue(service: Service) -> str:
+    return f"{service.name}.dead"
+
+
+def retry_queue(service: Service, delay: float) -> str:
+    return f"{service.name}.retry.{tier_label(delay)}"
+
+
+def retry_queues(service: Service) -> dict[float, str]:
+    return {delay: retry_queue(service, delay) for delay in service.tiers}
+
+
+def all_queues(service: Service) -> list[str]:
+    return [work_queue(service), *retry_queues(service).values(), dead_queue(service)]
+
+
+def tier_label(delay: float) -> str:
+    """`5s`, `90s`, `2m`, `1h`, `250ms`: whole hours, then minutes, then seconds."""
+    milliseconds = round(delay * 1000)
+    if milliseconds % 1000:
+        return f"{milliseconds}ms"
+    seconds = milliseconds // 1000
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def work_queue_arguments(service: Service) -> FieldTable:
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": service.delivery_limit,
+        "x-dead-letter-routing-key": dead_queue(service),
+        **_SAFE_DEAD_LETTERING,
+    }
+
+
+def retry_queue_arguments(service: Service, delay: float) -> FieldTable:
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": round(delay * 1000),
+        "x-dead-letter-routing-key": work_queue(service),
+        **_SAFE_DEAD_LETTERING,
+    }
+
+
+def dead_queue_arguments() -> FieldTable:
+    return {"x-queue-type": "quorum"}
+
+
+async def declare_gateway_topology(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
+    """Declare (idempotently) the ingress exchange, its alternate exchange and unrouted queue."""
+    unrouted = unrouted_name(exchange)
+    await channel.exchange_declare(unrouted, exchange_type="fanout", durable=True)
+    await channel.queue_declare(unrouted, durable=True, arguments=unrouted_queue_arguments())
+    await channel.queue_bind(unrouted, unrouted, routing_key="")
+    await channel.exchange_declare(
+        exchange, exchange_type="topic", durable=True, arguments=exchange_arguments(exchange)
+    )
+
+
+async def declare_service_topology(
+    connection: aiormq.abc.AbstractConnection, service: Service, exchange: str
+) -> None:
+    """Declare the ingress exchange and the service's queues and bindings, idempotently.
+
+    Uses its own channel: a refused declaration closes the channel it was made on.
+    """
+    channel = await connection.channel()
+    try:
+        await declare_gateway_topology(channel, exchange)
+        queue = work_queue(service)
+        await _declare(channel, dead_queue(service), dead_queue_arguments())
+        for delay, name in retry_queues(service).items():
+            await _declare(channel, name, retry_queue_arguments(service, delay))
+        await _declare(channel, queue, work_queue_arguments(service))
+        for handler in service.handlers:
+            await channel.queue_bind(queue, exchange, routing_key=handler.pattern)
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+def describe_service_topology(service: Service, exchange: str) -> list[str]:
+    """What `declare_service_topology` declares, one line each, for the CLI."""
+    patterns = ", ".join(h.pattern for h in service.handlers) or "(no handlers: no bindings)"
+    lines = [
+        f"queue    {work_queue(service)} (quorum, delivery-limit={service.delivery_limit}, "
+        f"dead-letters to {dead_queue(service)}) bound to {exchange}: {patterns}"
+    ]
+    for delay, name in retry_queues(service).items():
+        lines.append(
+            f"queue    {name} (quorum, ttl={delay:g}s, dead-letters to {work_queue(service)})"
+        )
+    lines.append(f"queue    {dead_queue(service)} (quorum, parking lot)")
+    return lines
+
+
+async def _declare(channel: aiormq.abc.AbstractChannel, name: str, arguments: FieldTable) -> None:
+    try:
+        await channel.queue_declare(name, durable=True, arguments=arguments)
+    except aiormq.exceptions.ChannelPreconditionFailed as err:
+        raise TopologyError(
+            f"queue {name!r} already exists with other arguments ({err}); set the service "
+            "back to what it was declared with, or drain and delete the queue, then redeclare"
+        ) from err

@@ -1,0 +1,350 @@
+"""The AMQP side of a consumer service: consume, dispatch, ack, retry, dead-letter, drain.
+
+Two connections: one consumes (prefetch = concurrency), one publishes retry and dead-letter
+copies with confirms, so a publish blocked by a broker alarm never stalls consumption. Every
+delivery is answered in the order the promise needs: a retry or dead-letter copy is confirmed
+by the broker *before* the original is acked; nothing is acked before its copy is safe.
+
+When the connection drops, unacked deliveries go back to the queue and the worker reconnects
+with backoff (redeclaring its queues). `stop()` drains: stop consuming, let in-flight handlers
+finish (bounded), cancel the rest and close, so that the broker redelivers them elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import aiormq
+from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
+
+from consumers.dispatch import Dispatcher, Outcome
+from consumers.errors import TopologyError
+from consumers.event import event_from_message
+from consumers.messages import dead_letter_copy, retry_copy
+from consumers.metrics import ConsumerMetrics
+from consumers.service import Service
+from consumers.topology import dead_queue, declare_service_topology, retry_queue, work_queue
+
+_log = logging.getLogger("hookgate.consumer")
+
+_RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
+_CONNECT_TIMEOUT = 15.0
+_PUBLISH_TIMEOUT = 10.0
+_SAMPLE_INTERVAL = 10.0
+_PURGE_INTERVAL = 3600.0
+_AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, RuntimeError)
+
+
+class Worker:
+    """Runs one service against RabbitMQ until `stop()`."""
+
+    def __init__(
+        self,
+        service: Service,
+        *,
+        url: str,
+        exchange: str,
+        metrics: ConsumerMetrics,
+        concurrency: int | None = None,
+        drain_timeout: float = 30.0,
+        sample_interval: float = _SAMPLE_INTERVAL,
+    ) -> None:
+        self.service = service
+        self._url = url
+        self._exchange = exchange
+        self._metrics = metrics
+        self._concurrency = concurrency or service.concurrency
+        self._drain_timeout = drain_timeout
+        self._sample_interval = sample_interval
+        self._queue = work_queue(service)
+        self._dead_queue = dead_queue(service)
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._concurrency, thread_name_prefix=f"hookgate-{service.name}"
+        )
+        self._dispatcher = Dispatcher(service, metrics=metrics, executor=self._executor)
+        self._publish_channel: aiormq.abc.AbstractChannel | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._forced = asyncio.Event()
+        self.consuming = asyncio.Event()
+
+    def stop(self) -> None:
+        """Begin a graceful stop; a second call stops without waiting for handlers."""
+        if self._stopping.is_set():
+            _log.warning("stopping now, without waiting for in-flight handlers")
+            self._forced.set()
+            return
+        _log.info(
+            "stopping: in-flight handlers may finish; signal again to stop at once",
+            extra={"fields": {"in_flight": len(self._tasks), "drain_timeout": self._drain_timeout}},
+        )
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; reconnect on connection loss. Raises `TopologyError`."""
+        delay = _RECONNECT_MIN
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._session()
+                    delay = _RECONNECT_MIN
+                except TopologyError:
+                    raise
+                except (*_AMQP_ERRORS, TimeoutError) as err:
+                    _log.warning(
+                        "broker unreachable; retrying",
+                        extra={
+                            "fields": {
+                                "error": f"{type(err).__name__}: {err}"[:300],
+                                "retry_in": delay,
+                            }
+                        },
+                    )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._stopping.wait()
+                delay = min(delay * 2, _RECONNECT_MAX)
+        finally:
+            await self._finish_tasks()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            if self.service.idempotency is not None:
+                self.service.idempotency.close()
+
+    async def _session(self) -> None:
+        name = self.service.name
+        async with asyncio.timeout(_CONNECT_TIMEOUT):
+            consume_conn = await aiormq.connect(
+                self._url, client_properties={"connection_name": f"hookgate-consume-{name}"}
+            )
+        try:
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                publish_conn = await aiormq.connect(
+                    self._url, client_properties={"connection_name": f"hookgate-publish-{name}"}
+                )
+            try:
+                await self._consume(consume_conn, publish_conn)
+            finally:
+                self._publish_channel = None
+                await _close(publish_conn)
+        finally:
+            self.consuming.clear()
+            await _close(consume_conn)
+
+    async def _consume(
+        self,
+        consume_conn: aiormq.abc.AbstractConnection,
+        publish_conn: aiormq.abc.AbstractConnection,
+    ) -> None:
+        async with asyncio.timeout(_CONNECT_TIMEOUT):
+            await declare_service_topology(publish_conn, self.service, self._exchange)
+            publish_channel = await publish_conn.channel(publisher_confirms=True)
+            channel = await consume_conn.channel()
+            await channel.basic_qos(prefetch_count=self._concurrency)
+        self._publish_channel = publish_channel
+        cancelled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_cancel(_: object) -> None:
+            if not cancelled.done():
+                cancelled.set_result(None)
+
+        channel.on_consumer_cancel_callbacks.add(on_cancel)
+        consumer = await channel.basic_consume(self._queue, self._on_delivery)
+        self.consuming.set()
+        _log.info(
+            "consuming",
+            extra={"fields": {"queue": self._queue, "concurrency": self._concurrency}},
+        )
+        housekeeping = asyncio.create_task(self._housekeeping(publish_conn))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            ends = [
+                consume_conn.closing,
+                publish_conn.closing,
+                channel.closing,
+                publish_channel.closing,
+                cancelled,
+                stopping,
+            ]
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+            if self._stopping.is_set():
+                await self._drain(channel, consumer.consumer_tag)
+            elif cancelled.done():
+                _log.warning("the broker cancelled the consumer (queue deleted?); redeclaring")
+            else:
+                _log.warning("lost the broker connection; reconnecting")
+        finally:
+            for task in (housekeeping, stopping):
+                task.cancel()
+
+    async def _drain(self, channel: aiormq.abc.AbstractChannel, consumer_tag: str | None) -> None:
+        if consumer_tag is not None:
+            with contextlib.suppress(*_AMQP_ERRORS, TimeoutError):
+                await channel.basic_cancel(consumer_tag, timeout=5)
+        await self._finish_tasks()
+
+    async def _finish_tasks(self) -> None:
+        """Wait for in-flight deliveries (up to the drain timeout), then cancel the rest."""
+        pending = {t for t in self._tasks if not t.done()}
+        if pending and not self._forced.is_set():
+            forced = asyncio.create_task(self._forced.wait())
+            try:
+                async with asyncio.timeout(self._drain_timeout):
+                    while pending and not forced.done():
+                        await asyncio.wait([*pending, forced], return_when=asyncio.FIRST_COMPLETED)
+                        pending = {t for t in pending if not t.done()}
+            except TimeoutError:
+                pass
+            finally:
+                forced.cancel()
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            _log.warning(
+                "cancelling unfinished handlers; their events will be redelivered",
+                extra={"fields": {"count": len(pending)}},
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=2.0)
+
+    async def _on_delivery(self, message: DeliveredMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        in_flight = self._metrics.in_flight
+        in_flight.inc()
+        try:
+            await self._answer(message)
+        except asyncio.CancelledError:
+            pass  # shutdown: left unacked, redelivered after the channel closes
+        finally:
+            in_flight.dec()
+            self._tasks.discard(task)
+
+    async def _answer(self, message: DeliveredMessage) -> None:
+        properties = message.header.properties
+        event = event_from_message(
+            message.body,
+            properties.headers,
+            routing_key=message.routing_key or "",
+            message_id=properties.message_id,
+            content_type=properties.content_type,
+            timestamp=properties.timestamp,
+        )
+        outcome = await self._dispatcher.process(event)
+        if not outcome.acked:
+            copy = self._copy_for(outcome, properties, event.attempt)
+            if not await self._republish(message, *copy):
+                return  # left unacked: the broker redelivers it
+        try:
+            await message.channel.basic_ack(message.delivery_tag or 0, wait=False)
+        except _AMQP_ERRORS as err:
+            _log.info(
+                "ack lost with the connection; the event will be redelivered",
+                extra={"fields": {"event_id": event.id, "error": type(err).__name__}},
+            )
+            return
+        self._metrics.event(outcome.handler, outcome.kind)
+        if outcome.failure is not None:
+            _log.log(
+                logging.ERROR if outcome.dead_lettered else logging.WARNING,
+                "handler failed" if outcome.kind != "rejected" else "handler rejected the event",
+                extra={
+                    "fields": {
+                        "service": self.service.name,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "source": event.source,
+                        "handler": outcome.handler,
+                        "attempt": event.attempt,
+                        "outcome": outcome.kind,
+                        "retry_in": outcome.delay,
+                        "error_type": outcome.failure.type,
+                        "error": outcome.failure.message[:200],
+                    }
+                },
+            )
+
+    def _copy_for(
+        self, outcome: Outcome, properties: Basic.Properties, attempt: int
+    ) -> tuple[str, Basic.Properties]:
+        if outcome.kind == "retry" and outcome.delay is not None:
+            return retry_queue(self.service, outcome.delay), retry_copy(properties, attempt)
+        assert outcome.failure is not None
+        reason = "rejected" if outcome.kind == "rejected" else "retries_exhausted"
+        copy = dead_letter_copy(
+            properties,
+            attempt=attempt,
+            handler=outcome.handler,
+            reason=reason,
+            failure=outcome.failure,
+        )
+        return self._dead_queue, copy
+
+    async def _republish(
+        self, message: DeliveredMessage, queue: str, properties: Basic.Properties
+    ) -> bool:
+        """Publish a copy to `queue` and wait for its confirm; retry with backoff until it is
+        confirmed, the original's channel is gone (it will be redelivered), or we stop."""
+        delay = 0.2
+        while True:
+            channel = self._publish_channel
+            reason = "no publishing channel"
+            if channel is not None:
+                try:
+                    result = await channel.basic_publish(
+                        message.body,
+                        routing_key=queue,
+                        properties=properties,
+                        mandatory=True,
+                        timeout=_PUBLISH_TIMEOUT,
+                    )
+                except aiormq.exceptions.PublishError:
+                    reason = f"queue {queue} does not exist (run hookgate topology declare)"
+                except (*_AMQP_ERRORS, TimeoutError) as err:
+                    reason = f"{type(err).__name__}: {err}"[:200]
+                else:
+                    if isinstance(result, Basic.Ack):
+                        return True
+                    reason = f"broker answered {type(result).__name__}"
+            if self._forced.is_set() or message.channel.is_closed:
+                return False
+            _log.warning(
+                "republish not confirmed; retrying",
+                extra={"fields": {"queue": queue, "error": reason, "retry_in": delay}},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RECONNECT_MAX)
+
+    async def _housekeeping(self, connection: aiormq.abc.AbstractConnection) -> None:
+        """Sample queue depths for metrics; purge expired idempotency keys now and then."""
+        channel: aiormq.abc.AbstractChannel | None = None
+        last_purge = 0.0
+        store = self.service.idempotency
+        while True:
+            try:
+                if channel is None or channel.is_closed:
+                    channel = await connection.channel()
+                for queue, gauge in self._metrics.queue_messages.items():
+                    declared = await channel.queue_declare(queue, passive=True)
+                    gauge.set(declared.message_count or 0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a missing queue closes the channel: reopen next time
+                _log.debug("queue depth sampling failed", extra={"fields": {"error": str(err)}})
+                channel = None
+            if store is not None and time.monotonic() - last_purge > _PURGE_INTERVAL:
+                last_purge = time.monotonic()
+                with contextlib.suppress(Exception):
+                    store.purge(time.time())
+            await asyncio.sleep(self._sample_interval)
+
+
+async def _close(connection: aiormq.abc.AbstractConnection) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5):
+            await connection.close()
