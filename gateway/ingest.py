@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
@@ -124,12 +125,14 @@ class IngestEndpoint:
             raise _Refused("method_not_allowed", refused)
         headers = self._headers(scope)
         body = await self._read_body(headers, receive)
+        query = scope.get("query_string", b"")
         request = WebhookRequest(
             method=method,
-            url=_url(scope, headers),
+            url=_url(scope, headers, query),
             headers=headers,
             body=body,
             received_at=received_at,
+            query=dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
         )
 
         try:
@@ -138,7 +141,10 @@ class IngestEndpoint:
             raise _Refused(err.status, refusal(err)) from None
         if isinstance(verified, Handshake):
             handshake = json_answer(
-                verified.status_code, verified.body, content_type=verified.content_type.encode()
+                verified.status_code,
+                verified.body,
+                tuple((name.encode(), value.encode()) for name, value in verified.headers),
+                content_type=verified.content_type.encode(),
             )
             return "handshake", handshake, None
         event_id = verified.id
@@ -227,7 +233,6 @@ class IngestEndpoint:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _url(scope: Scope, headers: Mapping[str, str]) -> str:
+def _url(scope: Scope, headers: Mapping[str, str], query: bytes) -> str:
     url = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{scope['path']}"
-    query = scope.get("query_string", b"")
     return f"{url}?{query.decode('latin-1')}" if query else url

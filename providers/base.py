@@ -21,9 +21,11 @@ from providers.secret import Secret
 class WebhookRequest:
     """One inbound HTTP request, exactly as received.
 
-    `headers` has lower-case names; repeated headers are joined with ", ". `url` is the URL the
-    provider called (scheme and host from the source's `public_url` when configured). `body` is
-    the raw bytes: verify over these, never over re-serialised JSON. `received_at` is Unix time.
+    `headers` has lower-case names; repeated headers are joined with ", ". `url` is the URL as
+    the gateway saw it (URL-bound providers use their `public_url` option instead of its scheme,
+    host and path). `body` is the raw bytes: verify over these, never over re-serialised JSON.
+    `received_at` is Unix time. `query` holds the query string's parameters (the last value of
+    a repeated one), for GET handshakes.
     """
 
     method: str
@@ -54,6 +56,8 @@ class Handshake:
     body: bytes
     status_code: int = 200
     content_type: str = "application/json"
+    #: Extra response headers (lower-case names), e.g. `x-content-type-options: nosniff`.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,21 @@ class Options:
             raise self.error(key, "must not be empty")
         return value
 
+    def strings(self, key: str, *, required: bool = False) -> tuple[str, ...]:
+        """A string or a list of strings (several keys during a rotation), as a tuple."""
+        value = self._get(key)
+        if value is _MISSING:
+            if required:
+                raise self.error(key, "required for this provider")
+            return ()
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise self.error(key, "expected a string or a non-empty list of strings")
+        for item in values:
+            if not isinstance(item, str) or not item:
+                raise self.error(key, "expected non-empty strings")
+        return tuple(values)
+
     def choice(self, key: str, choices: Collection[str], default: str) -> str:
         value = self.string(key, default)
         assert value is not None

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from providers._signing import (
     as_bytes,
@@ -49,39 +49,51 @@ class StandardWebhooksProvider:
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         spec.options.finish()
-        keys = []
-        for i, secret in enumerate(spec.secrets):
-            try:
-                keys.append(decode_secret(secret.reveal()))
-            except ValueError as err:
-                # The reason names no part of the secret, so it is safe to show.
-                raise ProviderConfigError(f"sources.{spec.name}.secrets[{i}]: {err}") from err
-        self._keys = tuple(keys)
+        self._keys = decode_secrets(spec)
         self._tolerance = (
             DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
         )
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
-        id_name, timestamp_name, signature_name = _header_names(request.headers)
-        msg_id = require_header(request.headers, id_name)
-        timestamp_text = require_header(request.headers, timestamp_name)
-        header = require_header(request.headers, signature_name)
-        timestamp = parse_unix_timestamp(timestamp_text)
-        candidates = _v1_signatures(header)
-        signed = as_bytes(f"{msg_id}.{timestamp_text}.") + request.body
-        expected = (
-            base64.b64encode(hmac.digest(key, signed, hashlib.sha256)) for key in self._keys
-        )
-        if not matches_any(expected, candidates):
-            raise InvalidSignature("no v1 signature matches a configured secret")
-        check_tolerance(timestamp, request.received_at, self._tolerance)
-
+        msg_id = check_signature(request, self._keys, self._tolerance)
         event = json_object(request.body)
         return VerifiedEvent(
             id=msg_id,
-            type=required_str(event, "type"),
+            type=self.event_type(event),
             occurred_at=_rfc3339(event.get("timestamp")),
         )
+
+    def event_type(self, event: dict[str, Any]) -> str:
+        """The routing type: the body's `type` (a sender with another shape overrides this)."""
+        return required_str(event, "type")
+
+
+def check_signature(request: WebhookRequest, keys: tuple[bytes, ...], tolerance: float) -> str:
+    """Check a Standard Webhooks signature with any of `keys`; return the (signed) message ID."""
+    id_name, timestamp_name, signature_name = _header_names(request.headers)
+    msg_id = require_header(request.headers, id_name)
+    timestamp_text = require_header(request.headers, timestamp_name)
+    header = require_header(request.headers, signature_name)
+    timestamp = parse_unix_timestamp(timestamp_text)
+    candidates = _v1_signatures(header)
+    signed = as_bytes(f"{msg_id}.{timestamp_text}.") + request.body
+    expected = (base64.b64encode(hmac.digest(key, signed, hashlib.sha256)) for key in keys)
+    if not matches_any(expected, candidates):
+        raise InvalidSignature("no v1 signature matches a configured secret")
+    check_tolerance(timestamp, request.received_at, tolerance)
+    return msg_id
+
+
+def decode_secrets(spec: SourceSpec) -> tuple[bytes, ...]:
+    """The HMAC keys of a source's `whsec_` secrets; `ProviderConfigError` naming a bad one."""
+    keys = []
+    for i, secret in enumerate(spec.secrets):
+        try:
+            keys.append(decode_secret(secret.reveal()))
+        except ValueError as err:
+            # The reason names no part of the secret, so it is safe to show.
+            raise ProviderConfigError(f"sources.{spec.name}.secrets[{i}]: {err}") from err
+    return tuple(keys)
 
 
 def _header_names(headers: Mapping[str, str]) -> tuple[str, str, str]:

@@ -52,6 +52,8 @@ class ProviderContract:
     - `body`: a non-empty body the provider accepts, giving an event ID and type.
     - `has_timestamp`: whether the signature covers a timestamp the provider checks (default
       True, so that forgetting it fails loudly for a provider without one).
+    - `body_signed`: whether the signature covers the body (default True). Static-token
+      schemes (a shared secret in a header) set it False: a tampered body cannot be detected.
     - `signature_headers`: the headers whose absence must give `MissingSignature`; any other
       header `sign` returns (event ID or type metadata) may give `Malformed` or be optional.
     """
@@ -62,6 +64,7 @@ class ProviderContract:
     secrets: ClassVar[tuple[str, ...]] = ()
     body: ClassVar[bytes] = b""
     has_timestamp: ClassVar[bool] = True
+    body_signed: ClassVar[bool] = True
     signature_headers: ClassVar[tuple[str, ...]] = ()
 
     def sign(self, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
@@ -70,14 +73,25 @@ class ProviderContract:
             raise NotImplementedError(
                 f"{type(self).__name__} must set provider_name or implement sign()"
             )
-        return sign_request(
-            self.provider_name, body, secret, timestamp=timestamp, options=self.options
-        )
+        _, options = self.source((secret,))
+        return sign_request(self.provider_name, body, secret, timestamp=timestamp, options=options)
+
+    def source(self, secrets: tuple[str, ...]) -> tuple[tuple[str, ...], Mapping[str, object]]:
+        """The source's `secrets` and options for these signing secrets.
+
+        Override for asymmetric providers, whose source holds the public half: return no
+        secrets and a `public_key` option derived from the private keys the test signs with.
+        """
+        return secrets, self.options
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        """The body as sent. Override for providers that sign inside the body (Mailgun)."""
+        return body
 
     # --- the rules ---------------------------------------------------------------------------
 
     def test_contract_is_described(self) -> None:
-        signed = self._sign(self.body)
+        signed, _ = self._sign(self.body)
         for name in self.signature_headers:
             _check(name in signed, f"signature_headers names {name!r}, which sign() never sends")
 
@@ -90,30 +104,37 @@ class ProviderContract:
 
     def test_unknown_option_is_refused_by_name(self) -> None:
         try:
-            self._build(options={**self.options, "no_such_option": "x"})
+            secrets, options = self.source(self.secrets)
+            self._build(secrets=secrets, options={**options, "no_such_option": "x"})
         except ProviderConfigError as err:
             _check(f"sources.{SOURCE}.no_such_option" in str(err), f"error {err} names no key")
         else:
             raise AssertionError("an unknown option was accepted: call options.finish()")
 
     def test_valid_signature_verifies(self) -> None:
-        event = self._outcome(self._sign(self.body), self.body)
+        event = self._outcome(*self._sign(self.body))
         if not isinstance(event, VerifiedEvent):
             raise AssertionError(f"a valid request gave {event!r}")
         _check(isinstance(event.id, str) and bool(event.id), "the event ID must be a non-empty str")
         _check(isinstance(event.type, str) and bool(event.type), "the type must be a non-empty str")
 
     def test_tampered_body_is_refused(self) -> None:
-        tampered = self.body[:-1] + bytes([self.body[-1] ^ 0x01])
-        self._expect(InvalidSignature, self._sign(self.body), tampered)
+        headers, body = self._sign(self.body)
+        tampered = body[:-1] + bytes([body[-1] ^ 0x01])
+        if self.body_signed:
+            self._expect(InvalidSignature, headers, tampered)
+        else:
+            # Proves the declaration: a token scheme that does cover the body must say so.
+            outcome = self._outcome(headers, tampered)
+            _check(isinstance(outcome, VerifiedEvent | Malformed), f"tampered: {outcome!r}")
 
     def test_wrong_secret_is_refused(self) -> None:
-        headers = self._sign(self.body, secret=self.secrets[1])
-        self._expect(InvalidSignature, headers, self.body, secrets=self.secrets[:1])
+        headers, body = self._sign(self.body, secret=self.secrets[1])
+        self._expect(InvalidSignature, headers, body, secrets=self.secrets[:1])
 
     def test_rotated_secret_is_accepted(self) -> None:
         for i, secret in enumerate(self.secrets[:2]):
-            event = self._outcome(self._sign(self.body, secret=secret), self.body)
+            event = self._outcome(*self._sign(self.body, secret=secret))
             _check(isinstance(event, VerifiedEvent), f"signed with secrets[{i}]: {event!r}")
 
     def test_hour_old_signature_is_stale_if_timestamped(self) -> None:
@@ -126,9 +147,9 @@ class ProviderContract:
         self._expect(MissingSignature, {}, self.body)
 
     def test_each_signature_header_is_required(self) -> None:
-        signed = self._sign(self.body)
+        signed, body = self._sign(self.body)
         for name in signed:
-            outcome = self._outcome({k: v for k, v in signed.items() if k != name}, self.body)
+            outcome = self._outcome({k: v for k, v in signed.items() if k != name}, body)
             if name in self.signature_headers:
                 _check(isinstance(outcome, MissingSignature), f"without {name}: {outcome!r}")
             else:
@@ -136,10 +157,10 @@ class ProviderContract:
                 _check(isinstance(outcome, allowed), f"without {name}: {outcome!r}")
 
     def test_garbage_header_values_are_refused(self) -> None:
-        signed = self._sign(self.body)
+        signed, body = self._sign(self.body)
         for name in signed:
             for garbage in GARBAGE:
-                outcome = self._outcome({**signed, name: garbage}, self.body)
+                outcome = self._outcome({**signed, name: garbage}, body)
                 where = f"{name}: {garbage[:20]!r} gave {outcome!r}"
                 if name in self.signature_headers:
                     _check(isinstance(outcome, VerificationError), where)
@@ -147,7 +168,7 @@ class ProviderContract:
                     _check(bool(outcome.id) and bool(outcome.type), where)
 
     def test_empty_body_never_crashes(self) -> None:
-        outcome = self._outcome(self._sign(b""), b"")
+        outcome = self._outcome(self._sign(b"")[0], b"")
         _check(isinstance(outcome, VerifiedEvent | VerificationError), repr(outcome))
 
     # --- helpers -------------------------------------------------------------------------------
@@ -162,21 +183,30 @@ class ProviderContract:
         # attribute's union type exists for mypy, which refuses a class where it expects a
         # callable class variable; at runtime both are factories.
         factory = cast(ProviderFactory, type(self).provider)
+        built_secrets, built_options = self.source(self.secrets if secrets is None else secrets)
         return build_provider(
             factory,
-            self.secrets if secrets is None else secrets,
-            options=self.options if options is None else options,
+            built_secrets,
+            options=built_options if options is None else options,
             source=SOURCE,
         )
 
-    def _sign(self, body: bytes, *, secret: str | None = None, skew: int = 0) -> dict[str, str]:
+    def _sign(
+        self, body: bytes, *, secret: str | None = None, skew: int = 0
+    ) -> tuple[dict[str, str], bytes]:
         _check(len(self.secrets) >= 2, "set secrets to at least two secrets")
         _check(self.secrets[0] != self.secrets[1], "the first two secrets must differ")
         _check(bool(self.body), "set body to a non-empty body the provider accepts")
-        _check(bool(self.signature_headers), "set signature_headers (the headers that sign)")
+        signs_body = type(self).signed_body is not ProviderContract.signed_body
+        _check(
+            bool(self.signature_headers) or signs_body,
+            "set signature_headers (the headers that sign), or override signed_body",
+        )
         timestamp = int(time.time()) + skew
-        headers = self.sign(body, self.secrets[0] if secret is None else secret, timestamp)
-        return {name.lower(): value for name, value in headers.items()}
+        secret = self.secrets[0] if secret is None else secret
+        sent = self.signed_body(body, secret, timestamp) if body else body
+        headers = self.sign(sent, secret, timestamp)
+        return {name.lower(): value for name, value in headers.items()}, sent
 
     def _outcome(
         self, headers: Mapping[str, str], body: bytes, *, secrets: tuple[str, ...] | None = None
@@ -206,7 +236,7 @@ class ProviderContract:
         _check(isinstance(outcome, error), f"expected {error.__name__}, got {outcome!r}")
 
     def _check_skewed(self, skew: int) -> None:
-        outcome = self._outcome(self._sign(self.body, skew=skew), self.body)
+        outcome = self._outcome(*self._sign(self.body, skew=skew))
         if self.has_timestamp:
             _check(isinstance(outcome, StaleTimestamp), f"{skew:+d} s gave {outcome!r}")
         else:

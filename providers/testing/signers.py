@@ -5,11 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from providers import generic_hmac, github, standard_webhooks, stripe
-from providers.errors import ProviderConfigError
+from providers._provider import Signing
+from providers.errors import ProviderConfigError, ProviderNotFound
 from providers.options import Options
+from providers.registry import load
+from providers.standard_webhooks import StandardWebhooksProvider
+
+#: Senders of the Standard Webhooks scheme that brand their headers `svix-*`.
+_SVIX_BRANDED = frozenset({"svix", "clerk", "resend"})
 
 
 def sign_request(
@@ -27,8 +32,12 @@ def sign_request(
     POST `body` with these headers to a source configured with `provider` and `secret`, and it
     verifies; that is how `hookgate send` stands in for a provider, and how tests sign requests.
 
-    - `provider`: a built-in provider name: `stripe`, `github`, `standard-webhooks` or `hmac`.
-    - `secret`: the source's secret, exactly as in its config (`whsec_…` included).
+    - `provider`: a built-in provider name (any entry-point name whose class has a
+      `sign(Signing)` classmethod works too).
+    - `secret`: the source's secret, exactly as in its config (`whsec_…` included). For
+      asymmetric providers, the private key matching the source's `public_key`: Discord's hex
+      Ed25519 seed; SendGrid's and Plaid's P-256 key as PEM or base64 PKCS#8. Postmark: the
+      `user:password` secret. Mailgun signs inside the body: use `mailgun.sign_body`.
     - `event_id`, `event_type`: used where the provider sends them in headers (GitHub's
       `X-GitHub-Delivery`/`X-GitHub-Event`, Standard Webhooks' `webhook-id`, the `hmac`
       provider's `event_id_header`/`event_type_header`). A fresh unique ID is made when `None`.
@@ -44,32 +53,36 @@ def sign_request(
     >>> sorted(headers)
     ['content-type', 'x-github-delivery', 'x-github-event', 'x-hub-signature-256']
     """
-    signer = _SIGNERS.get(provider)
-    if signer is None:
-        known = ", ".join(sorted(_SIGNERS))
-        raise ValueError(f"no signer for provider {provider!r} (built-in signers: {known})")
+    signer = _SIGNERS.get(provider) or _catalogue_signer(provider)
     now = int(time.time()) if timestamp is None else timestamp
-    return signer(_Signing(body, secret, event_id, event_type, now, options or {}))
+    try:
+        return signer(Signing(body, secret, event_id, event_type, now, options or {}))
+    except (KeyError, TypeError) as err:  # a signing key of the wrong kind, a missing option
+        raise ValueError(f"cannot sign as {provider!r}: {type(err).__name__}") from err
 
 
-@dataclass(frozen=True, slots=True)
-class _Signing:
-    body: bytes
-    secret: str = field(repr=False)
-    event_id: str | None
-    event_type: str | None
-    timestamp: int
-    options: Mapping[str, object]
+def _catalogue_signer(name: str) -> Callable[[Signing], dict[str, str]]:
+    """The `sign` classmethod of an installed catalogue provider (every built-in has one)."""
+    try:
+        factory = load(name)
+    except ProviderNotFound as err:
+        raise ValueError(f"no signer for provider {name!r}: {err}") from err
+    if isinstance(factory, type) and issubclass(factory, StandardWebhooksProvider):
+        return _svix if name in _SVIX_BRANDED else _standard_webhooks
+    signer = getattr(factory, "sign", None)
+    if not callable(signer):
+        raise ValueError(f"provider {name!r} ships no signer (a `sign(Signing)` classmethod)")
+    return signer  # type: ignore[no-any-return]
 
 
-def _stripe(r: _Signing) -> dict[str, str]:
+def _stripe(r: Signing) -> dict[str, str]:
     return {
         "stripe-signature": stripe.sign(r.body, r.secret, r.timestamp),
         "content-type": "application/json; charset=utf-8",
     }
 
 
-def _github(r: _Signing) -> dict[str, str]:
+def _github(r: Signing) -> dict[str, str]:
     return {
         github.SIGNATURE_HEADER: github.sign(r.body, r.secret),
         github.DELIVERY_HEADER: r.event_id or str(uuid.uuid4()),
@@ -78,7 +91,7 @@ def _github(r: _Signing) -> dict[str, str]:
     }
 
 
-def _standard_webhooks(r: _Signing) -> dict[str, str]:
+def _standard_webhooks(r: Signing) -> dict[str, str]:
     msg_id = r.event_id or f"msg_{uuid.uuid4().hex}"
     return {
         "webhook-id": msg_id,
@@ -88,7 +101,12 @@ def _standard_webhooks(r: _Signing) -> dict[str, str]:
     }
 
 
-def _hmac(r: _Signing) -> dict[str, str]:
+def _svix(r: Signing) -> dict[str, str]:
+    headers = _standard_webhooks(r)
+    return {name.replace("webhook-", "svix-"): value for name, value in headers.items()}
+
+
+def _hmac(r: Signing) -> dict[str, str]:
     try:
         settings = generic_hmac.HmacSettings.from_options(Options(r.options, "options"))
     except ProviderConfigError as err:
@@ -108,7 +126,7 @@ def _hmac(r: _Signing) -> dict[str, str]:
     return headers
 
 
-_SIGNERS: dict[str, Callable[[_Signing], dict[str, str]]] = {
+_SIGNERS: dict[str, Callable[[Signing], dict[str, str]]] = {
     "stripe": _stripe,
     "github": _github,
     "standard-webhooks": _standard_webhooks,

@@ -32,6 +32,61 @@ def test_installed_lists_every_built_in_with_its_target_and_distribution() -> No
         assert listed[name].distribution == "hookgate"
 
 
+# Every provider name DESIGN.md lists, plus the generic `hmac`.
+DESIGN_NAMES = [
+    "stripe",
+    "github",
+    "standard-webhooks",
+    "svix",
+    "clerk",
+    "resend",
+    "replicate",
+    "slack",
+    "shopify",
+    "twilio",
+    "discord",
+    "sendgrid",
+    "square",
+    "paddle",
+    "linear",
+    "zoom",
+    "intercom",
+    "hubspot",
+    "mailgun",
+    "postmark",
+    "gitlab",
+    "bitbucket",
+    "twitch",
+    "meta",
+    "zendesk",
+    "typeform",
+    "calendly",
+    "lemonsqueezy",
+    "mux",
+    "vercel",
+    "sentry",
+    "coinbase",
+    "plaid",
+    "dropbox",
+    "okta",
+    "xero",
+    "intuit",
+    "segment",
+    "jira",
+    "notion",
+    "hmac",
+]
+
+
+def test_every_provider_named_in_the_design_is_a_hookgate_entry_point() -> None:
+    listed = {p.name: p for p in installed()}
+
+    missing = [name for name in DESIGN_NAMES if name not in listed]
+
+    assert missing == []
+    assert {listed[name].distribution for name in DESIGN_NAMES} == {"hookgate"}
+
+
 def test_installed_is_sorted_by_name() -> None:
     names = [p.name for p in installed()]
 
@@ -60,7 +115,7 @@ def test_unknown_name_is_not_found_and_the_message_lists_what_is_installed() -> 
 
     message = str(info.value)
     assert "'stirpe'" in message
-    assert "github, hmac, standard-webhooks, stripe" in message
+    assert "github, gitlab, hmac, hubspot" in message
     assert "package.module:Class" in message
 
 

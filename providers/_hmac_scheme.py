@@ -1,0 +1,265 @@
+"""One engine for every shared-secret HMAC scheme: raw-body, timestamped and URL-bound.
+
+A scheme is data: the signature header and its format, the signed message as a template over
+`{body}`, `{timestamp}`, `{method}`, `{url}` and `{header:NAME}`, the digest, the encoding and
+prefix, and where the timestamp comes from. `HmacSchemeProvider` turns a scheme into a provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from providers._provider import BuiltinProvider, Signing
+from providers._signing import (
+    as_bytes,
+    check_tolerance,
+    matches_any,
+    parse_unix_timestamp,
+    require_header,
+    require_secrets,
+)
+from providers.base import SourceSpec, WebhookRequest
+from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
+
+_PLACEHOLDER = re.compile(r"\{([a-z]+(?::[a-z0-9-]+)?)\}")
+_NAMES = {"body", "timestamp", "method", "url"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """The values a template is rendered with; `headers` for `{header:NAME}`."""
+
+    body: bytes
+    timestamp: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+
+
+def compile_template(template: str) -> tuple[tuple[bool, str], ...]:
+    """`(is_placeholder, text)` parts of a message template; `ValueError` on unknown names."""
+    parts: list[tuple[bool, str]] = []
+    for i, piece in enumerate(_PLACEHOLDER.split(template)):
+        if i % 2 == 0:
+            if piece:
+                parts.append((False, piece))
+        elif piece in _NAMES or piece.startswith("header:"):
+            parts.append((True, piece))
+        else:
+            raise ValueError(f"unknown placeholder {{{piece}}} in {template!r}")
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class HmacScheme:
+    """How one provider signs. Build it once per provider class, at import.
+
+    - `header`: the signature header. With `pairs` (`","` or `";"`), it holds `k=v` items: the
+      timestamp under `timestamp_key` and signatures under `signature_key` (several allowed).
+    - `timestamp_header`: where the timestamp is otherwise; `timestamp_format` is `unix`,
+      `unix_ms` or `rfc3339`.
+    - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
+    """
+
+    header: str
+    message: str = "{body}"
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    prefix: str = ""
+    pairs: str | None = None
+    timestamp_key: str = "t"
+    signature_key: str = "v1"
+    timestamp_header: str | None = None
+    timestamp_format: str = "unix"
+    tolerance: float | None = None
+    parts: tuple[tuple[bool, str], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", compile_template(self.message))
+        if self.algorithm not in {"sha1", "sha256"} or self.encoding not in {"hex", "base64"}:
+            raise ValueError("algorithm is sha1|sha256 and encoding hex|base64")
+        if (self.tolerance is None) != (self.pairs is None and self.timestamp_header is None):
+            raise ValueError("a tolerance needs a timestamp source, and a timestamp a tolerance")
+
+    @property
+    def timestamped(self) -> bool:
+        return self.tolerance is not None
+
+    # --- verifying --------------------------------------------------------------------------
+
+    def received(self, headers: Mapping[str, str]) -> tuple[str, list[bytes]]:
+        """The timestamp text (`""` when untimed) and the candidate signatures of a request."""
+        value = require_header(headers, self.header)
+        if self.pairs is None:
+            if not value.startswith(self.prefix):
+                raise InvalidSignature(f"{self.header} does not start with {self.prefix!r}")
+            timestamp = ""
+            if self.timestamp_header is not None:
+                timestamp = require_header(headers, self.timestamp_header)
+            return timestamp, [self._normalise(value[len(self.prefix) :])]
+        timestamp, candidates = "", []
+        for item in value.split(self.pairs):
+            key, _, text = item.strip().partition("=")
+            if key == self.timestamp_key:
+                timestamp = text
+            elif key == self.signature_key and text:
+                candidates.append(self._normalise(text))
+        if not timestamp or not candidates:
+            raise InvalidSignature(f"{self.header} lacks a timestamp or a signature")
+        return timestamp, candidates
+
+    def _normalise(self, signature: str) -> bytes:
+        # Hex is case-insensitive; base64 is not, so only hex is folded.
+        return as_bytes(signature.lower() if self.encoding == "hex" else signature)
+
+    def seconds(self, timestamp: str) -> float:
+        """The timestamp text as Unix seconds, or `invalid_signature`."""
+        if self.timestamp_format == "unix":
+            return parse_unix_timestamp(timestamp)
+        if self.timestamp_format == "unix_ms":
+            if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 15:
+                raise InvalidSignature("signature timestamp is not an integer")
+            return int(timestamp) / 1000
+        try:
+            moment = datetime.fromisoformat(timestamp)
+        except ValueError as err:
+            raise InvalidSignature("signature timestamp is not an RFC 3339 time") from err
+        if moment.tzinfo is None or not timestamp.isascii():
+            raise InvalidSignature("signature timestamp has no UTC offset")
+        return moment.timestamp()
+
+    def render(self, message: _Message) -> bytes:
+        """The signed bytes."""
+        chunks: list[bytes] = []
+        for is_placeholder, text in self.parts:
+            if not is_placeholder:
+                chunks.append(text.encode())
+            elif text == "body":
+                chunks.append(message.body)
+            elif text == "timestamp":
+                chunks.append(as_bytes(message.timestamp))
+            elif text == "method":
+                chunks.append(as_bytes(message.method))
+            elif text == "url":
+                chunks.append(as_bytes(message.url))
+            else:
+                name = text.partition(":")[2]
+                value = message.headers.get(name)
+                if value is None:
+                    raise MissingSignature(f"{name} header is missing")
+                chunks.append(as_bytes(value))
+        return b"".join(chunks)
+
+    def digest(self, key: bytes, signed: bytes) -> str:
+        raw = hmac.digest(key, signed, self.algorithm)
+        return raw.hex() if self.encoding == "hex" else base64.b64encode(raw).decode("ascii")
+
+    def check(
+        self, request: WebhookRequest, keys: tuple[bytes, ...], tolerance: float, url: str
+    ) -> None:
+        """Return if the request is signed with any key; raise a `VerificationError`."""
+        timestamp, candidates = self.received(request.headers)
+        seconds = self.seconds(timestamp) if self.timestamped else 0.0
+        signed = self.render(
+            _Message(request.body, timestamp, request.method, url, request.headers)
+        )
+        expected = (as_bytes(self.digest(key, signed)) for key in keys)
+        if not matches_any(expected, candidates):
+            raise InvalidSignature(f"{self.header} matches no configured secret")
+        if self.timestamped:
+            check_tolerance(seconds, request.received_at, tolerance)
+
+    # --- signing ----------------------------------------------------------------------------
+
+    def timestamp_text(self, timestamp: int) -> str:
+        if self.timestamp_format == "unix_ms":
+            return str(timestamp * 1000)
+        if self.timestamp_format == "rfc3339":
+            return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+        return str(timestamp)
+
+    def sign(
+        self,
+        key: bytes,
+        body: bytes,
+        timestamp: int,
+        *,
+        method: str = "POST",
+        url: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The signature header(s) a sender would add (the inverse of `check`)."""
+        text = self.timestamp_text(timestamp) if self.timestamped else ""
+        signature = self.digest(key, self.render(_Message(body, text, method, url, headers or {})))
+        if self.pairs is not None:
+            pairs = f"{self.timestamp_key}={text}{self.pairs}{self.signature_key}={signature}"
+            return {self.header: pairs}
+        signed = {self.header: self.prefix + signature}
+        if self.timestamp_header is not None:
+            signed[self.timestamp_header] = text
+        return signed
+
+
+class HmacSchemeProvider(BuiltinProvider):
+    """A provider whose requests are signed as its `scheme` says, with UTF-8 secret keys.
+
+    URL-bound schemes (`{url}` in the message) need the source's `public_url` option: the exact
+    URL the provider calls; the request's query string is appended when that URL has none.
+    """
+
+    scheme: ClassVar[HmacScheme]
+
+    def configure(self, spec: SourceSpec) -> None:
+        require_secrets(spec.secrets, spec.name)
+        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
+        default = self.scheme.tolerance
+        if default is None and spec.tolerance_seconds is not None:
+            raise ProviderConfigError(
+                f"sources.{spec.name}.tolerance_seconds: this provider's signatures carry "
+                "no timestamp"
+            )
+        self._tolerance = spec.tolerance_seconds if spec.tolerance_seconds is not None else default
+        self._public_url = ""
+        if self.url_bound():
+            self._public_url = public_url(spec)
+
+    @classmethod
+    def url_bound(cls) -> bool:
+        return (True, "url") in cls.scheme.parts
+
+    def authenticate(self, request: WebhookRequest) -> None:
+        url = signed_url(self._public_url, request) if self._public_url else request.url
+        self.scheme.check(request, self._keys, self._tolerance or 0.0, url)
+
+    @classmethod
+    def sign(cls, signing: Signing) -> dict[str, str]:
+        """The headers this provider would send for `signing.body`."""
+        metadata = cls.metadata_headers(signing)
+        url = str(signing.options.get("public_url", "")) if cls.url_bound() else ""
+        signed = cls.scheme.sign(
+            signing.secret.encode(), signing.body, signing.timestamp, url=url, headers=metadata
+        )
+        return {**metadata, **signed, "content-type": "application/json"}
+
+
+def public_url(spec: SourceSpec) -> str:
+    """The required `public_url` option, checked to be an absolute http(s) URL."""
+    url = spec.options.string("public_url", required=True)
+    assert url is not None
+    if not url.startswith(("https://", "http://")):
+        raise spec.options.error("public_url", "expected an absolute http(s) URL")
+    return url
+
+
+def signed_url(public: str, request: WebhookRequest) -> str:
+    """The URL the provider signed: `public_url`, plus the request's query when it has none."""
+    if "?" in public:
+        return public
+    _, _, query = request.url.partition("?")
+    return f"{public}?{query}" if query else public

@@ -1,0 +1,123 @@
+"""The shared shape of the built-in providers: handshake → authenticate → handshake → event.
+
+A family subclass (`HmacSchemeProvider`, `Ed25519Provider`, …) implements `configure` (read the
+source's options once) and `authenticate` (check one request's signature). A concrete provider
+is then data: its event ID and type fields, and at most a handshake hook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from providers._fields import NOT_JSON, Field, parse_json
+from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
+from providers.errors import Malformed
+
+POST = frozenset({"POST"})
+GET_AND_POST = frozenset({"GET", "POST"})
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """What a signer needs to produce the headers a provider would send (see `sign_request`)."""
+
+    body: bytes
+    secret: str = field(repr=False)
+    event_id: str | None
+    event_type: str | None
+    timestamp: int
+    options: Mapping[str, object]
+
+
+class BuiltinProvider:
+    """Base of the catalogue providers. Subclasses set the class attributes below."""
+
+    family: ClassVar[str]
+    methods: ClassVar[frozenset[str]] = POST
+    #: Where the event ID is; `None` (or absent from a request): the body's hex SHA-256.
+    event_id: ClassVar[Field | None] = None
+    #: Where the event type is; absent from a request: `default_type`, or `malformed`.
+    event_type: ClassVar[Field | None] = None
+    default_type: ClassVar[str | None] = None
+    #: The type the signer writes into a type header when the caller gives none.
+    sample_type: ClassVar[str] = "test"
+    #: Parse the body as JSON even when no field needs it (a handshake reads it).
+    reads_body: ClassVar[bool] = False
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.configure(spec)
+        spec.options.finish()
+        fields = (self.event_id, self.event_type)
+        self._needs_body = self.reads_body or any(f is not None and f.needs_body for f in fields)
+
+    def configure(self, spec: SourceSpec) -> None:
+        """Read secrets and options; raise `ProviderConfigError` naming the key when wrong."""
+        raise NotImplementedError
+
+    def authenticate(self, request: WebhookRequest) -> None:
+        """Return if the request is authentic; raise a `VerificationError` otherwise."""
+        raise NotImplementedError
+
+    def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
+        """An answer due before any signature check (GET challenges). Default: none."""
+        return None
+
+    def signed_handshake(self, request: WebhookRequest, document: Any) -> Handshake | None:
+        """An answer due to an authenticated request (URL verification, PING). Default: none."""
+        return None
+
+    def document(self, request: WebhookRequest) -> Any:
+        """The parsed body the fields read from: JSON by default (`NOT_JSON` if it is not)."""
+        return parse_json(request.body)
+
+    def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
+        early = self.unsigned_handshake(request)
+        if early is not None:
+            return early
+        self.authenticate(request)
+        document = self.document(request) if self._needs_body else NOT_JSON
+        answer = self.signed_handshake(request, document)
+        if answer is not None:
+            return answer
+        return self.event(request, document)
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        """The verified event: its ID and type from the declared fields."""
+        event_id = None
+        if self.event_id is not None:
+            event_id = self.event_id.read(request.headers, document)
+        event_type = None
+        if self.event_type is not None:
+            event_type = self.event_type.read(request.headers, document)
+        if event_type is None:
+            if self.default_type is None:
+                raise Malformed("the request has no event type where this provider puts it")
+            event_type = self.default_type
+        return VerifiedEvent(
+            id=event_id or hashlib.sha256(request.body).hexdigest(), type=event_type
+        )
+
+    @classmethod
+    def metadata_headers(cls, signing: Signing) -> dict[str, str]:
+        """The ID and type headers a sender adds beside its signature (for signers)."""
+        headers: dict[str, str] = {}
+        id_header = _first_header(cls.event_id)
+        if id_header is not None:
+            headers[id_header] = signing.event_id or str(uuid.uuid4())
+        type_header = _first_header(cls.event_type)
+        if type_header is not None:
+            headers[type_header] = signing.event_type or cls.sample_type
+        return headers
+
+
+def _first_header(spec: Field | None) -> str | None:
+    # The header a field is read from first: `header(x)`, or the first part of first()/joined().
+    name = getattr(spec, "name", None)
+    if isinstance(name, str):
+        return name
+    parts = getattr(spec, "fields", ())
+    return _first_header(parts[0]) if parts else None

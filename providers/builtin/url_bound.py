@@ -1,0 +1,154 @@
+"""URL-bound HMAC providers: the URL the provider called is part of the signed message.
+
+Behind a proxy the gateway cannot know that URL, so these providers require the source's
+`public_url` option: the exact URL configured at the provider (scheme, host, path). The
+request's query string is appended when `public_url` has none (Twilio adds `bodySHA256`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from providers._fields import batch, body, first, header, parse_json
+from providers._hmac_scheme import HmacScheme, HmacSchemeProvider, public_url, signed_url
+from providers._provider import BuiltinProvider, Signing
+from providers._signing import as_bytes, matches_any, require_header, require_secrets
+from providers.base import SourceSpec, WebhookRequest
+from providers.errors import InvalidSignature, ProviderConfigError
+
+
+class UrlBoundProvider(HmacSchemeProvider):
+    family: ClassVar[str] = "url-bound-hmac"
+
+
+class SquareProvider(UrlBoundProvider):
+    """Square (`x-square-hmacsha256-signature`: base64 HMAC-SHA256 of URL + body)."""
+
+    scheme = HmacScheme("x-square-hmacsha256-signature", message="{url}{body}", encoding="base64")
+    event_id = body("/event_id")
+    event_type = body("/type")
+
+
+class HubSpotProvider(UrlBoundProvider):
+    """HubSpot v3 (`X-HubSpot-Signature-v3` over method + URL + body + timestamp in ms; 5 min).
+
+    Bodies are arrays of events: one event gives its `eventId`, a batch a digest of them all.
+    """
+
+    scheme = HmacScheme(
+        "x-hubspot-signature-v3",
+        message="{method}{url}{body}{timestamp}",
+        encoding="base64",
+        timestamp_header="x-hubspot-request-timestamp",
+        timestamp_format="unix_ms",
+        tolerance=300,
+    )
+    event_id = batch("", "eventId", kind="id")
+    event_type = batch("", "subscriptionType", kind="type")
+
+
+_TWILIO_TYPES = ("MessageStatus", "CallStatus", "SmsStatus", "EventType")
+
+
+class TwilioProvider(BuiltinProvider):
+    """Twilio (`X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the Auth Token).
+
+    Form bodies: the URL followed by every parameter name and value, sorted by name (values of
+    a repeated name sorted and de-duplicated). JSON bodies: the URL alone, whose `bodySHA256`
+    query parameter must equal the body's SHA-256. As Twilio's own validator does, the URL is
+    also tried with its default port added or removed. ID: `I-Twilio-Idempotency-Token`.
+    """
+
+    family: ClassVar[str] = "url-bound-hmac"
+    signature_header: ClassVar[str] = "x-twilio-signature"
+    event_id = header("i-twilio-idempotency-token")
+    event_type = first(*(body(f"/{name}") for name in _TWILIO_TYPES))
+    default_type = "webhook"
+
+    def configure(self, spec: SourceSpec) -> None:
+        require_secrets(spec.secrets, spec.name)
+        if spec.tolerance_seconds is not None:
+            raise ProviderConfigError(
+                f"sources.{spec.name}.tolerance_seconds: Twilio signatures carry no timestamp"
+            )
+        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
+        self._public_url = public_url(spec)
+
+    def authenticate(self, request: WebhookRequest) -> None:
+        received = as_bytes(require_header(request.headers, self.signature_header))
+        url = signed_url(self._public_url, request)
+        params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+        body_hash = params.get("bodySHA256")
+        if body_hash is not None:
+            actual = hashlib.sha256(request.body).hexdigest()
+            if not matches_any((as_bytes(actual),), (as_bytes(body_hash.lower()),)):
+                raise InvalidSignature("bodySHA256 does not match the body")
+            suffix = b""
+        else:
+            suffix = _form_suffix(request.body)
+        expected = (
+            as_bytes(_digest(key, as_bytes(candidate) + suffix))
+            for key in self._keys
+            for candidate in _port_variants(url)
+        )
+        if not matches_any(expected, (received,)):
+            raise InvalidSignature(f"{self.signature_header} matches no configured auth token")
+
+    def document(self, request: WebhookRequest) -> Any:
+        if "bodySHA256=" in request.url:
+            return parse_json(request.body)
+        return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    @classmethod
+    def sign(cls, signing: Signing) -> dict[str, str]:
+        """Signs a form body for the source's `public_url` (JSON bodies need a query string)."""
+        url = str(signing.options.get("public_url", ""))
+        signature = _digest(signing.secret.encode(), as_bytes(url) + _form_suffix(signing.body))
+        return {
+            cls.signature_header: signature,
+            "i-twilio-idempotency-token": signing.event_id
+            or hashlib.sha256(signing.body).hexdigest(),
+            "content-type": "application/x-www-form-urlencoded",
+        }
+
+
+def _digest(key: bytes, signed: bytes) -> str:
+    return base64.b64encode(hmac.digest(key, signed, "sha1")).decode("ascii")
+
+
+def _form_suffix(raw: bytes) -> bytes:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidSignature("form body is not UTF-8") from err
+    params: dict[str, set[str]] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        params.setdefault(name, set()).add(value)
+    return "".join(
+        name + value for name in sorted(params) for value in sorted(params[name])
+    ).encode()
+
+
+def _port_variants(url: str) -> tuple[str, ...]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return (url,)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    prefix = f"{userinfo}@" if userinfo else ""
+    if port is None and default is not None:
+        other = parts._replace(netloc=f"{prefix}{host}:{default}")
+    elif port is not None and port == default:
+        other = parts._replace(netloc=f"{prefix}{host}")
+    else:
+        return (url,)
+    return (url, urlunsplit(other))
