@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway.errors import GatewayError, describe
+from gateway.errors import GatewayError, redact
 
 if TYPE_CHECKING:
     from consumers import Service
@@ -164,6 +164,7 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description="List dead-lettered events: event ID, type, attempts, error, failed-at. "
         "Nothing is removed.",
     )
+    _dlq_common(listing)
     listing.add_argument("--limit", type=_positive_int, default=100, help="at most (100)")
     listing.set_defaults(run=_dlq_list)
 
@@ -172,6 +173,7 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="show one dead-lettered event in full",
         description="Show one dead-lettered event: error, traceback, headers and body.",
     )
+    _dlq_common(show)
     show.add_argument("event_id", metavar="EVENT_ID")
     show.set_defaults(run=_dlq_show)
 
@@ -182,6 +184,7 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "attempt count reset; each leaves the dead-letter queue only after the broker "
         "confirmed its copy.",
     )
+    _dlq_common(replay)
     replay.add_argument(
         "--event-id", action="append", default=[], metavar="ID", help="replay this event"
     )
@@ -193,12 +196,14 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="delete every dead-lettered event",
         description="Delete every message in the dead-letter queue. Needs --yes.",
     )
+    _dlq_common(purge)
     purge.add_argument("--yes", action="store_true", help="really delete them")
     purge.set_defaults(run=_dlq_purge)
 
-    for sub in (listing, show, replay, purge):
-        _config_arg(sub)
-        sub.add_argument("service", metavar="SERVICE", help="service name (or MODULE:SERVICE)")
+
+def _dlq_common(parser: argparse.ArgumentParser) -> None:
+    _config_arg(parser)
+    parser.add_argument("service", metavar="SERVICE", help="service name (or MODULE:SERVICE)")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -336,7 +341,7 @@ def _consume(args: argparse.Namespace) -> int:
             drain_timeout=args.drain_timeout,
         )
     except ConsumerError as err:
-        raise GatewayError(describe(err, broker.url.reveal())) from err
+        raise GatewayError(redact(str(err), broker.url.reveal())) from err
 
 
 def _dlq_call(
@@ -351,7 +356,7 @@ def _dlq_call(
     try:
         return asyncio.run(call(url, f"{name}.dead", name))
     except ConsumerError as err:
-        raise GatewayError(describe(err, url)) from err
+        raise GatewayError(redact(str(err), url)) from err
 
 
 def _dlq_list(args: argparse.Namespace) -> int:

@@ -27,7 +27,11 @@ class PublishFailed(GatewayError):
 
 def describe(err: BaseException, url: str) -> str:
     """An exception as one line for logs and CLI errors, with the URL's password masked."""
-    text = f"{type(err).__name__}: {err}".strip(": ")
+    return redact(f"{type(err).__name__}: {err}".strip(": "), url)
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with the URL's password masked, cut to one short line."""
     password = urlsplit(url).password
     if password:
         text = text.replace(password, "***")  # before truncating, or a cut password leaks

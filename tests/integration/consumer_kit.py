@@ -1,0 +1,200 @@
+"""Integration helpers for consumer services: publish as the gateway does, run a worker
+in-process, run `hookgate consume` as a real process, and clean up queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiormq
+import orjson
+from pamqp.commands import Basic
+from prometheus_client import CollectorRegistry
+
+from consumers import Service
+from consumers.metrics import ConsumerMetrics
+from consumers.topology import all_queues
+from consumers.worker import Worker
+from gateway.message import build_properties
+from gateway.topology import routing_key
+from providers import VerifiedEvent
+from tests.integration.broker import AMQP_URL
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def service_name() -> str:
+    return f"hgt-{uuid.uuid4().hex[:10]}"
+
+
+async def delete_queues(names: list[str]) -> None:
+    connection = await aiormq.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        for name in names:
+            await channel.queue_delete(name)
+    finally:
+        await connection.close()
+
+
+async def publish_event(
+    channel: aiormq.abc.AbstractChannel,
+    exchange: str,
+    *,
+    source: str = "shop",
+    event_type: str = "order.created",
+    body: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> str:
+    """Publish an event exactly as the gateway would (same properties and headers)."""
+    event_id = event_id or f"evt_{uuid.uuid4().hex}"
+    raw = orjson.dumps(body if body is not None else {"id": event_id})
+    properties = build_properties(
+        source=source,
+        provider="test",
+        event=VerifiedEvent(id=event_id, type=event_type),
+        headers={"content-type": "application/json", "x-test": "yes"},
+        received_at=time.time(),
+    )
+    confirm = await channel.basic_publish(
+        raw,
+        exchange=exchange,
+        routing_key=routing_key(source, event_type),
+        properties=properties,
+        mandatory=True,
+    )
+    assert isinstance(confirm, Basic.Ack)
+    return event_id
+
+
+async def queue_depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:
+    declared = await channel.queue_declare(queue, passive=True)
+    return int(declared.message_count or 0)
+
+
+async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class RunningWorker:
+    def __init__(self, worker: Worker, registry: CollectorRegistry, service: Service) -> None:
+        self.worker = worker
+        self.registry = registry
+        self.service = service
+
+    def count(self, handler: str, outcome: str) -> float:
+        value = self.registry.get_sample_value(
+            "hookgate_consumer_events_total",
+            {"service": self.service.name, "handler": handler, "outcome": outcome},
+        )
+        return value or 0.0
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    service: Service, exchange: str, **options: Any
+) -> AsyncIterator[RunningWorker]:
+    """The real worker against the real broker, in this event loop; stopped gracefully."""
+    registry = CollectorRegistry()
+    worker = Worker(
+        service,
+        url=AMQP_URL,
+        exchange=exchange,
+        metrics=ConsumerMetrics(registry, service),
+        **options,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(20):
+            await worker.consuming.wait()
+        yield RunningWorker(worker, registry, service)
+    finally:
+        worker.stop()
+        async with asyncio.timeout(30):
+            await task
+
+
+class ConsumerProcess:
+    """`hookgate consume tests.integration.consumer_services:service` as a real process."""
+
+    def __init__(self, workdir: Path, exchange: str, env: dict[str, str], *args: str) -> None:
+        self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
+        config = workdir / "broker.toml"
+        config.write_text(f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n')
+        command = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "consume",
+            "-c",
+            str(config),
+            "tests.integration.consumer_services:service",
+            "--metrics-port",
+            "0",
+            *args,
+        ]
+        full_env = {**os.environ, **env}
+        full_env.pop("HOOKGATE_BROKER_URL", None)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    async def wait_consuming(self, seconds: float = 20) -> None:
+        await eventually(
+            lambda: (
+                b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
+            ),
+            seconds,
+            "the consumer to start",
+        )
+        assert self.process.poll() is None, self.output()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        self.process.send_signal(sig)
+
+    async def wait_exit(self, seconds: float = 30) -> int:
+        await eventually(lambda: self.process.poll() is not None, seconds, "the consumer to exit")
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+
+def read_records(path: Path) -> list[tuple[str, str, int]]:
+    """(what, event_id, pid) lines written by tests.integration.consumer_services."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        what, event_id, pid = line.split()
+        rows.append((what, event_id, int(pid)))
+    return rows
+
+
+def queues_of(service: Service) -> list[str]:
+    return all_queues(service)

@@ -1,0 +1,72 @@
+"""A consumer service for process-level tests, configured by environment variables.
+
+HG_TEST_SERVICE (name), HG_TEST_RECORD (file to append `start|done EVENT_ID PID` lines to),
+HG_TEST_DELIVERY_LIMIT, HG_TEST_IDEMPOTENCY (SQLite path), HG_TEST_KILL_AFTER_MARK (1: the
+process SIGKILLs itself right after marking an event done, before the ack: the worst moment).
+The event body's `behaviour` picks what the handler does: `slow` (sleep `seconds`), `crash`
+(SIGKILL its own process), anything else returns at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from consumers import Event, Service, SqliteIdempotencyStore
+from consumers.idempotency import IdempotencyStore
+
+_RECORD = os.environ.get("HG_TEST_RECORD", os.devnull)
+
+
+class _KillAfterMark:
+    def __init__(self, inner: IdempotencyStore) -> None:
+        self._inner = inner
+
+    def is_done(self, key: str, now: float) -> bool:
+        return self._inner.is_done(key, now)
+
+    def mark_done(self, key: str, now: float) -> None:
+        self._inner.mark_done(key, now)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def purge(self, now: float) -> int:
+        return self._inner.purge(now)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _store() -> IdempotencyStore | None:
+    path = os.environ.get("HG_TEST_IDEMPOTENCY")
+    if not path:
+        return None
+    store = SqliteIdempotencyStore(path)
+    return _KillAfterMark(store) if os.environ.get("HG_TEST_KILL_AFTER_MARK") == "1" else store
+
+
+service = Service(
+    os.environ.get("HG_TEST_SERVICE", "hgt-unset"),
+    retry_delays=(1,),
+    handler_timeout=30,
+    concurrency=int(os.environ.get("HG_TEST_CONCURRENCY", "8")),
+    delivery_limit=int(os.environ.get("HG_TEST_DELIVERY_LIMIT", "10")),
+    idempotency=_store(),
+)
+
+
+def _record(what: str, event: Event) -> None:
+    with open(_RECORD, "a") as record:
+        record.write(f"{what} {event.id} {os.getpid()}\n")
+
+
+@service.handler("#")
+async def handle(event: Event) -> None:
+    _record("start", event)
+    data = event.json()
+    behaviour = data.get("behaviour")
+    if behaviour == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if behaviour == "slow":
+        await asyncio.sleep(float(data.get("seconds", 1)))
+    _record("done", event)

@@ -1,0 +1,188 @@
+"""Real `hookgate consume` processes, killed and stopped mid-work: nothing is lost.
+
+Each test counts, by event ID, what handlers started and finished (records appended by
+tests.integration.consumer_services) and what is left in the queues.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiormq
+import pytest
+
+from consumers import Service
+from consumers.dlq import peek
+from consumers.topology import all_queues
+from tests.integration.broker import AMQP_URL
+from tests.integration.consumer_kit import (
+    ConsumerProcess,
+    delete_queues,
+    eventually,
+    publish_event,
+    queue_depth,
+    read_records,
+    service_name,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+class Harness:
+    def __init__(self, workdir: Path, exchange: str) -> None:
+        self.workdir = workdir
+        self.exchange = exchange
+        self.name = service_name()
+        self.records = workdir / "records.txt"
+        self.processes: list[ConsumerProcess] = []
+
+    def start(self, **env: str) -> ConsumerProcess:
+        process = ConsumerProcess(
+            self.workdir,
+            self.exchange,
+            {"HG_TEST_SERVICE": self.name, "HG_TEST_RECORD": str(self.records), **env},
+            "--drain-timeout",
+            "10",
+        )
+        self.processes.append(process)
+        return process
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        return read_records(self.records)
+
+    def count(self, what: str) -> collections.Counter[str]:
+        return collections.Counter(event_id for kind, event_id, _ in self.rows() if kind == what)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, exchange: str) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, exchange)
+    yield h
+    for process in h.processes:
+        process.stop()
+    await delete_queues(all_queues(Service(h.name, retry_delays=(1,))))
+
+
+@pytest.fixture
+async def channel() -> AsyncIterator[aiormq.abc.AbstractChannel]:
+    connection = await aiormq.connect(AMQP_URL)
+    try:
+        yield await connection.channel(publisher_confirms=True)
+    finally:
+        await connection.close()
+
+
+async def test_kill_9_mid_handler_redelivers_to_the_next_consumer(
+    harness: Harness, channel: aiormq.abc.AbstractChannel
+) -> None:
+    first = harness.start()
+    await first.wait_consuming()
+    event_id = await publish_event(
+        channel, harness.exchange, body={"behaviour": "slow", "seconds": 30}
+    )
+    await eventually(lambda: harness.count("start")[event_id] == 1, 10, "the handler to start")
+    first.kill(signal.SIGKILL)
+    assert await first.wait_exit() == -signal.SIGKILL
+
+    second = harness.start()
+    await second.wait_consuming()
+    # The redelivery is the same slow event; let it run, then check it finished once.
+    await eventually(lambda: harness.count("start")[event_id] == 2, 15, "the redelivery")
+    starts = [pid for kind, eid, pid in harness.rows() if kind == "start" and eid == event_id]
+    assert starts == [first.process.pid, second.process.pid]
+    assert harness.count("done")[event_id] == 0  # still in its 30 s sleep
+    second.kill(signal.SIGKILL)
+    await second.wait_exit()
+    assert await queue_depth(channel, harness.name) == 1  # back in the queue, not lost
+
+
+async def test_completed_event_is_not_run_twice_after_kill_9_before_the_ack(
+    harness: Harness, channel: aiormq.abc.AbstractChannel, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "done.sqlite3")
+    # This process kills itself right after marking the event done, before acking it.
+    first = harness.start(HG_TEST_IDEMPOTENCY=store, HG_TEST_KILL_AFTER_MARK="1")
+    await first.wait_consuming()
+    event_id = await publish_event(channel, harness.exchange)
+    assert await first.wait_exit() == -signal.SIGKILL
+    assert harness.count("done")[event_id] == 1
+
+    second = harness.start(HG_TEST_IDEMPOTENCY=store)
+    await second.wait_consuming()
+    await eventually(lambda: _acked(channel, harness.name), 15, "the redelivery to be acked")
+    second.kill(signal.SIGTERM)
+    assert await second.wait_exit() == 0
+    assert harness.count("start")[event_id] == 1  # the handler did not run again
+    assert await queue_depth(channel, harness.name) == 0  # and the redelivery was acked
+
+
+async def test_sigterm_under_load_loses_nothing_and_runs_nothing_twice(
+    harness: Harness, channel: aiormq.abc.AbstractChannel
+) -> None:
+    first = harness.start(HG_TEST_CONCURRENCY="8")
+    await first.wait_consuming()
+    sent = [
+        await publish_event(channel, harness.exchange, body={"behaviour": "slow", "seconds": 0.05})
+        for _ in range(300)
+    ]
+    await eventually(lambda: len(harness.count("done")) >= 40, 20, "some events to finish")
+    first.kill(signal.SIGTERM)
+    assert await first.wait_exit(20) == 0, first.output()
+    stopped_at = len(harness.count("done"))
+    assert stopped_at < len(sent), "the first consumer finished everything: no test"
+    assert "stopping" in first.output()
+
+    second = harness.start(HG_TEST_CONCURRENCY="32")
+    await second.wait_consuming()
+    await eventually(lambda: len(harness.count("done")) == len(sent), 60, "every event")
+    second.kill(signal.SIGTERM)
+    assert await second.wait_exit(20) == 0
+
+    done, started = harness.count("done"), harness.count("start")
+    assert set(done) == set(sent)  # nothing lost
+    assert max(done.values()) == 1  # nothing processed twice
+    assert max(started.values()) == 1  # nothing even started twice: the drain finished it
+    assert await queue_depth(channel, harness.name) == 0
+
+
+async def test_poison_message_is_dead_lettered_by_the_delivery_limit(
+    harness: Harness, channel: aiormq.abc.AbstractChannel
+) -> None:
+    process = harness.start(HG_TEST_DELIVERY_LIMIT="2")
+    await process.wait_consuming()
+    event_id = await publish_event(channel, harness.exchange, body={"behaviour": "crash"})
+    crashes = 0
+    for _ in range(6):  # bounded: a limit of 2 dead-letters after the third delivery
+        await eventually(
+            lambda p=process: p.process.poll() is not None or _dead(channel, harness.name),
+            20,
+            "a crash or the dead-letter",
+        )
+        if process.process.poll() is None:
+            break  # dead-lettered: this consumer has nothing to crash on
+        crashes += 1
+        process = harness.start(HG_TEST_DELIVERY_LIMIT="2")
+    await process.wait_consuming()
+    process.kill(signal.SIGTERM)
+    assert await process.wait_exit() == 0
+
+    total, [letter] = await peek(AMQP_URL, f"{harness.name}.dead", 10)
+    assert total == 1
+    assert letter.event_id == event_id
+    assert letter.reason == "delivery_limit"
+    assert letter.error_type == "DeliveryLimitExceeded"
+    assert crashes == 3
+    assert harness.count("start")[event_id] == 3
+    assert await queue_depth(channel, harness.name) == 0
+
+
+async def _acked(channel: aiormq.abc.AbstractChannel, queue: str) -> bool:
+    declared = await channel.queue_declare(queue, passive=True)
+    return declared.message_count == 0 and declared.consumer_count == 1
+
+
+async def _dead(channel: aiormq.abc.AbstractChannel, name: str) -> bool:
+    return await queue_depth(channel, f"{name}.dead") > 0

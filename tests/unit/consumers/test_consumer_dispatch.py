@@ -1,0 +1,223 @@
+"""consumers.dispatch through consumers.testing: every outcome a handler can lead to."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from consumers import Event, MemoryIdempotencyStore, Reject, Retry, Service
+from consumers.testing import deliver, deliver_until_settled, make_event
+
+
+def _service(**options: object) -> Service:
+    return Service("svc", retry_delays=(5, 30, 120), **options)  # type: ignore[arg-type]
+
+
+def test_returning_handler_succeeds_with_the_event_it_was_given() -> None:
+    service = _service()
+    seen: list[Event] = []
+
+    @service.handler("stripe.invoice.*")
+    async def invoice(event: Event) -> None:
+        seen.append(event)
+
+    event = make_event({"id": "evt_1", "amount": 42}, source="stripe", type="invoice.paid")
+    outcome = deliver(service, event)
+
+    assert (outcome.kind, outcome.handler, outcome.acked) == ("success", "invoice", True)
+    assert seen == [event]
+    assert seen[0].json() == {"id": "evt_1", "amount": 42}
+
+
+def test_sync_handlers_run_in_a_worker_thread() -> None:
+    service = _service()
+    threads: list[str] = []
+
+    @service.handler("#")
+    def sync(event: Event) -> None:
+        threads.append(threading.current_thread().name)
+
+    assert deliver(service, make_event(b"{}", type="x")).kind == "success"
+    assert threads
+    assert threads[0] != threading.main_thread().name
+
+
+def test_an_exception_retries_on_the_tier_for_the_attempt() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def broken(event: Event) -> None:
+        raise ValueError("boom")
+
+    first = deliver(service, make_event(b"{}", type="x", attempt=1))
+    third = deliver(service, make_event(b"{}", type="x", attempt=3))
+    last = deliver(service, make_event(b"{}", type="x", attempt=4))
+
+    assert (first.kind, first.delay) == ("retry", 5)
+    assert (third.kind, third.delay) == ("retry", 120)
+    assert (last.kind, last.delay, last.dead_lettered) == ("dead_lettered", None, True)
+    assert last.failure is not None
+    assert last.failure.type == "ValueError"
+    assert last.failure.message == "boom"
+    assert 'raise ValueError("boom")' in last.failure.traceback
+
+
+def test_retries_follow_the_tiers_until_dead_lettered() -> None:
+    service = _service()
+    attempts: list[int] = []
+
+    @service.handler("#")
+    async def broken(event: Event) -> None:
+        attempts.append(event.attempt)
+        raise RuntimeError("still down")
+
+    outcomes = deliver_until_settled(service, make_event(b"{}", type="x"))
+    assert [(o.kind, o.delay) for o in outcomes] == [
+        ("retry", 5),
+        ("retry", 30),
+        ("retry", 120),
+        ("dead_lettered", None),
+    ]
+    assert attempts == [1, 2, 3, 4]
+
+
+def test_retry_with_a_delay_picks_the_matching_tier() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def later(event: Event) -> None:
+        raise Retry(delay=25, reason="rate limited")
+
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert (outcome.kind, outcome.delay) == ("retry", 30)
+    assert outcome.failure is not None
+    assert (outcome.failure.type, outcome.failure.message) == ("Retry", "rate limited")
+
+
+def test_reject_dead_letters_at_once_with_the_reason() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def picky(event: Event) -> None:
+        raise Reject("unknown customer")
+
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert (outcome.kind, outcome.dead_lettered) == ("rejected", True)
+    assert outcome.failure is not None
+    assert (outcome.failure.type, outcome.failure.message) == ("Reject", "unknown customer")
+
+
+def test_a_handler_past_its_timeout_fails_and_retries() -> None:
+    service = _service(handler_timeout=0.05)
+
+    @service.handler("#")
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(5)
+
+    started = time.monotonic()
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert time.monotonic() - started < 2
+    assert (outcome.kind, outcome.delay) == ("retry", 5)
+    assert outcome.failure is not None
+    assert outcome.failure.type == "TimeoutError"
+    assert "did not finish within 0.05s" in outcome.failure.message
+
+
+def test_per_handler_timeout_overrides_the_service_default() -> None:
+    service = _service(handler_timeout=60)
+
+    @service.handler("#", timeout=0.05)
+    def slow_sync(event: Event) -> None:
+        time.sleep(0.5)
+
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert outcome.failure is not None
+    assert outcome.failure.type == "TimeoutError"
+
+
+def test_a_timeout_raised_by_the_handler_itself_is_reported_as_its_own() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def upstream(event: Event) -> None:
+        raise TimeoutError("upstream API timed out")
+
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert outcome.failure is not None
+    assert outcome.failure.message == "upstream API timed out"
+
+
+def test_unmatched_events_are_acked_not_retried() -> None:
+    service = _service()
+    service.handler("github.push")(lambda event: None)
+    outcome = deliver(service, make_event(b"{}", source="stripe", type="charge.failed"))
+    assert (outcome.kind, outcome.handler, outcome.acked) == ("unmatched", "_unmatched", True)
+
+
+def test_idempotency_store_skips_completed_events_only() -> None:
+    store = MemoryIdempotencyStore()
+    service = _service(idempotency=store)
+    runs: list[str] = []
+
+    @service.handler("#")
+    async def once(event: Event) -> None:
+        runs.append(event.id)
+        if event.json().get("fail"):
+            raise RuntimeError("nope")
+
+    done = make_event({"fail": False}, type="x", id="evt_done")
+    failing = make_event({"fail": True}, type="x", id="evt_failing")
+    assert deliver(service, done).kind == "success"
+    assert deliver(service, done).kind == "duplicate"
+    assert deliver(service, failing).kind == "retry"
+    assert deliver(service, failing).kind == "retry"
+    assert runs == ["evt_done", "evt_failing", "evt_failing"]
+
+
+def test_same_event_id_from_another_source_is_not_a_duplicate() -> None:
+    service = _service(idempotency=MemoryIdempotencyStore())
+    service.handler("#")(lambda event: None)
+    assert deliver(service, make_event(b"{}", source="a", type="x", id="1")).kind == "success"
+    assert deliver(service, make_event(b"{}", source="b", type="x", id="1")).kind == "success"
+
+
+def test_a_broken_idempotency_store_fails_the_event_instead_of_skipping_it(tmp_path) -> None:
+    from consumers import SqliteIdempotencyStore
+
+    store = SqliteIdempotencyStore(str(tmp_path / "missing-dir" / "x" / "done.sqlite3"))
+    (tmp_path / "missing-dir").write_text("a file where a directory should be")
+    service = _service(idempotency=store)
+    service.handler("#")(lambda event: None)
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert outcome.kind == "retry"
+    assert outcome.failure is not None
+    assert "cannot open" in outcome.failure.message
+
+
+def test_long_tracebacks_keep_their_end() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def verbose(event: Event) -> None:
+        raise ValueError("x" * 20_000 + " the-real-cause")
+
+    outcome = deliver(service, make_event(b"{}", type="x"))
+    assert outcome.failure is not None
+    assert len(outcome.failure.message) == 1000
+    assert len(outcome.failure.traceback) <= 8001
+    assert outcome.failure.traceback.startswith("…")
+    assert "the-real-cause" in outcome.failure.traceback
+
+
+def test_cancellation_is_not_an_outcome() -> None:
+    service = _service()
+
+    @service.handler("#")
+    async def cancelled(event: Event) -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        deliver(service, make_event(b"{}", type="x"))
