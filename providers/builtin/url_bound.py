@@ -51,6 +51,8 @@ class HubSpotProvider(UrlBoundProvider):
     event_type = batch("", "subscriptionType", kind="type")
 
 
+_SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+_ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
 _TWILIO_TYPES = ("MessageStatus", "CallStatus", "SmsStatus", "EventType")
 
 
@@ -60,7 +62,9 @@ class TwilioProvider(BuiltinProvider):
     Form bodies: the URL followed by every parameter name and value, sorted by name (values of
     a repeated name sorted and de-duplicated). JSON bodies: the URL alone, whose `bodySHA256`
     query parameter must equal the body's SHA-256. As Twilio's own validator does, the URL is
-    also tried with its default port added or removed. ID: `I-Twilio-Idempotency-Token`.
+    also tried with its default port added or removed. A request carrying
+    `X-Twilio-Webhooks-Signature-Settings: …,algorithm=HMAC_SHA256` (SharedKey signing) is
+    checked with HMAC-SHA256; put that key among the secrets. ID: `I-Twilio-Idempotency-Token`.
     """
 
     family: ClassVar[str] = "url-bound-hmac"
@@ -90,8 +94,9 @@ class TwilioProvider(BuiltinProvider):
             suffix = b""
         else:
             suffix = _form_suffix(request.body)
+        algorithm = _algorithm(request.headers.get(_SETTINGS_HEADER, ""))
         expected = (
-            as_bytes(_digest(key, as_bytes(candidate) + suffix))
+            as_bytes(_digest(key, as_bytes(candidate) + suffix, algorithm))
             for key in self._keys
             for candidate in _port_variants(url)
         )
@@ -116,8 +121,21 @@ class TwilioProvider(BuiltinProvider):
         }
 
 
-def _digest(key: bytes, signed: bytes) -> str:
-    return base64.b64encode(hmac.digest(key, signed, "sha1")).decode("ascii")
+def _digest(key: bytes, signed: bytes, algorithm: str = "sha1") -> str:
+    return base64.b64encode(hmac.digest(key, signed, algorithm)).decode("ascii")
+
+
+def _algorithm(settings: str) -> str:
+    """The digest `X-Twilio-Webhooks-Signature-Settings` names (`algorithm=HMAC_SHA256`);
+    HMAC-SHA1 when absent, as for the Auth Token signatures."""
+    for part in settings.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() == "algorithm" and value.strip():
+            algorithm = _ALGORITHMS.get(value.strip().upper())
+            if algorithm is None:
+                raise InvalidSignature("unsupported signature algorithm in signature settings")
+            return algorithm
+    return "sha1"
 
 
 def _form_suffix(raw: bytes) -> bytes:

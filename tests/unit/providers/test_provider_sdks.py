@@ -1,0 +1,391 @@
+"""Round trips with the providers' own Python code (installed from PyPI by the `test` extra).
+
+For each SDK that signs: its signature verifies in hookgate. For each SDK that verifies:
+hookgate's `providers.testing` signer produces what it accepts. Both directions where both exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+import pytest
+import svix.webhooks
+from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from discord_interactions import verify_key
+from hubspot.utils.signature import Signature as HubSpotSignature
+from mailgun.security import SecurityGuard
+from nacl.signing import SigningKey
+from paddle_billing.Notifications import PaddleSignature, Secret
+from replicate.webhook import Webhooks, WebhookSigningSecret
+from resend import Webhooks as ResendWebhooks
+from sendgrid import EventWebhook
+from slack_sdk.signature import SignatureVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from twilio.request_validator import RequestValidator
+
+from providers import InvalidSignature, VerifiedEvent, load
+from providers.builtin.mailgun import sign_body
+from providers.testing import build_provider, make_request, sign_request
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PUBLIC_URL = "https://hooks.example.com/webhooks/src"
+
+
+def _verify(
+    name: str,
+    body: bytes,
+    headers: dict[str, str],
+    secrets: list[str],
+    *,
+    options: dict[str, Any] | None = None,
+    url: str = "https://gateway.internal/webhooks/src",
+    received_at: float | None = None,
+) -> Any:
+    provider = build_provider(load(name), secrets, options=options)
+    return provider.verify(make_request(body, headers, url=url, received_at=received_at))
+
+
+# --- Standard Webhooks senders -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["svix", "clerk", "resend"])
+def test_svix_sdk_signature_verifies_and_svix_sdk_accepts_ours(name: str) -> None:
+    body = b'{"type": "user.created", "data": {"id": "user_1"}}'
+    now = int(time.time())
+    signature = svix.webhooks.Webhook(WHSEC).sign(
+        "msg_1", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+    headers = {"svix-id": "msg_1", "svix-timestamp": str(now), "svix-signature": signature}
+
+    event = _verify(name, body, headers, [WHSEC])
+
+    assert event == VerifiedEvent("msg_1", "user.created")
+    ours = sign_request(name, body, WHSEC, event_id="msg_2")
+    svix.webhooks.Webhook(WHSEC).verify(body, ours)  # raises when it does not verify
+    with pytest.raises(svix.webhooks.WebhookVerificationError):
+        svix.webhooks.Webhook(WHSEC).verify(body + b" ", ours)
+
+
+def test_resend_sdk_accepts_our_signature() -> None:
+    body = b'{"type": "email.delivered", "data": {"email_id": "e1"}}'
+    ours = sign_request("resend", body, WHSEC, event_id="msg_r")
+    headers = {
+        "id": ours["svix-id"],
+        "timestamp": ours["svix-timestamp"],
+        "signature": ours["svix-signature"],
+    }
+
+    verified = ResendWebhooks.verify(
+        {"payload": body.decode(), "headers": headers, "webhook_secret": WHSEC}  # type: ignore[typeddict-item]
+    )
+
+    assert verified["type"] == "email.delivered"
+
+
+def test_replicate_sdk_accepts_our_signature_and_its_body_types_as_prediction_status() -> None:
+    body = b'{"id": "p1", "status": "succeeded", "output": ["x"]}'
+    ours = sign_request("replicate", body, WHSEC, event_id="msg_p")
+
+    Webhooks.validate(headers=ours, body=body.decode(), secret=WebhookSigningSecret(key=WHSEC))
+    event = _verify("replicate", body, ours, [WHSEC])
+
+    assert event == VerifiedEvent("msg_p", "prediction.succeeded")
+
+
+def test_gitlab_signing_token_is_standard_webhooks_signed_by_the_official_library() -> None:
+    body = b'{"object_kind": "merge_request", "object_attributes": {"action": "open"}}'
+    now = int(time.time())
+    signature = StandardWebhook(WHSEC).sign(
+        "idem-1", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+    headers = {
+        "webhook-id": "idem-1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature,
+        "idempotency-key": "idem-1",
+        "x-gitlab-event": "Merge Request Hook",
+    }
+
+    event = _verify("gitlab", body, headers, [WHSEC], options={"scheme": "signing-token"})
+
+    assert event == VerifiedEvent("idem-1", "merge_request.open")
+
+
+# --- timestamped HMAC --------------------------------------------------------------------------
+
+
+def test_slack_sdk_signature_verifies_and_slack_sdk_accepts_ours() -> None:
+    secret = "8f742231b10e8888abcd99yyyzzz85a5"
+    body = b'{"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}}'
+    now = str(int(time.time()))
+    verifier = SignatureVerifier(secret)
+    headers = {
+        "x-slack-signature": verifier.generate_signature(timestamp=now, body=body) or "",
+        "x-slack-request-timestamp": now,
+    }
+
+    event = _verify("slack", body, headers, [secret])
+
+    assert event == VerifiedEvent("Ev1", "event_callback.app_mention")
+    assert verifier.is_valid_request(body, sign_request("slack", body, secret))
+
+
+def test_zoom_signature_is_slacks_construction_checked_by_the_slack_sdk() -> None:
+    # Zoom ships no Python verifier; its v0 scheme is byte-for-byte Slack's.
+    secret = "zoom-secret-token"
+    body = b'{"event": "meeting.started", "payload": {"object": {"id": 1}}}'
+    ours = sign_request("zoom", body, secret)
+
+    assert SignatureVerifier(secret).is_valid(
+        body, ours["x-zm-request-timestamp"], ours["x-zm-signature"]
+    )
+
+
+def test_paddle_sdk_signature_verifies_and_paddle_sdk_accepts_ours() -> None:
+    secret = "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_GrOWLNef+vmtjJYq4mSnHNzvc8uWoJ1I"
+    body = b'{"event_id": "evt_01", "event_type": "transaction.completed", "data": {}}'
+    now = int(time.time())
+    digest = PaddleSignature.calculate_hmac(secret, f"{now}:".encode() + body).hexdigest()
+    headers = {"paddle-signature": f"ts={now};h1={digest}"}
+
+    event = _verify("paddle", body, headers, [secret])
+
+    assert event == VerifiedEvent("evt_01", "transaction.completed")
+    ours = sign_request("paddle", body, secret)
+    assert PaddleSignature().verify(ours["paddle-signature"], body.decode(), Secret(secret))
+
+
+def test_mailgun_sdk_accepts_our_signed_body_and_we_refuse_a_forged_one() -> None:
+    key = "key-" + os.urandom(8).hex()
+    now = int(time.time())
+    body = sign_body({"id": "ev1", "event": "delivered"}, key, now)
+    block = json.loads(body)["signature"]
+
+    assert SecurityGuard.verify_webhook(
+        key, block["token"], block["timestamp"], block["signature"], max_age_seconds=300
+    )
+    assert _verify("mailgun", body, {}, [key]) == VerifiedEvent("ev1", "delivered")
+    with pytest.raises(InvalidSignature):
+        _verify("mailgun", sign_body({"id": "ev1", "event": "x"}, "other", now), {}, [key])
+
+
+# --- URL-bound HMAC ----------------------------------------------------------------------------
+
+
+def test_twilio_sdk_form_signature_verifies_and_twilio_sdk_accepts_ours() -> None:
+    token = "12345"
+    body = b"MessageSid=SM1&MessageStatus=delivered&To=%2B14158675309&Body=caf%C3%A9"
+    params = {
+        "MessageSid": "SM1",
+        "MessageStatus": "delivered",
+        "To": "+14158675309",
+        "Body": "café",
+    }
+    validator = RequestValidator(token)
+    headers = {"x-twilio-signature": validator.compute_signature(PUBLIC_URL, params)}
+
+    event = _verify("twilio", body, headers, [token], options={"public_url": PUBLIC_URL})
+
+    assert event.type == "delivered"
+    ours = sign_request("twilio", body, token, options={"public_url": PUBLIC_URL})
+    assert validator.validate(PUBLIC_URL, params, ours["x-twilio-signature"])
+
+
+def test_twilio_sdk_json_signature_with_body_hash_in_the_url_verifies() -> None:
+    token = "12345"
+    body = b'{"property": "value", "boolean": true}'
+    validator = RequestValidator(token)
+    url = f"{PUBLIC_URL}?bodySHA256={validator.compute_hash(body.decode())}"
+    headers = {"x-twilio-signature": validator.compute_signature(url, {})}
+    query_url = "http://10.0.0.5:8000/webhooks/src?" + url.partition("?")[2]
+
+    event = _verify(
+        "twilio", body, headers, [token], options={"public_url": PUBLIC_URL}, url=query_url
+    )
+
+    assert event.id == hashlib.sha256(body).hexdigest()
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "twilio",
+            body + b" ",
+            headers,
+            [token],
+            options={"public_url": PUBLIC_URL},
+            url=query_url,
+        )
+
+
+def test_twilio_sdk_sha256_shared_key_signature_verifies() -> None:
+    key = "webhooks_sharedkey_" + os.urandom(8).hex()
+    params = {"CallSid": "CA1", "CallStatus": "completed"}
+    signature = RequestValidator(key).compute_signature(PUBLIC_URL, params, "HMAC_SHA256")
+    headers = {
+        "x-twilio-signature": signature,
+        "x-twilio-webhooks-signature-settings": "key=webhooks_sharedkey_x,algorithm=HMAC_SHA256",
+    }
+
+    event = _verify(
+        "twilio",
+        b"CallSid=CA1&CallStatus=completed",
+        headers,
+        [key],
+        options={"public_url": PUBLIC_URL},
+    )
+
+    assert event.type == "completed"
+
+
+def test_square_sdk_accepts_our_signature() -> None:
+    key = "Ibxx_5AKakO-3qeNVR61Dw"
+    body = b'{"event_id": "e1", "type": "payment.updated", "data": {}}'
+    ours = sign_request("square", body, key, options={"public_url": PUBLIC_URL})
+
+    assert square_verify(
+        request_body=body.decode(),
+        signature_header=ours["x-square-hmacsha256-signature"],
+        signature_key=key,
+        notification_url=PUBLIC_URL,
+    )
+    event = _verify("square", body, ours, [key], options={"public_url": PUBLIC_URL})
+    assert event == VerifiedEvent("e1", "payment.updated")
+
+
+def test_hubspot_sdk_v3_signature_verifies_and_hubspot_sdk_accepts_ours() -> None:
+    secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
+    body = (
+        b'[{"eventId":1,"subscriptionType":"contact.creation"},'
+        b'{"eventId":2,"subscriptionType":"contact.creation"}]'
+    )
+    now_ms = str(int(time.time() * 1000))
+    signature = HubSpotSignature.get_signature(
+        secret, body.decode(), "v3", http_uri=PUBLIC_URL, http_method="POST", timestamp=now_ms
+    )
+    headers = {"x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": now_ms}
+
+    event = _verify("hubspot", body, headers, [secret], options={"public_url": PUBLIC_URL})
+
+    assert event.type == "contact.creation"
+    assert event.id.startswith("batch-")
+    ours = sign_request("hubspot", body, secret, options={"public_url": PUBLIC_URL})
+    assert HubSpotSignature.is_valid(
+        ours["x-hubspot-signature-v3"],
+        secret,
+        body.decode(),
+        http_uri=PUBLIC_URL,
+        signature_version="v3",
+        timestamp=ours["x-hubspot-request-timestamp"],
+    )
+
+
+# --- raw-body HMAC -----------------------------------------------------------------------------
+
+
+def test_coinbase_sdk_signature_verifies_and_coinbase_sdk_accepts_ours() -> None:
+    secret = "coinbase-shared-secret"
+    body = b'{"id": 1, "event": {"id": "ev-1", "type": "charge:confirmed"}}'
+    headers = {
+        "x-cc-webhook-signature": CoinbaseSignature._compute_signature(body.decode(), secret)
+    }
+
+    assert _verify("coinbase", body, headers, [secret]) == VerifiedEvent("ev-1", "charge:confirmed")
+    ours = sign_request("coinbase", body, secret)
+    assert CoinbaseSignature.verify_sig_header(
+        body.decode(), ours["x-cc-webhook-signature"], secret
+    )
+
+
+# --- asymmetric ---------------------------------------------------------------------------------
+
+
+def test_discord_pynacl_signature_verifies_and_discord_interactions_accepts_ours() -> None:
+    signing_key = SigningKey.generate()
+    public = signing_key.verify_key.encode().hex()
+    body = b'{"id": "123", "type": 2, "data": {"name": "hello"}}'
+    now = str(int(time.time()))
+    headers = {
+        "x-signature-ed25519": signing_key.sign(now.encode() + body).signature.hex(),
+        "x-signature-timestamp": now,
+    }
+
+    event = _verify("discord", body, headers, [], options={"public_key": public})
+
+    assert event == VerifiedEvent("123", "application_command")
+    ours = sign_request("discord", body, bytes(signing_key).hex())
+    assert verify_key(body, ours["x-signature-ed25519"], ours["x-signature-timestamp"], public)
+
+
+def test_discord_ping_is_answered_with_a_pong() -> None:
+    signing_key = SigningKey.generate()
+    body = b'{"id": "1", "type": 1}'
+    headers = sign_request("discord", body, bytes(signing_key).hex())
+
+    answer = _verify(
+        "discord", body, headers, [], options={"public_key": signing_key.verify_key.encode().hex()}
+    )
+
+    assert answer.body == b'{"type":1}'
+
+
+def _p256() -> tuple[ec.EllipticCurvePrivateKey, str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = base64.b64encode(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    ).decode()
+    public = base64.b64encode(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).decode()
+    return key, private, public
+
+
+def test_sendgrid_sdk_accepts_our_signature() -> None:
+    _, private, public = _p256()
+    body = b'[{"email":"a@example.com","event":"delivered","sg_event_id":"sg1"}]\r\n'
+    ours = sign_request("sendgrid", body, private)
+
+    assert EventWebhook(public).verify_signature(
+        body.decode(),
+        ours["x-twilio-email-event-webhook-signature"],
+        ours["x-twilio-email-event-webhook-timestamp"],
+    )
+    event = _verify("sendgrid", body, ours, [], options={"public_key": public})
+    assert event == VerifiedEvent("sg1", "delivered")
+
+
+def test_plaid_jwt_signed_with_pyjwt_verifies_and_pyjwt_accepts_ours() -> None:
+    # Plaid's SDK only fetches the key; its docs verify with a JWT library, as here.
+    key, private, _ = _p256()
+    numbers = key.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    jwk = json.dumps(
+        {"kty": "EC", "crv": "P-256", "x": b64(numbers.x), "y": b64(numbers.y), "kid": "k1"}
+    )
+    body = b'{\n  "webhook_type": "TRANSACTIONS",\n  "webhook_code": "SYNC_UPDATES_AVAILABLE"\n}'
+    claims = {"iat": int(time.time()), "request_body_sha256": hashlib.sha256(body).hexdigest()}
+    token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k1"})
+
+    event = _verify("plaid", body, {"plaid-verification": token}, [], options={"public_key": jwk})
+
+    assert event.type == "TRANSACTIONS.SYNC_UPDATES_AVAILABLE"
+    ours = sign_request("plaid", body, private, options={"public_key": jwk})["plaid-verification"]
+    decoded = jwt.decode(ours, key.public_key(), algorithms=["ES256"])
+    assert decoded["request_body_sha256"] == claims["request_body_sha256"]
+    assert jwt.get_unverified_header(ours)["kid"] == "k1"

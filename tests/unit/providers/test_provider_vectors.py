@@ -1,0 +1,328 @@
+"""Published test vectors (shared/research/signatures.md §3.3), each against its provider.
+
+Where a vector's body is not an event (`hello-world`, `payload`), the signature must pass and
+the body then be refused as `malformed`: that still proves the signature check, because a wrong
+signature would be `invalid_signature` (each such test also checks the negative).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from providers import InvalidSignature, Malformed, VerifiedEvent, load
+from providers.testing import build_provider, make_request
+
+
+def _verify(
+    name: str,
+    body: bytes,
+    headers: dict[str, str],
+    secrets: list[str],
+    at: float,
+    *,
+    options: dict[str, Any] | None = None,
+    url: str = "https://gateway.internal/webhooks/x",
+) -> Any:
+    provider = build_provider(load(name), secrets, options=options)
+    return provider.verify(make_request(body, headers, received_at=at, url=url))
+
+
+# --- Standard Webhooks / Svix (the same vector in both official repositories) ---------------------
+
+SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SW_BODY = b'{"test": 2432232314}'
+SW_GOOD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+SW_BAD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"),
+    [("svix", "svix-"), ("clerk", "svix-"), ("resend", "svix-"), ("replicate", "webhook-")],
+)
+def test_standard_webhooks_vector(name: str, prefix: str) -> None:
+    def headers(signature: str) -> dict[str, str]:
+        return {
+            f"{prefix}id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            f"{prefix}timestamp": "1614265330",
+            f"{prefix}signature": signature,
+        }
+
+    # The vector's body has no type (nor status): verified, then malformed.
+    with pytest.raises(Malformed):
+        _verify(name, SW_BODY, headers(SW_GOOD), [SW_SECRET], 1614265330)
+    with pytest.raises(InvalidSignature):
+        _verify(name, SW_BODY, headers(SW_BAD), [SW_SECRET], 1614265330)
+
+
+# --- Slack ----------------------------------------------------------------------------------------
+
+SLACK_BODY = (
+    b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+    b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+    b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmi"
+    b"bIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+
+
+def test_slack_vector() -> None:
+    headers = {
+        "x-slack-signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+        "x-slack-request-timestamp": "1531420618",
+    }
+    secret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+    event = _verify("slack", SLACK_BODY, headers, [secret], 1531420618)
+
+    assert event == VerifiedEvent(hashlib.sha256(SLACK_BODY).hexdigest(), "interaction")
+    with pytest.raises(InvalidSignature):
+        _verify("slack", SLACK_BODY + b"x", headers, [secret], 1531420618)
+
+
+# --- Twilio ---------------------------------------------------------------------------------------
+
+TWILIO_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+    "Caller": "+14158675309",
+}
+TWILIO_FORM = urlencode(TWILIO_PARAMS).encode()
+
+
+@pytest.mark.parametrize(
+    ("public_url", "signature"),
+    [
+        ("https://mycompany.com/myapp.php?foo=1&bar=2", "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("https://mycompany.com:443/myapp.php?foo=1&bar=2", "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("https://mycompany.com/myapp.php?foo=1&bar=2", "kvajT1Ptam85bY51eRf/AJRuM3w="),
+        ("http://mycompany.com/myapp.php?foo=1&bar=2", "0ZXoZLH/DfblKGATFgpif+LLRf4="),
+        ("http://mycompany.com:1234/myapp.php?foo=1&bar=2", "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="),
+    ],
+)
+def test_twilio_vectors_with_and_without_default_ports(public_url: str, signature: str) -> None:
+    headers = {"x-twilio-signature": signature}
+
+    event = _verify(
+        "twilio", TWILIO_FORM, headers, ["12345"], 0, options={"public_url": public_url}
+    )
+
+    assert event.type == "webhook"
+    with pytest.raises(InvalidSignature):
+        _verify("twilio", TWILIO_FORM, headers, ["54321"], 0, options={"public_url": public_url})
+
+
+def test_twilio_vector_with_repeated_parameters() -> None:
+    body = b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"
+    headers = {"x-twilio-signature": "IK+Dwps556ElfBT0I3Rgjkr1wJU="}
+    options = {"public_url": "https://mycompany.com/myapp.php?foo=1&bar=2"}
+
+    assert isinstance(
+        _verify("twilio", body, headers, ["12345"], 0, options=options), VerifiedEvent
+    )
+
+
+def test_twilio_vector_for_a_json_body() -> None:
+    body = b'{"property": "value", "boolean": true}'
+    body_hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
+    assert hashlib.sha256(body).hexdigest() == body_hash
+    url = f"http://127.0.0.1:8000/webhooks/x?foo=1&bar=2&bodySHA256={body_hash}"
+    headers = {"x-twilio-signature": "a9nBmqA0ju/hNViExpshrM61xv4="}
+    options = {"public_url": "https://mycompany.com/myapp.php"}
+
+    event = _verify("twilio", body, headers, ["12345"], 0, options=options, url=url)
+
+    assert event.id == body_hash
+
+
+# --- Square ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "body", "signature"),
+    [
+        (
+            "Ibxx_5AKakO-3qeNVR61Dw",
+            "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9",
+            b'{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-'
+            b'f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type'
+            b'":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}',
+            "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=",
+        ),
+        (
+            "signature-key",
+            "https://webhook.site/webhooks",
+            b'{"data":{"type":"webhooks","id":">id<"}}',
+            "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=",
+        ),
+    ],
+)
+def test_square_vectors(key: str, url: str, body: bytes, signature: str) -> None:
+    headers = {"x-square-hmacsha256-signature": signature}
+    options = {"public_url": url}
+
+    try:
+        outcome: Any = _verify("square", body, headers, [key], 0, options=options)
+    except Malformed as err:  # the second vector's body is no event: signature passed
+        outcome = err
+    assert isinstance(outcome, VerifiedEvent | Malformed)
+    with pytest.raises(InvalidSignature):
+        _verify("square", body, headers, [key], 0, options={"public_url": url + "/"})
+
+
+def test_square_test_notification_vector_gives_its_event_id_and_type() -> None:
+    body = (
+        b'{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-'
+        b'f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type'
+        b'":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}'
+    )
+    headers = {"x-square-hmacsha256-signature": "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4="}
+    options = {"public_url": "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9"}
+
+    event = _verify("square", body, headers, ["Ibxx_5AKakO-3qeNVR61Dw"], 0, options=options)
+
+    assert event == VerifiedEvent(
+        "ac3ac95b-f97d-458c-a6e6-18981597e05f", "webhooks.test_notification"
+    )
+
+
+# --- Paddle ---------------------------------------------------------------------------------------
+
+
+def test_paddle_vector_with_a_dummy_signature_and_rotated_secrets() -> None:
+    secret = "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_WvRO0eL4Bj9rgYYIBZY6wZhG4EHy9jzh"
+    header = (
+        "ts=1696195954;h1=dummy;h1=d96299976a6eb066f484d7fde011ac56fc32b38fc9940bc419d6e537fdc6ef02"
+    )
+    others = ["pdl_ntf_other_1", "pdl_ntf_other_2"]
+
+    with pytest.raises(Malformed):  # `hello-world` is no event: the signature passed
+        _verify(
+            "paddle", b"hello-world", {"paddle-signature": header}, [*others, secret], 1696195954
+        )
+    with pytest.raises(InvalidSignature):
+        _verify("paddle", b"hello-world", {"paddle-signature": header}, others, 1696195954)
+
+
+# --- SendGrid -------------------------------------------------------------------------------------
+
+SENDGRID_KEY = (
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNN"
+    "RaINXvVpiglSI8eNEc6wEA3F+g=="
+)
+SENDGRID_OTHER_KEY = (
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDth"
+    "vj+y7GjUuFDb/R1NGe1OPzpA=="
+)
+
+
+def test_sendgrid_vector() -> None:
+    event = {
+        "email": "hello@world.com",
+        "event": "dropped",
+        "reason": "Bounced Address",
+        "sg_event_id": "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA",
+        "sg_message_id": (
+            "LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0"
+        ),
+        "smtp-id": "<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>",
+        "timestamp": 1600112492,
+    }
+    body = (json.dumps([event], sort_keys=True, separators=(",", ":")) + "\r\n").encode()
+    headers = {
+        "x-twilio-email-event-webhook-signature": (
+            "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM="
+        ),
+        "x-twilio-email-event-webhook-timestamp": "1600112502",
+    }
+
+    verified = _verify(
+        "sendgrid", body, headers, [], 1600112502, options={"public_key": SENDGRID_KEY}
+    )
+
+    assert verified == VerifiedEvent(event["sg_event_id"], "dropped")  # type: ignore[arg-type]
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "sendgrid", body, headers, [], 1600112502, options={"public_key": SENDGRID_OTHER_KEY}
+        )
+
+
+# --- HubSpot, Mux, Zendesk, Dropbox ---------------------------------------------------------------
+
+
+def test_hubspot_v3_vector() -> None:
+    headers = {
+        "x-hubspot-signature-v3": "K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y=",
+        "x-hubspot-request-timestamp": "1693657560000",
+    }
+    options = {"public_url": "https://www.example.com/webhook_uri"}
+    secret = ["yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"]
+    body = b"{'example_field':'example_value'}"
+
+    with pytest.raises(Malformed):  # not an array of events: the signature passed
+        _verify("hubspot", body, headers, secret, 1693657560, options=options)
+    with pytest.raises(InvalidSignature):
+        _verify("hubspot", body, headers, ["other"], 1693657560, options=options)
+
+
+def test_mux_vector() -> None:
+    header = "t=1591664030,v1=e43496b6aae982c4c2fd6f8e92935f1d90216f1f64d56024e72390acfb988272"
+
+    with pytest.raises(Malformed):  # `payload` is no event: the signature passed
+        _verify("mux", b"payload", {"mux-signature": header}, ["SuperSecret123"], 1591664030)
+    with pytest.raises(InvalidSignature):
+        _verify("mux", b"payload", {"mux-signature": header}, ["SuperSecret124"], 1591664030)
+
+
+def test_zendesk_event_connectors_vector() -> None:
+    body = b'{"say": "hello"}'
+    headers = {
+        "x-zendesk-webhook-signature": "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=",
+        "x-zendesk-webhook-signature-timestamp": "2021-07-25T10:00:00Z",
+    }
+    secret = "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA="
+
+    event = _verify("zendesk", body, headers, [secret], 1627207200)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "webhook")
+    with pytest.raises(InvalidSignature):
+        _verify("zendesk", body, headers, [secret + "x"], 1627207200)
+
+
+def test_dropbox_community_vector() -> None:
+    body = b'{"delta": {"users": [12345]}}'
+    signature = "0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529"
+
+    event = _verify("dropbox", body, {"x-dropbox-signature": signature}, ["the_secret"], 0)
+
+    assert event.type == "notification"
+
+
+# GitHub's docs vector for the `sha256=<hex>` raw-body construction, which these share.
+GITHUB_DOCS = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("bitbucket", "x-hub-signature"),
+        ("jira", "x-hub-signature"),
+        ("notion", "x-notion-signature"),
+        ("meta", "x-hub-signature-256"),
+    ],
+)
+def test_sha256_prefixed_construction_matches_githubs_docs_vector(name: str, header: str) -> None:
+    secret = ["It's a Secret to Everybody"]
+    outcome: Any
+    try:
+        outcome = _verify(name, b"Hello, World!", {header: GITHUB_DOCS}, secret, 0)
+    except Malformed as err:
+        outcome = err
+    assert isinstance(outcome, VerifiedEvent | Malformed)
+    with pytest.raises(InvalidSignature):
+        _verify(name, b"Hello, World?", {header: GITHUB_DOCS}, secret, 0)
