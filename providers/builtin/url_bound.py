@@ -112,7 +112,11 @@ class TwilioProvider(BuiltinProvider):
     def sign(cls, signing: Signing) -> dict[str, str]:
         """Signs a form body for the source's `public_url` (JSON bodies need a query string)."""
         url = str(signing.options.get("public_url", ""))
-        signature = _digest(signing.secret.encode(), as_bytes(url) + _form_suffix(signing.body))
+        try:
+            suffix = _form_suffix(signing.body)
+        except InvalidSignature as err:
+            raise ValueError(str(err)) from err
+        signature = _digest(signing.secret.encode(), as_bytes(url) + suffix)
         return {
             cls.signature_header: signature,
             "i-twilio-idempotency-token": signing.event_id

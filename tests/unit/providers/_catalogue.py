@@ -1,0 +1,289 @@
+"""The catalogue's test data: per provider, a body it accepts, the headers that sign, secrets.
+
+Shared by the contract tests and the property tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+
+def whsec() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+def hex_secret() -> str:
+    return os.urandom(16).hex()
+
+
+def ed25519_seed() -> str:
+    return os.urandom(32).hex()
+
+
+def p256_pkcs8() -> str:
+    der = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return base64.b64encode(der).decode()
+
+
+def json_body(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+URL = {"public_url": "https://hooks.example.com/webhooks/x"}
+SW = ("webhook-id", "webhook-timestamp", "webhook-signature")
+SVIX = ("svix-id", "svix-timestamp", "svix-signature")
+
+# name → (body, signature headers, has_timestamp, options, secret maker)
+TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
+    "svix": (json_body({"type": "user.created"}), SVIX, True, {}, whsec),
+    "clerk": (json_body({"type": "user.created", "data": {}}), SVIX, True, {}, whsec),
+    "resend": (json_body({"type": "email.sent"}), SVIX, True, {}, whsec),
+    "replicate": (json_body({"id": "p1", "status": "succeeded"}), SW, True, {}, whsec),
+    "slack": (
+        json_body({"type": "event_callback", "event_id": "Ev1", "event": {"type": "message"}}),
+        ("x-slack-signature", "x-slack-request-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+    "zoom": (
+        json_body({"event": "meeting.started", "event_ts": 1}),
+        ("x-zm-signature", "x-zm-request-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+    "paddle": (
+        json_body({"event_id": "evt_1", "event_type": "transaction.paid"}),
+        ("paddle-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "mux": (
+        json_body({"id": "1", "type": "video.asset.ready"}),
+        ("mux-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "calendly": (
+        json_body({"event": "invitee.created"}),
+        ("calendly-webhook-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "twitch": (
+        json_body({"subscription": {"type": "channel.follow"}, "event": {}}),
+        (
+            "twitch-eventsub-message-signature",
+            "twitch-eventsub-message-timestamp",
+            "twitch-eventsub-message-id",
+        ),
+        True,
+        {},
+        hex_secret,
+    ),
+    "zendesk": (
+        json_body({"id": "1", "type": "zen:event-type:ticket.created"}),
+        ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"),
+        False,
+        {},
+        hex_secret,
+    ),
+    "shopify": (json_body({"id": 1}), ("x-shopify-hmac-sha256",), False, {}, hex_secret),
+    "bitbucket": (json_body({"push": {}}), ("x-hub-signature",), False, {}, hex_secret),
+    "jira": (
+        json_body({"webhookEvent": "jira:issue_created"}),
+        ("x-hub-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "intercom": (
+        json_body({"id": "notif_1", "topic": "user.created"}),
+        ("x-hub-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "typeform": (
+        json_body({"event_id": "e1", "event_type": "form_response"}),
+        ("typeform-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "lemonsqueezy": (json_body({"meta": {}}), ("x-signature",), False, {}, hex_secret),
+    "coinbase": (
+        json_body({"event": {"id": "e1", "type": "charge:confirmed"}}),
+        ("x-cc-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "sentry": (json_body({"action": "created"}), ("sentry-hook-signature",), False, {}, hex_secret),
+    "vercel": (
+        json_body({"id": "e1", "type": "deployment.created"}),
+        ("x-vercel-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "segment": (
+        json_body({"messageId": "m1", "type": "track"}),
+        ("x-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "intuit": (
+        json_body([{"id": "e1", "type": "qbo.customer.created.v1"}]),
+        ("intuit-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "notion": (
+        json_body({"id": "e1", "type": "page.created"}),
+        ("x-notion-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "linear": (
+        json_body({"type": "Issue", "action": "create"}),
+        ("linear-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "xero": (
+        json_body(
+            {"events": [{"resourceId": "r1", "eventCategory": "INVOICE", "eventType": "UPDATE"}]}
+        ),
+        ("x-xero-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "meta": (
+        json_body({"object": "page", "entry": [{"changes": [{"field": "feed"}]}]}),
+        ("x-hub-signature-256",),
+        False,
+        {"verify_token": "meta-verify-token"},
+        hex_secret,
+    ),
+    "dropbox": (
+        json_body({"list_folder": {"accounts": ["a"]}}),
+        ("x-dropbox-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "square": (
+        json_body({"event_id": "e1", "type": "payment.updated"}),
+        ("x-square-hmacsha256-signature",),
+        False,
+        URL,
+        hex_secret,
+    ),
+    "hubspot": (
+        json_body([{"eventId": 1, "subscriptionType": "contact.creation"}]),
+        ("x-hubspot-signature-v3", "x-hubspot-request-timestamp"),
+        True,
+        URL,
+        hex_secret,
+    ),
+    "twilio": (
+        b"MessageSid=SM1&MessageStatus=delivered",
+        ("x-twilio-signature",),
+        False,
+        URL,
+        hex_secret,
+    ),
+    "discord": (
+        json_body({"id": "1", "type": 2}),
+        ("x-signature-ed25519", "x-signature-timestamp"),
+        False,
+        {},
+        ed25519_seed,
+    ),
+    "sendgrid": (
+        json_body([{"sg_event_id": "a", "event": "delivered"}]) + b"\r\n",
+        ("x-twilio-email-event-webhook-signature", "x-twilio-email-event-webhook-timestamp"),
+        False,
+        {},
+        p256_pkcs8,
+    ),
+    "plaid": (
+        json_body({"webhook_type": "ITEM", "webhook_code": "WEBHOOK_UPDATE_ACKNOWLEDGED"}),
+        ("plaid-verification",),
+        True,
+        {},
+        p256_pkcs8,
+    ),
+    "gitlab": (json_body({"object_kind": "push"}), ("x-gitlab-token",), False, {}, hex_secret),
+    "okta": (
+        json_body({"data": {"events": [{"uuid": "u1", "eventType": "user.session.start"}]}}),
+        ("authorization",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "postmark": (
+        json_body({"RecordType": "Delivery", "MessageID": "m1"}),
+        ("authorization",),
+        False,
+        {},
+        lambda: "hooks:" + hex_secret(),
+    ),
+}
+
+
+def ed25519_public(seed: str) -> str:
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
+    return key.public_key().public_bytes_raw().hex()
+
+
+def p256_public(private: str) -> ec.EllipticCurvePublicKey:
+    key = serialization.load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key.public_key()
+
+
+def spki(private: str) -> str:
+    der = p256_public(private).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+def jwk(private: str) -> str:
+    numbers = p256_public(private).public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    kid = private[-12:]
+    return json.dumps(
+        {"kty": "EC", "crv": "P-256", "x": b64(numbers.x), "y": b64(numbers.y), "kid": kid}
+    )
+
+
+#: Providers whose secret travels as a token in a header: the body is not covered.
+STATIC_TOKENS = {"gitlab", "okta", "postmark"}
+
+#: Asymmetric providers: the source holds the public half of each signing key.
+PUBLIC_HALF = {"discord": ed25519_public, "sendgrid": spki, "plaid": jwk}
