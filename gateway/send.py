@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import orjson
+
 from gateway.config import Config
 from gateway.errors import GatewayError
+from providers.builtin.mailgun import sign_body
 
 _TIMEOUT = 30.0
 
@@ -27,9 +31,15 @@ def send(
         known = ", ".join(sorted(config.sources))
         raise GatewayError(f"no source named {source_name!r} in the config (sources: {known})")
     if not source.secrets:
-        raise GatewayError(f"sources.{source_name}.secrets: no secret to sign with")
+        raise GatewayError(
+            f"sources.{source_name}.secrets: no secret to sign with (asymmetric providers "
+            "verify with public_key; only the provider holds the private key)"
+        )
     body = _read_payload(payload_path)
     from providers.testing import sign_request
+
+    if source.provider == "mailgun":
+        body = _mailgun_body(body, source.secrets[0].reveal())
 
     try:
         headers = sign_request(
@@ -55,6 +65,18 @@ def send(
         raise GatewayError(f"cannot reach the gateway at {target}: {reason}") from err
     print(f"{status} {answer.decode('utf-8', 'replace')}")
     return 0 if 200 <= status < 300 else 1
+
+
+def _mailgun_body(payload: bytes, key: str) -> bytes:
+    """Mailgun signs inside the body: sign the payload's `event-data` (or the whole payload)."""
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as err:
+        raise GatewayError("a mailgun payload must be JSON (the event-data object)") from err
+    if not isinstance(data, dict):
+        raise GatewayError("a mailgun payload must be a JSON object (the event-data object)")
+    event_data = data.get("event-data", data)
+    return sign_body(event_data if isinstance(event_data, dict) else data, key, int(time.time()))
 
 
 def _read_payload(path: str) -> bytes:

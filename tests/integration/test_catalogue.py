@@ -1,0 +1,209 @@
+"""Every catalogue provider through the real app to a real RabbitMQ, on one gateway.
+
+One gateway serves a source per provider (the per-provider matrix of the original three lives in
+test_ingest.py); each test walks all of them and reports every provider that broke the rule.
+Requests are signed with `providers.testing`, whose output the unit tests check against each
+provider's own SDK or published vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import aiormq
+import orjson
+import pytest
+
+from providers.builtin.mailgun import sign_body
+from providers.testing import sign_request
+from tests.integration.broker import bind_queue, drain
+from tests.integration.conftest import Gateway, make_config, running_gateway
+from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+NAMES = sorted([*TABLE, "mailgun"])
+PUBLIC_URL = "https://hooks.example.com/webhooks/"
+
+
+def _source_name(provider: str) -> str:
+    return f"cat-{provider}"
+
+
+class Catalogue:
+    """Per provider: the source table, the signing secret, and a signed request."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, tuple[str, str]] = {}
+        self.sources: dict[str, dict[str, Any]] = {}
+        for name in NAMES:
+            if name == "mailgun":
+                secrets = ("mailgun-key-1", "mailgun-key-2")
+                options: dict[str, Any] = {}
+            else:
+                _, _, _, options, make = TABLE[name]
+                secrets = (make(), make())
+            options = dict(options)
+            if "public_url" in options:
+                options["public_url"] = PUBLIC_URL + _source_name(name)
+            table: dict[str, Any] = {"provider": name, **options}
+            public = PUBLIC_HALF.get(name)
+            if public is not None:
+                table["public_key"] = [public(secret) for secret in secrets]
+            else:
+                table["secrets"] = list(secrets)
+            self.secrets[name] = secrets
+            self.sources[_source_name(name)] = table
+
+    def options(self, name: str) -> dict[str, Any]:
+        table = self.sources[_source_name(name)]
+        return {k: v for k, v in table.items() if k not in {"provider", "secrets"}}
+
+    def signed(self, name: str, *, secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+        key = secret or self.secrets[name][0]
+        now = int(time.time())
+        if name == "mailgun":
+            body = sign_body({"id": f"mg-{time.time_ns()}", "event": "delivered"}, key, now)
+        else:
+            body = TABLE[name][0]
+        headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
+        if name == "twitch":
+            headers["twitch-eventsub-subscription-type"] = "channel.follow"
+        return body, headers
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return Catalogue()
+
+
+async def _post(gw: Gateway, name: str, body: bytes, headers: dict[str, str]) -> Any:
+    return await gw.client.post(f"/webhooks/{_source_name(name)}", content=body, headers=headers)
+
+
+async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_redelivery(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(exchange, catalogue.sources)
+    broken: list[str] = []
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        for name in NAMES:
+            body, headers = catalogue.signed(name)
+            first = await _post(gw, name, body, headers)
+            again = await _post(gw, name, body, headers)
+            messages = await drain(amqp, queue)
+            if first.status_code != 200 or first.json()["status"] != "accepted":
+                broken.append(f"{name}: {first.status_code} {first.text}")
+                continue
+            if again.json() != {"status": "duplicate"} or len(messages) != 1:
+                broken.append(f"{name}: redelivery gave {again.text}, {len(messages)} published")
+                continue
+            [message] = messages
+            event_id = first.json()["event_id"]
+            props = message.header.properties
+            if message.body != body or props.message_id != event_id:
+                broken.append(f"{name}: published body or message_id differs")
+            if not message.routing_key.startswith(f"{_source_name(name)}."):
+                broken.append(f"{name}: routing key {message.routing_key}")
+    assert broken == []
+
+
+async def test_every_provider_refuses_forged_and_unsigned_requests_unpublished(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(exchange, catalogue.sources)
+    broken: list[str] = []
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        for name in NAMES:
+            # A fresh secret (or signing key) of the right kind, which the source does not hold.
+            wrong = TABLE[name][4]() if name in TABLE else "another-mailgun-key"
+            body, headers = catalogue.signed(name, secret=wrong)
+            forged = await _post(gw, name, body, headers)
+            unsigned = await _post(gw, name, TABLE.get(name, (b"{}",))[0], {})
+            for response, status in (
+                (forged, "invalid_signature"),
+                (unsigned, "missing_signature"),
+            ):
+                if response.status_code != 401 or response.json()["status"] != status:
+                    broken.append(f"{name}: expected {status}, got {response.text}")
+                for secret in catalogue.secrets[name]:
+                    if secret in response.text:
+                        broken.append(f"{name}: the answer shows a secret")
+        published = await drain(amqp, queue)
+    assert broken == []
+    assert published == []
+
+
+async def test_handshakes_are_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    sources = {
+        **catalogue.sources,
+        "cat-meta": {**catalogue.sources["cat-meta"], "verify_token": "vt-42"},
+    }
+    config = make_config(exchange, sources)
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        meta = await gw.client.get(
+            "/webhooks/cat-meta",
+            params={"hub.mode": "subscribe", "hub.verify_token": "vt-42", "hub.challenge": "77"},
+        )
+        meta_wrong = await gw.client.get(
+            "/webhooks/cat-meta",
+            params={"hub.mode": "subscribe", "hub.verify_token": "vt-41", "hub.challenge": "77"},
+        )
+        dropbox = await gw.client.get("/webhooks/cat-dropbox", params={"challenge": "dbx"})
+        okta = await gw.client.get(
+            "/webhooks/cat-okta", headers={"x-okta-verification-challenge": "okta-v"}
+        )
+        stripe_get = await gw.client.get("/webhooks/cat-slack")
+        slack_body = b'{"type": "url_verification", "challenge": "slack-c"}'
+        slack_headers = sign_request("slack", slack_body, catalogue.secrets["slack"][0])
+        slack = await gw.client.post(
+            "/webhooks/cat-slack", content=slack_body, headers=slack_headers
+        )
+        published = await drain(amqp, queue)
+
+    assert (meta.status_code, meta.text) == (200, "77")
+    assert meta.headers["content-type"] == "text/plain"
+    assert meta_wrong.status_code == 401
+    assert (dropbox.status_code, dropbox.text) == (200, "dbx")
+    assert dropbox.headers["x-content-type-options"] == "nosniff"
+    assert okta.json() == {"verification": "okta-v"}
+    assert stripe_get.status_code == 405
+    assert stripe_get.headers["allow"] == "POST"
+    assert slack.json() == {"challenge": "slack-c"}
+    assert published == []
+
+
+async def test_twilio_json_body_is_verified_with_the_body_hash_from_the_query(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # Signed independently of hookgate with the standard library, as Twilio documents it.
+    import base64
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    token = catalogue.secrets["twilio"][0]
+    body = orjson.dumps({"MessageStatus": "delivered", "note": "caf\u00e9"})
+    digest = hashlib.sha256(body).hexdigest()
+    signed_url = f"{PUBLIC_URL}cat-twilio?bodySHA256={digest}"
+    signature = base64.b64encode(hmac.digest(token.encode(), signed_url.encode(), "sha1")).decode()
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        response = await gw.client.post(
+            f"/webhooks/cat-twilio?bodySHA256={digest}",
+            content=body,
+            headers={"x-twilio-signature": signature, "content-type": "application/json"},
+        )
+        [message] = await drain(amqp, queue)
+
+    assert response.json()["status"] == "accepted", response.text
+    assert message.body == body
+    assert message.routing_key == "cat-twilio.delivered"
+    assert json.loads(message.body)["note"] == "caf\u00e9"
