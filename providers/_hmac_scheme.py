@@ -215,6 +215,20 @@ class HmacSchemeProvider(BuiltinProvider):
 
     scheme: ClassVar[HmacScheme]
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        scheme = cls.__dict__.get("scheme")
+        if isinstance(scheme, HmacScheme):
+            keys = ["secrets"]
+            if scheme.timestamped:
+                keys.append("tolerance_seconds")
+            if (True, "url") in scheme.parts:
+                keys.append("public_url")
+            cls.source_keys = (*keys, *cls.extra_keys)
+
+    #: Options a concrete provider reads beyond what its scheme implies.
+    extra_keys: ClassVar[tuple[str, ...]] = ()
+
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)

@@ -45,6 +45,8 @@ class BuiltinProvider:
     default_type: ClassVar[str | None] = None
     #: The type the signer writes into a type header when the caller gives none.
     sample_type: ClassVar[str] = "test"
+    #: The `[sources.NAME]` keys this provider reads, for `hookgate providers` and the README.
+    source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     #: Parse the body as JSON even when no field needs it (a handshake reads it).
     reads_body: ClassVar[bool] = False
 

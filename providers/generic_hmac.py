@@ -117,6 +117,17 @@ class HmacProvider:
     """Any sender that puts `prefix + hex|base64(HMAC(secret, body))` in one header."""
 
     family: ClassVar[str] = "raw-body-hmac"
+    source_keys: ClassVar[tuple[str, ...]] = (
+        "secrets",
+        "signature_header",
+        "algorithm",
+        "encoding",
+        "prefix",
+        "event_id_header",
+        "event_id_pointer",
+        "event_type_header",
+        "event_type_pointer",
+    )
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:

@@ -32,6 +32,7 @@ class GitHubProvider:
     """
 
     family: ClassVar[str] = "raw-body-hmac"
+    source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:

@@ -44,6 +44,7 @@ class StandardWebhooksProvider:
     """
 
     family: ClassVar[str] = "standard-webhooks"
+    source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:

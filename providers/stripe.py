@@ -30,6 +30,7 @@ class StripeProvider:
     """Stripe webhooks (`Stripe-Signature`). Options: none beyond secrets and tolerance."""
 
     family: ClassVar[str] = "timestamped-hmac"
+    source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:

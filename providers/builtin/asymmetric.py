@@ -41,6 +41,7 @@ class AsymmetricProvider(BuiltinProvider):
     """Reads `public_key` (one or a list) with `load_key`; `authenticate` tries each."""
 
     family: ClassVar[str] = "asymmetric"
+    source_keys = ("public_key", "tolerance_seconds")
     default_tolerance: ClassVar[float] = 0.0
 
     def configure(self, spec: SourceSpec) -> None:

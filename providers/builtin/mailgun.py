@@ -33,6 +33,7 @@ class MailgunProvider(BuiltinProvider):
     """Mailgun webhooks. Secrets: the account's HTTP webhook signing key."""
 
     family: ClassVar[str] = "timestamped-hmac"
+    source_keys = ("secrets", "tolerance_seconds")
     event_id = body("/event-data/id")
     event_type = body("/event-data/event")
 

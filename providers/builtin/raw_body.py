@@ -161,6 +161,7 @@ class MetaProvider(RawBodyProvider):
     """
 
     methods = GET_AND_POST
+    extra_keys = ("verify_token",)
     scheme = HmacScheme("x-hub-signature-256", prefix="sha256=")
     event_type = joined(".", body("/object"), body("/entry/0/changes/0/field"))
 

@@ -114,6 +114,7 @@ class GitLabProvider(BuiltinProvider):
     """
 
     family: ClassVar[str] = "static-token"
+    source_keys = ("secrets", "scheme", "tolerance_seconds")
     token_header: ClassVar[str] = "x-gitlab-token"  # noqa: S105 - a header name
     event_id = first(header("idempotency-key"), header("x-gitlab-event-uuid"))
     event_type = first(

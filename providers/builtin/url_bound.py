@@ -68,6 +68,7 @@ class TwilioProvider(BuiltinProvider):
     """
 
     family: ClassVar[str] = "url-bound-hmac"
+    source_keys = ("secrets", "public_url")
     signature_header: ClassVar[str] = "x-twilio-signature"
     event_id = header("i-twilio-idempotency-token")
     event_type = first(*(body(f"/{name}") for name in _TWILIO_TYPES))

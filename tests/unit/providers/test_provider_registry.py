@@ -152,3 +152,33 @@ def test_options_finish_accepts_when_every_key_was_read() -> None:
     options.string("signature_header")
 
     options.finish()
+
+
+@pytest.mark.parametrize("name", DESIGN_NAMES)
+def test_declared_source_keys_match_whether_a_tolerance_is_accepted(name: str) -> None:
+    from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+
+    cls = load(name)
+    keys = cls.source_keys  # type: ignore[attr-defined]
+    assert isinstance(keys, tuple)
+    assert all(isinstance(key, str) for key in keys)
+    options: dict[str, object] = {"signature_header": "x-sig"} if name == "hmac" else {}
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    if name == "gitlab":  # only its signing-token scheme is timestamped
+        options = {"scheme": "signing-token"}
+    elif name in TABLE:
+        options = {**TABLE[name][3]}
+        secret = TABLE[name][4]()
+    secrets = [secret]
+    if name in PUBLIC_HALF:
+        options["public_key"] = PUBLIC_HALF[name](secret)
+        secrets = []
+
+    def build() -> object:
+        return build_provider(cls, secrets, options=options, tolerance_seconds=60)
+
+    if "tolerance_seconds" in keys:
+        build()
+    else:
+        with pytest.raises(ProviderConfigError, match="tolerance_seconds"):
+            build()
