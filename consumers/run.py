@@ -74,9 +74,15 @@ def run_service(
         drain_timeout=drain_timeout,
     )
 
+    # A background job of a script has SIGINT ignored (so Ctrl-C reaches only the script, which
+    # then sends SIGTERM): keep it ignored, or one Ctrl-C would count as two signals.
+    signals = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signals.append(signal.SIGINT)
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in signals:
             loop.add_signal_handler(sig, worker.stop)
         await worker.run()
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# From a fresh checkout to a running gateway: RabbitMQ (installed/started if needed), a
-# virtualenv, generated dev secrets, the topology, `hookgate serve`, and one Stripe-signed demo
-# event sent through it. Ctrl-C stops the gateway.
-#   PORT=8001 deploy/dev/quickstart.sh     # another port
+# From a fresh checkout to a running gateway and consumer service: RabbitMQ (installed/started
+# if needed), a virtualenv, generated dev secrets, the topology, `hookgate serve`, the example
+# service `hookgate consume consumers.examples.billing:billing`, and one Stripe-signed demo
+# event sent through both. Ctrl-C stops them (each drains in-flight work first).
+#   PORT=8001 METRICS_PORT=9301 deploy/dev/quickstart.sh     # other ports
 #   HOOKGATE_CONFIG=my.toml deploy/dev/quickstart.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,14 +29,22 @@ set +a
 
 config="${HOOKGATE_CONFIG:-deploy/examples/hookgate.toml}"
 port="${PORT:-8000}"
+metrics_port="${METRICS_PORT:-9300}"
+service=consumers.examples.billing:billing
 hookgate=.venv/bin/hookgate
 
 "$hookgate" check-config -c "$config"
-"$hookgate" topology declare -c "$config"
+"$hookgate" topology declare -c "$config" --service "$service"
 
 "$hookgate" serve -c "$config" --port "$port" &
 server=$!
-trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT INT TERM
+"$hookgate" consume -c "$config" --metrics-port "$metrics_port" "$service" &
+consumer=$!
+stop() {
+    kill -TERM "$server" "$consumer" 2>/dev/null || true
+    wait "$server" "$consumer" "$consumer" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 
 .venv/bin/python - "$port" <<'PY'
 import sys, time, urllib.request
@@ -57,29 +66,32 @@ sed "s/evt_1QuickstartDemo0000000000/evt_quickstart_$(date +%s%N)/" \
 echo
 echo "== sending a Stripe-signed demo event: hookgate send stripe $demo"
 "$hookgate" send -c "$config" --url "http://127.0.0.1:$port/webhooks/stripe" stripe "$demo"
-.venv/bin/python - "$config" <<'PY'
-import asyncio, sys
-import aiormq
-from gateway.config import load_config
-config = load_config(sys.argv[1])
-queue = f"{config.broker.exchange}.unrouted"
-async def depth() -> int:
-    connection = await aiormq.connect(config.broker.url.reveal())
-    channel = await connection.channel()
-    declared = await channel.queue_declare(queue, passive=True)
-    await connection.close()
-    return declared.message_count
-print(f"== RabbitMQ queue {queue} now holds {asyncio.run(depth())} event(s)"
-      " (no consumer service binds stripe.* yet, so events wait there)")
+.venv/bin/python - "$metrics_port" <<'PY'
+import re, sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/metrics"
+pattern = re.compile(r'hookgate_consumer_events_total\{handler="invoice",outcome="success",[^}]*\} ([0-9.]+)')
+for _ in range(100):
+    try:
+        match = pattern.search(urllib.request.urlopen(url, timeout=1).read().decode())
+        if match and float(match.group(1)) >= 1:
+            print("== the billing service's invoice handler processed it (its log line is above):"
+                  f" {url} shows {match.group(0)}")
+            break
+    except OSError:
+        pass
+    time.sleep(0.1)
+else:
+    sys.exit("hookgate: the example service did not process the event; see its log lines above")
 PY
 cat <<TXT
 
-The gateway is running on http://127.0.0.1:$port  (Ctrl-C stops it)
+The gateway is running on http://127.0.0.1:$port, the billing service beside it (Ctrl-C stops both)
   webhooks:  POST http://127.0.0.1:$port/webhooks/{stripe,github,svix}
   health:    http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
-  metrics:   http://127.0.0.1:$port/metrics
+  metrics:   http://127.0.0.1:$port/metrics (gateway)   http://127.0.0.1:$metrics_port/metrics (billing)
+  failures:  .venv/bin/hookgate dlq list billing
 From a second terminal, send the same event again (the answer is "duplicate"):
   set -a; . ./.env.dev; set +a
   .venv/bin/hookgate send -c $config --url http://127.0.0.1:$port/webhooks/stripe stripe $demo
 TXT
-wait "$server"
+wait "$server" "$consumer"
