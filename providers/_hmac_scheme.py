@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from providers._provider import BuiltinProvider, Signing
+from providers._provider import ProviderBase, Signing
 from providers._signing import (
     as_bytes,
     check_tolerance,
@@ -206,7 +206,7 @@ class HmacScheme:
         return signed
 
 
-class HmacSchemeProvider(BuiltinProvider):
+class HmacSchemeProvider(ProviderBase):
     """A provider whose requests are signed as its `scheme` says, with UTF-8 secret keys.
 
     URL-bound schemes (`{url}` in the message) need the source's `public_url` option: the exact

@@ -33,7 +33,7 @@ class Signing:
     options: Mapping[str, object]
 
 
-class BuiltinProvider:
+class ProviderBase:
     """Base of the catalogue providers. Subclasses set the class attributes below."""
 
     family: ClassVar[str]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from providers._fields import batch, body, joined
-from providers._provider import BuiltinProvider, Signing
+from providers._provider import ProviderBase, Signing
 from providers._signing import (
     as_bytes,
     check_tolerance,
@@ -37,7 +37,7 @@ from providers.errors import InvalidSignature, ProviderConfigError
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 
-class AsymmetricProvider(BuiltinProvider):
+class AsymmetricProvider(ProviderBase):
     """Reads `public_key` (one or a list) with `load_key`; `authenticate` tries each."""
 
     family: ClassVar[str] = "asymmetric"

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import orjson
 
 from providers._fields import body
-from providers._provider import BuiltinProvider, Signing
+from providers._provider import ProviderBase, Signing
 from providers._signing import (
     as_bytes,
     check_tolerance,
@@ -29,7 +29,7 @@ from providers.errors import InvalidSignature, MissingSignature
 DEFAULT_TOLERANCE = 300.0
 
 
-class MailgunProvider(BuiltinProvider):
+class MailgunProvider(ProviderBase):
     """Mailgun webhooks. Secrets: the account's HTTP webhook signing key."""
 
     family: ClassVar[str] = "timestamped-hmac"

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import orjson
 
 from providers._fields import batch, body, first, header, joined
-from providers._provider import GET_AND_POST, BuiltinProvider, Signing
+from providers._provider import GET_AND_POST, ProviderBase, Signing
 from providers._signing import as_bytes, matches_any, require_header, require_secrets
 from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
@@ -25,7 +25,7 @@ from providers.standard_webhooks import (
 from providers.standard_webhooks import sign as sign_standard
 
 
-class TokenProvider(BuiltinProvider):
+class TokenProvider(ProviderBase):
     """A header whose whole value must equal one of the source's secrets."""
 
     family: ClassVar[str] = "static-token"
@@ -105,7 +105,7 @@ class PostmarkProvider(TokenProvider):
             raise InvalidSignature("credentials match no configured secret")
 
 
-class GitLabProvider(BuiltinProvider):
+class GitLabProvider(ProviderBase):
     """GitLab: `X-Gitlab-Token` (option `scheme = "token"`, the default), or the newer signing
     token (`scheme = "signing-token"`, `whsec_` secrets, Standard Webhooks headers).
 

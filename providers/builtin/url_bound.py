@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from providers._fields import batch, body, first, header, parse_json
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider, public_url, signed_url
-from providers._provider import BuiltinProvider, Signing
+from providers._provider import ProviderBase, Signing
 from providers._signing import as_bytes, matches_any, require_header, require_secrets
 from providers.base import SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, ProviderConfigError
@@ -56,7 +56,7 @@ _ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
 _TWILIO_TYPES = ("MessageStatus", "CallStatus", "SmsStatus", "EventType")
 
 
-class TwilioProvider(BuiltinProvider):
+class TwilioProvider(ProviderBase):
     """Twilio (`X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the Auth Token).
 
     Form bodies: the URL followed by every parameter name and value, sorted by name (values of
