@@ -22,6 +22,17 @@ class TimestampedProvider(HmacSchemeProvider):
     family: ClassVar[str] = "timestamped-hmac"
 
 
+def _v0(signature_header: str, timestamp_header: str) -> HmacScheme:
+    """Slack's `v0=` scheme (Zoom's too): `v0:{ts}:{body}`, hex, 5 minutes either way."""
+    return HmacScheme(
+        signature_header,
+        message="v0:{timestamp}:{body}",
+        prefix="v0=",
+        timestamp_header=timestamp_header,
+        tolerance=300,
+    )
+
+
 class SlackProvider(TimestampedProvider):
     """Slack (`X-Slack-Signature: v0=`, `X-Slack-Request-Timestamp`; 5 min).
 
@@ -29,13 +40,7 @@ class SlackProvider(TimestampedProvider):
     slash commands and interactivity (form bodies) fall back to the body hash.
     """
 
-    scheme = HmacScheme(
-        "x-slack-signature",
-        message="v0:{timestamp}:{body}",
-        prefix="v0=",
-        timestamp_header="x-slack-request-timestamp",
-        tolerance=300,
-    )
+    scheme = _v0("x-slack-signature", "x-slack-request-timestamp")
     event_id = body("/event_id")
     event_type = joined(".", body("/type"), body("/event/type"))
     default_type = "interaction"
@@ -55,13 +60,7 @@ class ZoomProvider(TimestampedProvider):
     secret. Zoom documents no event ID: the body hash is used.
     """
 
-    scheme = HmacScheme(
-        "x-zm-signature",
-        message="v0:{timestamp}:{body}",
-        prefix="v0=",
-        timestamp_header="x-zm-request-timestamp",
-        tolerance=300,
-    )
+    scheme = _v0("x-zm-signature", "x-zm-request-timestamp")
     event_type = body("/event")
 
     def configure(self, spec: SourceSpec) -> None:

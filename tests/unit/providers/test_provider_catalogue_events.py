@@ -194,13 +194,17 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
 ]
 
 
-def _provider_and_signed(name: str, body: bytes) -> tuple[Any, dict[str, str]]:
+def _source(name: str) -> tuple[str, list[str], dict[str, Any]]:
+    """A signing secret, and the source's secrets and options that verify it."""
     options, make = TABLE[name][3], TABLE[name][4]
     secret = make()
-    secrets = [secret]
     if name in PUBLIC_HALF:
-        options = {**options, "public_key": PUBLIC_HALF[name](secret)}
-        secrets = []
+        return secret, [], {**options, "public_key": PUBLIC_HALF[name](secret)}
+    return secret, [secret], options
+
+
+def _provider_and_signed(name: str, body: bytes) -> tuple[Any, dict[str, str]]:
+    secret, secrets, options = _source(name)
     provider = build_provider(load(name), secrets, options=options)
     headers = sign_request(name, body, secret, event_id="msg_fixed", options=options)
     return provider, headers
@@ -252,12 +256,7 @@ def test_linear_body_timestamp_older_than_a_minute_is_stale() -> None:
 
 @pytest.mark.parametrize("name", ["discord", "sendgrid", "zendesk"])
 def test_timestamp_check_is_off_by_default_and_on_when_configured(name: str) -> None:
-    options, make = TABLE[name][3], TABLE[name][4]
-    secret = make()
-    secrets = [secret]
-    if name in PUBLIC_HALF:
-        options = {**options, "public_key": PUBLIC_HALF[name](secret)}
-        secrets = []
+    secret, secrets, options = _source(name)
     body = TABLE[name][0]
     old = int(time.time()) - 86_400
     headers = sign_request(name, body, secret, timestamp=old, options=options)
