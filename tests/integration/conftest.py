@@ -45,6 +45,16 @@ async def amqp() -> AsyncIterator[aiormq.abc.AbstractChannel]:
 
 
 @pytest.fixture
+async def confirm_channel() -> AsyncIterator[aiormq.abc.AbstractChannel]:
+    """A channel in publisher-confirm mode, for publishing as the gateway does."""
+    connection = await aiormq.connect(AMQP_URL)
+    try:
+        yield await connection.channel(publisher_confirms=True)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
 async def exchange(amqp: aiormq.abc.AbstractChannel) -> AsyncIterator[str]:
     """A fresh exchange name per test; its exchanges and unrouted queue are deleted after."""
     name = f"hg-test-{uuid.uuid4().hex[:10]}"

@@ -81,6 +81,10 @@ async def queue_depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:
     return int(declared.message_count or 0)
 
 
+async def depth_is(channel: aiormq.abc.AbstractChannel, queue: str, expected: int) -> bool:
+    return await queue_depth(channel, queue) == expected
+
+
 async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
     """Poll `check` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + seconds

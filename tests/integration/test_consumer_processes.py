@@ -6,6 +6,7 @@ tests.integration.consumer_services) and what is left in the queues.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import signal
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (
     ConsumerProcess,
     delete_queues,
+    depth_is,
     eventually,
     publish_event,
     queue_depth,
@@ -66,22 +68,13 @@ async def harness(tmp_path: Path, exchange: str) -> AsyncIterator[Harness]:
     await delete_queues(all_queues(Service(h.name, retry_delays=(1,))))
 
 
-@pytest.fixture
-async def channel() -> AsyncIterator[aiormq.abc.AbstractChannel]:
-    connection = await aiormq.connect(AMQP_URL)
-    try:
-        yield await connection.channel(publisher_confirms=True)
-    finally:
-        await connection.close()
-
-
 async def test_kill_9_mid_handler_redelivers_to_the_next_consumer(
-    harness: Harness, channel: aiormq.abc.AbstractChannel
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
 ) -> None:
     first = harness.start()
     await first.wait_consuming()
     event_id = await publish_event(
-        channel, harness.exchange, body={"behaviour": "slow", "seconds": 30}
+        confirm_channel, harness.exchange, body={"behaviour": "slow", "seconds": 30}
     )
     await eventually(lambda: harness.count("start")[event_id] == 1, 10, "the handler to start")
     first.kill(signal.SIGKILL)
@@ -96,36 +89,43 @@ async def test_kill_9_mid_handler_redelivers_to_the_next_consumer(
     assert harness.count("done")[event_id] == 0  # still in its 30 s sleep
     second.kill(signal.SIGKILL)
     await second.wait_exit()
-    assert await queue_depth(channel, harness.name) == 1  # back in the queue, not lost
+    await eventually(  # back in the queue once the broker sees the connection gone: not lost
+        lambda: depth_is(confirm_channel, harness.name, 1), 10, "the event back in the queue"
+    )
 
 
 async def test_completed_event_is_not_run_twice_after_kill_9_before_the_ack(
-    harness: Harness, channel: aiormq.abc.AbstractChannel, tmp_path: Path
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel, tmp_path: Path
 ) -> None:
     store = str(tmp_path / "done.sqlite3")
     # This process kills itself right after marking the event done, before acking it.
     first = harness.start(HG_TEST_IDEMPOTENCY=store, HG_TEST_KILL_AFTER_MARK="1")
     await first.wait_consuming()
-    event_id = await publish_event(channel, harness.exchange)
+    event_id = await publish_event(confirm_channel, harness.exchange)
     assert await first.wait_exit() == -signal.SIGKILL
     assert harness.count("done")[event_id] == 1
 
     second = harness.start(HG_TEST_IDEMPOTENCY=store)
     await second.wait_consuming()
-    await eventually(lambda: _acked(channel, harness.name), 15, "the redelivery to be acked")
+    await eventually(
+        lambda: _acked(confirm_channel, harness.name), 15, "the redelivery to be acked"
+    )
     second.kill(signal.SIGTERM)
     assert await second.wait_exit() == 0
     assert harness.count("start")[event_id] == 1  # the handler did not run again
-    assert await queue_depth(channel, harness.name) == 0  # and the redelivery was acked
+    await _settle()
+    assert await queue_depth(confirm_channel, harness.name) == 0  # and the redelivery was acked
 
 
 async def test_sigterm_under_load_loses_nothing_and_runs_nothing_twice(
-    harness: Harness, channel: aiormq.abc.AbstractChannel
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
 ) -> None:
     first = harness.start(HG_TEST_CONCURRENCY="8")
     await first.wait_consuming()
     sent = [
-        await publish_event(channel, harness.exchange, body={"behaviour": "slow", "seconds": 0.05})
+        await publish_event(
+            confirm_channel, harness.exchange, body={"behaviour": "slow", "seconds": 0.05}
+        )
         for _ in range(300)
     ]
     await eventually(lambda: len(harness.count("done")) >= 40, 20, "some events to finish")
@@ -145,19 +145,20 @@ async def test_sigterm_under_load_loses_nothing_and_runs_nothing_twice(
     assert set(done) == set(sent)  # nothing lost
     assert max(done.values()) == 1  # nothing processed twice
     assert max(started.values()) == 1  # nothing even started twice: the drain finished it
-    assert await queue_depth(channel, harness.name) == 0
+    await _settle()
+    assert await queue_depth(confirm_channel, harness.name) == 0
 
 
 async def test_poison_message_is_dead_lettered_by_the_delivery_limit(
-    harness: Harness, channel: aiormq.abc.AbstractChannel
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
 ) -> None:
     process = harness.start(HG_TEST_DELIVERY_LIMIT="2")
     await process.wait_consuming()
-    event_id = await publish_event(channel, harness.exchange, body={"behaviour": "crash"})
+    event_id = await publish_event(confirm_channel, harness.exchange, body={"behaviour": "crash"})
     crashes = 0
     for _ in range(6):  # bounded: a limit of 2 dead-letters after the third delivery
         await eventually(
-            lambda p=process: p.process.poll() is not None or _dead(channel, harness.name),
+            lambda p=process: p.process.poll() is not None or _dead(confirm_channel, harness.name),
             20,
             "a crash or the dead-letter",
         )
@@ -176,7 +177,14 @@ async def test_poison_message_is_dead_lettered_by_the_delivery_limit(
     assert letter.error_type == "DeliveryLimitExceeded"
     assert crashes == 3
     assert harness.count("start")[event_id] == 3
-    assert await queue_depth(channel, harness.name) == 0
+    await _settle()
+    assert await queue_depth(confirm_channel, harness.name) == 0
+
+
+async def _settle() -> None:
+    """Give the broker time to requeue whatever a closed connection left unacked, so that an
+    empty queue below means acked, not in transit."""
+    await asyncio.sleep(1.0)
 
 
 async def _acked(channel: aiormq.abc.AbstractChannel, queue: str) -> bool:

@@ -43,12 +43,7 @@ async def declared_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Asyn
 async def test_topology_declare_creates_the_service_queues_and_bindings(
     exchange: str, declared_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "hookgate.toml"
-    config.write_text(
-        f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n'
-        '[sources.s]\nprovider = "github"\nsecrets = ["x"]\n'
-    )
-    argv = ["topology", "declare", "-c", str(config), "--service", REFERENCE["svc"]]
+    argv = ["topology", "declare", "-c", _config(tmp_path, exchange), "--service", REFERENCE["svc"]]
     assert await asyncio.to_thread(cli, argv) == 0
     assert await asyncio.to_thread(cli, argv) == 0  # idempotent
     out = capsys.readouterr().out
@@ -78,16 +73,20 @@ async def test_redeclaring_with_other_arguments_is_a_clear_one_line_error(
         await declare_service_topology(connection, changed, exchange)
     finally:
         await connection.close()
-    config = tmp_path / "broker-only.toml"
-    config.write_text(
-        f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n[sources.s]\n'
-        'provider = "github"\nsecrets = ["x"]\n'
-    )
-    argv = ["topology", "declare", "-c", str(config), "--service", REFERENCE["svc"]]
+    argv = ["topology", "declare", "-c", _config(tmp_path, exchange), "--service", REFERENCE["svc"]]
     assert await asyncio.to_thread(cli, argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert f"queue '{declared_name}' already exists with other arguments" in err[0]
+
+
+def _config(tmp_path: Path, exchange: str) -> str:
+    config = tmp_path / "hookgate.toml"
+    config.write_text(
+        f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n'
+        '[sources.s]\nprovider = "github"\nsecrets = ["x"]\n'
+    )
+    return str(config)
 
 
 async def _noop(event: Event) -> None:

@@ -9,6 +9,7 @@ import pytest
 from consumers import ConsumerError
 from consumers.run import load_service
 from gateway.cli import main
+from tests.cli_output import one_error_line
 
 
 @pytest.fixture(autouse=True)
@@ -16,15 +17,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HOOKGATE_BROKER_URL", raising=False)
     monkeypatch.delenv("HOOKGATE_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-
-
-def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    out, err = capsys.readouterr()
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("hookgate: error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -66,7 +58,7 @@ def test_bad_service_references_are_one_line_errors(
     reference: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["consume", reference]) == 2
-    assert message in _one_error_line(capsys)
+    assert message in one_error_line(capsys)
 
 
 def test_a_module_that_fails_to_import_is_one_line(
@@ -74,7 +66,7 @@ def test_a_module_that_fails_to_import_is_one_line(
 ) -> None:
     (tmp_path / "broken_service_mod.py").write_text("raise RuntimeError('bad config')\n")
     assert main(["consume", "broken_service_mod:svc"]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "cannot import 'broken_service_mod': RuntimeError: bad config" in line
 
 
@@ -88,14 +80,14 @@ def test_a_service_without_handlers_is_refused(tmp_path: Path) -> None:
 
 def test_replay_needs_a_selection(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "replay", "billing"]) == 2
-    assert "--event-id ID (repeatable) or --all" in _one_error_line(capsys)
+    assert "--event-id ID (repeatable) or --all" in one_error_line(capsys)
     assert main(["dlq", "replay", "billing", "--all", "--event-id", "x"]) == 2
-    assert "--event-id ID (repeatable) or --all" in _one_error_line(capsys)
+    assert "--event-id ID (repeatable) or --all" in one_error_line(capsys)
 
 
 def test_a_named_config_file_must_exist(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "list", "billing", "--config", "missing.toml"]) == 2
-    assert "cannot read config file 'missing.toml'" in _one_error_line(capsys)
+    assert "cannot read config file 'missing.toml'" in one_error_line(capsys)
 
 
 def test_broker_settings_come_from_the_broker_table_only(
@@ -108,7 +100,7 @@ def test_broker_settings_come_from_the_broker_table_only(
     )
     monkeypatch.setenv("BROKER_PASSWORD", "Sup3rSecretPw")
     assert main(["dlq", "list", "billing"]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "cannot connect to the broker" in line
     assert "Sup3rSecretPw" not in line
 

@@ -15,6 +15,7 @@ import pytest
 from gateway.cli import main
 from providers import Options, Secret, SourceSpec, VerifiedEvent, WebhookRequest
 from providers.stripe import StripeProvider
+from tests.cli_output import one_error_line
 
 GOOD = """
 [broker]
@@ -34,15 +35,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOOKGATE_BROKER_URL", raising=False)
     monkeypatch.delenv("HOOKGATE_CONFIG", raising=False)
     monkeypatch.setenv("HOOKGATE_TEST_STRIPE_SECRET", STRIPE_SECRET)
-
-
-def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    out, err = capsys.readouterr()
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("hookgate: error: ")
-    return lines[0]
 
 
 # --- help ---------------------------------------------------------------------------------------
@@ -212,7 +204,7 @@ def test_check_config_bad_file_is_one_error_line_naming_the_key_path(
 ) -> None:
     path = write_config(text)
     assert main(["check-config", "--config", str(path)]) == 2
-    assert key_path in _one_error_line(capsys)
+    assert key_path in one_error_line(capsys)
 
 
 def test_check_config_bad_broker_url_error_does_not_echo_the_url(
@@ -220,7 +212,7 @@ def test_check_config_bad_broker_url_error_does_not_echo_the_url(
 ) -> None:
     monkeypatch.setenv("HOOKGATE_BROKER_URL", "https://admin:EnvBrokerPassw0rd@rabbit/")
     assert main(["check-config", "--config", str(write_config(GOOD))]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert line.startswith("hookgate: error: broker.url:")
     assert "EnvBrokerPassw0rd" not in line
 
@@ -230,7 +222,7 @@ def test_check_config_missing_file_is_one_line(
 ) -> None:
     missing = tmp_path / "nope.toml"
     assert main(["check-config", "--config", str(missing)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "cannot read config file" in line
     assert str(missing) in line
 
@@ -255,19 +247,19 @@ def test_check_config_plugin_that_crashes_fails_closed_in_one_line(
         """
     )
     assert main(["check-config", "--config", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "sources.custom:" in line
     assert "ZeroDivisionError" in line
 
 
-def test_check_config_broker_url_with_invalid_port_is_one_error_line(
+def test_check_config_broker_url_with_invalid_port_isone_error_line(
     write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config(
         '[broker]\nurl = "amqp://u:pw@rabbit:99999/"\n' + _STRIPE + 'secrets = ["x"]\n'
     )
     assert main(["check-config", "--config", str(path)]) == 2
-    assert "broker.url" in _one_error_line(capsys)
+    assert "broker.url" in one_error_line(capsys)
 
 
 def test_serve_with_bad_config_is_one_error_line_before_starting(
@@ -275,15 +267,15 @@ def test_serve_with_bad_config_is_one_error_line_before_starting(
 ) -> None:
     path = write_config(_STRIPE + "secrets = []\n")
     assert main(["serve", "--config", str(path)]) == 2
-    assert "sources.stripe.secrets" in _one_error_line(capsys)
+    assert "sources.stripe.secrets" in one_error_line(capsys)
 
 
-def test_topology_declare_with_bad_config_is_one_error_line(
+def test_topology_declare_with_bad_config_isone_error_line(
     write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config('[broker]\nexchange = "amq.direct"\n' + _STRIPE + 'secrets = ["x"]\n')
     assert main(["topology", "declare", "--config", str(path)]) == 2
-    assert "broker.exchange" in _one_error_line(capsys)
+    assert "broker.exchange" in one_error_line(capsys)
 
 
 # --- providers ------------------------------------------------------------------------------------
@@ -354,7 +346,7 @@ def test_send_unknown_source_is_one_line_and_exit_2(
 
     assert main(["send", "--config", str(path), "nope", str(payload)]) == 2
 
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "no source named 'nope'" in line
     assert "stripe" in line  # names the sources that exist
     assert signer.calls == []
@@ -370,7 +362,7 @@ def test_send_missing_payload_file_is_one_line_and_exit_2(
 ) -> None:
     missing = tmp_path / "absent.json"
     assert main(["send", "-c", str(write_config(GOOD)), "stripe", str(missing)]) == 2
-    assert "cannot read payload file" in _one_error_line(capsys)
+    assert "cannot read payload file" in one_error_line(capsys)
     assert posted == []
 
 
