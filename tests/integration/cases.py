@@ -1,8 +1,10 @@
 """One signed-request recipe per provider, signing with the provider's own code where it exists.
 
-Stripe: the `stripe` SDK's signer. Standard Webhooks: the `standardwebhooks` package. GitHub
-ships no Python signer: its requests are signed here with the standard library, independently
-of hookgate's code, and its published vectors are tested separately.
+Stripe: the `stripe` SDK's signer. Standard Webhooks: the `standardwebhooks` package. Svix,
+Paddle, HubSpot: their official SDKs' signers. GitHub ships no Python signer: its
+requests are signed here with the standard library, independently of hookgate's code, and its
+published vectors are tested separately. (Every other catalogue provider, Slack and Twilio
+among them, whose form bodies need no JSON, goes through the real app in test_catalogue.py.)
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import hmac
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import stripe
+import svix.webhooks
+from hubspot.utils.signature import Signature as HubSpotSignature
+from paddle_billing.Notifications import PaddleSignature
 from standardwebhooks.webhooks import Webhook
 
 
@@ -31,13 +36,14 @@ class Case:
     event_type: str
     signature_header: str
     has_timestamp: bool
+    options: dict[str, object] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return self.provider.replace("-", "")
 
     def source_table(self) -> dict[str, object]:
-        return {"provider": self.provider, "secrets": list(self.secrets)}
+        return {"provider": self.provider, "secrets": list(self.secrets), **self.options}
 
 
 def _stripe_body(event_id: str) -> bytes:
@@ -102,6 +108,60 @@ def _standard_sign(body: bytes, secret: str, event_id: str, timestamp: int) -> d
     }
 
 
+def _svix_body(event_id: str) -> bytes:
+    return json.dumps({"type": "user.created", "data": {"id": event_id}}).encode()
+
+
+def _svix_sign(body: bytes, secret: str, event_id: str, timestamp: int) -> dict[str, str]:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    try:
+        signature = svix.webhooks.Webhook(secret).sign(event_id, moment, body.decode())
+    except UnicodeDecodeError:  # the SDK signs text; sign raw bytes the same way by hand
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signed = f"{event_id}.{timestamp}.".encode() + body
+        signature = "v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode()
+    return {
+        "svix-id": event_id,
+        "svix-timestamp": str(timestamp),
+        "svix-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+def _paddle_body(event_id: str) -> bytes:
+    return json.dumps(
+        {"event_id": event_id, "event_type": "transaction.completed", "data": {"id": "txn_1"}}
+    ).encode()
+
+
+def _paddle_sign(body: bytes, secret: str, _: str, timestamp: int) -> dict[str, str]:
+    digest = PaddleSignature.calculate_hmac(secret, f"{timestamp}:".encode() + body).hexdigest()
+    return {"paddle-signature": f"ts={timestamp};h1={digest}", "content-type": "application/json"}
+
+
+HUBSPOT_URL = "https://hooks.example.com/webhooks/hubspot"
+
+
+def _hubspot_body(event_id: str) -> bytes:
+    return json.dumps([{"eventId": event_id, "subscriptionType": "contact.creation"}]).encode()
+
+
+def _hubspot_sign(body: bytes, secret: str, _: str, timestamp: int) -> dict[str, str]:
+    millis = str(timestamp * 1000)
+    try:
+        signature = HubSpotSignature.get_signature(
+            secret, body.decode(), "v3", http_uri=HUBSPOT_URL, timestamp=millis
+        )
+    except UnicodeDecodeError:  # the SDK signs text; sign raw bytes the same way by hand
+        signed = b"POST" + HUBSPOT_URL.encode() + body + millis.encode()
+        signature = base64.b64encode(hmac.digest(secret.encode(), signed, "sha256")).decode()
+    return {
+        "x-hubspot-signature-v3": signature,
+        "x-hubspot-request-timestamp": millis,
+        "content-type": "application/json",
+    }
+
+
 def _whsec() -> str:
     return "whsec_" + base64.b64encode(os.urandom(24)).decode()
 
@@ -133,5 +193,33 @@ CASES = {
         event_type="user.created",
         signature_header="webhook-signature",
         has_timestamp=True,
+    ),
+    "svix": Case(
+        provider="svix",
+        secrets=(_whsec(), _whsec()),
+        body=_svix_body,
+        sign=_svix_sign,
+        event_type="user.created",
+        signature_header="svix-signature",
+        has_timestamp=True,
+    ),
+    "paddle": Case(
+        provider="paddle",
+        secrets=("pdl_ntfset_" + os.urandom(12).hex(), "pdl_ntfset_" + os.urandom(12).hex()),
+        body=_paddle_body,
+        sign=_paddle_sign,
+        event_type="transaction.completed",
+        signature_header="paddle-signature",
+        has_timestamp=True,
+    ),
+    "hubspot": Case(
+        provider="hubspot",
+        secrets=(os.urandom(16).hex(), os.urandom(16).hex()),
+        body=_hubspot_body,
+        sign=_hubspot_sign,
+        event_type="contact.creation",
+        signature_header="x-hubspot-signature-v3",
+        has_timestamp=True,
+        options={"public_url": HUBSPOT_URL},
     ),
 }
