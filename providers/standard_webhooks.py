@@ -1,9 +1,10 @@
 """Standard Webhooks (and Svix, which sends the same scheme under `svix-*` header names).
 
-`webhook-signature` is a space-separated list of `<version>,<base64>`; only `v1` (HMAC-SHA256)
-is checked, other versions are skipped. The signed bytes are `{id}.{timestamp}.` + the raw body,
-and the key is the base64 decoding of the secret without its `whsec_` prefix. The event ID is the
-`webhook-id` header (it is signed); the type is the body's `type`.
+`webhook-signature` is a space-separated list of `<version>,<base64>`: `v1` is HMAC-SHA256 keyed
+with the base64 decoding of a `whsec_` secret, `v1a` is Ed25519 checked with a `whpk_` public key
+(the `public_key` option); other versions are skipped. The signed bytes are `{id}.{timestamp}.` +
+the raw body. The event ID is the `webhook-id` header (it is signed); the type is the body's
+`type`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidSignature as _BadSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from providers._signing import (
     as_bytes,
@@ -31,24 +38,29 @@ from providers.errors import InvalidSignature, ProviderConfigError
 
 DEFAULT_TOLERANCE = 300.0
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
+_PUBLIC_PREFIX = "whpk_"
 # (id, timestamp, signature) header names: the unbranded set and Svix's branded one.
 _WEBHOOK_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 _SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
 
 
 class StandardWebhooksProvider:
-    """Standard Webhooks / Svix senders. Options: none beyond secrets and tolerance.
+    """Standard Webhooks / Svix senders. Options: `public_key` (for `v1a`) and tolerance.
 
     Secrets are `whsec_<base64>` (the prefix is optional). Several secrets may be configured, and
-    the sender may send several `v1` signatures while it rotates: any pair matching verifies.
+    the sender may send several signatures while it rotates: any pair matching verifies. A
+    sender signing asymmetrically (`v1a`) needs `public_key` (`whpk_<base64>`, or a list) and no
+    secrets.
     """
 
     family: ClassVar[str] = "standard-webhooks"
-    source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
+    source_keys: ClassVar[tuple[str, ...]] = ("secrets", "public_key", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
 
     def __init__(self, spec: SourceSpec) -> None:
-        require_secrets(spec.secrets, spec.name)
+        self._public_keys = _public_keys(spec)
+        if not self._public_keys:
+            require_secrets(spec.secrets, spec.name)
         spec.options.finish()
         self._keys = decode_secrets(spec)
         self._tolerance = (
@@ -56,7 +68,7 @@ class StandardWebhooksProvider:
         )
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
-        msg_id = check_signature(request, self._keys, self._tolerance)
+        msg_id = check_signature(request, self._keys, self._tolerance, self._public_keys)
         event = json_object(request.body)
         return VerifiedEvent(
             id=msg_id,
@@ -69,18 +81,24 @@ class StandardWebhooksProvider:
         return required_str(event, "type")
 
 
-def check_signature(request: WebhookRequest, keys: tuple[bytes, ...], tolerance: float) -> str:
-    """Check a Standard Webhooks signature with any of `keys`; return the (signed) message ID."""
+def check_signature(
+    request: WebhookRequest,
+    keys: tuple[bytes, ...],
+    tolerance: float,
+    public_keys: tuple[Ed25519PublicKey, ...] = (),
+) -> str:
+    """Check a Standard Webhooks signature with any of `keys` (`v1`) or `public_keys` (`v1a`);
+    return the (signed) message ID."""
     id_name, timestamp_name, signature_name = _header_names(request.headers)
     msg_id = require_header(request.headers, id_name)
     timestamp_text = require_header(request.headers, timestamp_name)
     header = require_header(request.headers, signature_name)
     timestamp = parse_unix_timestamp(timestamp_text)
-    candidates = _v1_signatures(header)
+    symmetric, asymmetric = _signatures(header)
     signed = as_bytes(f"{msg_id}.{timestamp_text}.") + request.body
     expected = (base64.b64encode(hmac.digest(key, signed, hashlib.sha256)) for key in keys)
-    if not matches_any(expected, candidates):
-        raise InvalidSignature("no v1 signature matches a configured secret")
+    if not matches_any(expected, symmetric) and not _any_ed25519(public_keys, asymmetric, signed):
+        raise InvalidSignature("no signature matches a configured key")
     check_tolerance(timestamp, request.received_at, tolerance)
     return msg_id
 
@@ -102,15 +120,46 @@ def _header_names(headers: Mapping[str, str]) -> tuple[str, str, str]:
     return _SVIX_HEADERS if headers.get("svix-signature") else _WEBHOOK_HEADERS
 
 
-def _v1_signatures(header: str) -> list[bytes]:
-    candidates = []
+def _signatures(header: str) -> tuple[list[bytes], list[bytes]]:
+    """The `v1` (base64 text) and `v1a` (decoded) signatures of a header."""
+    symmetric, asymmetric = [], []
     for item in header.split(" "):
         version, _, value = item.partition(",")
         if version == "v1" and value:
-            candidates.append(as_bytes(value))
-    if not candidates:
-        raise InvalidSignature("signature header has no v1 signature")
-    return candidates
+            symmetric.append(as_bytes(value))
+        elif version == "v1a" and value:
+            try:
+                asymmetric.append(base64.b64decode(value, validate=True))
+            except (binascii.Error, ValueError):
+                continue  # unreadable: it cannot match
+    if not symmetric and not asymmetric:
+        raise InvalidSignature("signature header has no v1 or v1a signature")
+    return symmetric, asymmetric
+
+
+def _any_ed25519(
+    public_keys: tuple[Ed25519PublicKey, ...], signatures: list[bytes], signed: bytes
+) -> bool:
+    for key in public_keys:
+        for signature in signatures:
+            try:
+                key.verify(signature, signed)
+            except _BadSignature:
+                continue
+            return True
+    return False
+
+
+def _public_keys(spec: SourceSpec) -> tuple[Ed25519PublicKey, ...]:
+    keys = []
+    for text in spec.options.strings("public_key"):
+        raw = text.removeprefix(_PUBLIC_PREFIX)
+        try:
+            key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+            keys.append(Ed25519PublicKey.from_public_bytes(key))
+        except (binascii.Error, ValueError) as err:
+            raise spec.options.error("public_key", "expected 'whpk_' + base64 Ed25519 key") from err
+    return tuple(keys)
 
 
 def _rfc3339(value: object) -> float | None:
@@ -139,7 +188,12 @@ def decode_secret(secret: str) -> bytes:
 
 
 def sign(body: bytes, secret: str, msg_id: str, timestamp: int) -> str:
-    """The `webhook-signature` value a sender would send (`v1,<base64>`; the inverse of verify)."""
+    """The `webhook-signature` value a sender would send (the inverse of verify): `v1,<base64>`
+    for a `whsec_` secret, `v1a,<base64>` for a `whsk_` Ed25519 signing key."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
+    if secret.startswith("whsk_"):
+        raw = base64.b64decode(secret.removeprefix("whsk_"))
+        private = Ed25519PrivateKey.from_private_bytes(raw[:32])  # seed, or seed + public key
+        return "v1a," + base64.b64encode(private.sign(signed)).decode("ascii")
     digest = hmac.digest(decode_secret(secret), signed, hashlib.sha256)
     return "v1," + base64.b64encode(digest).decode("ascii")

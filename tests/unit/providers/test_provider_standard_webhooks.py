@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from standardwebhooks.webhooks import Webhook
 
 from providers import (
@@ -80,8 +82,63 @@ def test_vector_multi_signature_header_passes_on_its_one_valid_v1() -> None:
 
 
 def test_signature_of_another_version_only_is_invalid() -> None:
-    with pytest.raises(InvalidSignature, match="no v1"):
+    with pytest.raises(InvalidSignature, match="no v1 or v1a"):
+        _verify_at(_provider(), PAYLOAD, _headers(SIGNATURE.replace("v1,", "v2,")), TIMESTAMP)
+
+
+def test_v1a_signature_without_a_configured_public_key_is_invalid() -> None:
+    with pytest.raises(InvalidSignature, match="no signature matches"):
         _verify_at(_provider(), PAYLOAD, _headers(SIGNATURE.replace("v1,", "v1a,")), TIMESTAMP)
+
+
+# --- v1a: Ed25519 ------------------------------------------------------------------------------
+
+
+def _built(provider: object) -> StandardWebhooksProvider:
+    assert isinstance(provider, StandardWebhooksProvider)
+    return provider
+
+
+def _ed25519_pair() -> tuple[str, str]:
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes_raw()
+    public = key.public_key().public_bytes_raw()
+    return "whsk_" + base64.b64encode(seed + public).decode(), "whpk_" + base64.b64encode(
+        public
+    ).decode()
+
+
+def test_v1a_signature_verifies_with_the_public_key_and_no_secret() -> None:
+    private, public = _ed25519_pair()
+    # Signed independently of hookgate: Ed25519 over `{id}.{timestamp}.{body}`, as the spec says.
+    raw = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private[5:])[:32])
+    signature = (
+        "v1a," + base64.b64encode(raw.sign(f"{MSG_ID}.{TIMESTAMP}.".encode() + BODY)).decode()
+    )
+    provider = _built(build_provider(StandardWebhooksProvider, [], options={"public_key": public}))
+
+    event = _verify_at(provider, BODY, _headers(signature), TIMESTAMP)
+
+    assert event.id == MSG_ID
+    assert sign(BODY, private, MSG_ID, TIMESTAMP) == signature  # Ed25519 is deterministic
+    with pytest.raises(InvalidSignature):
+        _verify_at(provider, BODY + b" ", _headers(signature), TIMESTAMP)
+
+
+def test_v1a_with_another_key_and_v1_with_a_secret_in_one_header_verifies() -> None:
+    private, _ = _ed25519_pair()
+    _, public = _ed25519_pair()
+    header = f"{sign(BODY, private, MSG_ID, TIMESTAMP)} {sign(BODY, SECRET, MSG_ID, TIMESTAMP)}"
+    provider = _built(
+        build_provider(StandardWebhooksProvider, [SECRET], options={"public_key": public})
+    )
+
+    assert _verify_at(provider, BODY, _headers(header), TIMESTAMP).id == MSG_ID
+
+
+def test_public_key_that_is_not_ed25519_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ProviderConfigError, match=r"sources\.test\.public_key"):
+        build_provider(StandardWebhooksProvider, [], options={"public_key": "whpk_AAAA"})
 
 
 def test_vector_secret_without_the_whsec_prefix_is_the_same_key() -> None:
