@@ -21,7 +21,7 @@ from providers.builtin.mailgun import sign_body
 from providers.testing import sign_request
 from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import PUBLIC_HALF, STATIC_TOKENS, TABLE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -62,9 +62,11 @@ class Catalogue:
         table = self.sources[_source_name(name)]
         return {k: v for k, v in table.items() if k not in {"provider", "secrets"}}
 
-    def signed(self, name: str, *, secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+    def signed(
+        self, name: str, *, secret: str | None = None, skew: int = 0
+    ) -> tuple[bytes, dict[str, str]]:
         key = secret or self.secrets[name][0]
-        now = int(time.time())
+        now = int(time.time()) + skew
         if name == "mailgun":
             body = sign_body({"id": f"mg-{time.time_ns()}", "event": "delivered"}, key, now)
         else:
@@ -112,7 +114,11 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
     assert broken == []
 
 
-async def test_every_provider_refuses_forged_and_unsigned_requests_unpublished(
+def _timestamped(name: str) -> bool:
+    return name == "mailgun" or TABLE[name][2]
+
+
+async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_requests_unpublished(
     catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
 ) -> None:
     config = make_config(exchange, catalogue.sources)
@@ -125,10 +131,16 @@ async def test_every_provider_refuses_forged_and_unsigned_requests_unpublished(
             body, headers = catalogue.signed(name, secret=wrong)
             forged = await _post(gw, name, body, headers)
             unsigned = await _post(gw, name, TABLE.get(name, (b"{}",))[0], {})
-            for response, status in (
-                (forged, "invalid_signature"),
-                (unsigned, "missing_signature"),
-            ):
+            answers = [(forged, "invalid_signature"), (unsigned, "missing_signature")]
+            if name not in STATIC_TOKENS:
+                body, headers = catalogue.signed(name)
+                tampered = body[:-1] + bytes([body[-1] ^ 0x01])
+                answers.append((await _post(gw, name, tampered, headers), "invalid_signature"))
+            if _timestamped(name):
+                for skew in (-3600, 3600):
+                    body, headers = catalogue.signed(name, skew=skew)
+                    answers.append((await _post(gw, name, body, headers), "stale_timestamp"))
+            for response, status in answers:
                 if response.status_code != 401 or response.json()["status"] != status:
                     broken.append(f"{name}: expected {status}, got {response.text}")
                 for secret in catalogue.secrets[name]:
