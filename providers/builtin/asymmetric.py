@@ -1,7 +1,7 @@
 """Asymmetric providers: the provider signs with a private key; the source holds `public_key`.
 
-Discord (Ed25519 over timestamp + body), SendGrid (ECDSA P-256 over timestamp + body) and
-Plaid (an ES256 JWT whose claims carry the body's SHA-256). `public_key` may be a list, for a
+Discord (Ed25519 over timestamp + body) and SendGrid (ECDSA P-256 over timestamp + body); Plaid
+(an ES256 JWT) builds on the same base in `plaid.py`. `public_key` may be a list, for a
 rotation; `secrets` are refused (there is no shared secret to keep). Discord and SendGrid sign a
 timestamp but document no tolerance: the check is off unless `tolerance_seconds` is set.
 """
@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from typing import Any, ClassVar
 
-import orjson
 from cryptography.exceptions import InvalidSignature as _BadSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
-from providers._fields import batch, body, joined
+from providers._fields import batch, body
 from providers._provider import ProviderBase, Signing
 from providers._signing import (
     as_bytes,
     check_tolerance,
-    matches_any,
     parse_unix_timestamp,
     require_header,
 )
@@ -93,7 +86,7 @@ class DiscordProvider(AsymmetricProvider):
         except ValueError as err:
             raise InvalidSignature("x-signature-ed25519 is not hex") from err
         signed = as_bytes(timestamp) + request.body
-        if not any(_valid(key, signature, signed) for key in self._keys):
+        if not any(valid(key, signature, signed) for key in self._keys):
             raise InvalidSignature("x-signature-ed25519 matches no configured public key")
         check_tolerance(seconds, request.received_at, self._tolerance)
 
@@ -145,14 +138,14 @@ class SendGridProvider(AsymmetricProvider):
         except (binascii.Error, ValueError) as err:
             raise InvalidSignature(f"{self.signature_header} is not base64") from err
         signed = as_bytes(timestamp) + request.body
-        if not any(_valid(key, signature, signed) for key in self._keys):
+        if not any(valid(key, signature, signed) for key in self._keys):
             raise InvalidSignature(f"{self.signature_header} matches no configured public key")
         check_tolerance(seconds, request.received_at, self._tolerance)
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
         """`signing.secret` is a P-256 private key: PEM, or base64 PKCS#8 DER."""
-        key = _ec_private_key(signing.secret)
+        key = ec_private_key(signing.secret)
         text = str(signing.timestamp)
         signature = key.sign(text.encode() + signing.body, ec.ECDSA(hashes.SHA256()))
         return {
@@ -160,69 +153,6 @@ class SendGridProvider(AsymmetricProvider):
             cls.timestamp_header: text,
             "content-type": "application/json",
         }
-
-
-class PlaidProvider(AsymmetricProvider):
-    """Plaid (`Plaid-Verification`: an ES256 JWT with `iat` and `request_body_sha256`).
-
-    `public_key` is the JWK Plaid's `/webhook_verification_key/get` returns (JSON text), or a
-    list of them; a token whose `kid` names none of them is refused (no fetching at request
-    time). `iat` must be within 5 min. No event ID: the body hash; type `webhook_type.code`.
-    """
-
-    header: ClassVar[str] = "plaid-verification"
-    default_tolerance = 300.0
-    event_type = joined(".", body("/webhook_type"), body("/webhook_code"))
-
-    def load_key(self, text: str) -> tuple[str | None, ec.EllipticCurvePublicKey]:
-        try:
-            jwk = orjson.loads(text)
-            if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
-                raise ValueError("not a P-256 key")
-            x, y = (int.from_bytes(_b64url(jwk[c]), "big") for c in ("x", "y"))
-            key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
-            raise ValueError("expected a P-256 JWK as JSON (kty EC, crv P-256, x, y)") from err
-        kid = jwk.get("kid")
-        return (kid if isinstance(kid, str) else None, key)
-
-    def authenticate(self, request: WebhookRequest) -> None:
-        token = require_header(request.headers, self.header)
-        header, claims, signed, signature = _jwt_parts(token)
-        if header.get("alg") != "ES256":
-            raise InvalidSignature("Plaid-Verification is not an ES256 JWT")
-        kid = header.get("kid")
-        keys = [key for key_id, key in self._keys if key_id is None or key_id == kid]
-        if not any(_valid(key, signature, signed) for key in keys):
-            raise InvalidSignature("Plaid-Verification matches no configured public key")
-        body_hash = claims.get("request_body_sha256")
-        iat = claims.get("iat")
-        if not isinstance(body_hash, str) or not isinstance(iat, int | float):
-            raise InvalidSignature("the JWT lacks iat or request_body_sha256")
-        actual = hashlib.sha256(request.body).hexdigest()
-        if not matches_any((as_bytes(actual),), (as_bytes(body_hash),)):
-            raise InvalidSignature("request_body_sha256 does not match the body")
-        check_tolerance(float(iat), request.received_at, self._tolerance)
-
-    @classmethod
-    def sign(cls, signing: Signing) -> dict[str, str]:
-        """`signing.secret` is a P-256 private key (PEM or base64 PKCS#8 DER); the `kid` is
-        taken from the first `public_key` JWK in the options, when there is one."""
-        kid = None
-        keys = signing.options.get("public_key")
-        first = keys[0] if isinstance(keys, list) and keys else keys
-        if isinstance(first, str):
-            kid = orjson.loads(first).get("kid")
-        header = {"alg": "ES256", "typ": "JWT", **({"kid": kid} if kid else {})}
-        claims = {
-            "iat": signing.timestamp,
-            "request_body_sha256": hashlib.sha256(signing.body).hexdigest(),
-        }
-        signed = f"{_b64url_encode(orjson.dumps(header))}.{_b64url_encode(orjson.dumps(claims))}"
-        der = _ec_private_key(signing.secret).sign(signed.encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return {cls.header: f"{signed}.{_b64url_encode(raw)}", "content-type": "application/json"}
 
 
 _INTERACTIONS = {
@@ -243,7 +173,7 @@ def _discord_type(document: Any) -> str | None:
     return _INTERACTIONS.get(kind) if isinstance(kind, int) else None
 
 
-def _valid(key: Any, signature: bytes, signed: bytes) -> bool:
+def valid(key: Any, signature: bytes, signed: bytes) -> bool:
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, signed)
@@ -267,7 +197,7 @@ def _ec_public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _ec_private_key(text: str) -> ec.EllipticCurvePrivateKey:
+def ec_private_key(text: str) -> ec.EllipticCurvePrivateKey:
     if text.lstrip().startswith("-----BEGIN"):
         key = serialization.load_pem_private_key(text.encode(), password=None)
     else:
@@ -275,27 +205,3 @@ def _ec_private_key(text: str) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError("expected an ECDSA P-256 private key")
     return key
-
-
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
-    """Header, claims, signed bytes and DER signature of a compact JWS; `invalid_signature`."""
-    pieces = token.split(".")
-    if len(pieces) != 3 or not token.isascii():
-        raise InvalidSignature("Plaid-Verification is not a compact JWT")
-    try:
-        header, claims = (orjson.loads(_b64url(piece)) for piece in pieces[:2])
-        raw = _b64url(pieces[2])
-    except (binascii.Error, ValueError) as err:  # JSONDecodeError is a ValueError
-        raise InvalidSignature("Plaid-Verification does not decode") from err
-    if not isinstance(header, dict) or not isinstance(claims, dict) or len(raw) != 64:
-        raise InvalidSignature("Plaid-Verification is not an ES256 JWT")
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    return header, claims, f"{pieces[0]}.{pieces[1]}".encode(), der
