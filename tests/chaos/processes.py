@@ -1,0 +1,225 @@
+"""`hookgate serve` and `hookgate consume` as real processes, pointed at the test's node.
+
+    config = write_gateway_config(workdir, broker_url=node.url, exchange=exchange)
+    gateway = GatewayProcess(config, env=GATEWAY_ENV)
+    await gateway.wait_ready()              # /readyz 200: connected to the broker
+    ...
+    gateway.stop()                          # SIGKILL if still running; idempotent
+
+    consumer = ConsumerProcess(workdir, node.url, exchange, service="hgc-…", records=path)
+    await consumer.wait_consuming()
+
+The consumer runs tests.chaos.recording_service, which appends `start|done EVENT_ID PID`
+lines to `records` (read them with `read_records`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: The gateway's GitHub secret, passed through the environment: never written to a config file.
+GITHUB_SECRET = "chaos-" + uuid.uuid4().hex
+GATEWAY_ENV = {"HG_CHAOS_GITHUB_SECRET": GITHUB_SECRET}
+GITHUB_SOURCE = '[sources.github]\nprovider = "github"\nsecrets = ["${HG_CHAOS_GITHUB_SECRET}"]\n'
+#: The default extra TOML: no spool (a spool scenario passes its own `[spool]` table).
+SPOOL_OFF = "[spool]\nenabled = false\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_gateway_config(
+    workdir: Path,
+    *,
+    broker_url: str,
+    exchange: str,
+    port: int | None = None,
+    extra_toml: str = SPOOL_OFF,
+    sources_toml: str = GITHUB_SOURCE,
+    publish_timeout: float = 5.0,
+    log_level: str = "warning",
+) -> Path:
+    """Write a gateway config file under `workdir` and return its path.
+
+    The gateway listens on 127.0.0.1:`port` (a free one by default), de-duplicates in SQLite
+    under `workdir`, and serves `sources_toml` (one GitHub source whose secret comes from
+    `GATEWAY_ENV`). `extra_toml` is appended verbatim: give it a `[spool]` table (it replaces
+    the default `enabled = false`).
+    """
+    port = free_port() if port is None else port
+    path = workdir / f"gateway-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(
+        "[gateway]\n"
+        'host = "127.0.0.1"\n'
+        f"port = {port}\n"
+        f"publish_timeout_seconds = {publish_timeout}\n"
+        f'log_level = "{log_level}"\n\n'
+        f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n\n'
+        f'[dedupe]\nbackend = "sqlite"\npath = "{workdir / "dedupe.sqlite3"}"\n\n'
+        f"{extra_toml}\n{sources_toml}"
+    )
+    return path
+
+
+class GatewayProcess:
+    """`hookgate serve -c CONFIG` as a child process; its output goes to a log file."""
+
+    def __init__(self, config: Path, *, env: Mapping[str, str] = GATEWAY_ENV) -> None:
+        self.config = config
+        self.port = _config_port(config)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = config.with_suffix(".log")
+        full_env = {**os.environ, **env}
+        full_env.pop("HOOKGATE_BROKER_URL", None)
+        full_env.pop("HOOKGATE_CONFIG", None)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve", "-c", str(config)],
+                cwd=REPO,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self, seconds: float = 30) -> None:
+        """Until `/readyz` answers 200 (the gateway is connected to its broker)."""
+
+        async def ready() -> bool:
+            assert self.process.poll() is None, f"the gateway exited:\n{self.output()}"
+            try:
+                async with httpx.AsyncClient(timeout=2) as client:
+                    response = await client.get(f"{self.base_url}/readyz")
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200
+
+        await eventually(ready, seconds, f"the gateway to be ready\n{self.output()}")
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """SIGKILL the gateway if it is still running and reap it. Safe to call twice."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+
+class ConsumerProcess:
+    """`hookgate consume tests.chaos.recording_service:service` against the test's node."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        broker_url: str,
+        exchange: str,
+        *,
+        service: str,
+        records: Path,
+        concurrency: int = 16,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
+        config = workdir / "consumer.toml"
+        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n')
+        full_env = {
+            **os.environ,
+            "HG_CHAOS_SERVICE": service,
+            "HG_CHAOS_RECORD": str(records),
+            "HG_CHAOS_CONCURRENCY": str(concurrency),
+            **(env or {}),
+        }
+        full_env.pop("HOOKGATE_BROKER_URL", None)
+        command = [
+            *(sys.executable, "-m", "gateway", "consume", "-c", str(config)),
+            *("tests.chaos.recording_service:service", "--metrics-port", "0"),
+            *("--drain-timeout", "10"),
+        ]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def wait_consuming(self, seconds: float = 30) -> None:
+        await eventually(
+            lambda: (
+                b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
+            ),
+            seconds,
+            "the consumer to start",
+        )
+        assert self.process.poll() is None, self.output()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        self.process.send_signal(sig)
+
+    async def wait_exit(self, seconds: float = 30) -> int:
+        await eventually(lambda: self.process.poll() is not None, seconds, "the consumer to exit")
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        """SIGKILL the consumer if it is still running and reap it. Safe to call twice."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+
+def read_records(path: Path) -> list[tuple[str, str, int]]:
+    """The `(start|done, event_id, pid)` lines the recording service appended to `path`."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:  # a line cut by kill -9 mid-write is ignored
+            rows.append((parts[0], parts[1], int(parts[2])))
+    return rows
+
+
+async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; bounded by `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def _config_port(config: Path) -> int:
+    for line in config.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "port":
+            return int(value.strip())
+    raise ValueError(f"{config}: no gateway port")
