@@ -20,11 +20,13 @@ from starlette.types import Receive, Scope, Send
 from gateway.config import Config
 from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import DedupeStore, open_dedupe_store
+from gateway.forwarder import Forwarder
 from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.sources import build_sources
+from gateway.spool import Spool
 
 _log = logging.getLogger("hookgate.app")
 _PURGE_INTERVAL = 60.0
@@ -56,7 +58,14 @@ def create_app(
         metrics=metrics,
     )
     deadlines = ReadDeadlines(gateway.body_read_timeout_seconds)
-    ingest = IngestEndpoint(gateway, sources, store, publisher, metrics, RequestLog(), deadlines)
+    spool = None
+    if config.spool.enabled:
+        spool = Spool(config.spool)
+        spool.open()  # fail closed: an unusable spool path stops startup
+    forwarder = Forwarder(spool, publisher, metrics) if spool is not None else None
+    ingest = IngestEndpoint(
+        gateway, sources, store, publisher, metrics, RequestLog(), deadlines, spool
+    )
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -64,8 +73,11 @@ def create_app(
     async def readyz(_: Request) -> Response:
         if publisher.connected:
             return JSONResponse({"status": "ready"})
+        if spool is not None and not spool.full:
+            return JSONResponse({"status": "ready", "detail": "broker down: spooling to disk"})
+        detail = "not connected to the broker" + (" and the spool is full" if spool else "")
         return JSONResponse(
-            {"status": "unavailable", "detail": "not connected to the broker"},
+            {"status": "unavailable", "detail": detail},
             status_code=503,
             headers={"retry-after": "5"},
         )
@@ -78,16 +90,22 @@ def create_app(
         await publisher.start(wait=connect_wait)
         if not publisher.connected:
             _log.warning("starting without a broker connection; answering 503 until it is up")
-        purger = asyncio.create_task(_purge_forever(store), name="hookgate-dedupe-purge")
+        background = [asyncio.create_task(_purge_forever(store), name="hookgate-dedupe-purge")]
+        if forwarder is not None:
+            background.append(asyncio.create_task(forwarder.run(), name="hookgate-forwarder"))
         deadlines.start()
         try:
             yield
         finally:
             await deadlines.stop()
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await publisher.close()
+            if spool is not None:
+                await spool.close()
             store.close()
 
     app = GatewayApp(
@@ -103,6 +121,7 @@ def create_app(
     )
     app.state.metrics = metrics
     app.state.publisher = publisher
+    app.state.spool = spool
     return app
 
 

@@ -69,7 +69,7 @@ class DedupeSettings:
 
 @dataclass(frozen=True)
 class SpoolSettings:
-    enabled: bool = False
+    enabled: bool = True
     path: str = "var/spool.sqlite3"
     max_bytes: int = 1_073_741_824
 
@@ -233,18 +233,12 @@ def _dedupe(table: dict[str, Any]) -> DedupeSettings:
 
 def _spool(table: dict[str, Any]) -> SpoolSettings:
     _only(table, {"enabled", "path", "max_bytes"}, "spool")
-    enabled = table.get("enabled", False)
+    d = SpoolSettings()
+    enabled = table.get("enabled", d.enabled)
     if not isinstance(enabled, bool):
         raise ConfigError("spool.enabled: expected true or false")
-    if enabled:
-        # Refuse rather than pretend: a 2xx must never claim a durability we do not provide.
-        raise ConfigError(
-            "spool.enabled: the disk spool is not available in this version; set it to false "
-            "(while the broker is down the gateway answers 503 + Retry-After)"
-        )
-    d = SpoolSettings()
     return SpoolSettings(
-        enabled=False,
+        enabled=enabled,
         path=_str(table, "path", "spool", d.path),
         max_bytes=_int(table, "max_bytes", "spool", d.max_bytes, 1, 2**50),
     )

@@ -1,10 +1,12 @@
 """`POST {path_prefix}/{source}`: the hot path, in the order of the promise.
 
-read body → find source → verify → claim ID → publish → commit → answer.
+read body → find source → verify → claim ID → publish (or spool) → commit → answer.
 
-A 2xx leaves here only after the broker confirmed the message. An event ID is claimed before the
-publish and committed after the confirm; a failed publish releases it, so the provider's retry is
-published rather than dropped as a duplicate.
+A 2xx leaves here only after the broker confirmed the message, or after the spool fsynced it
+(`200 spooled`). An event ID is claimed before the publish and committed once the event is
+durable; when it cannot be made durable, the claim is released, so the provider's retry is
+published rather than dropped as a duplicate. While the spool holds events, new ones queue
+behind them, so that events reach the broker in the order they arrived.
 """
 
 from __future__ import annotations
@@ -39,11 +41,16 @@ from gateway.responses import (
 )
 from gateway.responses import UNKNOWN_SOURCE as UNKNOWN_SOURCE_ANSWER
 from gateway.sources import Source
+from gateway.spool import Spool, SpooledEvent, SpoolFull, SpoolUnavailable
 from gateway.topology import routing_key
-from providers import Handshake, VerificationError, WebhookRequest
+from providers import Handshake, VerificationError, VerifiedEvent, WebhookRequest
 
 _log = logging.getLogger("hookgate.ingest")
 _MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
+
+
+class _NotDurable(Exception):
+    """Neither the broker nor the spool took the event: answered 503, claim released."""
 
 
 class _Refused(Exception):
@@ -66,6 +73,7 @@ class IngestEndpoint:
         metrics: GatewayMetrics,
         request_log: RequestLog,
         deadlines: ReadDeadlines,
+        spool: Spool | None = None,
     ) -> None:
         self._sources = dict(sources)
         self._dedupe = dedupe
@@ -75,6 +83,7 @@ class IngestEndpoint:
         self._max_headers = settings.max_header_bytes
         self._deadlines = deadlines
         self._request_log = request_log
+        self._spool = spool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """Answer one delivery to source `name` (the path segment after the prefix)."""
@@ -161,19 +170,16 @@ class IngestEndpoint:
             return "duplicate", DUPLICATE, event_id
         if claim is Claim.IN_PROGRESS:
             return "in_progress", IN_PROGRESS, event_id
+        rkey = routing_key(source.name, verified.type)
+        spool = self._spool
         try:
-            await self._publisher.publish(
-                body,
-                routing_key(source.name, verified.type),
-                build_properties(
-                    source=source.name,
-                    provider=source.provider_name,
-                    event=verified,
-                    headers=headers,
-                    received_at=received_at,
-                ),
-            )
-        except PublishFailed as err:
+            if spool is not None and spool.backlog:
+                outcome = await self._spool_event(
+                    spool, source, verified, rkey, headers, body, received_at
+                )
+            else:
+                outcome = await self._publish(source, verified, rkey, headers, body, received_at)
+        except _NotDurable as err:
             self._release(key)
             return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
         except BaseException:
@@ -184,7 +190,61 @@ class IngestEndpoint:
         except DedupeUnavailable as err:
             # The event is durable: still a 2xx. A redelivery may be published again.
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
-        return "accepted", answer("accepted", event_id=event_id, source=source.name), event_id
+        return outcome, answer(outcome, event_id=event_id, source=source.name), event_id
+
+    async def _publish(
+        self,
+        source: Source,
+        event: VerifiedEvent,
+        rkey: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: float,
+    ) -> str:
+        """Publish and wait for the confirm; fall back on the spool. Returns the outcome."""
+        properties = build_properties(
+            source=source.name,
+            provider=source.provider_name,
+            event=event,
+            headers=headers,
+            received_at=received_at,
+        )
+        try:
+            await self._publisher.publish(body, rkey, properties)
+        except PublishFailed as err:
+            if self._spool is None:
+                raise _NotDurable(str(err)) from err
+            return await self._spool_event(
+                self._spool, source, event, rkey, headers, body, received_at
+            )
+        return "accepted"
+
+    async def _spool_event(
+        self,
+        spool: Spool,
+        source: Source,
+        event: VerifiedEvent,
+        rkey: str,
+        headers: dict[str, str],
+        body: bytes,
+        received_at: float,
+    ) -> str:
+        spooled = SpooledEvent(
+            source=source.name,
+            provider=source.provider_name,
+            event_id=event.id,
+            event_type=event.type,
+            routing_key=rkey,
+            headers=headers,
+            body=body,
+            received_at=received_at,
+        )
+        try:
+            await spool.append(spooled)
+        except (SpoolFull, SpoolUnavailable) as err:
+            _log.error("event not spooled", extra={"fields": {"error": str(err)}})
+            raise _NotDurable(f"broker unavailable and {err}") from err
+        return "spooled"
 
     def _release(self, key: str) -> None:
         try:

@@ -8,6 +8,7 @@ values (`PROMETHEUS_MULTIPROC_DIR`, set by `hookgate serve --workers N` before t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,6 +20,7 @@ UNKNOWN_SOURCE = "_unknown"
 OUTCOMES = (
     "accepted",
     "duplicate",
+    "spooled",
     "in_progress",
     "handshake",
     "missing_signature",
@@ -86,6 +88,30 @@ class GatewayMetrics:
             registry=registry,
             multiprocess_mode="livemin",
         )
+        # Every worker reads the same spool file, so each reports the same totals: take the max.
+        self.spool_events = Gauge(
+            "hookgate_spool_events",
+            "Events in the disk spool, waiting for the broker.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_bytes = Gauge(
+            "hookgate_spool_bytes",
+            "Bytes of events in the disk spool.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_oldest_age = Gauge(
+            "hookgate_spool_oldest_age_seconds",
+            "Age of the oldest event in the disk spool (0 when empty).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_forwarded = Counter(
+            "hookgate_spool_forwarded",
+            "Spooled events forwarded to the broker and confirmed.",
+            registry=registry,
+        )
         self._request_counters: dict[tuple[str, str], Counter] = {}
         self._request_timers: dict[str, Histogram] = {}
         for source in (*sources, UNKNOWN_SOURCE):
@@ -99,6 +125,12 @@ class GatewayMetrics:
         """Count one answered request. `source` must be configured or `UNKNOWN_SOURCE`."""
         self._request_counters[source, outcome].inc()
         self._request_timers[source].observe(seconds)
+
+    def spool_state(self, events: int, size: int, oldest_received_at: float | None) -> None:
+        self.spool_events.set(events)
+        self.spool_bytes.set(size)
+        age = time.time() - oldest_received_at if oldest_received_at is not None else 0.0
+        self.spool_oldest_age.set(max(0.0, age))
 
     def publish_failed(self, reason: str) -> None:
         self._failure_counters[reason].inc()

@@ -20,6 +20,7 @@ class Answer:
 _TABLE: dict[str, tuple[int, tuple[tuple[bytes, bytes], ...]]] = {
     "accepted": (200, ()),
     "duplicate": (200, ()),
+    "spooled": (200, ()),
     "in_progress": (409, ((b"retry-after", b"2"),)),
     "missing_signature": (401, ()),
     "invalid_signature": (401, ()),

@@ -72,12 +72,14 @@ def make_config(
     sources: dict[str, dict[str, Any]],
     *,
     broker_url: str = AMQP_URL,
+    spool: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     raw = {
         "gateway": {"publish_timeout_seconds": 5.0, **gateway},
         "broker": {"url": broker_url, "exchange": exchange},
         "dedupe": {"backend": "memory"},
+        "spool": spool or {"enabled": False},
         "sources": sources,
     }
     return parse_config(raw, env={})

@@ -62,6 +62,9 @@ exchange = "{exchange}"
 backend = "sqlite"
 path = "{tmp_path / "dedupe.sqlite3"}"
 
+[spool]
+path = "{tmp_path / "spool.sqlite3"}"
+
 [sources.stripe]
 provider = "stripe"
 secrets = ["${{TEST_STRIPE_SECRET}}"]

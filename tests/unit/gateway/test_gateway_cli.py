@@ -170,7 +170,7 @@ _STRIPE = '[sources.stripe]\nprovider = "stripe"\n'
             "[gateway]\nprot = 1\n" + _STRIPE + 'secrets = ["whsec_x"]\n',
             "gateway.prot: unknown key",
         ),
-        ("[spool]\nenabled = true\n" + _STRIPE + 'secrets = ["whsec_x"]\n', "spool.enabled:"),
+        ('[spool]\nenabled = "yes"\n' + _STRIPE + 'secrets = ["whsec_x"]\n', "spool.enabled:"),
         ('[dedupe]\nbackend = "redis"\n' + _STRIPE + 'secrets = ["whsec_x"]\n', "dedupe.backend:"),
         ('[sources.Stripe]\nprovider = "stripe"\nsecrets = ["whsec_x"]\n', "sources.Stripe:"),
         (_STRIPE + 'secrets = [""]\n', "sources.stripe.secrets[0]: empty secret"),

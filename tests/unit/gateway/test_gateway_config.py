@@ -56,7 +56,8 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert config.dedupe == DedupeSettings()
     assert config.dedupe.backend == "sqlite"
     assert config.dedupe.ttl_seconds == 259_200.0
-    assert config.spool == SpoolSettings(enabled=False)
+    assert config.spool == SpoolSettings(enabled=True)
+    assert config.spool.path == "var/spool.sqlite3"
     source = config.sources["stripe"]
     assert source.name == "stripe"
     assert source.provider == "stripe"
@@ -365,13 +366,14 @@ def test_secret_from_empty_env_var_is_refused() -> None:
     assert message.startswith("sources.stripe.secrets[0]: empty secret")
 
 
-def test_spool_enabled_is_refused() -> None:
-    message = _error(_raw(spool={"enabled": True}))
-    assert message.startswith("spool.enabled:")
-    assert "not available" in message
+def test_spool_settings_are_read() -> None:
+    spool = parse_config(
+        _raw(spool={"enabled": True, "path": "/data/spool.db", "max_bytes": 4096}), {}
+    ).spool
+    assert spool == SpoolSettings(enabled=True, path="/data/spool.db", max_bytes=4096)
 
 
-def test_spool_disabled_is_accepted() -> None:
+def test_spool_can_be_disabled() -> None:
     assert parse_config(_raw(spool={"enabled": False}), {}).spool.enabled is False
 
 
