@@ -3,7 +3,8 @@
 One piece of code decides what happens to an event; the AMQP worker (`consumers.worker`) and
 the in-memory tester (`consumers.testing`) both act on its answer:
 
-- no handler matches → `unmatched` (acked, counted: the binding outlived its handler);
+- no handler matches → `unmatched`: dead-lettered with the reason, never silently dropped (a
+  binding outlived its handler; the dead-letter queue shows it);
 - the idempotency store says the event was completed → `duplicate` (acked, not run again);
 - the handler returns → `success`; it raises `Reject` → `rejected` (dead-letter now);
 - it raises `Retry`, any other exception, or runs past its timeout → `retry` with the tier to
@@ -18,18 +19,25 @@ import asyncio
 import logging
 import time
 import traceback
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from consumers.errors import ConsumerError, Reject, Retry
+from consumers.errors import Reject, Retry
 from consumers.event import Event
-from consumers.idempotency import idempotency_key
+from consumers.idempotency import IdempotencyStore, idempotency_key
 from consumers.metrics import UNMATCHED, ConsumerMetrics
 from consumers.service import Handler, Service
 
 _log = logging.getLogger("hookgate.consumer")
 _MAX_MESSAGE = 1000
 MAX_TRACEBACK = 8000
+
+
+class _Default:
+    """The `idempotency` argument left out: use the service's own store."""
+
+
+_DEFAULT = _Default()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +60,22 @@ class Outcome:
 
     @property
     def acked(self) -> bool:
-        """Done with, nothing republished: success, duplicate or unmatched."""
-        return self.kind in ("success", "duplicate", "unmatched")
+        """Done with, nothing republished: success or duplicate."""
+        return self.kind in ("success", "duplicate")
 
     @property
     def dead_lettered(self) -> bool:
-        """Parked in the dead-letter queue: rejected, or retries used up."""
-        return self.kind in ("rejected", "dead_lettered")
+        """Parked in the dead-letter queue: rejected, retries used up, or no handler."""
+        return self.kind in ("rejected", "dead_lettered", "unmatched")
 
 
 class Dispatcher:
-    """Decides outcomes for one service. `executor` runs sync handlers (default: asyncio's)."""
+    """Decides outcomes for one service.
+
+    `executor` runs sync handlers (default: asyncio's). Idempotency store calls (`idempotency`,
+    default the service's own) run on one thread of their own, so a slow disk never blocks the
+    event loop.
+    """
 
     def __init__(
         self,
@@ -70,25 +83,36 @@ class Dispatcher:
         *,
         metrics: ConsumerMetrics | None = None,
         executor: Executor | None = None,
+        idempotency: IdempotencyStore | _Default | None = _DEFAULT,
     ) -> None:
         self._service = service
         self._metrics = metrics
         self._executor = executor
-        self._store = service.idempotency
+        self._store = service.idempotency if isinstance(idempotency, _Default) else idempotency
+        self._store_thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hookgate-{service.name}-store")
+            if self._store is not None
+            else None
+        )
+
+    def close(self) -> None:
+        if self._store_thread is not None:
+            self._store_thread.shutdown(wait=False)
 
     async def process(self, event: Event) -> Outcome:
-        handler = self._service.match(event.routing_key)
+        key = event.routing_key
+        handler = self._service.match(key)
         if handler is None:
-            return Outcome("unmatched", UNMATCHED)
-        key = idempotency_key(event.source, event.id)
-        store = self._store
+            message = f"no handler of service {self._service.name} matches {key}"
+            return Outcome("unmatched", UNMATCHED, failure=Failure("NoHandler", message))
+        store_key = idempotency_key(event.source, event.id)
         try:
-            if store is not None and store.is_done(key, time.time()):
+            if await self._store_call("is_done", store_key):
                 return Outcome("duplicate", handler.name)
-        except ConsumerError as err:
+        except Exception as err:  # any store, a user's too: a failure, retried later
             return self._failed(handler, event, _failure(err), None)
         metrics = self._metrics
-        if metrics is not None:
+        if metrics is not None and event.attempt == 1:  # retries would count their tier's wait
             metrics.lag.observe(max(0.0, time.time() - event.received_at.timestamp()))
         started = time.perf_counter()
         try:
@@ -103,16 +127,37 @@ class Dispatcher:
             outcome = self._failed(handler, event, _failure(err), None)
         else:
             outcome = Outcome("success", handler.name)
-            if store is not None:
-                try:
-                    store.mark_done(key, time.time())
-                except ConsumerError as err:
-                    # The work is done: still a success. A redelivery would run it again.
-                    _log.error("idempotency store failed", extra={"fields": {"error": str(err)}})
+            try:
+                await self._store_call("mark_done", store_key)
+            except Exception as err:
+                # The work is done: still a success. A redelivery would run it again.
+                _log.error("idempotency store failed", extra={"fields": {"error": str(err)}})
         finally:
             if metrics is not None:
                 metrics.handler_duration(handler.name, time.perf_counter() - started)
         return outcome
+
+    async def purge_store(self, batch: int = 5000) -> int:
+        """Delete expired idempotency keys, a batch at a time; the number deleted."""
+        store = self._store
+        if store is None:
+            return 0
+        loop = asyncio.get_running_loop()
+        total = 0
+        while True:
+            deleted = await loop.run_in_executor(self._store_thread, store.purge, time.time())
+            total += deleted
+            if deleted < batch:
+                return total
+            await asyncio.sleep(0.01)
+
+    async def _store_call(self, method: str, key: str) -> bool:
+        store = self._store
+        if store is None:
+            return False
+        call = getattr(store, method)
+        loop = asyncio.get_running_loop()
+        return bool(await loop.run_in_executor(self._store_thread, call, key, time.time()))
 
     async def _call(self, handler: Handler, event: Event) -> None:
         deadline = asyncio.timeout(handler.timeout)

@@ -22,7 +22,6 @@ from consumers.errors import ConsumerError
 from consumers.event import event_from_message
 from consumers.messages import replay_copy
 
-_IDLE = 2.0  # seconds without a delivery after which the rest is held by someone else
 _TIMEOUT = 15.0
 
 
@@ -153,24 +152,14 @@ async def depth(url: str, queue: str) -> int:
 async def _held(
     channel: aiormq.abc.AbstractChannel, queue: str, count: int
 ) -> AsyncIterator[DeliveredMessage]:
-    """Up to `count` messages from `queue`, unacked, in order. Stops early when no message
-    arrives for a while (others hold the rest)."""
-    if count <= 0:
-        return
-    inbox: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
-    await channel.basic_qos(prefetch_count=min(count, 65535))
-    consumer = await channel.basic_consume(queue, inbox.put)
-    try:
-        for _ in range(count):
-            try:
-                async with asyncio.timeout(_IDLE):
-                    yield await inbox.get()
-            except TimeoutError:
-                return
-    finally:
-        if consumer.consumer_tag is not None and not channel.is_closed:
-            with contextlib.suppress(Exception):
-                await channel.basic_cancel(consumer.consumer_tag)
+    """Up to `count` messages from `queue`, one at a time, unacked (so in order, and handed
+    back when the channel closes). `basic.get` is not bounded by a prefetch window, so a scan
+    reaches past any number of held messages while this process keeps only what it needs."""
+    for _ in range(count):
+        message = await channel.basic_get(queue, no_ack=False, timeout=_TIMEOUT)
+        if message.delivery_tag is None:  # Basic.GetEmpty: the rest is held by someone else
+            return
+        yield message
 
 
 async def _depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from consumers.routing import routing_key
+
 _UNPARSED: Any = object()
 
 
@@ -35,8 +37,9 @@ class Event:
 
     @property
     def routing_key(self) -> str:
-        """`{source}.{type}`: what handler patterns are matched against."""
-        return f"{self.source}.{self.type}"
+        """`{source}.{type}` as the gateway routed it (the type normalised to
+        `[A-Za-z0-9_.-]`): what handler patterns are matched against."""
+        return routing_key(self.source, self.type)
 
     def json(self) -> Any:
         """The body parsed as JSON (orjson), cached. Raises `orjson.JSONDecodeError`."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -88,7 +90,25 @@ def run_service(
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(main())
+    _exit_past_stuck_threads(service)
     return 0
+
+
+def _exit_past_stuck_threads(service: Service) -> None:
+    """A sync handler still running past the drain timeout cannot be stopped (Python has no way
+    to), and the interpreter would wait for its thread at exit. Its event was not acked and is
+    redelivered; leave now instead of blocking the orchestrator until it kills us."""
+    prefix = f"hookgate-{service.name}"
+    stuck = [t.name for t in threading.enumerate() if t.name.startswith(prefix) and t.is_alive()]
+    if stuck:
+        logging.getLogger("hookgate.consumer").warning(
+            "exiting with sync handlers still running; their events will be redelivered",
+            extra={"fields": {"threads": len(stuck)}},
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -71,7 +71,8 @@ class Service:
             raise ServiceDefinitionError(
                 f"service name {name!r}: use letters, digits, '-' and '_' (it names queues)"
             )
-        delays = tuple(float(d) for d in retry_delays)
+        # Whole milliseconds: the broker's TTL unit, and what names a tier's queue.
+        delays = tuple(round(float(d), 3) for d in retry_delays)
         if any(not 0.001 <= d <= 86_400 * 7 for d in delays):
             raise ServiceDefinitionError(
                 f"service {name!r}: retry_delays must be seconds from 0.001 to 604800"

@@ -8,9 +8,12 @@
         assert outcome.kind == "success"
 
 `deliver` runs the same dispatch code as `hookgate consume` (handler choice, timeouts, sync
-handlers in threads, idempotency store, retry tiers) and returns the `Outcome`: `acked`,
-`kind` (`success`, `retry`, `dead_lettered`, `rejected`, `duplicate`, `unmatched`), `delay`
-(the retry tier) and `failure` (the error that would be stored in the dead-letter queue).
+handlers in threads, retry tiers) and returns the `Outcome`: `acked`, `kind` (`success`,
+`retry`, `dead_lettered`, `rejected`, `duplicate`, `unmatched`), `delay` (the retry tier) and
+`failure` (the error that would be stored in the dead-letter queue).
+
+It never touches the service's own idempotency store (a file your tests should not depend on):
+pass `idempotency=MemoryIdempotencyStore()` to several `deliver` calls to see duplicates.
 `deliver_until_settled` follows the retries, attempt after attempt, without waiting.
 `verified_event` builds the event from a signed request, verified by the real provider.
 """
@@ -27,6 +30,7 @@ import orjson
 
 from consumers.dispatch import Dispatcher, Outcome
 from consumers.event import Event
+from consumers.idempotency import IdempotencyStore
 from consumers.service import Service
 from providers import Handshake, load
 from providers.testing import build_provider, make_request
@@ -97,27 +101,38 @@ def verified_event(
     )
 
 
-async def deliver_async(service: Service, event: Event) -> Outcome:
+async def deliver_async(
+    service: Service, event: Event, *, idempotency: IdempotencyStore | None = None
+) -> Outcome:
     """Deliver `event` to `service` once, in memory, and return what would happen to it."""
-    return await Dispatcher(service).process(event)
+    dispatcher = Dispatcher(service, idempotency=idempotency)
+    try:
+        return await dispatcher.process(event)
+    finally:
+        dispatcher.close()
 
 
-def deliver(service: Service, event: Event) -> Outcome:
+def deliver(
+    service: Service, event: Event, *, idempotency: IdempotencyStore | None = None
+) -> Outcome:
     """`deliver_async` for synchronous tests (runs its own event loop)."""
-    return asyncio.run(deliver_async(service, event))
+    return asyncio.run(deliver_async(service, event, idempotency=idempotency))
 
 
-def deliver_until_settled(service: Service, event: Event) -> list[Outcome]:
+def deliver_until_settled(
+    service: Service, event: Event, *, idempotency: IdempotencyStore | None = None
+) -> list[Outcome]:
     """Deliver, then redeliver each retry at the next attempt (without waiting), until the
     event is acked or dead-lettered. Returns every outcome, in order."""
 
     async def run() -> list[Outcome]:
-        dispatcher = Dispatcher(service)
+        dispatcher = Dispatcher(service, idempotency=idempotency)
         outcomes = [await dispatcher.process(event)]
         current = event
         while outcomes[-1].kind == "retry":
             current = current.next_attempt()
             outcomes.append(await dispatcher.process(current))
+        dispatcher.close()
         return outcomes
 
     return asyncio.run(run())

@@ -35,6 +35,12 @@ _SAFE_DEAD_LETTERING: FieldTable = {
 }
 
 
+_REFUSED = (
+    aiormq.exceptions.ChannelPreconditionFailed,
+    aiormq.exceptions.ChannelAccessRefused,
+)
+
+
 def unrouted_name(exchange: str) -> str:
     """The alternate exchange and the queue that keeps unmatched events."""
     return f"{exchange}.unrouted"
@@ -123,14 +129,23 @@ async def declare_service_topology(
     """
     channel = await connection.channel()
     try:
-        await declare_gateway_topology(channel, exchange)
+        try:
+            await declare_gateway_topology(channel, exchange)
+        except _REFUSED as err:
+            raise TopologyError(
+                f"the broker refused exchange {exchange!r} ({err}): it exists with another "
+                "type or arguments, or these credentials may not declare it"
+            ) from err
         queue = work_queue(service)
         await _declare(channel, dead_queue(service), dead_queue_arguments())
         for delay, name in retry_queues(service).items():
             await _declare(channel, name, retry_queue_arguments(service, delay))
         await _declare(channel, queue, work_queue_arguments(service))
         for handler in service.handlers:
-            await channel.queue_bind(queue, exchange, routing_key=handler.pattern)
+            try:
+                await channel.queue_bind(queue, exchange, routing_key=handler.pattern)
+            except _REFUSED as err:
+                raise TopologyError(f"the broker refused to bind {queue!r}: {err}") from err
     finally:
         if not channel.is_closed:
             await channel.close()
@@ -159,3 +174,5 @@ async def _declare(channel: aiormq.abc.AbstractChannel, name: str, arguments: Fi
             f"queue {name!r} already exists with other arguments ({err}); set the service "
             "back to what it was declared with, or drain and delete the queue, then redeclare"
         ) from err
+    except aiormq.exceptions.ChannelAccessRefused as err:
+        raise TopologyError(f"the broker refused to declare queue {name!r}: {err}") from err

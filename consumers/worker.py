@@ -23,7 +23,7 @@ from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
 from consumers.dispatch import Dispatcher, Outcome
-from consumers.errors import TopologyError
+from consumers.errors import ConsumerError, TopologyError
 from consumers.event import event_from_message
 from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
@@ -34,9 +34,8 @@ _log = logging.getLogger("hookgate.consumer")
 
 _RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
 _CONNECT_TIMEOUT = 15.0
-_PUBLISH_TIMEOUT = 10.0
 _SAMPLE_INTERVAL = 10.0
-_PURGE_INTERVAL = 3600.0
+_PURGE_INTERVAL = 600.0
 _AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, RuntimeError)
 
 
@@ -95,6 +94,11 @@ class Worker:
                     delay = _RECONNECT_MIN
                 except TopologyError:
                     raise
+                except aiormq.exceptions.ProbableAuthenticationError as err:
+                    raise ConsumerError(
+                        "the broker refused the credentials in broker.url "
+                        "(or HOOKGATE_BROKER_URL); fix them and start again"
+                    ) from err
                 except (*_AMQP_ERRORS, TimeoutError) as err:
                     _log.warning(
                         "broker unreachable; retrying",
@@ -112,6 +116,7 @@ class Worker:
         finally:
             await self._finish_tasks()
             self._executor.shutdown(wait=False, cancel_futures=True)
+            self._dispatcher.close()
             if self.service.idempotency is not None:
                 self.service.idempotency.close()
 
@@ -221,6 +226,12 @@ class Worker:
             await self._answer(message)
         except asyncio.CancelledError:
             pass  # shutdown: left unacked, redelivered after the channel closes
+        except Exception:
+            # A bug, ours or a plugin's: hand the message back rather than hold its prefetch
+            # slot forever. If it recurs, the delivery limit parks the event in the DLQ.
+            _log.exception("delivery failed; returning it to the queue")
+            with contextlib.suppress(*_AMQP_ERRORS):
+                await message.channel.basic_nack(message.delivery_tag or 0, requeue=True)
         finally:
             in_flight.dec()
             self._tasks.discard(task)
@@ -249,6 +260,11 @@ class Worker:
             )
             return
         self._metrics.event(outcome.handler, outcome.kind)
+        if outcome.kind == "duplicate":
+            _log.info(
+                "already completed; skipped",
+                extra={"fields": {"service": self.service.name, "event_id": event.id}},
+            )
         if outcome.failure is not None:
             _log.log(
                 logging.ERROR if outcome.dead_lettered else logging.WARNING,
@@ -275,7 +291,7 @@ class Worker:
         if outcome.kind == "retry" and outcome.delay is not None:
             return retry_queue(self.service, outcome.delay), retry_copy(properties, attempt)
         assert outcome.failure is not None
-        reason = "rejected" if outcome.kind == "rejected" else "retries_exhausted"
+        reason = "retries_exhausted" if outcome.kind == "dead_lettered" else outcome.kind
         copy = dead_letter_copy(
             properties,
             attempt=attempt,
@@ -288,8 +304,10 @@ class Worker:
     async def _republish(
         self, message: DeliveredMessage, queue: str, properties: Basic.Properties
     ) -> bool:
-        """Publish a copy to `queue` and wait for its confirm; retry with backoff until it is
-        confirmed, the original's channel is gone (it will be redelivered), or we stop."""
+        """Publish a copy to `queue` and wait for its confirm, however long the broker takes
+        (a memory alarm blocks publishers; a second copy would only duplicate the event). Only
+        when the publishing channel closes, is refused or returns the copy, try again with
+        backoff, until the original's channel is gone (it will be redelivered) or we stop."""
         delay = 0.2
         while True:
             channel = self._publish_channel
@@ -297,11 +315,7 @@ class Worker:
             if channel is not None:
                 try:
                     result = await channel.basic_publish(
-                        message.body,
-                        routing_key=queue,
-                        properties=properties,
-                        mandatory=True,
-                        timeout=_PUBLISH_TIMEOUT,
+                        message.body, routing_key=queue, properties=properties, mandatory=True
                     )
                 except aiormq.exceptions.PublishError:
                     reason = f"queue {queue} does not exist (run hookgate topology declare)"
@@ -323,8 +337,7 @@ class Worker:
     async def _housekeeping(self, connection: aiormq.abc.AbstractConnection) -> None:
         """Sample queue depths for metrics; purge expired idempotency keys now and then."""
         channel: aiormq.abc.AbstractChannel | None = None
-        last_purge = 0.0
-        store = self.service.idempotency
+        last_purge: float | None = None
         while True:
             try:
                 if channel is None or channel.is_closed:
@@ -337,10 +350,12 @@ class Worker:
             except Exception as err:  # a missing queue closes the channel: reopen next time
                 _log.debug("queue depth sampling failed", extra={"fields": {"error": str(err)}})
                 channel = None
-            if store is not None and time.monotonic() - last_purge > _PURGE_INTERVAL:
+            if last_purge is None or time.monotonic() - last_purge > _PURGE_INTERVAL:
                 last_purge = time.monotonic()
-                with contextlib.suppress(Exception):
-                    store.purge(time.time())
+                try:
+                    await self._dispatcher.purge_store()
+                except Exception as err:
+                    _log.warning("idempotency purge failed", extra={"fields": {"error": str(err)}})
             await asyncio.sleep(self._sample_interval)
 
 

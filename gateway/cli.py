@@ -410,13 +410,17 @@ def _dlq_replay(args: argparse.Namespace) -> int:
         raise GatewayError("say which events to replay: --event-id ID (repeatable) or --all")
     wanted = None if args.all else set(args.event_id)
 
+    replayed: set[str] = set()
+
     def progress(letter: dlq.DeadLetter) -> None:
+        replayed.add(letter.event_id)
         print(f"replayed {letter.event_id} ({letter.source}.{letter.type})")
 
     moved = _dlq_call(args, lambda url, dead, work: dlq.replay(url, dead, work, wanted, progress))
-    print(f"{moved} event(s) sent back to {_dead_name(args)[: -len('.dead')]}")
-    if wanted is not None and moved < len(wanted):
-        print(f"hookgate: error: {len(wanted) - moved} event ID(s) not found", file=sys.stderr)
+    print(f"{moved} event(s) sent back to {_service_name(args)}")
+    missing = sorted((wanted or set()) - replayed)
+    if missing:
+        print(f"hookgate: error: not in {_dead_name(args)}: {', '.join(missing)}", file=sys.stderr)
         return 1
     return 0
 

@@ -7,13 +7,12 @@ the gateway (which declares the ingress exchange) and the consumer services (the
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 import aiormq
 
 from consumers.errors import TopologyError
+from consumers.routing import routing_key
 from consumers.service import Service
 from consumers.topology import (
     declare_gateway_topology,
@@ -34,16 +33,6 @@ __all__ = [
     "unrouted_name",
     "unrouted_queue_arguments",
 ]
-
-_NOT_ROUTABLE = re.compile(r"[^A-Za-z0-9_.-]")
-_MAX_ROUTING_KEY = 255  # AMQP shortstr
-
-
-@lru_cache(maxsize=4096)
-def routing_key(source: str, event_type: str) -> str:
-    """`{source}.{event_type}`, the type normalised to `[A-Za-z0-9_.-]` (`unknown` if empty)."""
-    normalised = _NOT_ROUTABLE.sub("_", event_type) or "unknown"
-    return f"{source}.{normalised}"[:_MAX_ROUTING_KEY]
 
 
 async def declare_all(url: Secret, exchange: str, services: Sequence[Service] = ()) -> list[str]:

@@ -93,16 +93,26 @@ def test_a_named_config_file_must_exist(capsys: pytest.CaptureFixture[str]) -> N
 def test_broker_settings_come_from_the_broker_table_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # No sources, and a secret variable that is not set: consumers do not need them.
+    # No sources, and a secret variable that is not set: consumers do not need them. Port 1
+    # refuses the connection: the error is about the broker, not the config.
     (tmp_path / "hookgate.toml").write_text(
         '[broker]\nurl = "amqp://guest:${BROKER_PASSWORD}@127.0.0.1:1/"\n'
         '[sources.stripe]\nprovider = "stripe"\nsecrets = ["${UNSET_SECRET}"]\n'
     )
     monkeypatch.setenv("BROKER_PASSWORD", "Sup3rSecretPw")
     assert main(["dlq", "list", "billing"]) == 2
-    line = one_error_line(capsys)
-    assert "cannot connect to the broker" in line
-    assert "Sup3rSecretPw" not in line
+    assert "cannot connect to the broker" in one_error_line(capsys)
+
+
+def test_broker_errors_never_show_the_password() -> None:
+    from gateway.errors import redact
+
+    url = "amqp://guest:Sup3rSecretPw@rabbit:5672/"
+    text = f"ConsumerError: cannot connect to {url}" + "x" * 400
+    redacted = redact(text, url)
+    assert redacted.startswith("ConsumerError: cannot connect to amqp://guest:***@rabbit:5672/x")
+    assert len(redacted) == 300
+    assert "Sup3r" not in redact(text[:40] + "Sup3rSecretPw", url)
 
 
 def test_consume_metrics_port_must_be_a_port(capsys: pytest.CaptureFixture[str]) -> None:

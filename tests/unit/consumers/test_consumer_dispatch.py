@@ -150,16 +150,38 @@ def test_a_timeout_raised_by_the_handler_itself_is_reported_as_its_own() -> None
     assert outcome.failure.message == "upstream API timed out"
 
 
-def test_unmatched_events_are_acked_not_retried() -> None:
+def test_unmatched_events_are_dead_lettered_with_the_reason_not_retried() -> None:
     service = _service()
     service.handler("github.push")(lambda event: None)
     outcome = deliver(service, make_event(b"{}", source="stripe", type="charge.failed"))
-    assert (outcome.kind, outcome.handler, outcome.acked) == ("unmatched", "_unmatched", True)
+    assert (outcome.kind, outcome.handler, outcome.acked) == ("unmatched", "_unmatched", False)
+    assert outcome.dead_lettered
+    assert outcome.failure is not None
+    assert outcome.failure.type == "NoHandler"
+    assert outcome.failure.message == "no handler of service svc matches stripe.charge.failed"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "pattern"),
+    [("orders/create", "shopify.orders_create"), ("", "shopify.unknown"), ("a b", "shopify.a_b")],
+)
+def test_handlers_match_the_routing_key_the_gateway_published_under(
+    event_type: str, pattern: str
+) -> None:
+    service = _service()
+    seen: list[str] = []
+
+    @service.handler(pattern)
+    async def handler(event: Event) -> None:
+        seen.append(event.type)
+
+    assert deliver(service, make_event(b"{}", source="shopify", type=event_type)).kind == "success"
+    assert seen == [event_type]  # the handler still sees the provider's own type
 
 
 def test_idempotency_store_skips_completed_events_only() -> None:
     store = MemoryIdempotencyStore()
-    service = _service(idempotency=store)
+    service = _service(idempotency=MemoryIdempotencyStore())
     runs: list[str] = []
 
     @service.handler("#")
@@ -170,18 +192,22 @@ def test_idempotency_store_skips_completed_events_only() -> None:
 
     done = make_event({"fail": False}, type="x", id="evt_done")
     failing = make_event({"fail": True}, type="x", id="evt_failing")
-    assert deliver(service, done).kind == "success"
-    assert deliver(service, done).kind == "duplicate"
-    assert deliver(service, failing).kind == "retry"
-    assert deliver(service, failing).kind == "retry"
-    assert runs == ["evt_done", "evt_failing", "evt_failing"]
+    assert deliver(service, done, idempotency=store).kind == "success"
+    assert deliver(service, done, idempotency=store).kind == "duplicate"
+    assert deliver(service, failing, idempotency=store).kind == "retry"
+    assert deliver(service, failing, idempotency=store).kind == "retry"
+    assert deliver(service, done).kind == "success"  # testing leaves the service's store alone
+    assert runs == ["evt_done", "evt_failing", "evt_failing", "evt_done"]
 
 
 def test_same_event_id_from_another_source_is_not_a_duplicate() -> None:
-    service = _service(idempotency=MemoryIdempotencyStore())
+    store = MemoryIdempotencyStore()
+    service = _service()
     service.handler("#")(lambda event: None)
-    assert deliver(service, make_event(b"{}", source="a", type="x", id="1")).kind == "success"
-    assert deliver(service, make_event(b"{}", source="b", type="x", id="1")).kind == "success"
+    first = make_event(b"{}", source="a", type="x", id="1")
+    assert deliver(service, first, idempotency=store).kind == "success"
+    second = make_event(b"{}", source="b", type="x", id="1")
+    assert deliver(service, second, idempotency=store).kind == "success"
 
 
 def test_a_broken_idempotency_store_fails_the_event_instead_of_skipping_it(tmp_path) -> None:
@@ -189,12 +215,29 @@ def test_a_broken_idempotency_store_fails_the_event_instead_of_skipping_it(tmp_p
 
     store = SqliteIdempotencyStore(str(tmp_path / "missing-dir" / "x" / "done.sqlite3"))
     (tmp_path / "missing-dir").write_text("a file where a directory should be")
-    service = _service(idempotency=store)
+    service = _service()
     service.handler("#")(lambda event: None)
-    outcome = deliver(service, make_event(b"{}", type="x"))
+    outcome = deliver(service, make_event(b"{}", type="x"), idempotency=store)
     assert outcome.kind == "retry"
     assert outcome.failure is not None
     assert "cannot open" in outcome.failure.message
+
+
+class _BrokenStore(MemoryIdempotencyStore):
+    def is_done(self, key: str, now: float) -> bool:
+        raise OSError("redis: connection refused")
+
+
+def test_any_error_from_a_users_store_fails_the_event_instead_of_losing_it() -> None:
+    service = _service()
+    service.handler("#")(lambda event: None)
+    outcome = deliver(service, make_event(b"{}", type="x"), idempotency=_BrokenStore())
+    assert outcome.kind == "retry"
+    assert outcome.failure is not None
+    assert (outcome.failure.type, outcome.failure.message) == (
+        "OSError",
+        "redis: connection refused",
+    )
 
 
 def test_long_tracebacks_keep_their_end() -> None:

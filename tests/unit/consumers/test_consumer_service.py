@@ -120,3 +120,9 @@ def test_requested_retry_delay_still_counts_as_an_attempt() -> None:
 
 def test_no_retry_delays_means_the_first_failure_dead_letters() -> None:
     assert Service("svc", retry_delays=()).retry_delay(1) is None
+
+
+def test_delays_are_whole_milliseconds_so_tiers_cannot_collide() -> None:
+    service = Service("svc", retry_delays=(1.0001, 1.0004, 2.5))
+    assert service.retry_delays == (1.0, 1.0, 2.5)
+    assert service.tiers == (1.0, 2.5)
