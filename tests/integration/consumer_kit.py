@@ -140,7 +140,14 @@ async def running_worker(
 class ConsumerProcess:
     """`hookgate consume tests.integration.consumer_services:service` as a real process."""
 
-    def __init__(self, workdir: Path, exchange: str, env: dict[str, str], *args: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        exchange: str,
+        env: dict[str, str],
+        *args: str,
+        service: str = "tests.integration.consumer_services:service",
+    ) -> None:
         self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
         config = workdir / "broker.toml"
         config.write_text(f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n')
@@ -151,7 +158,7 @@ class ConsumerProcess:
             "consume",
             "-c",
             str(config),
-            "tests.integration.consumer_services:service",
+            service,
             "--metrics-port",
             "0",
             *args,

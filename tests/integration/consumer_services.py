@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 from consumers import Event, Service, SqliteIdempotencyStore
 from consumers.idempotency import IdempotencyStore
@@ -69,4 +70,20 @@ async def handle(event: Event) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if behaviour == "slow":
         await asyncio.sleep(float(data.get("seconds", 1)))
+    _record("done", event)
+
+
+sync_service = Service(
+    os.environ.get("HG_TEST_SERVICE", "hgt-unset"),
+    retry_delays=(1,),
+    handler_timeout=300,
+    concurrency=2,
+)
+
+
+@sync_service.handler("#")
+def handle_sync(event: Event) -> None:
+    """A sync handler that outlives any drain: Python cannot stop its thread."""
+    _record("start", event)
+    time.sleep(float(event.json().get("seconds", 120)))
     _record("done", event)

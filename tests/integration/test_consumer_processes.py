@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -41,13 +42,14 @@ class Harness:
         self.records = workdir / "records.txt"
         self.processes: list[ConsumerProcess] = []
 
-    def start(self, **env: str) -> ConsumerProcess:
+    def start(self, service: str | None = None, drain: str = "10", **env: str) -> ConsumerProcess:
         process = ConsumerProcess(
             self.workdir,
             self.exchange,
             {"HG_TEST_SERVICE": self.name, "HG_TEST_RECORD": str(self.records), **env},
             "--drain-timeout",
-            "10",
+            drain,
+            **({"service": service} if service else {}),
         )
         self.processes.append(process)
         return process
@@ -147,6 +149,23 @@ async def test_sigterm_under_load_loses_nothing_and_runs_nothing_twice(
     assert max(started.values()) == 1  # nothing even started twice: the drain finished it
     await _settle()
     assert await queue_depth(confirm_channel, harness.name) == 0
+
+
+async def test_a_stuck_sync_handler_does_not_keep_a_stopped_worker_alive(
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
+) -> None:
+    process = harness.start("tests.integration.consumer_services:sync_service", drain="1")
+    await process.wait_consuming()
+    event_id = await publish_event(confirm_channel, harness.exchange, body={"seconds": 120})
+    await eventually(lambda: harness.count("start")[event_id] == 1, 10, "the handler to start")
+    started = time.monotonic()
+    process.kill(signal.SIGTERM)
+    assert await process.wait_exit(15) == 0, process.output()
+    assert time.monotonic() - started < 10
+    assert "sync handlers still running" in process.output()
+    await eventually(  # not acked: back in the queue for another worker
+        lambda: depth_is(confirm_channel, harness.name, 1), 10, "the event back in the queue"
+    )
 
 
 async def test_poison_message_is_dead_lettered_by_the_delivery_limit(
