@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `hookgate providers | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -279,14 +282,16 @@ def _topology_declare(args: argparse.Namespace) -> int:
 def _providers(_: argparse.Namespace) -> int:
     from providers import ProviderError, installed, load
 
-    print(f"{'NAME':<20} {'FAMILY':<20} {'FROM':<12} CLASS")
+    print(f"{'NAME':<18} {'FAMILY':<18} {'FROM':<10} {'OPTIONS':<44} CLASS")
     for provider in installed():
         try:
-            family = getattr(load(provider.name), "family", "?")
+            factory = load(provider.name)
+            family = getattr(factory, "family", "?")
+            keys = ", ".join(getattr(factory, "source_keys", ())) or "-"
         except ProviderError:
-            family = "(fails to load)"
+            family, keys = "(fails to load)", "-"
         origin = provider.distribution or "unpackaged"
-        print(f"{provider.name:<20} {family:<20} {origin:<12} {provider.target}")
+        print(f"{provider.name:<18} {family:<18} {origin:<10} {keys:<44} {provider.target}")
     return 0
 
 
