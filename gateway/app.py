@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.config import Config
 from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import DedupeStore, open_dedupe_store
+from gateway.drain import Drain
 from gateway.forwarder import Forwarder
 from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
@@ -58,6 +59,7 @@ def create_app(
         metrics=metrics,
     )
     deadlines = ReadDeadlines(gateway.body_read_timeout_seconds)
+    drain = Drain(gateway.drain_seconds)
     spool = None
     if config.spool.enabled:
         spool = Spool(config.spool)
@@ -71,6 +73,12 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
+        if drain.draining:
+            return JSONResponse(
+                {"status": "unavailable", "detail": "shutting down"},
+                status_code=503,
+                headers={"retry-after": "5"},
+            )
         if publisher.connected:
             return JSONResponse({"status": "ready"})
         if spool is not None and not spool.full:
@@ -94,9 +102,11 @@ def create_app(
         if forwarder is not None:
             background.append(asyncio.create_task(forwarder.run(), name="hookgate-forwarder"))
         deadlines.start()
+        drain.install()
         try:
             yield
         finally:
+            drain.uninstall()
             await deadlines.stop()
             for task in background:
                 task.cancel()
@@ -122,6 +132,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.spool = spool
+    app.state.drain = drain
     return app
 
 

@@ -38,6 +38,8 @@ class GatewaySettings:
     max_header_bytes: int = 65_536
     publish_timeout_seconds: float = 5.0
     body_read_timeout_seconds: float = 10.0
+    drain_seconds: float = 2.0
+    shutdown_timeout_seconds: float = 10.0
     log_level: str = "info"
 
 
@@ -189,6 +191,10 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
             "gateway",
             d.body_read_timeout_seconds,
             positive=True,
+        ),
+        drain_seconds=_number(table, "drain_seconds", "gateway", d.drain_seconds, positive=False),
+        shutdown_timeout_seconds=_number(
+            table, "shutdown_timeout_seconds", "gateway", d.shutdown_timeout_seconds, positive=True
         ),
         log_level=level,
     )

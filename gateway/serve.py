@@ -7,6 +7,7 @@ several workers, Prometheus metrics are aggregated through a multiprocess direct
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -43,8 +44,9 @@ def serve(config_path: str, *, host: str | None, port: int | None, workers: int)
             log_config=_uvicorn_log_config(config.gateway.log_level),
             access_log=False,  # the gateway writes its own line per request
             server_header=False,
-            # Below a typical orchestrator's 30 s kill, above the publish timeout.
-            timeout_graceful_shutdown=int(config.gateway.publish_timeout_seconds) + 5,
+            # In-flight requests get this long to finish after SIGTERM (plus drain_seconds);
+            # keep the sum below the orchestrator's kill timeout (30 s in Kubernetes).
+            timeout_graceful_shutdown=math.ceil(config.gateway.shutdown_timeout_seconds),
         )
     finally:
         if metrics_dir is not None:

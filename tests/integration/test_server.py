@@ -184,3 +184,20 @@ async def test_sigterm_stops_the_server_cleanly_and_logs_hold_no_secret(server: 
     assert CASE.secrets[0] not in log
     assert "amount_paid" in body.decode()
     assert "amount_paid" not in log  # no JSON escaping can hide this token
+
+
+async def test_sigterm_fails_readiness_first_and_keeps_serving_until_the_drain_ends(
+    server: Server,
+) -> None:
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        ready = await client.get("/readyz")
+        body, headers = _signed()
+        accepted = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "detail": "shutting down"}
+    assert accepted.status_code == 200  # still serving: the load balancer is catching up
+    assert await asyncio.to_thread(server.process.wait, 30) == 0
+    assert time.monotonic() - started >= 2.0  # gateway.drain_seconds, the default

@@ -449,3 +449,14 @@ def test_default_broker_display_url_masks_the_default_password() -> None:
 def test_display_url_keeps_ipv6_brackets() -> None:
     url = Secret("amqp://u:pw@[::1]:5672/vh")
     assert BrokerSettings(url=url).display_url() == "amqp://u:***@[::1]:5672/vh"
+
+
+def test_drain_and_shutdown_timeouts_are_read_and_checked() -> None:
+    gateway = parse_config(
+        _raw(gateway={"drain_seconds": 0, "shutdown_timeout_seconds": 20}), {}
+    ).gateway
+    assert (gateway.drain_seconds, gateway.shutdown_timeout_seconds) == (0.0, 20.0)
+    assert _error(_raw(gateway={"shutdown_timeout_seconds": 0})).startswith(
+        "gateway.shutdown_timeout_seconds: expected a positive number"
+    )
+    assert _error(_raw(gateway={"drain_seconds": -1})).startswith("gateway.drain_seconds:")
