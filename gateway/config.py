@@ -8,6 +8,7 @@ itself when the source is built (`gateway.sources`).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -25,7 +26,8 @@ _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _EXCHANGE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 # Keys every source has; everything else in a source table is a provider option.
-_SOURCE_KEYS = {"provider", "secrets", "tolerance_seconds"}
+_SOURCE_KEYS = {"provider", "secrets", "tolerance_seconds", "allowed_ips"}
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_BROKER_URL = Secret("amqp://guest:guest@127.0.0.1:5672/")
 
 
@@ -40,6 +42,7 @@ class GatewaySettings:
     body_read_timeout_seconds: float = 10.0
     drain_seconds: float = 2.0
     shutdown_timeout_seconds: float = 10.0
+    trusted_proxies: tuple[Network, ...] = ()
     log_level: str = "info"
 
 
@@ -82,6 +85,7 @@ class SourceSettings:
     provider: str
     secrets: tuple[Secret, ...]
     tolerance_seconds: float | None
+    allowed_ips: tuple[Network, ...] = ()
     # Provider options may hold tokens (verify_token): kept out of reprs like the secrets.
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -196,6 +200,7 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
         shutdown_timeout_seconds=_number(
             table, "shutdown_timeout_seconds", "gateway", d.shutdown_timeout_seconds, positive=True
         ),
+        trusted_proxies=_networks(table, "trusted_proxies", "gateway"),
         log_level=level,
     )
 
@@ -271,7 +276,28 @@ def _source(name: str, table: Any) -> SourceSettings:
     if "tolerance_seconds" in table:
         tolerance = _number(table, "tolerance_seconds", path, 0.0, positive=False)
     options = {k: v for k, v in table.items() if k not in _SOURCE_KEYS}
-    return SourceSettings(name, provider, tuple(Secret(s) for s in secrets), tolerance, options)
+    return SourceSettings(
+        name,
+        provider,
+        tuple(Secret(s) for s in secrets),
+        tolerance,
+        _networks(table, "allowed_ips", path),
+        options,
+    )
+
+
+def _networks(table: Mapping[str, Any], key: str, path: str) -> tuple[Network, ...]:
+    """A list of addresses or CIDR ranges (`192.30.252.0/22`, `2a0a:a440::/29`)."""
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{_join(path, key)}: expected a list of IP addresses or CIDR ranges")
+    networks = []
+    for i, text in enumerate(value):
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError as err:
+            raise ConfigError(f"{_join(path, key)}[{i}]: {err}") from err
+    return tuple(networks)
 
 
 def _join(path: str, key: str) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
+from gateway.clientip import ClientAddress, allowed
 from gateway.config import GatewaySettings
 from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
@@ -30,6 +31,7 @@ from gateway.publisher import Publisher
 from gateway.responses import (
     DUPLICATE,
     ERROR,
+    FORBIDDEN,
     HEADERS_TOO_LARGE,
     IN_PROGRESS,
     READ_TIMEOUT,
@@ -84,6 +86,7 @@ class IngestEndpoint:
         self._deadlines = deadlines
         self._request_log = request_log
         self._spool = spool
+        self._clients = ClientAddress(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """Answer one delivery to source `name` (the path segment after the prefix)."""
@@ -133,6 +136,10 @@ class IngestEndpoint:
             refused.headers.append((b"allow", source.allow_header.encode()))
             raise _Refused("method_not_allowed", refused)
         headers = self._headers(scope)
+        if source.allowed_ips and not allowed(
+            self._clients.resolve(scope, headers), source.allowed_ips
+        ):
+            raise _Refused("forbidden", FORBIDDEN)
         body = await self._read_body(headers, receive)
         query = scope.get("query_string", b"")
         request = WebhookRequest(

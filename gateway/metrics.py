@@ -27,6 +27,7 @@ OUTCOMES = (
     "invalid_signature",
     "stale_timestamp",
     "malformed",
+    "forbidden",
     "unknown_source",
     "method_not_allowed",
     "too_large",

@@ -26,6 +26,7 @@ _TABLE: dict[str, tuple[int, tuple[tuple[bytes, bytes], ...]]] = {
     "invalid_signature": (401, ()),
     "stale_timestamp": (401, ()),
     "malformed": (400, ()),
+    "forbidden": (403, ()),
     "unknown_source": (404, ()),
     "method_not_allowed": (405, ()),
     "read_timeout": (408, ()),
@@ -62,6 +63,7 @@ def refusal(err: VerificationError) -> Answer:
 
 # Answers that never change, built once.
 UNKNOWN_SOURCE = answer("unknown_source", "no source with this name is configured")
+FORBIDDEN = answer("forbidden", "this source does not accept requests from this address")
 TOO_LARGE = answer("too_large", "request body exceeds gateway.max_body_bytes")
 HEADERS_TOO_LARGE = answer("headers_too_large", "request headers exceed gateway.max_header_bytes")
 READ_TIMEOUT = answer("read_timeout", "request body was not received in time")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.config import SourceSettings
+from gateway.config import Network, SourceSettings
 from gateway.errors import ConfigError
 from providers import Options, Provider, ProviderError, SourceSpec, load
 
@@ -19,6 +19,7 @@ class Source:
     provider: Provider
     methods: frozenset[str]
     allow_header: str
+    allowed_ips: tuple[Network, ...] = ()
 
 
 def build_sources(settings: Mapping[str, SourceSettings]) -> dict[str, Source]:
@@ -53,4 +54,5 @@ def build_source(settings: SourceSettings) -> Source:
         provider=provider,
         methods=methods,
         allow_header=", ".join(sorted(methods)),
+        allowed_ips=settings.allowed_ips,
     )
