@@ -39,6 +39,7 @@ OUTCOMES = (
 )
 PUBLISH_FAILURES = (
     "disconnected",
+    "blocked",
     "timeout",
     "connection_lost",
     "nacked",

@@ -51,12 +51,25 @@ class Publisher:
         self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._channel: aiormq.Channel | None = None
+        self._connection: aiormq.abc.AbstractConnection | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
-        return self._channel is not None
+        """Connected, and not blocked by a broker alarm: a publish can be confirmed now."""
+        return self._channel is not None and not self.blocked
+
+    @property
+    def blocked(self) -> bool:
+        """RabbitMQ blocked this connection (`connection.blocked`: a memory or disk alarm).
+
+        aiormq tracks the state but does not expose it; it is read from the connection's
+        private `unblocked` event. Should that ever disappear, a blocked publish still fails
+        after `publish_timeout_seconds`, only more slowly.
+        """
+        unblocked = getattr(self._connection, "_Connection__connection_unblocked", None)
+        return isinstance(unblocked, asyncio.Event) and not unblocked.is_set()
 
     async def start(self, wait: float = 0.0) -> None:
         """Start the connection keeper; wait up to `wait` seconds for the first connection."""
@@ -78,6 +91,8 @@ class Publisher:
         channel = self._channel
         if channel is None:
             raise self._failed("disconnected", "no connection to the broker")
+        if self.blocked:
+            raise self._failed("blocked", "the broker blocks publishers (memory or disk alarm)")
         if self._in_flight >= self._max_in_flight:
             raise self._failed("overloaded", f"{self._in_flight} publishes awaiting confirms")
         self._in_flight += 1
@@ -122,6 +137,7 @@ class Publisher:
                     channel = await connection.channel(publisher_confirms=True)
                     assert isinstance(channel, aiormq.Channel)
                     await declare_gateway_topology(channel, self._exchange)
+                self._connection = connection
                 self._channel = channel
                 self._connected.set()
                 self._metrics.broker_connected.set(1)
@@ -142,6 +158,7 @@ class Publisher:
                 )
             finally:
                 self._channel = None
+                self._connection = None
                 self._connected.clear()
                 self._metrics.broker_connected.set(0)
                 if connection is not None:
