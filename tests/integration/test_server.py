@@ -23,6 +23,7 @@ from tests.integration.cases import CASES
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 CASE = CASES["stripe"]
+DRAIN = 4  # gateway.drain_seconds of the server that tests draining
 WORKERS = 2
 
 
@@ -45,7 +46,9 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path, exchange: str) -> Iterator[Server]:
+def server(request: pytest.FixtureRequest, tmp_path: Path, exchange: str) -> Iterator[Server]:
+    """`hookgate serve --workers 2`; parametrize indirectly with a drain_seconds (default 0)."""
+    drain = getattr(request, "param", 0)
     port = _free_port()
     config = tmp_path / "hookgate.toml"
     config.write_text(
@@ -53,6 +56,7 @@ def server(tmp_path: Path, exchange: str) -> Iterator[Server]:
 [gateway]
 port = {port}
 max_body_bytes = 65536
+drain_seconds = {drain}
 
 [broker]
 url = "{AMQP_URL}"
@@ -186,18 +190,19 @@ async def test_sigterm_stops_the_server_cleanly_and_logs_hold_no_secret(server: 
     assert "amount_paid" not in log  # no JSON escaping can hide this token
 
 
+@pytest.mark.parametrize("server", [DRAIN], indirect=True)
 async def test_sigterm_fails_readiness_first_and_keeps_serving_until_the_drain_ends(
     server: Server,
 ) -> None:
     started = time.monotonic()
-    server.process.send_signal(signal.SIGTERM)
-    await asyncio.sleep(0.3)
+    server.process.send_signal(signal.SIGTERM)  # the supervisor passes it on to each worker
     async with httpx.AsyncClient(base_url=server.url) as client:
-        ready = await client.get("/readyz")
+        async with asyncio.timeout(DRAIN - 1):
+            while (ready := await client.get("/readyz")).status_code != 503:
+                await asyncio.sleep(0.05)
         body, headers = _signed()
         accepted = await client.post("/webhooks/stripe", content=body, headers=headers)
-    assert ready.status_code == 503
     assert ready.json() == {"status": "unavailable", "detail": "shutting down"}
     assert accepted.status_code == 200  # still serving: the load balancer is catching up
     assert await asyncio.to_thread(server.process.wait, 30) == 0
-    assert time.monotonic() - started >= 2.0  # gateway.drain_seconds, the default
+    assert time.monotonic() - started >= DRAIN
