@@ -50,6 +50,7 @@ def _config(tmp: Path, backend: str, secret: str) -> Path:
     path.write_text(
         f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
         f'[dedupe]\nbackend = "{backend}"\npath = "{tmp / "dedupe.sqlite3"}"\n'
+        f'[spool]\npath = "{tmp / "spool.sqlite3"}"\n'
         f'[sources.github]\nprovider = "github"\nsecrets = ["{secret}"]\n'
     )
     return path
