@@ -66,6 +66,14 @@ class ChaosProcesses:
         self.started.append(process)
         return process
 
+    def restart_gateway(self, previous: GatewayProcess) -> GatewayProcess:
+        """A new `hookgate serve` on `previous`'s config file (same port, dedupe store and
+        spool path), e.g. after killing it."""
+        previous.stop()
+        process = GatewayProcess(previous.config, env=GATEWAY_ENV)
+        self.started.append(process)
+        return process
+
     def consumer(self, **options: Any) -> ConsumerProcess:
         """`hookgate consume` of the recording service `self.service`, records in `records`."""
         process = ConsumerProcess(

@@ -43,7 +43,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _require(tool: str) -> str:
+def require_tool(tool: str) -> str:
+    """The path of a RabbitMQ command-line tool; `NodeError` when it is not installed."""
     path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/usr/lib/rabbitmq/bin")
     if path is None:
         # Never a skip: a chaos suite that silently does not run proves nothing.
@@ -62,9 +63,9 @@ class RabbitNode:
         self.port = port
         self.dist_port = dist_port
         self.name = name
-        self._server = _require("rabbitmq-server")
-        self._ctl = _require("rabbitmqctl")
-        self._diagnostics = _require("rabbitmq-diagnostics")
+        self._server = require_tool("rabbitmq-server")
+        self._ctl = require_tool("rabbitmqctl")
+        self._diagnostics = require_tool("rabbitmq-diagnostics")
         self._pid_file = base / "node.pid"
         self._log_dir = base / "log"
         self._started = False
@@ -129,7 +130,7 @@ class RabbitNode:
                 check=False,
             )
         pid = self._read_pid() or pid
-        if pid is not None and _alive(pid):
+        if pid is not None and process_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             self._wait_gone(pid, 10.0)
@@ -168,6 +169,11 @@ class RabbitNode:
             "disk_free_limit.absolute = 50MB\n"
         )
         (self.base / "enabled_plugins").write_text("[].\n")
+        if os.geteuid() != 0:
+            raise NodeError(
+                "the chaos tests start their own RabbitMQ node through the Debian "
+                "rabbitmq-server wrapper, which needs root (it drops to the rabbitmq user)"
+            )
         user = pwd.getpwnam("rabbitmq")
         for path in [self.base, *self.base.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
@@ -216,7 +222,7 @@ class RabbitNode:
 
     def _os_pid(self) -> int:
         pid = self._read_pid()
-        if pid is not None and _alive(pid):
+        if pid is not None and process_alive(pid):
             return pid
         text = self.ctl("eval", "os:getpid().").strip().strip('"')
         return int(text)
@@ -242,13 +248,14 @@ class RabbitNode:
 
     def _wait_gone(self, pid: int, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while _alive(pid):
+        while process_alive(pid):
             if time.monotonic() > deadline:
                 raise NodeError(f"pid {pid} of {self.name} survived SIGKILL for {seconds}s")
             time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not: init here may be slow to reap killed nodes)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

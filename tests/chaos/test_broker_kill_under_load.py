@@ -33,19 +33,25 @@ async def test_broker_kill_9_mid_load_loses_no_2xx_event(
     chaos_processes: ChaosProcesses,
     record_property: Callable[[str, object], None],
 ) -> None:
-    consumer = chaos_processes.consumer(concurrency=64)
-    await consumer.wait_consuming()  # its queue is bound before the first event
+    # A slow consumer (one event at a time, 10 ms each: slower than the load), so that at the
+    # kill some accepted events are queued, some in a handler, some handled.
+    slow = chaos_processes.consumer(concurrency=1)
+    await slow.wait_consuming()  # its queue is bound before the first event
     gateway = chaos_processes.gateway()
     await gateway.wait_ready()
+    await asyncio.sleep(2)  # a quorum queue declared just before a kill -9 can come back empty
 
-    events = github_events(EVENTS)
+    events = github_events(EVENTS, body=lambda _: {"behaviour": "slow", "seconds": 0.01})
     load = Load(gateway.base_url, events, concurrency=CONCURRENCY, rate=RATE, max_seconds=90)
     running = asyncio.create_task(load.run())
     await eventually(lambda: load.answered >= KILL_AFTER, 30, "the load to be under way")
+    queued_at_kill = await depth(rabbit_node.url, chaos_processes.service)
     ok_before_kill = len(load.result.ok_ids())
     killed = await asyncio.to_thread(rabbit_node.kill9)
     await asyncio.to_thread(rabbit_node.restart)
     first = await running
+    fast = chaos_processes.consumer(concurrency=64)  # beside the slow one, to finish in time
+    await fast.wait_consuming()
 
     # The sender's retry (Stripe's), once the gateway is connected again.
     await gateway.wait_ready(30)
@@ -73,6 +79,7 @@ async def test_broker_kill_9_mid_load_loses_no_2xx_event(
         extra={
             "first_pass_2xx": len(first.ok_ids()),
             "2xx_before_kill": ok_before_kill,
+            "queued_at_kill": queued_at_kill,
             "retried": len(retry.answers),
             "retried_2xx": len(retry.ok_ids()),
             "retried_duplicate": sum(a.body_status == "duplicate" for a in retry.answers.values()),
@@ -92,4 +99,5 @@ async def test_broker_kill_9_mid_load_loses_no_2xx_event(
     assert not first.not_sent
     assert retry.statuses() == {200: len(retry.answers)}, retry.statuses()
     assert ok_before_kill > 0
+    assert queued_at_kill > 0, "no accepted event was waiting in the queue at the kill"
     assert figures.dlq == 0
