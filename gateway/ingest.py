@@ -12,6 +12,7 @@ behind them, so that events reach the broker in the order they arrived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -177,15 +178,8 @@ class IngestEndpoint:
             return "duplicate", DUPLICATE, event_id
         if claim is Claim.IN_PROGRESS:
             return "in_progress", IN_PROGRESS, event_id
-        rkey = routing_key(source.name, verified.type)
-        spool = self._spool
         try:
-            if spool is not None and spool.backlog:
-                outcome = await self._spool_event(
-                    spool, source, verified, rkey, headers, body, received_at
-                )
-            else:
-                outcome = await self._publish(source, verified, rkey, headers, body, received_at)
+            outcome = await self._make_durable(source, verified, headers, body, received_at)
         except _NotDurable as err:
             self._release(key)
             return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
@@ -199,16 +193,26 @@ class IngestEndpoint:
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
         return outcome, answer(outcome, event_id=event_id, source=source.name), event_id
 
-    async def _publish(
+    async def _make_durable(
         self,
         source: Source,
         event: VerifiedEvent,
-        rkey: str,
         headers: dict[str, str],
         body: bytes,
         received_at: float,
     ) -> str:
-        """Publish and wait for the confirm; fall back on the spool. Returns the outcome."""
+        """Publish and wait for the confirm (`accepted`), or fsync to the spool (`spooled`);
+        raise `_NotDurable` when neither can take the event.
+
+        While the spool holds a backlog, new events join it, so the broker receives events in
+        the order they arrived; when the spool is full, the broker is tried all the same.
+        """
+        rkey = routing_key(source.name, event.type)
+        spool = self._spool
+        if spool is not None and spool.backlog:
+            with contextlib.suppress(SpoolFull, SpoolUnavailable):
+                await spool.append(_spooled(source, event, rkey, headers, body, received_at))
+                return "spooled"
         properties = build_properties(
             source=source.name,
             provider=source.provider_name,
@@ -219,39 +223,15 @@ class IngestEndpoint:
         try:
             await self._publisher.publish(body, rkey, properties)
         except PublishFailed as err:
-            if self._spool is None:
+            if spool is None:
                 raise _NotDurable(str(err)) from err
-            return await self._spool_event(
-                self._spool, source, event, rkey, headers, body, received_at
-            )
+            try:
+                await spool.append(_spooled(source, event, rkey, headers, body, received_at))
+            except (SpoolFull, SpoolUnavailable) as full:
+                _log.error("event not spooled", extra={"fields": {"error": str(full)}})
+                raise _NotDurable(f"{err}; and {full}") from full
+            return "spooled"
         return "accepted"
-
-    async def _spool_event(
-        self,
-        spool: Spool,
-        source: Source,
-        event: VerifiedEvent,
-        rkey: str,
-        headers: dict[str, str],
-        body: bytes,
-        received_at: float,
-    ) -> str:
-        spooled = SpooledEvent(
-            source=source.name,
-            provider=source.provider_name,
-            event_id=event.id,
-            event_type=event.type,
-            routing_key=rkey,
-            headers=headers,
-            body=body,
-            received_at=received_at,
-        )
-        try:
-            await spool.append(spooled)
-        except (SpoolFull, SpoolUnavailable) as err:
-            _log.error("event not spooled", extra={"fields": {"error": str(err)}})
-            raise _NotDurable(f"broker unavailable and {err}") from err
-        return "spooled"
 
     def _release(self, key: str) -> None:
         try:
@@ -298,6 +278,26 @@ class IngestEndpoint:
         finally:
             self._deadlines.end(task)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _spooled(
+    source: Source,
+    event: VerifiedEvent,
+    rkey: str,
+    headers: dict[str, str],
+    body: bytes,
+    received_at: float,
+) -> SpooledEvent:
+    return SpooledEvent(
+        source=source.name,
+        provider=source.provider_name,
+        event_id=event.id,
+        event_type=event.type,
+        routing_key=rkey,
+        headers=headers,
+        body=body,
+        received_at=received_at,
+    )
 
 
 def _url(scope: Scope, headers: Mapping[str, str], query: bytes) -> str:

@@ -222,7 +222,8 @@ async def test_g_gateway_sigterm_mid_load_answers_what_it_started_and_loses_noth
         },
     )
     _report(figures, accepted, chaos, record_property)
-    assert gateway.process.returncode == 0, gateway.output()
+    # uvicorn re-raises the SIGTERM it handled once it is done, so a clean stop exits by it.
+    assert gateway.process.returncode in (0, -signal.SIGTERM), gateway.output()
     assert not unanswered & logged
     assert set(result.statuses()) <= {200, NO_ANSWER}, result.statuses()
 
