@@ -38,6 +38,7 @@ class GatewaySettings:
     path_prefix: str = "/webhooks"
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 65_536
+    max_header_count: int = 100
     publish_timeout_seconds: float = 5.0
     body_read_timeout_seconds: float = 10.0
     drain_seconds: float = 2.0
@@ -186,6 +187,7 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
         max_header_bytes=_int(
             table, "max_header_bytes", "gateway", d.max_header_bytes, 1024, 2**24
         ),
+        max_header_count=_int(table, "max_header_count", "gateway", d.max_header_count, 16, 10_000),
         publish_timeout_seconds=_number(
             table, "publish_timeout_seconds", "gateway", d.publish_timeout_seconds, positive=True
         ),

@@ -84,6 +84,7 @@ class IngestEndpoint:
         self._metrics = metrics
         self._max_body = settings.max_body_bytes
         self._max_headers = settings.max_header_bytes
+        self._max_header_count = settings.max_header_count
         self._deadlines = deadlines
         self._request_log = request_log
         self._spool = spool
@@ -242,7 +243,9 @@ class IngestEndpoint:
 
     def _headers(self, scope: Scope) -> dict[str, str]:
         raw = scope["headers"]  # names are lower-case (ASGI)
-        if sum([len(name) + len(value) for name, value in raw]) > self._max_headers:
+        if len(raw) > self._max_header_count or (
+            sum([len(name) + len(value) for name, value in raw]) > self._max_headers
+        ):
             raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         if len(headers) < len(raw):  # a repeated header: join its values, in order

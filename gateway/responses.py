@@ -65,7 +65,10 @@ def refusal(err: VerificationError) -> Answer:
 UNKNOWN_SOURCE = answer("unknown_source", "no source with this name is configured")
 FORBIDDEN = answer("forbidden", "this source does not accept requests from this address")
 TOO_LARGE = answer("too_large", "request body exceeds gateway.max_body_bytes")
-HEADERS_TOO_LARGE = answer("headers_too_large", "request headers exceed gateway.max_header_bytes")
+HEADERS_TOO_LARGE = answer(
+    "headers_too_large",
+    "request headers exceed gateway.max_header_bytes or gateway.max_header_count",
+)
 READ_TIMEOUT = answer("read_timeout", "request body was not received in time")
 DUPLICATE = answer("duplicate")
 IN_PROGRESS = answer("in_progress", "this event ID is being published right now; retry shortly")

@@ -156,6 +156,17 @@ async def test_huge_headers_are_431(
     await _assert_nothing_published(gateway, amqp, queue)
 
 
+async def test_too_many_small_headers_are_431(
+    gateway: Gateway, queue: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    body, headers = _signed(CASES["stripe"])
+    headers.update({f"x-{i}": "1" for i in range(120)})  # far under max_header_bytes
+    response = await gateway.client.post("/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 431
+    assert response.json()["status"] == "headers_too_large"
+    await _assert_nothing_published(gateway, amqp, queue)
+
+
 async def test_overlong_event_id_is_malformed_not_a_crash(
     gateway: Gateway, queue: str, amqp: aiormq.abc.AbstractChannel
 ) -> None:

@@ -190,3 +190,25 @@ async def test_spooled_events_are_forwarded_by_the_next_start(
 
 async def _queued(amqp: aiormq.abc.AbstractChannel, queue: str) -> list[str]:
     return [str(m.header.properties.message_id) for m in await drain(amqp, queue)]
+
+
+async def test_gateway_starts_without_a_broker_spools_and_catches_up(
+    exchange: str, proxy: TcpProxy, tmp_path: Path, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    await proxy.cut()
+    async with running_gateway(_config(exchange, proxy, tmp_path), connect_wait=0.2) as gw:
+        assert not gw.app.state.publisher.connected
+        ready = await gw.client.get("/readyz")
+        assert ready.json() == {"status": "ready", "detail": "broker down: spooling to disk"}
+        event_id, body, headers = _signed()
+        response = await gw.client.post("/webhooks/stripe", content=body, headers=headers)
+        assert response.json()["status"] == "spooled"
+
+        await proxy.restore()
+        await gw.wait_connected()  # declares the exchange on the way
+        queue = await bind_queue(amqp, exchange)
+        # Bound only now: the spooled event may already have gone to the unrouted queue.
+        await _spool_empty(gw)
+        unrouted = await _queued(amqp, f"{exchange}.unrouted")
+        delivered = await _queued(amqp, queue)
+        assert unrouted + delivered == [event_id]
