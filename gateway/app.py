@@ -64,7 +64,11 @@ def create_app(
     if config.spool.enabled:
         spool = Spool(config.spool)
         spool.open()  # fail closed: an unusable spool path stops startup
-    forwarder = Forwarder(spool, publisher, metrics) if spool is not None else None
+    forwarder = (
+        Forwarder(spool, publisher, metrics, lease=2 * gateway.publish_timeout_seconds + 10)
+        if spool is not None
+        else None
+    )
     ingest = IngestEndpoint(
         gateway, sources, store, publisher, metrics, RequestLog(), deadlines, spool
     )
@@ -97,7 +101,10 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await publisher.start(wait=connect_wait)
         if not publisher.connected:
-            _log.warning("starting without a broker connection; answering 503 until it is up")
+            _log.warning(
+                "starting without a broker connection; "
+                + ("spooling events until it is up" if spool else "answering 503 until it is up")
+            )
         background = [asyncio.create_task(_purge_forever(store), name="hookgate-dedupe-purge")]
         if forwarder is not None:
             background.append(asyncio.create_task(forwarder.run(), name="hookgate-forwarder"))
@@ -134,6 +141,13 @@ def create_app(
     app.state.spool = spool
     app.state.drain = drain
     return app
+
+
+def check_stores(config: Config) -> None:
+    """Open and close the spool and the dedupe store once: raise `ConfigError` if unusable."""
+    if config.spool.enabled:
+        Spool(config.spool).check()
+    open_dedupe_store(config.dedupe, lease_seconds=30.0).close()
 
 
 class GatewayApp(Starlette):

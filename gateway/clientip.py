@@ -53,6 +53,9 @@ def _parse(text: str) -> Address | None:
     elif text.count(":") == 1:  # v4:port
         text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    # A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; match them as IPv4.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address

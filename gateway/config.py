@@ -296,7 +296,8 @@ def _networks(table: Mapping[str, Any], key: str, path: str) -> tuple[Network, .
     networks = []
     for i, text in enumerate(value):
         try:
-            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+            # strict: "10.0.0.5/8" is a typo to report, not the whole /8 to trust.
+            networks.append(ipaddress.ip_network(text.strip(), strict=True))
         except ValueError as err:
             raise ConfigError(f"{_join(path, key)}[{i}]: {err}") from err
     return tuple(networks)

@@ -4,31 +4,35 @@ uvicorn stops listening the moment it gets SIGTERM, while a load balancer keeps 
 pod until its readiness probe fails. So the gateway wraps uvicorn's SIGTERM handler: the first
 SIGTERM only marks the gateway draining (`/readyz` answers 503) and hands the signal on to
 uvicorn `drain_seconds` later; uvicorn then closes its listeners, lets in-flight requests finish
-(bounded by `gateway.shutdown_timeout_seconds`) and runs the shutdown. A second SIGTERM is handed
-on at once. SIGINT (Ctrl-C) is left to uvicorn as it is.
+(bounded by `gateway.shutdown_timeout_seconds`) and runs the shutdown. A SIGTERM repeated within
+a second is the same stop arriving twice (a supervisor passing on a signal its process group
+already got) and is ignored; a later one is handed on at once. SIGINT (Ctrl-C) is left to
+uvicorn as it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 _log = logging.getLogger("hookgate.app")
-
-Handler = Callable[[int, FrameType | None], Any] | int | None
+_REPEAT = 1.0  # seconds within which a second SIGTERM is the same stop
 
 
 class Drain:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.draining = False
-        self._previous: Handler = None
-        self._timer: threading.Timer | None = None
-        self._installed = False
+        self._previous: Callable[[int, FrameType | None], Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._first = 0.0
+        self._handed_on = False
 
     def install(self) -> None:
         """Wrap the current SIGTERM handler: uvicorn's, when it runs the app. Without a server
@@ -39,31 +43,38 @@ class Drain:
         if not callable(previous):
             return
         self._previous = previous
+        self._loop = asyncio.get_running_loop()
         signal.signal(signal.SIGTERM, self._on_sigterm)
-        self._installed = True
 
     def uninstall(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+        if self._previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, self._previous)
-        self._installed = False
+        self._previous = None
 
     def _on_sigterm(self, sig: int, frame: FrameType | None) -> None:
-        if self.draining or not self.seconds:
-            self.draining = True
-            self._hand_on(sig, frame)
+        # A signal handler does as little as possible: no locks, no threads, no logging.
+        now = time.monotonic()
+        if self.draining:
+            if now - self._first > _REPEAT:
+                self._hand_on(sig, frame)
             return
         self.draining = True
+        self._first = now
+        if not self.seconds or self._loop is None:
+            self._hand_on(sig, frame)
+            return
+        self._loop.call_soon_threadsafe(self._schedule, sig, frame)
+
+    def _schedule(self, sig: int, frame: FrameType | None) -> None:
         _log.info(
             "draining: /readyz answers 503; stopping in a moment",
             extra={"fields": {"drain_seconds": self.seconds}},
         )
-        self._timer = threading.Timer(self.seconds, self._hand_on, args=(sig, frame))
-        self._timer.daemon = True
-        self._timer.start()
+        assert self._loop is not None
+        self._loop.call_later(self.seconds, self._hand_on, sig, frame)
 
     def _hand_on(self, sig: int, frame: FrameType | None) -> None:
-        previous = self._previous
-        if callable(previous):
-            previous(sig, frame)
+        if self._handed_on or self._previous is None:
+            return
+        self._handed_on = True
+        self._previous(sig, frame)

@@ -26,7 +26,7 @@ from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.logs import RequestLog
-from gateway.message import build_properties
+from gateway.message import build_properties, forwarded_headers
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.responses import (
@@ -297,7 +297,8 @@ def _spooled(
         event_id=event.id,
         event_type=event.type,
         routing_key=rkey,
-        headers=headers,
+        # What the message will carry, no more: no credentials or cookies on disk.
+        headers={k: str(v) for k, v in forwarded_headers(headers).items()},
         body=body,
         received_at=received_at,
     )

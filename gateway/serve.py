@@ -17,7 +17,7 @@ import uvicorn
 from prometheus_client import disable_created_metrics
 from starlette.applications import Starlette
 
-from gateway.app import create_app
+from gateway.app import check_stores, create_app
 from gateway.config import load_config
 from gateway.logs import configure_logging
 from gateway.sources import build_sources
@@ -28,6 +28,7 @@ _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 def serve(config_path: str, *, host: str | None, port: int | None, workers: int) -> int:
     config = load_config(config_path)
     build_sources(config.sources)  # fail closed before any worker starts
+    check_stores(config)  # an unusable spool or dedupe path too, not a worker restart loop
     configure_logging(config.gateway.log_level)
     os.environ["HOOKGATE_CONFIG"] = os.path.abspath(config_path)
     metrics_dir = None
@@ -44,6 +45,9 @@ def serve(config_path: str, *, host: str | None, port: int | None, workers: int)
             log_config=_uvicorn_log_config(config.gateway.log_level),
             access_log=False,  # the gateway writes its own line per request
             server_header=False,
+            # Never let uvicorn rewrite the client address from X-Forwarded-For: the gateway
+            # decides whom to believe (gateway.trusted_proxies, gateway.clientip).
+            proxy_headers=False,
             # In-flight requests get this long to finish after SIGTERM (plus drain_seconds);
             # keep the sum below the orchestrator's kill timeout (30 s in Kubernetes).
             timeout_graceful_shutdown=math.ceil(config.gateway.shutdown_timeout_seconds),

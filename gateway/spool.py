@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS events (
     received_at REAL NOT NULL,
     size INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    events INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals (id, events, bytes)
+SELECT 1, count(*), coalesce(sum(size), 0) FROM events;
 CREATE TABLE IF NOT EXISTS forwarder (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -114,6 +121,15 @@ class Spool:
         self._reserved = 0  # bytes of this process's appends not yet committed
         self._commits = 0  # this process's committed batches, so a stale refresh is dropped
         self._refusing = False
+        self._failing = False
+
+    def check(self) -> None:
+        """Open and close the file: `ConfigError` if it cannot be used."""
+        self.open()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._executor.shutdown(wait=False)
 
     def open(self) -> None:
         """Open (and create) the file; raise `ConfigError` naming `spool.path` if impossible."""
@@ -136,8 +152,11 @@ class Spool:
 
     @property
     def full(self) -> bool:
-        """The last event offered did not fit, and nothing has left the spool since."""
-        return self._refusing or self.totals.bytes + self._reserved >= self.max_bytes
+        """No room (the last event offered did not fit, and nothing has left the spool since),
+        or the last write failed (disk full, I/O error) and none has succeeded since."""
+        return (
+            self._refusing or self._failing or self.totals.bytes + self._reserved >= self.max_bytes
+        )
 
     async def append(self, event: SpooledEvent) -> None:
         """Return once `event` is fsynced. Raises `SpoolFull` or `SpoolUnavailable`."""
@@ -162,12 +181,14 @@ class Spool:
                 await loop.run_in_executor(self._executor, self._insert, [e for e, _ in batch])
             except Exception as err:
                 self._reserved -= size
+                self._failing = True
                 failure = SpoolUnavailable(f"spool write failed: {err}")
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(failure)
             else:
                 self._reserved -= size
+                self._failing = False
                 self._commits += 1
                 self.totals = SpoolTotals(
                     self.totals.events + len(batch),
@@ -187,6 +208,12 @@ class Spool:
                 self._refusing = False
             self.totals = totals
         return self.totals
+
+    async def release_lease(self) -> None:
+        """Hand the forwarding on at once (at shutdown), instead of when the lease runs out."""
+        await self._run(
+            lambda db: db.execute("DELETE FROM forwarder WHERE owner = ?", (self._owner,))
+        )
 
     async def take_lease(self, seconds: float) -> bool:
         """Become (or stay) the one forwarder of this file for `seconds`."""
@@ -210,7 +237,16 @@ class Spool:
         def delete(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
+                marks = ",".join("?" * len(seqs))
+                events, size = db.execute(
+                    f"SELECT count(*), coalesce(sum(size), 0) FROM events WHERE seq IN ({marks})",  # noqa: S608 - only placeholders
+                    list(seqs),
+                ).fetchone()
                 db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in seqs])
+                db.execute(
+                    "UPDATE totals SET events = events - ?, bytes = bytes - ? WHERE id = 1",
+                    (events, size),
+                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -255,6 +291,10 @@ class Spool:
                     )
                     for e in events
                 ],
+            )
+            db.execute(
+                "UPDATE totals SET events = events + ?, bytes = bytes + ? WHERE id = 1",
+                (len(events), sum(e.size() for e in events)),
             )
             db.execute("COMMIT")
         except BaseException:

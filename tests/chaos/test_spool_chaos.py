@@ -13,6 +13,7 @@ H: a broker memory alarm (connection.blocked): events are spooled at once, not a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import signal
 import time
@@ -218,6 +219,12 @@ async def test_g_gateway_sigterm_mid_load_answers_what_it_started_and_loses_noth
             "exit_code": gateway.process.returncode,
             "stopped_after_s": round(stopped_after, 1),
             "refused_after_close": len(unanswered),
+            "no_answer_errors": "/".join(
+                f"{error}:{n}"
+                for error, n in collections.Counter(
+                    result.answers[e].error for e in unanswered
+                ).most_common()
+            ),
             "cut_off_mid_request": len(unanswered & logged),
         },
     )

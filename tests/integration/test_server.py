@@ -72,6 +72,11 @@ path = "{tmp_path / "spool.sqlite3"}"
 [sources.stripe]
 provider = "stripe"
 secrets = ["${{TEST_STRIPE_SECRET}}"]
+
+[sources.fenced]
+provider = "stripe"
+secrets = ["${{TEST_STRIPE_SECRET}}"]
+allowed_ips = ["192.30.252.0/22"]
 """
     )
     log = tmp_path / "server.log"
@@ -188,6 +193,19 @@ async def test_sigterm_stops_the_server_cleanly_and_logs_hold_no_secret(server: 
     assert CASE.secrets[0] not in log
     assert "amount_paid" in body.decode()
     assert "amount_paid" not in log  # no JSON escaping can hide this token
+
+
+async def test_x_forwarded_for_from_an_untrusted_peer_does_not_pass_allowed_ips(
+    server: Server,
+) -> None:
+    body, headers = _signed()
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        plain = await client.post("/webhooks/fenced", content=body, headers=headers)
+        spoofed = await client.post(
+            "/webhooks/fenced", content=body, headers={**headers, "x-forwarded-for": "192.30.252.1"}
+        )
+    assert plain.status_code == 403
+    assert spoofed.status_code == 403  # 127.0.0.1 is no trusted proxy: the header is ignored
 
 
 @pytest.mark.parametrize("server", [DRAIN], indirect=True)

@@ -94,7 +94,7 @@ async def test_outage_events_are_spooled_then_forwarded_in_order_and_deduplicate
         await proxy.restore()
         await gw.wait_connected()
         await _spool_empty(gw)
-        # An event arriving while the backlog drains queues behind it, so order holds.
+        # Once the backlog is gone, new events are published directly again, after it.
         late_id, late_body, late_headers = _signed()
         late = await gw.client.post("/webhooks/stripe", content=late_body, headers=late_headers)
         assert late.status_code == 200
@@ -212,3 +212,39 @@ async def test_gateway_starts_without_a_broker_spools_and_catches_up(
         unrouted = await _queued(amqp, f"{exchange}.unrouted")
         delivered = await _queued(amqp, queue)
         assert unrouted + delivered == [event_id]
+
+
+async def test_while_a_backlog_waits_new_events_join_it_behind(
+    exchange: str, proxy: TcpProxy, tmp_path: Path, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    from gateway.config import SpoolSettings
+    from gateway.spool import Spool
+
+    config = _config(exchange, proxy, tmp_path)
+    # Another "worker" holds the forwarding lease, so the backlog stays put until it lets go.
+    other = Spool(SpoolSettings(path=str(tmp_path / "spool.sqlite3")))
+    other.open()
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        assert await other.take_lease(60)
+        await _outage(gw, proxy)
+        first_id, body, headers = _signed()
+        first = await gw.client.post("/webhooks/stripe", content=body, headers=headers)
+        assert first.json()["status"] == "spooled"
+
+        await proxy.restore()
+        await gw.wait_connected()
+        second_id, body, headers = _signed()
+        second = await gw.client.post("/webhooks/stripe", content=body, headers=headers)
+        assert second.json()["status"] == "spooled"  # the broker is up, but order comes first
+        assert await _queued(amqp, queue) == []
+
+        await other.release_lease()
+        await _spool_empty(gw)
+        async with asyncio.timeout(10):
+            delivered: list[str] = []
+            while len(delivered) < 2:
+                delivered += await _queued(amqp, queue)
+                await asyncio.sleep(0.05)
+        assert delivered == [first_id, second_id]
+    await other.close()

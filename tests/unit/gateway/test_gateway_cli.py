@@ -425,3 +425,16 @@ def test_send_output_verifies_with_the_real_stripe_provider(
     )
     assert event == VerifiedEvent("evt_live_1", "invoice.paid", 1_700_000_000.0)
     capsys.readouterr()
+
+
+def test_serve_with_an_unusable_spool_stops_before_any_worker_starts(
+    write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = write_config(
+        f'[spool]\npath = "{tmp_path / "a-file" / "spool.sqlite3"}"\n[dedupe]\nbackend = "memory"\n'
+        + _STRIPE
+        + 'secrets = ["whsec_x"]\n'
+    )
+    assert main(["serve", "--config", str(path), "--workers", "2"]) == 2
+    assert one_error_line(capsys).startswith("hookgate: error: spool.path: cannot open")

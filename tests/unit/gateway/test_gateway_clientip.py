@@ -34,6 +34,8 @@ def _resolve(peer: str | None, forwarded: str | None = None, trusted=PROXIES) ->
         ("10.1.2.3", "192.30.252.1:5555", "192.30.252.1"),
         ("fd00::1", "2001:db8::7", "2001:db8::7"),
         (None, "192.30.252.1", None),
+        ("::ffff:192.30.252.1", None, "192.30.252.1"),  # a dual-stack listener's IPv4 peer
+        ("::ffff:10.1.2.3", "192.30.252.1", "192.30.252.1"),
     ],
 )
 def test_forwarded_for_is_read_from_the_right_through_trusted_hops(
@@ -73,6 +75,9 @@ def test_config_reads_and_checks_ranges() -> None:
     assert "allowed_ips" not in config.sources["github"].options
     raw["sources"]["github"]["allowed_ips"] = ["192.30.252.0/33"]
     with pytest.raises(ConfigError, match=r"^sources\.github\.allowed_ips\[0\]: "):
+        parse_config(raw, {})
+    raw["sources"]["github"]["allowed_ips"] = ["10.0.0.5/8"]  # host bits: a typo, not a /8
+    with pytest.raises(ConfigError, match="has host bits set"):
         parse_config(raw, {})
     raw["sources"]["github"]["allowed_ips"] = "192.30.252.0/22"
     with pytest.raises(ConfigError, match="expected a list of IP addresses"):
