@@ -22,6 +22,7 @@ from tests.chaos.processes import (
     SPOOL_OFF,
     ConsumerProcess,
     GatewayProcess,
+    consumer_process,
     write_gateway_config,
 )
 
@@ -76,7 +77,7 @@ class ChaosProcesses:
 
     def consumer(self, **options: Any) -> ConsumerProcess:
         """`hookgate consume` of the recording service `self.service`, records in `records`."""
-        process = ConsumerProcess(
+        process = consumer_process(
             self.workdir,
             self.broker_url,
             self.exchange,

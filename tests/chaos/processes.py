@@ -15,19 +15,19 @@ lines to `records` (read them with `read_records`).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
+
+from tests.integration.consumer_kit import ConsumerProcess, eventually, read_records
+
+__all__ = ["ConsumerProcess", "GatewayProcess", "consumer_process", "eventually", "read_records"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,96 +125,31 @@ class GatewayProcess:
         self.process.wait(10)
 
 
-class ConsumerProcess:
+def consumer_process(
+    workdir: Path,
+    broker_url: str,
+    exchange: str,
+    *,
+    service: str,
+    records: Path,
+    concurrency: int = 16,
+    env: Mapping[str, str] | None = None,
+) -> ConsumerProcess:
     """`hookgate consume tests.chaos.recording_service:service` against the test's node."""
-
-    def __init__(
-        self,
-        workdir: Path,
-        broker_url: str,
-        exchange: str,
-        *,
-        service: str,
-        records: Path,
-        concurrency: int = 16,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
-        config = workdir / "consumer.toml"
-        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n')
-        full_env = {
-            **os.environ,
+    return ConsumerProcess(
+        workdir,
+        exchange,
+        {
             "HG_CHAOS_SERVICE": service,
             "HG_CHAOS_RECORD": str(records),
             "HG_CHAOS_CONCURRENCY": str(concurrency),
             **(env or {}),
-        }
-        full_env.pop("HOOKGATE_BROKER_URL", None)
-        command = [
-            *(sys.executable, "-m", "gateway", "consume", "-c", str(config)),
-            *("tests.chaos.recording_service:service", "--metrics-port", "0"),
-            *("--drain-timeout", "10"),
-        ]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    async def wait_consuming(self, seconds: float = 30) -> None:
-        await eventually(
-            lambda: (
-                b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
-            ),
-            seconds,
-            "the consumer to start",
-        )
-        assert self.process.poll() is None, self.output()
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        self.process.send_signal(sig)
-
-    async def wait_exit(self, seconds: float = 30) -> int:
-        await eventually(lambda: self.process.poll() is not None, seconds, "the consumer to exit")
-        return self.process.returncode
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        """SIGKILL the consumer if it is still running and reap it. Safe to call twice."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-
-
-def read_records(path: Path) -> list[tuple[str, str, int]]:
-    """The `(start|done, event_id, pid)` lines the recording service appended to `path`."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3:  # a line cut by kill -9 mid-write is ignored
-            rows.append((parts[0], parts[1], int(parts[2])))
-    return rows
-
-
-async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    """Poll `check` (sync or async) until it returns something truthy; bounded by `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.1)
+        },
+        "--drain-timeout",
+        "10",
+        service="tests.chaos.recording_service:service",
+        broker_url=broker_url,
+    )
 
 
 def _config_port(config: Path) -> int:

@@ -147,10 +147,11 @@ class ConsumerProcess:
         env: dict[str, str],
         *args: str,
         service: str = "tests.integration.consumer_services:service",
+        broker_url: str = AMQP_URL,
     ) -> None:
         self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
         config = workdir / "broker.toml"
-        config.write_text(f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n')
+        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n')
         command = [
             sys.executable,
             "-m",
@@ -170,7 +171,11 @@ class ConsumerProcess:
                 command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
             )
 
-    async def wait_consuming(self, seconds: float = 20) -> None:
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def wait_consuming(self, seconds: float = 30) -> None:
         await eventually(
             lambda: (
                 b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
@@ -188,22 +193,24 @@ class ConsumerProcess:
         return self.process.returncode
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
+        """SIGKILL the consumer if it is still running and reap it. Safe to call twice."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
 
 
 def read_records(path: Path) -> list[tuple[str, str, int]]:
-    """(what, event_id, pid) lines written by tests.integration.consumer_services."""
+    """The `(start|done, event_id, pid)` lines a recording consumer service appended."""
     if not path.exists():
         return []
     rows = []
     for line in path.read_text().splitlines():
-        what, event_id, pid = line.split()
-        rows.append((what, event_id, int(pid)))
+        parts = line.split()
+        if len(parts) == 3:  # a line cut by kill -9 mid-write is ignored
+            rows.append((parts[0], parts[1], int(parts[2])))
     return rows
 
 
