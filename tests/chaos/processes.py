@@ -9,7 +9,7 @@
     consumer = ConsumerProcess(workdir, node.url, exchange, service="hgc-…", records=path)
     await consumer.wait_consuming()
 
-The consumer runs tests.chaos.recording_service, which appends `start|done EVENT_ID PID`
+The consumer runs tests.integration.consumer_services, which appends `start|done EVENT_ID PID`
 lines to `records` (read them with `read_records`).
 """
 
@@ -135,19 +135,18 @@ def consumer_process(
     concurrency: int = 16,
     env: Mapping[str, str] | None = None,
 ) -> ConsumerProcess:
-    """`hookgate consume tests.chaos.recording_service:service` against the test's node."""
+    """`hookgate consume tests.integration.consumer_services:service` against the test's node."""
     return ConsumerProcess(
         workdir,
         exchange,
         {
-            "HG_CHAOS_SERVICE": service,
-            "HG_CHAOS_RECORD": str(records),
-            "HG_CHAOS_CONCURRENCY": str(concurrency),
+            "HG_TEST_SERVICE": service,
+            "HG_TEST_RECORD": str(records),
+            "HG_TEST_CONCURRENCY": str(concurrency),
             **(env or {}),
         },
         "--drain-timeout",
         "10",
-        service="tests.chaos.recording_service:service",
         broker_url=broker_url,
     )
 

@@ -128,7 +128,7 @@ async def test_consumer_and_broker_kill_9_every_event_reaches_success_or_dlq(
 
     assert figures.lost == 0, f"accepted but neither handled nor dead-lettered: {figures.lost_ids}"
     assert set(dead_ids) == meant_to_fail, "the DLQ holds exactly the failing events"
-    failure = "tests.chaos.recording_service.ChaosFailure"
+    failure = "tests.integration.consumer_services.MeantToFail"
     assert all(letter.error_type == failure for letter in letters), {d.error_type for d in letters}
     assert should_succeed <= done()
     assert cut_mid_handler > 0, "the first consumer was not killed mid-handler"

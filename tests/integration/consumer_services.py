@@ -4,7 +4,9 @@ HG_TEST_SERVICE (name), HG_TEST_RECORD (file to append `start|done EVENT_ID PID`
 HG_TEST_DELIVERY_LIMIT, HG_TEST_IDEMPOTENCY (SQLite path), HG_TEST_KILL_AFTER_MARK (1: the
 process SIGKILLs itself right after marking an event done, before the ack: the worst moment).
 The event body's `behaviour` picks what the handler does: `slow` (sleep `seconds`), `crash`
-(SIGKILL its own process), anything else returns at once.
+(SIGKILL its own process), `fail` (raise `MeantToFail`: retried once after 1 s, then
+dead-lettered with that error), anything else returns at once. `done` is written only when the
+handler succeeds. The chaos suite runs this service too.
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ service = Service(
 )
 
 
+class MeantToFail(RuntimeError):
+    """What a `fail` event raises, so its dead letter names it."""
+
+
 def _record(what: str, event: Event) -> None:
+    # One short append per line: a kill -9 leaves at most one torn last line.
     with open(_RECORD, "a") as record:
         record.write(f"{what} {event.id} {os.getpid()}\n")
 
@@ -65,9 +72,11 @@ def _record(what: str, event: Event) -> None:
 async def handle(event: Event) -> None:
     _record("start", event)
     data = event.json()
-    behaviour = data.get("behaviour")
+    behaviour = data.get("behaviour") if isinstance(data, dict) else None
     if behaviour == "crash":
         os.kill(os.getpid(), signal.SIGKILL)
+    if behaviour == "fail":
+        raise MeantToFail(f"event {event.id} is meant to fail")
     if behaviour == "slow":
         await asyncio.sleep(float(data.get("seconds", 1)))
     _record("done", event)
