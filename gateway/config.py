@@ -22,11 +22,19 @@ from urllib.parse import urlsplit
 from gateway.errors import ConfigError
 from providers import Secret
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `$$`, `${NAME}`, or a `$` that is neither: "$VAR" and "${VAR" are refused, never used as text.
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$)")
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _EXCHANGE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 # Keys every source has; everything else in a source table is a provider option.
-_SOURCE_KEYS = {"provider", "secrets", "tolerance_seconds", "allowed_ips"}
+_SOURCE_KEYS = {
+    "provider",
+    "secrets",
+    "tolerance_seconds",
+    "allowed_ips",
+    "forward_signature_headers",
+}
+_MIN_MESSAGE_KEY = 16  # characters; a shorter HMAC key is a placeholder, not a key
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_BROKER_URL = Secret("amqp://guest:guest@127.0.0.1:5672/")
 
@@ -41,6 +49,8 @@ class GatewaySettings:
     max_header_count: int = 100
     publish_timeout_seconds: float = 5.0
     body_read_timeout_seconds: float = 10.0
+    header_read_timeout_seconds: float = 10.0
+    max_connections: int = 1000
     drain_seconds: float = 2.0
     shutdown_timeout_seconds: float = 10.0
     trusted_proxies: tuple[Network, ...] = ()
@@ -51,6 +61,8 @@ class GatewaySettings:
 class BrokerSettings:
     url: Secret = _DEFAULT_BROKER_URL
     exchange: str = "webhooks"
+    #: `[broker] message_key`: the first signs messages, any one verifies (rotation).
+    message_keys: tuple[Secret, ...] = ()
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and error messages."""
@@ -87,6 +99,7 @@ class SourceSettings:
     secrets: tuple[Secret, ...]
     tolerance_seconds: float | None
     allowed_ips: tuple[Network, ...] = ()
+    forward_signature_headers: bool = True
     # Provider options may hold tokens (verify_token): kept out of reprs like the secrets.
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -155,6 +168,11 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str]) -> Any:
     if isinstance(value, str):
 
         def replace(match: re.Match[str]) -> str:
+            if match.group(2) is not None:
+                raise ConfigError(
+                    f"{path}: a '$' that is not ${{NAME}}: write ${{VAR}} for an environment "
+                    "variable, $$ for a literal '$'"
+                )
             name = match.group(1)
             if name is None:
                 return "$"
@@ -198,6 +216,14 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
             d.body_read_timeout_seconds,
             positive=True,
         ),
+        header_read_timeout_seconds=_number(
+            table,
+            "header_read_timeout_seconds",
+            "gateway",
+            d.header_read_timeout_seconds,
+            positive=True,
+        ),
+        max_connections=_int(table, "max_connections", "gateway", d.max_connections, 1, 1_000_000),
         drain_seconds=_number(table, "drain_seconds", "gateway", d.drain_seconds, positive=False),
         shutdown_timeout_seconds=_number(
             table, "shutdown_timeout_seconds", "gateway", d.shutdown_timeout_seconds, positive=True
@@ -208,7 +234,7 @@ def _gateway(table: dict[str, Any]) -> GatewaySettings:
 
 
 def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
-    _only(table, {"url", "exchange"}, "broker")
+    _only(table, {"url", "exchange", "message_key"}, "broker")
     url = env.get("HOOKGATE_BROKER_URL") or _str(
         table, "url", "broker", BrokerSettings.url.reveal()
     )
@@ -225,7 +251,14 @@ def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
     exchange = _str(table, "exchange", "broker", "webhooks")
     if not _EXCHANGE_NAME.fullmatch(exchange) or exchange.startswith("amq."):
         raise ConfigError("broker.exchange: use letters, digits and _ . : - (not starting 'amq.')")
-    return BrokerSettings(url=Secret(url), exchange=exchange)
+    keys = _secrets(table, "message_key", "broker")
+    for i, key in enumerate(keys):
+        if len(key.reveal()) < _MIN_MESSAGE_KEY:
+            raise ConfigError(
+                f"broker.message_key[{i}]: shorter than {_MIN_MESSAGE_KEY} characters; "
+                "use a long random value (e.g. `openssl rand -hex 32`)"
+            )
+    return BrokerSettings(url=Secret(url), exchange=exchange, message_keys=keys)
 
 
 def _dedupe(table: dict[str, Any]) -> DedupeSettings:
@@ -235,7 +268,7 @@ def _dedupe(table: dict[str, Any]) -> DedupeSettings:
     if backend == "redis":
         raise ConfigError("dedupe.backend: 'redis' is not available yet; use 'sqlite' or 'memory'")
     if backend not in {"sqlite", "memory"}:
-        raise ConfigError(f"dedupe.backend: expected 'sqlite' or 'memory', got {backend!r}")
+        raise ConfigError("dedupe.backend: expected 'sqlite' or 'memory'")
     return DedupeSettings(
         backend=backend,
         path=_str(table, "path", "dedupe", d.path),
@@ -266,14 +299,10 @@ def _source(name: str, table: Any) -> SourceSettings:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: expected a table")
     provider = _str(table, "provider", path, None)
-    secrets = table.get("secrets", [])
-    if isinstance(secrets, str):
-        secrets = [secrets]
-    if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
-        raise ConfigError(f"{path}.secrets: expected a list of strings")
-    for i, secret in enumerate(secrets):
-        if not secret:
-            raise ConfigError(f"{path}.secrets[{i}]: empty secret (is its variable empty?)")
+    secrets = _secrets(table, "secrets", path)
+    forward_signatures = table.get("forward_signature_headers", True)
+    if not isinstance(forward_signatures, bool):
+        raise ConfigError(f"{path}.forward_signature_headers: expected true or false")
     tolerance = None
     if "tolerance_seconds" in table:
         tolerance = _number(table, "tolerance_seconds", path, 0.0, positive=False)
@@ -281,11 +310,32 @@ def _source(name: str, table: Any) -> SourceSettings:
     return SourceSettings(
         name,
         provider,
-        tuple(Secret(s) for s in secrets),
+        secrets,
         tolerance,
         _networks(table, "allowed_ips", path),
+        forward_signatures,
         options,
     )
+
+
+def _secrets(table: Mapping[str, Any], key: str, path: str) -> tuple[Secret, ...]:
+    """A string or a list of strings, each non-blank; errors never show a value."""
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ConfigError(f"{_join(path, key)}: expected a list of strings")
+    for i, secret in enumerate(value):
+        if not secret.strip():
+            raise ConfigError(
+                f"{_join(path, key)}[{i}]: empty secret (is its variable empty or blank?)"
+            )
+        if secret != secret.strip():
+            raise ConfigError(
+                f"{_join(path, key)}[{i}]: leading or trailing whitespace (a stray newline in "
+                "the variable?)"
+            )
+    return tuple(Secret(s) for s in value)
 
 
 def _networks(table: Mapping[str, Any], key: str, path: str) -> tuple[Network, ...]:
@@ -299,7 +349,9 @@ def _networks(table: Mapping[str, Any], key: str, path: str) -> tuple[Network, .
             # strict: "10.0.0.5/8" is a typo to report, not the whole /8 to trust.
             networks.append(ipaddress.ip_network(text.strip(), strict=True))
         except ValueError as err:
-            raise ConfigError(f"{_join(path, key)}[{i}]: {err}") from err
+            # Never echo a configured value: say what is wrong, not what was written.
+            reason = "host bits set" if "host bits" in str(err) else "not an address or range"
+            raise ConfigError(f"{_join(path, key)}[{i}]: {reason}") from None
     return tuple(networks)
 
 

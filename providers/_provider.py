@@ -49,6 +49,12 @@ class ProviderBase:
     source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     #: Parse the body as JSON even when no field needs it (a handshake reads it).
     reads_body: ClassVar[bool] = False
+    #: Headers that carry a shared secret as is: never forwarded or stored (see `Provider`).
+    credential_headers: ClassVar[frozenset[str]] = frozenset()
+    #: Headers that carry signatures and signed timestamps (see `Provider`).
+    signature_headers: ClassVar[frozenset[str]] = frozenset()
+    #: Every accepted request carries a signed timestamp within the tolerance.
+    signed_timestamp: ClassVar[bool] = False
 
     def __init__(self, spec: SourceSpec) -> None:
         self.configure(spec)

@@ -42,11 +42,17 @@ class VerifiedEvent:
 
     `id` is the provider's event ID (the dedupe key); `type` the provider's event type, used in
     the routing key; `occurred_at` the provider's own event time (Unix time) when it gives one.
+
+    `replay_key` is set by providers whose signature does not cover the event ID or type (they
+    come from unsigned headers, or the signature covers only a token): a digest of what *was*
+    signed (the body, or the signed token). The gateway de-duplicates on it as well, so a
+    captured delivery re-sent under another ID or type is answered `duplicate`.
     """
 
     id: str
     type: str
     occurred_at: float | None = None
+    replay_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,19 @@ class Provider(Protocol):
     family: ClassVar[str]
     #: HTTP methods the provider's requests arrive with; anything else is answered 405.
     methods: ClassVar[frozenset[str]]
+
+    # Optional attributes (the gateway reads them with these defaults when a plugin has none):
+    #
+    # credential_headers: ClassVar[frozenset[str]] = frozenset()
+    #     Lower-case names of headers that carry a shared secret as is (GitLab's
+    #     `x-gitlab-token`): never forwarded to consumers, never written to disk.
+    # signature_headers: ClassVar[frozenset[str]] = frozenset()
+    #     Lower-case names of headers that carry signatures (and their timestamps): forwarded so
+    #     consumers may verify again, unless the source sets `forward_signature_headers = false`.
+    # signed_timestamp: ClassVar[bool] = False
+    #     True when every accepted request carries a signed timestamp checked against the
+    #     source's tolerance (replays are bounded in time); `check-config` warns about sources
+    #     without one and without `allowed_ips`.
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
         """Return the verified event or a handshake answer; raise a `VerificationError`."""

@@ -169,9 +169,50 @@ def test_double_dollar_escapes_a_variable_reference() -> None:
     assert config.sources["stripe"].secrets[0].reveal() == "${NOT_SET}"
 
 
-def test_lone_dollar_is_left_alone() -> None:
-    config = parse_config(_source(secrets=["pa$word$"]), {})
-    assert config.sources["stripe"].secrets[0].reveal() == "pa$word$"
+@pytest.mark.parametrize("written", ["$STRIPE_SECRET", "${STRIPE_SECRET", "pa$word", "x$"])
+def test_dollar_that_is_not_a_variable_is_refused_without_echoing_it(written: str) -> None:
+    message = _error(_source(secrets=[written]), {"STRIPE_SECRET": "whsec_real"})
+    assert message.startswith("sources.stripe.secrets[0]: a '$' that is not ${NAME}")
+    assert written not in message
+    assert "whsec_real" not in message
+
+
+def test_escaped_dollar_is_a_literal_dollar() -> None:
+    config = parse_config(_source(secrets=["pa$$word"]), {})
+    assert config.sources["stripe"].secrets[0].reveal() == "pa$word"
+
+
+@pytest.mark.parametrize("value", [" ", "\t\n", "  \n"])
+def test_blank_secret_is_refused(value: str) -> None:
+    message = _error(_source(secrets=["${S}"]), {"S": value})
+    assert message.startswith("sources.stripe.secrets[0]: empty secret")
+
+
+def test_secret_with_stray_whitespace_is_refused_without_echoing_it() -> None:
+    message = _error(_source(secrets=["${S}"]), {"S": "whsec_abc123\n"})
+    assert message.startswith("sources.stripe.secrets[0]: leading or trailing whitespace")
+    assert "whsec_abc123" not in message
+
+
+def test_bad_network_error_does_not_echo_the_value() -> None:
+    raw = _source()
+    raw["sources"]["stripe"]["allowed_ips"] = ["10.9.8.7/8", "secret-host"]
+    message = _error(raw, {})
+    assert message == "sources.stripe.allowed_ips[0]: host bits set"
+    raw["sources"]["stripe"]["allowed_ips"] = ["secret-host"]
+    assert _error(raw, {}) == "sources.stripe.allowed_ips[0]: not an address or range"
+
+
+def test_message_key_is_read_refused_when_short_and_never_shown() -> None:
+    raw = _source()
+    raw["broker"] = {"message_key": ["${K1}", "${K2}"]}
+    config = parse_config(raw, {"K1": "k" * 32, "K2": "j" * 32})
+    assert [k.reveal() for k in config.broker.message_keys] == ["k" * 32, "j" * 32]
+    assert "k" * 32 not in repr(config)
+    raw["broker"] = {"message_key": "${K1}"}
+    message = _error(raw, {"K1": "short-key"})
+    assert message.startswith("broker.message_key[0]: shorter than 16 characters")
+    assert "short-key" not in message
 
 
 def test_interpolated_value_is_not_interpolated_again() -> None:
