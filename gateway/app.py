@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.config import Config
 from gateway.deadlines import ReadDeadlines
-from gateway.dedupe import DedupeStore, open_dedupe_store
+from gateway.dedupe import DedupeStore, check_dedupe_store, open_dedupe_store
 from gateway.drain import Drain
 from gateway.forwarder import Forwarder
 from gateway.ingest import IngestEndpoint
@@ -64,13 +64,21 @@ def create_app(
     if config.spool.enabled:
         spool = Spool(config.spool)
         spool.open()  # fail closed: an unusable spool path stops startup
+    message_keys = config.broker.message_keys
+    message_key = message_keys[0].reveal().encode() if message_keys else None
     forwarder = (
-        Forwarder(spool, publisher, metrics, lease=2 * gateway.publish_timeout_seconds + 10)
+        Forwarder(
+            spool,
+            publisher,
+            metrics,
+            lease=2 * gateway.publish_timeout_seconds + 10,
+            message_key=message_key,
+        )
         if spool is not None
         else None
     )
     ingest = IngestEndpoint(
-        gateway, sources, store, publisher, metrics, RequestLog(), deadlines, spool
+        gateway, sources, store, publisher, metrics, RequestLog(), deadlines, spool, message_key
     )
 
     async def healthz(_: Request) -> Response:
@@ -123,7 +131,7 @@ def create_app(
             await publisher.close()
             if spool is not None:
                 await spool.close()
-            store.close()
+            await store.close()
 
     app = GatewayApp(
         ingest,
@@ -147,7 +155,7 @@ def check_stores(config: Config) -> None:
     """Open and close the spool and the dedupe store once: raise `ConfigError` if unusable."""
     if config.spool.enabled:
         Spool(config.spool).check()
-    open_dedupe_store(config.dedupe, lease_seconds=30.0).close()
+    check_dedupe_store(config.dedupe)
 
 
 class GatewayApp(Starlette):
@@ -180,9 +188,9 @@ async def _purge_forever(store: DedupeStore) -> None:
         await asyncio.sleep(_PURGE_INTERVAL)
         try:
             # Small batches, yielding between them, so no purge holds the loop for long.
-            purged = store.purge(time.time())
+            purged = await store.purge(time.time())
             while purged:
                 await asyncio.sleep(0.01)
-                purged = store.purge(time.time())
+                purged = await store.purge(time.time())
         except Exception:
             _log.exception("dedupe purge failed; will retry")

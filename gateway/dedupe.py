@@ -6,9 +6,12 @@ someone else holds answers IN_PROGRESS; a committed key answers DUPLICATE until 
 failed, so that the provider's retry is not mistaken for a duplicate. A claim also expires (the
 lease), so a worker that dies mid-publish cannot block an event ID for the whole TTL.
 
-The calls are synchronous on purpose: each is one short SQLite statement (WAL, no fsync per
-transaction), cheaper than a thread hop; commits are batched. Losing the last commits in a crash
-only lets a duplicate through, which at-least-once delivery allows.
+Every call is a coroutine and none blocks the event loop: the SQLite store runs its statements
+on one dedicated thread, and the calls that arrive while that thread is busy are run together
+in its next turn (one thread hop for a group, not one per request). A lock held by another
+process (busy timeout 5 s) therefore delays the requests that need the store, never `/healthz`
+or anything else on the loop. Commits are batched; losing the last ones in a crash only lets a
+duplicate through, which at-least-once delivery allows.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import contextlib
 import enum
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from gateway.config import DedupeSettings
 from gateway.errors import ConfigError, DedupeUnavailable
 
 _log = logging.getLogger("hookgate.dedupe")
+_T = TypeVar("_T")
 
 
 class Claim(enum.Enum):
@@ -35,13 +40,13 @@ class Claim(enum.Enum):
 
 
 class DedupeStore(Protocol):
-    """Claim/commit/release by key. Store failures raise `DedupeUnavailable`."""
+    """Claim/commit/release by key, without blocking the loop. Failures: `DedupeUnavailable`."""
 
-    def claim(self, key: str, now: float) -> Claim: ...
-    def commit(self, key: str, now: float) -> None: ...
-    def release(self, key: str) -> None: ...
-    def purge(self, now: float) -> int: ...
-    def close(self) -> None: ...
+    async def claim(self, key: str, now: float) -> Claim: ...
+    async def commit(self, key: str, now: float) -> None: ...
+    async def release(self, key: str) -> None: ...
+    async def purge(self, now: float) -> int: ...
+    async def close(self) -> None: ...
 
 
 _CLAIMED, _COMMITTED = 0, 1
@@ -55,28 +60,28 @@ class MemoryDedupeStore:
         self._lease = lease_seconds
         self._entries: dict[str, tuple[int, float]] = {}
 
-    def claim(self, key: str, now: float) -> Claim:
+    async def claim(self, key: str, now: float) -> Claim:
         entry = self._entries.get(key)
         if entry is not None and entry[1] > now:
             return Claim.DUPLICATE if entry[0] == _COMMITTED else Claim.IN_PROGRESS
         self._entries[key] = (_CLAIMED, now + self._lease)
         return Claim.NEW
 
-    def commit(self, key: str, now: float) -> None:
+    async def commit(self, key: str, now: float) -> None:
         self._entries[key] = (_COMMITTED, now + self._ttl)
 
-    def release(self, key: str) -> None:
+    async def release(self, key: str) -> None:
         entry = self._entries.get(key)
         if entry is not None and entry[0] == _CLAIMED:
             del self._entries[key]
 
-    def purge(self, now: float) -> int:
+    async def purge(self, now: float) -> int:
         expired = [key for key, (_, expires) in self._entries.items() if expires <= now]
         for key in expired:
             del self._entries[key]
         return len(expired)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._entries.clear()
 
 
@@ -104,13 +109,20 @@ _COMMIT_DELAY = 0.005
 
 
 class SqliteDedupeStore:
-    """A SQLite file shared by every worker process on one host (WAL mode)."""
+    """A SQLite file shared by every worker process on one host (WAL mode).
+
+    The connection is used by one thread only (`_thread`); coroutines hand it work through
+    `_run`, which groups the calls made while the thread is busy into one hop.
+    """
 
     def __init__(self, path: str, ttl_seconds: float, lease_seconds: float) -> None:
         self._ttl = ttl_seconds
         self._lease = lease_seconds
-        self._pending: dict[str, float] = {}
+        self._pending: dict[str, float] = {}  # committed here, not yet written
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._turn: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookgate-dedupe")
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -120,11 +132,18 @@ class SqliteDedupeStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as err:
+            self._thread.shutdown(wait=False)
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
 
-    def claim(self, key: str, now: float) -> Claim:
-        if key in self._pending:
-            return Claim.DUPLICATE
+    async def claim(self, key: str, now: float) -> Claim:
+        pending = self._pending.get(key)
+        if pending is not None:
+            if pending > now:
+                return Claim.DUPLICATE
+            await self.flush()  # expired before it was written: let the file decide
+        return await self._run(lambda: self._claim(key, now))
+
+    def _claim(self, key: str, now: float) -> Claim:
         with _unavailable_on_error():
             if self._db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
                 return Claim.NEW
@@ -134,22 +153,18 @@ class SqliteDedupeStore:
             return Claim.IN_PROGRESS
         return Claim.DUPLICATE
 
-    def commit(self, key: str, now: float) -> None:
-        """Mark `key` seen. Inside an event loop, commits are written in batches (one SQLite
-        transaction per few milliseconds instead of one per request); until then this process
-        already answers DUPLICATE for the key and other processes IN_PROGRESS (409)."""
+    async def commit(self, key: str, now: float) -> None:
+        """Mark `key` seen. Commits are written in batches (one SQLite transaction per few
+        milliseconds instead of one per request); until then this process already answers
+        DUPLICATE for the key and other processes IN_PROGRESS (409)."""
         self._pending[key] = now + self._ttl
         if len(self._pending) >= _COMMIT_BATCH:
-            self.flush()
+            await self.flush()
         elif self._flush_timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop: a plain synchronous caller
-                self.flush()
-                return
+            loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(_COMMIT_DELAY, self._flush_later)
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Write every pending commit now, in one transaction."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
@@ -157,7 +172,15 @@ class SqliteDedupeStore:
         if not self._pending:
             return
         rows = list(self._pending.items())
-        self._pending.clear()
+        try:
+            await self._run(lambda: self._write_commits(rows))
+        finally:
+            # Written, or failed and logged by the caller: keep later commits, drop these.
+            for key, expires in rows:
+                if self._pending.get(key) == expires:
+                    del self._pending[key]
+
+    def _write_commits(self, rows: list[tuple[str, float]]) -> None:
         with _unavailable_on_error():
             self._db.execute("BEGIN")
             try:
@@ -171,31 +194,83 @@ class SqliteDedupeStore:
 
     def _flush_later(self) -> None:
         self._flush_timer = None
+        asyncio.get_running_loop().create_task(self._flush_logged())
+
+    async def _flush_logged(self) -> None:
         try:
-            self.flush()
+            await self.flush()
         except DedupeUnavailable as err:
             # The events are durable; a lost commit only lets a redelivery be published again.
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
 
-    def release(self, key: str) -> None:
-        with _unavailable_on_error():
-            self._db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
+    async def release(self, key: str) -> None:
+        def release() -> None:
+            with _unavailable_on_error():
+                self._db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
 
-    def purge(self, now: float, batch: int = 5000) -> int:
+        await self._run(release)
+
+    async def purge(self, now: float, batch: int = 5000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
-        with _unavailable_on_error():
-            cursor = self._db.execute(
-                "DELETE FROM seen WHERE key IN "
-                "(SELECT key FROM seen WHERE expires_at <= ? LIMIT ?)",
-                (now, batch),
-            )
-        return cursor.rowcount
 
-    def close(self) -> None:
+        def purge() -> int:
+            with _unavailable_on_error():
+                cursor = self._db.execute(
+                    "DELETE FROM seen WHERE key IN "
+                    "(SELECT key FROM seen WHERE expires_at <= ? LIMIT ?)",
+                    (now, batch),
+                )
+            return cursor.rowcount
+
+        return await self._run(purge)
+
+    async def close(self) -> None:
         try:
-            self.flush()
+            await self.flush()
         finally:
-            self._db.close()
+            await self._run(self._db.close)
+            self._thread.shutdown(wait=True)
+
+    def close_unused(self) -> None:
+        """Close a store that never served a request (a startup check), without a loop."""
+        self._db.close()
+        self._thread.shutdown(wait=True)
+
+    async def _run(self, call: Callable[[], _T]) -> _T:
+        """Run `call` on the store's thread, in the next group of calls."""
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        self._queue.append((call, future))
+        if self._turn is None:
+            self._turn = asyncio.create_task(self._turns())
+        return await future
+
+    async def _turns(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                group, self._queue = self._queue, []
+                outcomes = await loop.run_in_executor(
+                    self._thread, _run_group, [call for call, _ in group]
+                )
+                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if future.done():  # its caller was cancelled
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._turn = None
+
+
+def _run_group(calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any]] = []
+    for call in calls:
+        try:
+            outcomes.append((True, call()))
+        except Exception as err:  # handed to the caller's future
+            outcomes.append((False, err))
+    return outcomes
 
 
 @contextlib.contextmanager
@@ -210,3 +285,9 @@ def open_dedupe_store(settings: DedupeSettings, lease_seconds: float) -> DedupeS
     if settings.backend == "memory":
         return MemoryDedupeStore(settings.ttl_seconds, lease_seconds)
     return SqliteDedupeStore(settings.path, settings.ttl_seconds, lease_seconds)
+
+
+def check_dedupe_store(settings: DedupeSettings) -> None:
+    """Open and close the configured store once: raise `ConfigError` if it is unusable."""
+    if settings.backend == "sqlite":
+        SqliteDedupeStore(settings.path, settings.ttl_seconds, 30.0).close_unused()

@@ -28,9 +28,16 @@ _IDLE = 0.5  # seconds between looks at the spool when there is nothing to do
 
 class Forwarder:
     def __init__(
-        self, spool: Spool, publisher: Publisher, metrics: GatewayMetrics, *, lease: float
+        self,
+        spool: Spool,
+        publisher: Publisher,
+        metrics: GatewayMetrics,
+        *,
+        lease: float,
+        message_key: bytes | None = None,
     ) -> None:
         self._spool = spool
+        self._message_key = message_key
         self._publisher = publisher
         self._metrics = metrics
         self._lease = lease
@@ -95,5 +102,7 @@ class Forwarder:
                 event=VerifiedEvent(id=event.event_id, type=event.event_type),
                 headers=event.headers,
                 received_at=event.received_at,
+                message_key=self._message_key,
+                body=event.body,
             ),
         )

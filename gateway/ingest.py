@@ -1,12 +1,20 @@
 """`POST {path_prefix}/{source}`: the hot path, in the order of the promise.
 
-read body → find source → verify → claim ID → publish (or spool) → commit → answer.
+read body → find source → verify → build the message → claim ID → publish (or spool) → commit
+→ answer.
 
 A 2xx leaves here only after the broker confirmed the message, or after the spool fsynced it
 (`200 spooled`). An event ID is claimed before the publish and committed once the event is
 durable; when it cannot be made durable, the claim is released, so the provider's retry is
 published rather than dropped as a duplicate. While the spool holds events, new ones queue
 behind them, so that events reach the broker in the order they arrived.
+
+Nothing reaches the broker or the spool that the broker would refuse: an event ID or type that
+is empty, too long or holds control characters is `400 malformed`, and a message whose encoded
+properties would not fit in one AMQP frame is `431 headers_too_large`, both before the claim.
+Where the provider's signature does not cover the event ID or type, its `replay_key` (a digest
+of what was signed) is claimed beside the ID, so a captured delivery re-sent under another ID
+is a duplicate.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
+from pamqp.commands import Basic
 from starlette.types import Receive, Scope, Send
 
 from gateway.clientip import ClientAddress, allowed
@@ -26,7 +36,7 @@ from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.logs import RequestLog
-from gateway.message import build_properties, forwarded_headers
+from gateway.message import MAX_PROPERTIES_BYTES, build_properties, encoded_size
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.responses import (
@@ -50,6 +60,8 @@ from providers import Handshake, VerificationError, VerifiedEvent, WebhookReques
 
 _log = logging.getLogger("hookgate.ingest")
 _MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
+_MAX_EVENT_TYPE_BYTES = 255  # a type is a routing-key part; longer is not an event type
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class _NotDurable(Exception):
@@ -77,6 +89,7 @@ class IngestEndpoint:
         request_log: RequestLog,
         deadlines: ReadDeadlines,
         spool: Spool | None = None,
+        message_key: bytes | None = None,
     ) -> None:
         self._sources = dict(sources)
         self._dedupe = dedupe
@@ -88,6 +101,7 @@ class IngestEndpoint:
         self._deadlines = deadlines
         self._request_log = request_log
         self._spool = spool
+        self._message_key = message_key
         self._clients = ClientAddress(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
@@ -166,12 +180,32 @@ class IngestEndpoint:
             )
             return "handshake", handshake, None
         event_id = verified.id
-        if not event_id or len(event_id.encode()) > _MAX_EVENT_ID_BYTES:
-            raise _Refused("malformed", answer("malformed", "event ID is empty or too long"))
+        problem = _malformed(verified)
+        if problem is not None:
+            raise _Refused("malformed", answer("malformed", problem))
+        properties = build_properties(
+            source=source.name,
+            provider=source.provider_name,
+            event=verified,
+            headers=headers,
+            received_at=received_at,
+            drop=source.drop_headers,
+            message_key=self._message_key,
+            body=body,
+        )
+        size = encoded_size(properties)
+        if size is None:
+            raise _Refused("malformed", answer("malformed", "the event cannot be encoded"))
+        if size > MAX_PROPERTIES_BYTES:
+            # The broker would close the connection (FRAME_ERROR); the spool would never drain.
+            raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
 
-        key = f"{source.name}:{event_id}"
+        keys = [f"{source.name}:{event_id}"]
+        if verified.replay_key:
+            # "/" cannot follow a source name in an ID key (source names have no "/").
+            keys.append(f"{source.name}/{verified.replay_key}")
         try:
-            claim = self._dedupe.claim(key, received_at)
+            claim = await self._claim(keys, received_at)
         except DedupeUnavailable as err:
             _log.error("dedupe claim failed", extra={"fields": {"error": str(err)}})
             return "unavailable", answer("unavailable", "dedupe store unavailable"), event_id
@@ -180,25 +214,42 @@ class IngestEndpoint:
         if claim is Claim.IN_PROGRESS:
             return "in_progress", IN_PROGRESS, event_id
         try:
-            outcome = await self._make_durable(source, verified, headers, body, received_at)
+            outcome = await self._make_durable(source, verified, properties, body, received_at)
         except _NotDurable as err:
-            self._release(key)
+            await self._release(keys)
             return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
         except BaseException:
-            self._release(key)
+            await self._release(keys)
             raise
         try:
-            self._dedupe.commit(key, time.time())
+            now = time.time()
+            for key in keys:
+                await self._dedupe.commit(key, now)
         except DedupeUnavailable as err:
             # The event is durable: still a 2xx. A redelivery may be published again.
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
         return outcome, answer(outcome, event_id=event_id, source=source.name), event_id
 
+    async def _claim(self, keys: list[str], now: float) -> Claim:
+        """Claim every key, or none: the first key that is not NEW decides the answer."""
+        claimed: list[str] = []
+        try:
+            for key in keys:
+                claim = await self._dedupe.claim(key, now)
+                if claim is not Claim.NEW:
+                    await self._release(claimed)
+                    return claim
+                claimed.append(key)
+        except BaseException:
+            await self._release(claimed)
+            raise
+        return Claim.NEW
+
     async def _make_durable(
         self,
         source: Source,
         event: VerifiedEvent,
-        headers: dict[str, str],
+        properties: Basic.Properties,
         body: bytes,
         received_at: float,
     ) -> str:
@@ -212,34 +263,28 @@ class IngestEndpoint:
         spool = self._spool
         if spool is not None and spool.backlog:
             with contextlib.suppress(SpoolFull, SpoolUnavailable):
-                await spool.append(_spooled(source, event, rkey, headers, body, received_at))
+                await spool.append(_spooled(source, event, rkey, properties, body, received_at))
                 return "spooled"
-        properties = build_properties(
-            source=source.name,
-            provider=source.provider_name,
-            event=event,
-            headers=headers,
-            received_at=received_at,
-        )
         try:
             await self._publisher.publish(body, rkey, properties)
         except PublishFailed as err:
             if spool is None:
                 raise _NotDurable(str(err)) from err
             try:
-                await spool.append(_spooled(source, event, rkey, headers, body, received_at))
+                await spool.append(_spooled(source, event, rkey, properties, body, received_at))
             except (SpoolFull, SpoolUnavailable) as full:
                 _log.error("event not spooled", extra={"fields": {"error": str(full)}})
                 raise _NotDurable(f"{err}; and {full}") from full
             return "spooled"
         return "accepted"
 
-    def _release(self, key: str) -> None:
-        try:
-            self._dedupe.release(key)
-        except DedupeUnavailable as err:
-            # The claim's lease expires on its own; until then a retry gets 409.
-            _log.error("dedupe release failed", extra={"fields": {"error": str(err)}})
+    async def _release(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                await self._dedupe.release(key)
+            except DedupeUnavailable as err:
+                # The claim's lease expires on its own; until then a retry gets 409.
+                _log.error("dedupe release failed", extra={"fields": {"error": str(err)}})
 
     def _headers(self, scope: Scope) -> dict[str, str]:
         raw = scope["headers"]  # names are lower-case (ASGI)
@@ -287,21 +332,35 @@ def _spooled(
     source: Source,
     event: VerifiedEvent,
     rkey: str,
-    headers: dict[str, str],
+    properties: Basic.Properties,
     body: bytes,
     received_at: float,
 ) -> SpooledEvent:
+    assert properties.headers is not None
+    forwarded = properties.headers["hookgate-http-headers"]
+    assert isinstance(forwarded, dict)
     return SpooledEvent(
         source=source.name,
         provider=source.provider_name,
         event_id=event.id,
         event_type=event.type,
         routing_key=rkey,
-        # What the message will carry, no more: no credentials or cookies on disk.
-        headers={k: str(v) for k, v in forwarded_headers(headers).items()},
+        # What the message carries, no more: no credentials or cookies on disk.
+        headers={k: str(v) for k, v in forwarded.items()},
         body=body,
         received_at=received_at,
     )
+
+
+def _malformed(event: VerifiedEvent) -> str | None:
+    """Why the broker could not carry this event's ID or type, or None."""
+    if not event.id or len(event.id.encode()) > _MAX_EVENT_ID_BYTES:
+        return "event ID is empty or too long"
+    if len(event.type.encode()) > _MAX_EVENT_TYPE_BYTES:
+        return "event type is too long"
+    if _CONTROL.search(event.id) or _CONTROL.search(event.type):
+        return "event ID or type holds control characters"
+    return None
 
 
 def _url(scope: Scope, headers: Mapping[str, str], query: bytes) -> str:

@@ -20,6 +20,11 @@ class Source:
     methods: frozenset[str]
     allow_header: str
     allowed_ips: tuple[Network, ...] = ()
+    #: Request headers never put in a message or the spool: the provider's credential headers,
+    #: and its signature headers when the source sets `forward_signature_headers = false`.
+    drop_headers: frozenset[str] = frozenset()
+    #: Requests carry a signed timestamp checked against a tolerance (replays bounded in time).
+    signed_timestamp: bool = False
 
 
 def build_sources(settings: Mapping[str, SourceSettings]) -> dict[str, Source]:
@@ -48,6 +53,9 @@ def build_source(settings: SourceSettings) -> Source:
             f"{path}: provider {settings.provider!r} failed to start: {type(err).__name__}"
         ) from err
     methods = frozenset(getattr(provider, "methods", frozenset({"POST"})))
+    drop = _names(provider, "credential_headers")
+    if not settings.forward_signature_headers:
+        drop |= _names(provider, "signature_headers")
     return Source(
         name=settings.name,
         provider_name=settings.provider,
@@ -55,4 +63,11 @@ def build_source(settings: SourceSettings) -> Source:
         methods=methods,
         allow_header=", ".join(sorted(methods)),
         allowed_ips=settings.allowed_ips,
+        drop_headers=drop,
+        signed_timestamp=bool(getattr(provider, "signed_timestamp", False)),
     )
+
+
+def _names(provider: Provider, attribute: str) -> frozenset[str]:
+    # Optional provider attributes (see `providers.Provider`); a plugin may not declare them.
+    return frozenset(name.lower() for name in getattr(provider, attribute, ()))

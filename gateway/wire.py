@@ -41,10 +41,15 @@ class EventProperties(Basic.Properties):
     """`Basic.Properties` with a fast, byte-identical `marshal()` for the gateway's messages."""
 
     def marshal(self) -> bytes:
-        try:
-            return self._fast_marshal()
-        except _Unsupported:
-            return bytes(super().marshal())
+        # Encoded once: the gateway measures the size before publishing, then aiormq sends it.
+        encoded: bytes | None = self.__dict__.get("_encoded")
+        if encoded is None:
+            try:
+                encoded = self._fast_marshal()
+            except _Unsupported:
+                encoded = bytes(super().marshal())
+            self.__dict__["_encoded"] = encoded
+        return encoded
 
     def _fast_marshal(self) -> bytes:
         if any(_is_set(getattr(self, name)) for name in _OTHER):

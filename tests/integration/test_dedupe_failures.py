@@ -23,15 +23,15 @@ class BrokenStore(MemoryDedupeStore):
         super().__init__(ttl_seconds=60, lease_seconds=30)
         self.fail = fail
 
-    def claim(self, key: str, now: float) -> Claim:
+    async def claim(self, key: str, now: float) -> Claim:
         if self.fail == "claim":
             raise DedupeUnavailable("database is locked")
-        return super().claim(key, now)
+        return await super().claim(key, now)
 
-    def commit(self, key: str, now: float) -> None:
+    async def commit(self, key: str, now: float) -> None:
         if self.fail == "commit":
             raise DedupeUnavailable("disk I/O error")
-        super().commit(key, now)
+        await super().commit(key, now)
 
 
 def _signed() -> tuple[bytes, dict[str, str]]:
