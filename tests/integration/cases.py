@@ -67,8 +67,14 @@ def _stripe_sign(body: bytes, secret: str, _: str, timestamp: int) -> dict[str, 
     return {"stripe-signature": header, "content-type": "application/json; charset=utf-8"}
 
 
-def _github_body(_: str) -> bytes:
-    return b'{"action":"opened","number":7,"pull_request":{"title":"Fix \\u001B colours"}}'
+def _github_body(event_id: str) -> bytes:
+    # Each delivery's body differs (a new head commit), as two real events' bodies do: the
+    # gateway de-duplicates GitHub's unsigned delivery IDs by body digest too.
+    sha = hashlib.sha1(event_id.encode()).hexdigest()
+    return (
+        b'{"action":"opened","number":7,"pull_request":{"title":"Fix \\u001B colours",'
+        b'"head":{"sha":"' + sha.encode() + b'"}}}'
+    )
 
 
 def _github_sign(body: bytes, secret: str, event_id: str, _: int) -> dict[str, str]:
