@@ -26,7 +26,7 @@ from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
-from gateway.sources import build_sources
+from gateway.sources import build_sources, replay_warnings
 from gateway.spool import Spool
 
 _log = logging.getLogger("hookgate.app")
@@ -43,6 +43,8 @@ def create_app(
 ) -> Starlette:
     """Build the gateway. Raises `ConfigError` when a source's provider cannot be built."""
     sources = build_sources(config.sources)
+    for warning in replay_warnings(sources):
+        _log.warning(warning)
     metrics = GatewayMetrics(
         registry if registry is not None else CollectorRegistry(),
         sources,

@@ -250,7 +250,7 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from gateway.sources import build_sources
+    from gateway.sources import build_sources, replay_warnings
 
     config = _load(args)
     sources = build_sources(config.sources)
@@ -259,6 +259,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"  dedupe   {config.dedupe.backend}")
     for source in sources.values():
         print(f"  source   {config.gateway.path_prefix}/{source.name} -> {source.provider_name}")
+    for warning in replay_warnings(sources):
+        print(f"  warning  {warning}")
     return 0
 
 

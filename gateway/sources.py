@@ -71,3 +71,16 @@ def build_source(settings: SourceSettings) -> Source:
 def _names(provider: Provider, attribute: str) -> frozenset[str]:
     # Optional provider attributes (see `providers.Provider`); a plugin may not declare them.
     return frozenset(name.lower() for name in getattr(provider, attribute, ()))
+
+
+def replay_warnings(sources: Mapping[str, Source]) -> list[str]:
+    """One line per source whose requests can be replayed at any time: its provider signs no
+    timestamp, and no `allowed_ips` limit who may send. Duplicates are still absorbed within
+    the dedupe TTL (by event ID and, where the ID is unsigned, by a digest of what was signed)."""
+    return [
+        f"sources.{source.name}: provider {source.provider_name!r} signs no timestamp, so a "
+        "captured request stays valid forever (re-sent copies are absorbed as duplicates only "
+        "within dedupe.ttl_seconds); set allowed_ips to the provider's published ranges"
+        for source in sources.values()
+        if not source.signed_timestamp and not source.allowed_ips
+    ]

@@ -112,6 +112,23 @@ def test_check_config_good_file_prints_ok_and_returns_0(
     assert STRIPE_SECRET not in out
 
 
+def test_check_config_warns_about_sources_open_to_replay(
+    write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        GOOD
+        + '[sources.github]\nprovider = "github"\nsecrets = ["gh-secret-1"]\n'
+        + '[sources.github-fenced]\nprovider = "github"\nsecrets = ["gh-secret-2"]\n'
+        + 'allowed_ips = ["192.30.252.0/22"]\n'
+    )
+    assert main(["check-config", "-c", str(write_config(text))]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
+    # Stripe signs a timestamp; a fenced GitHub source only takes GitHub's addresses.
+    assert len(warnings) == 1
+    assert warnings[0].startswith("  warning  sources.github: provider 'github' signs no timestamp")
+    assert "allowed_ips" in warnings[0]
+
+
 def test_check_config_short_option(
     write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
