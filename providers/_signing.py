@@ -88,3 +88,8 @@ def require_secrets(secrets: tuple[Secret, ...], source: str) -> None:
     """Fail closed: a shared-secret scheme with no secret would verify nothing."""
     if not secrets:
         raise ProviderConfigError(f"sources.{source}.secrets: at least one secret is required")
+    for i, secret in enumerate(secrets):
+        if not secret.reveal().strip():
+            raise ProviderConfigError(
+                f"sources.{source}.secrets[{i}]: empty or blank (is its variable empty?)"
+            )
