@@ -3,7 +3,8 @@
 Discord (Ed25519 over timestamp + body) and SendGrid (ECDSA P-256 over timestamp + body); Plaid
 (an ES256 JWT) builds on the same base in `plaid.py`. `public_key` may be a list, for a
 rotation; `secrets` are refused (there is no shared secret to keep). Discord and SendGrid sign a
-timestamp but document no tolerance: the check is off unless `tolerance_seconds` is set.
+timestamp but document no tolerance: it is held to 5 minutes either way, as every other signed
+timestamp (`tolerance_seconds = 0` turns the check off).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class AsymmetricProvider(ProviderBase):
 
     family: ClassVar[str] = "asymmetric"
     source_keys = ("public_key", "tolerance_seconds")
-    default_tolerance: ClassVar[float] = 0.0
+    default_tolerance: ClassVar[float] = 300.0
 
     def configure(self, spec: SourceSpec) -> None:
         if spec.secrets:

@@ -37,7 +37,6 @@ class PlaidProvider(AsymmetricProvider):
     """
 
     header: ClassVar[str] = "plaid-verification"
-    default_tolerance = 300.0
     event_type = joined(".", body("/webhook_type"), body("/webhook_code"))
 
     def load_key(self, text: str) -> tuple[str | None, ec.EllipticCurvePublicKey]:
