@@ -61,7 +61,8 @@ class DiscordProvider(AsymmetricProvider):
     """Discord interactions and webhook events (`X-Signature-Ed25519`, `X-Signature-Timestamp`).
 
     `public_key` is the application's hex Ed25519 key. An interaction PING (type 1) is answered
-    `{"type": 1}`; a webhook-event PING (type 0) with 204. Discord probes endpoints with bad
+    `{"type": 1}`; a webhook-event PING (type 0) with 204 and an empty body; neither is
+    published. Discord probes endpoints with bad
     signatures and expects 401, which every refusal is.
     """
 
@@ -95,9 +96,15 @@ class DiscordProvider(AsymmetricProvider):
         if not isinstance(document, dict):
             return None
         kind = document.get("type")
-        if "event" in document:  # a webhook event: type 0 is the PING
-            return Handshake(b"", status_code=204) if kind == 0 else None
-        return Handshake(b'{"type":1}') if kind == 1 else None
+        if type(kind) is not int:  # `True == 1`: a bool is no type
+            return None
+        if kind == 0:
+            # Webhook events' PING (`{"version": 1, "type": 0, …}`, no `event`): 204, empty.
+            # Interaction types start at 1, so 0 is never an interaction.
+            return Handshake(b"", status_code=204)
+        if kind == 1 and "event" not in document:  # interactions' PING; 1 + `event`: an event
+            return Handshake(b'{"type":1}')
+        return None
 
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         verified = super().event(request, document)

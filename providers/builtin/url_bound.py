@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 
 from providers._fields import batch, body, first, header, parse_json
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider, public_url, signed_url
@@ -62,9 +62,9 @@ class TwilioProvider(ProviderBase):
     Form bodies: the URL followed by every parameter name and value, sorted by name (values of
     a repeated name sorted and de-duplicated). JSON bodies: the URL alone, whose `bodySHA256`
     query parameter must equal the body's SHA-256. As Twilio's own validator does, the URL is
-    also tried with its default port added or removed. A request carrying
-    `X-Twilio-Webhooks-Signature-Settings: …,algorithm=HMAC_SHA256` (SharedKey signing) is
-    checked with HMAC-SHA256; put that key among the secrets. ID: `I-Twilio-Idempotency-Token`.
+    tried without any port and with its port (the default one when it names none). A request
+    carrying `X-Twilio-Webhooks-Signature-Settings: …,algorithm=HMAC_SHA256` (SharedKey signing)
+    is checked with HMAC-SHA256; put that key among the secrets. ID: `I-Twilio-Idempotency-Token`.
     """
 
     family: ClassVar[str] = "url-bound-hmac"
@@ -86,11 +86,11 @@ class TwilioProvider(ProviderBase):
     def authenticate(self, request: WebhookRequest) -> None:
         received = as_bytes(require_header(request.headers, self.signature_header))
         url = signed_url(self._public_url, request)
-        params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-        body_hash = params.get("bodySHA256")
+        # As the SDK: the first non-blank `bodySHA256`, compared exactly (lower-case hex).
+        body_hash = parse_qs(urlsplit(url).query).get("bodySHA256", [None])[0]
         if body_hash is not None:
             actual = hashlib.sha256(request.body).hexdigest()
-            if not matches_any((as_bytes(actual),), (as_bytes(body_hash.lower()),)):
+            if not matches_any((as_bytes(actual),), (as_bytes(body_hash),)):
                 raise InvalidSignature("bodySHA256 does not match the body")
             suffix = b""
         else:
@@ -157,8 +157,13 @@ def _form_suffix(raw: bytes) -> bytes:
 
 
 def _port_variants(url: str) -> tuple[str, ...]:
+    """The URL without any port and with one, as Twilio's validators check both.
+
+    Twilio's own `RequestValidator.validate` signs `remove_port(url)` (any port dropped, not
+    only a default one) and `add_port(url)` (the URL's port, else 443 for https and 80
+    otherwise), because Twilio's back end is inconsistent about the port it signs.
+    """
     parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
     try:
         port = parts.port
     except ValueError:
@@ -168,10 +173,8 @@ def _port_variants(url: str) -> tuple[str, ...]:
         host = f"[{host}]"
     userinfo = parts.netloc.rpartition("@")[0]
     prefix = f"{userinfo}@" if userinfo else ""
-    if port is None and default is not None:
-        other = parts._replace(netloc=f"{prefix}{host}:{default}")
-    elif port is not None and port == default:
-        other = parts._replace(netloc=f"{prefix}{host}")
-    else:
-        return (url,)
-    return (url, urlunsplit(other))
+    if not port:
+        port = 443 if parts.scheme == "https" else 80
+    without = urlunsplit(parts._replace(netloc=f"{prefix}{host}"))
+    with_port = urlunsplit(parts._replace(netloc=f"{prefix}{host}:{port}"))
+    return (without, with_port)
