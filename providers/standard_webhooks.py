@@ -56,6 +56,12 @@ class StandardWebhooksProvider:
     family: ClassVar[str] = "standard-webhooks"
     source_keys: ClassVar[tuple[str, ...]] = ("secrets", "public_key", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`: the ID header is signed, the type is in the signed body.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset((*_WEBHOOK_HEADERS[1:], *_SVIX_HEADERS[1:]))
+    signed_headers: frozenset[str] = frozenset((_WEBHOOK_HEADERS[0], _SVIX_HEADERS[0]))
+    unsigned_headers: frozenset[str] = frozenset()
+    signed_timestamp: bool = True
 
     def __init__(self, spec: SourceSpec) -> None:
         self._public_keys = _public_keys(spec)
@@ -66,6 +72,7 @@ class StandardWebhooksProvider:
         self._tolerance = (
             DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
         )
+        self.signed_timestamp = bool(self._tolerance)
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
         msg_id = check_signature(request, self._keys, self._tolerance, self._public_keys)

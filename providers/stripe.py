@@ -32,6 +32,12 @@ class StripeProvider:
     family: ClassVar[str] = "timestamped-hmac"
     source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`: the ID and type are in the signed body.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset({"stripe-signature"})
+    signed_headers: frozenset[str] = frozenset()
+    unsigned_headers: frozenset[str] = frozenset()
+    signed_timestamp: bool = True
 
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -40,6 +46,7 @@ class StripeProvider:
         self._tolerance = (
             DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
         )
+        self.signed_timestamp = bool(self._tolerance)
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
         header = require_header(request.headers, "stripe-signature")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature as _BadSignature
@@ -37,6 +38,7 @@ class AsymmetricProvider(ProviderBase):
     family: ClassVar[str] = "asymmetric"
     source_keys = ("public_key", "tolerance_seconds")
     default_tolerance: ClassVar[float] = 300.0
+    signed_timestamp = True
 
     def configure(self, spec: SourceSpec) -> None:
         if spec.secrets:
@@ -52,6 +54,7 @@ class AsymmetricProvider(ProviderBase):
         self._keys = tuple(keys)
         tolerance = spec.tolerance_seconds
         self._tolerance = self.default_tolerance if tolerance is None else tolerance
+        self.signed_timestamp = bool(self._tolerance)
 
     def load_key(self, text: str) -> Any:
         raise NotImplementedError
@@ -69,6 +72,7 @@ class DiscordProvider(AsymmetricProvider):
     event_id = body("/id")
     default_type = "interaction"
     reads_body = True
+    signature_headers = frozenset({"x-signature-ed25519", "x-signature-timestamp"})
 
     def load_key(self, text: str) -> ed25519.Ed25519PublicKey:
         try:
@@ -108,7 +112,7 @@ class DiscordProvider(AsymmetricProvider):
 
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         verified = super().event(request, document)
-        return VerifiedEvent(verified.id, _discord_type(document) or verified.type)
+        return replace(verified, type=_discord_type(document) or verified.type)
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
@@ -131,6 +135,7 @@ class SendGridProvider(AsymmetricProvider):
 
     signature_header: ClassVar[str] = "x-twilio-email-event-webhook-signature"
     timestamp_header: ClassVar[str] = "x-twilio-email-event-webhook-timestamp"
+    signature_headers = frozenset({signature_header, timestamp_header})
     event_id = batch("", "sg_event_id", kind="id")
     event_type = batch("", "event", kind="type")
 

@@ -2,12 +2,15 @@
 
 `{"signature": {"timestamp", "token", "signature"}, "event-data": {…}}` where `signature` is
 hex(HMAC-SHA256(signing key, timestamp + token)). The event itself is not covered, so a body
-that does not parse cannot be checked (refused as `invalid_signature`); the event ID
-(`event-data.id`) is what dedupe keys on, and the timestamp is held to 5 min as in Mailgun's SDK.
+that does not parse cannot be checked (refused as `invalid_signature`). Dedupe keys on the event
+ID (`event-data.id`) and, as Mailgun recommends, on the token: `replay_key` is its SHA-256, so a
+captured signature block re-sent with forged event data is a duplicate. The timestamp is held to
+5 min as in Mailgun's SDK.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from typing import Any, ClassVar
@@ -36,12 +39,14 @@ class MailgunProvider(ProviderBase):
     source_keys = ("secrets", "tolerance_seconds")
     event_id = body("/event-data/id")
     event_type = body("/event-data/event")
+    signed_timestamp = True
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
         tolerance = spec.tolerance_seconds
         self._tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
+        self.signed_timestamp = bool(self._tolerance)
 
     def authenticate(self, request: WebhookRequest) -> None:
         try:
@@ -61,6 +66,13 @@ class MailgunProvider(ProviderBase):
         if not matches_any(expected, (as_bytes(signature.lower()),)):
             raise InvalidSignature("signature matches no configured signing key")
         check_tolerance(seconds, request.received_at, self._tolerance)
+
+    def replay_digest(self, request: WebhookRequest, document: Any) -> str | None:
+        """The signed token's SHA-256: Mailgun signs it, not the event."""
+        block = document.get("signature") if isinstance(document, dict) else None
+        token = block.get("token") if isinstance(block, dict) else None
+        # `authenticate` refused any body without a token string; None is unreachable.
+        return hashlib.sha256(as_bytes(token)).hexdigest() if isinstance(token, str) else None
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:

@@ -37,6 +37,7 @@ class PlaidProvider(AsymmetricProvider):
     """
 
     header: ClassVar[str] = "plaid-verification"
+    signature_headers = frozenset({header})
     event_type = joined(".", body("/webhook_type"), body("/webhook_code"))
 
     def load_key(self, text: str) -> tuple[str | None, ec.EllipticCurvePublicKey]:

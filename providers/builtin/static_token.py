@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import orjson
@@ -30,6 +31,12 @@ class TokenProvider(ProviderBase):
 
     family: ClassVar[str] = "static-token"
     token_header: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        token = cls.__dict__.get("token_header")
+        if isinstance(token, str):
+            cls.credential_headers = frozenset({token})
+        super().__init_subclass__(**kwargs)
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -116,6 +123,9 @@ class GitLabProvider(ProviderBase):
     family: ClassVar[str] = "static-token"
     source_keys = ("secrets", "scheme", "tolerance_seconds")
     token_header: ClassVar[str] = "x-gitlab-token"  # noqa: S105 - a header name
+    credential_headers = frozenset({token_header})
+    signature_headers = frozenset({"webhook-signature", "webhook-timestamp"})
+    signed_headers = frozenset({"webhook-id"})
     event_id = first(header("idempotency-key"), header("x-gitlab-event-uuid"))
     event_type = first(
         joined(".", body("/object_kind"), body("/object_attributes/action")),
@@ -131,6 +141,9 @@ class GitLabProvider(ProviderBase):
             self._keys = decode_secrets(spec)
             tolerance = spec.tolerance_seconds
             self._tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
+            self.signed_timestamp = bool(self._tolerance)
+            # The ID is the signed `webhook-id`; only a type missing from the body is unsigned.
+            self.unsigned_headers = frozenset({"x-gitlab-event"})
         elif spec.tolerance_seconds is not None:
             raise ProviderConfigError(
                 f"sources.{spec.name}.tolerance_seconds: a GitLab token carries no timestamp "
@@ -149,7 +162,7 @@ class GitLabProvider(ProviderBase):
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         event = super().event(request, document)
         webhook_id = request.headers.get("webhook-id") if self._signing else None
-        return event if not webhook_id else VerifiedEvent(webhook_id, event.type)
+        return event if not webhook_id else replace(event, id=webhook_id)
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:

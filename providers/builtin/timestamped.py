@@ -62,6 +62,8 @@ class ZoomProvider(TimestampedProvider):
 
     scheme = _v0("x-zm-signature", "x-zm-request-timestamp")
     event_type = body("/event")
+    # Zoom's legacy verification token travels as is in `authorization`.
+    credential_headers = frozenset({"authorization"})
 
     def configure(self, spec: SourceSpec) -> None:
         super().configure(spec)

@@ -70,6 +70,7 @@ class TwilioProvider(ProviderBase):
     family: ClassVar[str] = "url-bound-hmac"
     source_keys = ("secrets", "public_url")
     signature_header: ClassVar[str] = "x-twilio-signature"
+    signature_headers = frozenset({signature_header})
     event_id = header("i-twilio-idempotency-token")
     event_type = first(*(body(f"/{name}") for name in _TWILIO_TYPES))
     default_type = "webhook"

@@ -289,7 +289,8 @@ def test_zendesk_event_connectors_vector() -> None:
 
     event = _verify("zendesk", body, headers, [secret], 1627207200)
 
-    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "webhook")
+    digest = hashlib.sha256(body).hexdigest()
+    assert event == VerifiedEvent(digest, "webhook", replay_key=digest)
     with pytest.raises(InvalidSignature):
         _verify("zendesk", body, headers, [secret + "x"], 1627207200)
 
