@@ -23,6 +23,7 @@ from providers._signing import (
     parse_unix_timestamp,
     require_header,
     require_secrets,
+    signature_items,
 )
 from providers.base import SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
@@ -118,7 +119,7 @@ class HmacScheme:
                 timestamp = require_header(headers, self.timestamp_header)
             return timestamp, [self._normalise(value[len(self.prefix) :])]
         timestamp, candidates = "", []
-        for item in value.split(self.pairs):
+        for item in signature_items(value, self.pairs, self.header):
             key, _, text = item.strip().partition("=")
             if key == self.timestamp_key:
                 timestamp = text

@@ -19,6 +19,7 @@ from providers._signing import (
     require_header,
     require_secrets,
     required_str,
+    signature_items,
 )
 from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import InvalidSignature
@@ -70,7 +71,7 @@ class StripeProvider:
 def _parse_header(header: str) -> tuple[str, list[bytes]]:
     timestamp = ""
     candidates: list[bytes] = []
-    for item in header.split(","):
+    for item in signature_items(header, ",", "stripe-signature"):
         key, _, value = item.strip().partition("=")
         if key == "t":
             timestamp = value

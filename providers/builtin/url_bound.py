@@ -16,7 +16,13 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 from providers._fields import batch, body, first, header, parse_json
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider, public_url, signed_url
 from providers._provider import ProviderBase, Signing
-from providers._signing import as_bytes, matches_any, require_header, require_secrets
+from providers._signing import (
+    as_bytes,
+    matches_any,
+    require_header,
+    require_secrets,
+    signature_items,
+)
 from providers.base import SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, ProviderConfigError
 
@@ -52,6 +58,13 @@ class HubSpotProvider(UrlBoundProvider):
 
 
 _SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+#: A Twilio request carries tens of parameters and a few thousand percent-escapes at most.
+#: Decoding costs Python time per escape and sorting per field, so a body beyond either limit
+#: is refused before any decoding (a 1 MiB form of 150k fields took 0.5 s to sort and sign).
+MAX_FORM_FIELDS = 1000
+MAX_FORM_ESCAPES = 32_768
+#: Base64 lengths of an HMAC-SHA1 and an HMAC-SHA256 digest.
+_SIGNATURE_LENGTHS = frozenset({28, 44})
 _ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
 _TWILIO_TYPES = ("MessageStatus", "CallStatus", "SmsStatus", "EventType")
 
@@ -86,6 +99,9 @@ class TwilioProvider(ProviderBase):
 
     def authenticate(self, request: WebhookRequest) -> None:
         received = as_bytes(require_header(request.headers, self.signature_header))
+        if len(received) not in _SIGNATURE_LENGTHS:  # cheap checks before the body's
+            raise InvalidSignature(f"{self.signature_header} is not a base64 HMAC digest")
+        algorithm = _algorithm(request.headers.get(_SETTINGS_HEADER, ""))
         url = signed_url(self._public_url, request)
         # As the SDK: the first non-blank `bodySHA256`, compared exactly (lower-case hex).
         body_hash = parse_qs(urlsplit(url).query).get("bodySHA256", [None])[0]
@@ -96,7 +112,6 @@ class TwilioProvider(ProviderBase):
             suffix = b""
         else:
             suffix = _form_suffix(request.body)
-        algorithm = _algorithm(request.headers.get(_SETTINGS_HEADER, ""))
         expected = (
             as_bytes(_digest(key, as_bytes(candidate) + suffix, algorithm))
             for key in self._keys
@@ -134,7 +149,7 @@ def _digest(key: bytes, signed: bytes, algorithm: str = "sha1") -> str:
 def _algorithm(settings: str) -> str:
     """The digest `X-Twilio-Webhooks-Signature-Settings` names (`algorithm=HMAC_SHA256`);
     HMAC-SHA1 when absent, as for the Auth Token signatures."""
-    for part in settings.split(","):
+    for part in signature_items(settings, ",", _SETTINGS_HEADER):
         name, _, value = part.partition("=")
         if name.strip() == "algorithm" and value.strip():
             algorithm = _ALGORITHMS.get(value.strip().upper())
@@ -145,6 +160,11 @@ def _algorithm(settings: str) -> str:
 
 
 def _form_suffix(raw: bytes) -> bytes:
+    """The signed parameters: every name and value, sorted (Twilio's construction)."""
+    if raw.count(b"&") >= MAX_FORM_FIELDS:
+        raise InvalidSignature("form body has more fields than a Twilio request carries")
+    if raw.count(b"%") > MAX_FORM_ESCAPES:
+        raise InvalidSignature("form body has more percent-escapes than a Twilio request")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
