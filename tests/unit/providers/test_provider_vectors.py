@@ -329,7 +329,7 @@ def test_sha256_prefixed_construction_matches_githubs_docs_vector(name: str, hea
         _verify(name, b"Hello, World?", {header: GITHUB_DOCS}, secret, 0)
 
 
-# --- Coinbase Commerce (coinbase-commerce-python tests/test_webhook.py) ----------------------------
+# --- Coinbase Commerce (coinbase-commerce-python tests/test_webhook.py) ---------------------------
 
 COINBASE_BODY = (
     b'{"id":1,"scheduled_for":"2017-01-31T20:50:02Z","attempt_number":1,"event":{'
