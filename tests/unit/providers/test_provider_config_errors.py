@@ -57,6 +57,7 @@ def test_blank_public_key_in_a_list_is_refused_by_index(name: str) -> None:
         ("twilio", {"public_url": CANARY}),
         ("square", {"public_url": CANARY}),
         ("hmac", {"signature_header": "x-sig", "event_id_pointer": CANARY}),
+        ("okta", {"auth_header": f"{CANARY} x"}),
     ],
 )
 def test_option_errors_never_show_the_configured_value(name: str, options: dict[str, Any]) -> None:

@@ -313,3 +313,18 @@ def test_describe_gives_defaults_for_a_plugin_that_declares_nothing() -> None:
 
 def _key(event: VerifiedEvent) -> tuple[str, str]:
     return (event.id, event.type)
+
+
+def test_okta_secret_in_a_custom_header_is_checked_and_declared_a_credential() -> None:
+    options = {"auth_header": "X-Okta-Secret"}
+    provider = build_provider(load("okta"), ["okta-s3cret"], options=options)
+    body = TABLE["okta"][0]
+    headers = sign_request("okta", body, "okta-s3cret", options=options)
+
+    assert headers["x-okta-secret"] == "okta-s3cret"
+    assert "authorization" not in headers
+    assert isinstance(provider.verify(make_request(body, headers)), VerifiedEvent)
+    assert describe(provider).credential_headers == {"x-okta-secret"}
+    moved = {"authorization": "okta-s3cret", "content-type": "application/json"}
+    with pytest.raises(MissingSignature):
+        provider.verify(make_request(body, moved))
