@@ -173,6 +173,8 @@ class ProviderContract:
         # The gateway never forwards or stores a `credential_headers` header (issue 9).
         signed, _ = self._sign(self.body)
         secret = self.secrets[0]
+        if len(secret) < 8:  # too short to tell apart from other header text
+            return
         forms = (secret, base64.b64encode(secret.encode()).decode("ascii"))
         declared = describe(self._build()).credential_headers
         for name, value in signed.items():
