@@ -282,18 +282,29 @@ def _topology_declare(args: argparse.Namespace) -> int:
 
 
 def _providers(_: argparse.Namespace) -> int:
-    from providers import ProviderError, installed, load
+    from providers import ProviderError, describe, installed, load
 
-    print(f"{'NAME':<18} {'FAMILY':<18} {'FROM':<10} {'OPTIONS':<44} CLASS")
+    print(
+        f"{'NAME':<18} {'FAMILY':<18} {'SIGNED-TS':<9} {'FROM':<10} {'OPTIONS':<44} CLASS"
+        "  [UNSIGNED ID/TYPE HEADERS; CREDENTIAL HEADERS]"
+    )
     for provider in installed():
         try:
             factory = load(provider.name)
             family = getattr(factory, "family", "?")
             keys = ", ".join(getattr(factory, "source_keys", ())) or "-"
+            facts = describe(factory)
+            stamped = "yes" if facts.signed_timestamp else "no"
+            unsigned = ",".join(sorted(facts.unsigned_headers)) or "-"
+            credentials = ",".join(sorted(facts.credential_headers)) or "-"
+            headers = f"  [{unsigned}; {credentials}]"
         except ProviderError:
-            family, keys = "(fails to load)", "-"
+            family, keys, stamped, headers = "(fails to load)", "-", "?", ""
         origin = provider.distribution or "unpackaged"
-        print(f"{provider.name:<18} {family:<18} {origin:<10} {keys:<44} {provider.target}")
+        print(
+            f"{provider.name:<18} {family:<18} {stamped:<9} {origin:<10} {keys:<44} "
+            f"{provider.target}{headers}"
+        )
     return 0
 
 

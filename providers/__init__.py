@@ -18,6 +18,7 @@ from providers.errors import (
     StaleTimestamp,
     VerificationError,
 )
+from providers.facts import ProviderFacts, describe
 from providers.options import Options
 from providers.registry import installed, load
 from providers.secret import Secret
@@ -32,6 +33,7 @@ __all__ = [
     "ProviderConfigError",
     "ProviderError",
     "ProviderFactory",
+    "ProviderFacts",
     "ProviderNotFound",
     "Secret",
     "SourceSpec",
@@ -39,6 +41,7 @@ __all__ = [
     "VerificationError",
     "VerifiedEvent",
     "WebhookRequest",
+    "describe",
     "installed",
     "load",
 ]

@@ -181,3 +181,14 @@ def batch(items: str, key: str, *, kind: str) -> Field:
     if kind not in {"id", "type"}:
         raise ValueError("kind is 'id' or 'type'")
     return _Batch(_jsonpointer.parse(items), key, kind)
+
+
+def header_names(*fields: Field | None) -> frozenset[str]:
+    """Every header the fields may read (a provider's unsigned headers are among these)."""
+    names: set[str] = set()
+    for spec in fields:
+        if isinstance(spec, _Header):
+            names.add(spec.name)
+        elif isinstance(spec, _First | _Joined):
+            names |= header_names(*spec.fields)
+    return frozenset(names)

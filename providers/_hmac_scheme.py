@@ -23,6 +23,7 @@ from providers._signing import (
     parse_unix_timestamp,
     require_header,
     require_secrets,
+    signature_items,
 )
 from providers.base import SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
@@ -91,6 +92,20 @@ class HmacScheme:
     def timestamped(self) -> bool:
         return self.tolerance is not None
 
+    @property
+    def signature_headers(self) -> frozenset[str]:
+        """The signature header, and the timestamp header when there is one."""
+        return frozenset(h for h in (self.header, self.timestamp_header) if h is not None)
+
+    @property
+    def signed_headers(self) -> frozenset[str]:
+        """Other headers folded into the signed bytes (`{header:NAME}`)."""
+        return frozenset(
+            text.partition(":")[2]
+            for is_placeholder, text in self.parts
+            if is_placeholder and text.startswith("header:")
+        )
+
     # --- verifying --------------------------------------------------------------------------
 
     def received(self, headers: Mapping[str, str]) -> tuple[str, list[bytes]]:
@@ -104,7 +119,7 @@ class HmacScheme:
                 timestamp = require_header(headers, self.timestamp_header)
             return timestamp, [self._normalise(value[len(self.prefix) :])]
         timestamp, candidates = "", []
-        for item in value.split(self.pairs):
+        for item in signature_items(value, self.pairs, self.header):
             key, _, text = item.strip().partition("=")
             if key == self.timestamp_key:
                 timestamp = text
@@ -216,7 +231,6 @@ class HmacSchemeProvider(ProviderBase):
     scheme: ClassVar[HmacScheme]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
         scheme = cls.__dict__.get("scheme")
         if isinstance(scheme, HmacScheme):
             keys = ["secrets"]
@@ -225,6 +239,11 @@ class HmacSchemeProvider(ProviderBase):
             if (True, "url") in scheme.parts:
                 keys.append("public_url")
             cls.source_keys = (*keys, *cls.extra_keys)
+            # The scheme says which headers sign and whether a timestamp is held to a tolerance.
+            cls.signature_headers = scheme.signature_headers
+            cls.signed_headers = scheme.signed_headers
+            cls.signed_timestamp = bool(scheme.tolerance)
+        super().__init_subclass__(**kwargs)  # derives unsigned_headers from the above
 
     #: Options a concrete provider reads beyond what its scheme implies.
     extra_keys: ClassVar[tuple[str, ...]] = ()
@@ -239,6 +258,7 @@ class HmacSchemeProvider(ProviderBase):
                 "no timestamp"
             )
         self._tolerance = spec.tolerance_seconds if spec.tolerance_seconds is not None else default
+        self.signed_timestamp = bool(self._tolerance)  # `tolerance_seconds = 0`: not checked
         self._public_url = ""
         if self.url_bound():
             self._public_url = public_url(spec)

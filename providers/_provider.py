@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from providers._fields import NOT_JSON, Field, parse_json
+from providers._fields import NOT_JSON, Field, header_names, parse_json
 from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import Malformed
 
@@ -49,12 +49,23 @@ class ProviderBase:
     source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     #: Parse the body as JSON even when no field needs it (a handshake reads it).
     reads_body: ClassVar[bool] = False
-    #: Headers that carry a shared secret as is: never forwarded or stored (see `Provider`).
-    credential_headers: ClassVar[frozenset[str]] = frozenset()
-    #: Headers that carry signatures and signed timestamps (see `Provider`).
-    signature_headers: ClassVar[frozenset[str]] = frozenset()
+    # What the gateway reads through `providers.describe` (see `ProviderFacts`). Families set
+    # them from their scheme; a source's options may change them on the instance.
+    #: Headers that carry a shared secret as is: never forwarded or stored.
+    credential_headers: frozenset[str] = frozenset()
+    #: Headers that carry signatures and signed timestamps.
+    signature_headers: frozenset[str] = frozenset()
+    #: Other headers the signature covers (an ID folded into the signed bytes).
+    signed_headers: frozenset[str] = frozenset()
+    #: Headers the ID or type may come from that nothing signs; derived from the fields.
+    unsigned_headers: frozenset[str] = frozenset()
     #: Every accepted request carries a signed timestamp within the tolerance.
-    signed_timestamp: ClassVar[bool] = False
+    signed_timestamp: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        covered = cls.signature_headers | cls.signed_headers | cls.credential_headers
+        cls.unsigned_headers = header_names(cls.event_id, cls.event_type) - covered
 
     def __init__(self, spec: SourceSpec) -> None:
         self.configure(spec)
@@ -106,8 +117,15 @@ class ProviderBase:
                 raise Malformed("the request has no event type where this provider puts it")
             event_type = self.default_type
         return VerifiedEvent(
-            id=event_id or hashlib.sha256(request.body).hexdigest(), type=event_type
+            id=event_id or hashlib.sha256(request.body).hexdigest(),
+            type=event_type,
+            replay_key=self.replay_digest(request, document),
         )
+
+    def replay_digest(self, request: WebhookRequest, document: Any) -> str | None:
+        """`VerifiedEvent.replay_key`: a digest of what was signed, when the ID or type may come
+        from an unsigned header (the body's hex SHA-256 by default); else `None`."""
+        return hashlib.sha256(request.body).hexdigest() if self.unsigned_headers else None
 
     @classmethod
     def metadata_headers(cls, signing: Signing) -> dict[str, str]:

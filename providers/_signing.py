@@ -42,6 +42,19 @@ def matches_any(expected: Iterable[bytes], candidates: Iterable[bytes]) -> bool:
     return False
 
 
+#: The most items a signature header may list (`t=…,v1=…,v1=…`; `v1,… v1a,…`). Senders send a
+#: handful (two while rotating); each item costs a comparison, so a cap bounds the work a forged
+#: header can cause before anything is known to be authentic.
+MAX_SIGNATURE_ITEMS = 32
+
+
+def signature_items(value: str, separator: str, header: str) -> list[str]:
+    """The items of a list-valued signature header, or `invalid_signature` when too many."""
+    if value.count(separator) >= MAX_SIGNATURE_ITEMS:
+        raise InvalidSignature(f"{header} lists more signatures than any sender sends")
+    return value.split(separator)
+
+
 def parse_unix_timestamp(text: str) -> int:
     """An integer Unix timestamp from a header, or `invalid_signature`."""
     if not text.isascii() or not text.isdigit() or len(text) > 12:
@@ -88,3 +101,8 @@ def require_secrets(secrets: tuple[Secret, ...], source: str) -> None:
     """Fail closed: a shared-secret scheme with no secret would verify nothing."""
     if not secrets:
         raise ProviderConfigError(f"sources.{source}.secrets: at least one secret is required")
+    for i, secret in enumerate(secrets):
+        if not secret.reveal().strip():
+            raise ProviderConfigError(
+                f"sources.{source}.secrets[{i}]: empty or blank (is its variable empty?)"
+            )

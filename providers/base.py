@@ -45,8 +45,10 @@ class VerifiedEvent:
 
     `replay_key` is set by providers whose signature does not cover the event ID or type (they
     come from unsigned headers, or the signature covers only a token): a digest of what *was*
-    signed (the body, or the signed token). The gateway de-duplicates on it as well, so a
-    captured delivery re-sent under another ID or type is answered `duplicate`.
+    signed (the body's hex SHA-256, or the signed token's). The gateway de-duplicates on it as
+    well, so a captured delivery re-sent under another ID or type is answered `duplicate`. It
+    may equal `id` (a provider whose ID falls back to the body hash) and an unsigned ID may be
+    anything, so keep replay keys apart from event IDs in the dedupe store.
     """
 
     id: str
@@ -89,15 +91,21 @@ class Provider(Protocol):
     #: HTTP methods the provider's requests arrive with; anything else is answered 405.
     methods: ClassVar[frozenset[str]]
 
-    # Optional attributes (the gateway reads them with these defaults when a plugin has none):
+    # Optional attributes, read from the built provider (some depend on the source's options)
+    # through `providers.describe`, with these defaults when a plugin has none:
     #
-    # credential_headers: ClassVar[frozenset[str]] = frozenset()
+    # credential_headers: frozenset[str] = frozenset()
     #     Lower-case names of headers that carry a shared secret as is (GitLab's
     #     `x-gitlab-token`): never forwarded to consumers, never written to disk.
-    # signature_headers: ClassVar[frozenset[str]] = frozenset()
+    # signature_headers: frozenset[str] = frozenset()
     #     Lower-case names of headers that carry signatures (and their timestamps): forwarded so
     #     consumers may verify again, unless the source sets `forward_signature_headers = false`.
-    # signed_timestamp: ClassVar[bool] = False
+    # signed_headers: frozenset[str] = frozenset()
+    #     Other headers the signature covers (Standard Webhooks' `webhook-id`).
+    # unsigned_headers: frozenset[str] = frozenset()
+    #     Headers the event ID or type may be read from that no signature covers; a provider
+    #     with any sets `VerifiedEvent.replay_key`.
+    # signed_timestamp: bool = False
     #     True when every accepted request carries a signed timestamp checked against the
     #     source's tolerance (replays are bounded in time); `check-config` warns about sources
     #     without one and without `allowed_ips`.

@@ -10,7 +10,9 @@ Options (all under `[sources.NAME]`):
   pointer into the JSON body (`/data/id`); default the hex SHA-256 of the body.
 - `event_type_header` or `event_type_pointer`: likewise for the type; default `webhook`.
 
-There is no timestamp, so `tolerance_seconds` is refused.
+There is no timestamp, so `tolerance_seconds` is refused. ID and type headers are not signed:
+with either set, `replay_key` (the body's SHA-256) catches a signed body re-sent under another
+ID or type.
 """
 
 from __future__ import annotations
@@ -129,11 +131,20 @@ class HmacProvider:
         "event_type_pointer",
     )
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`; the signature and ID/type headers are per source, set in __init__.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset()
+    signed_headers: frozenset[str] = frozenset()
+    unsigned_headers: frozenset[str] = frozenset()
+    signed_timestamp: bool = False
 
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         refuse_tolerance(spec, "hmac")
         self._settings = settings = HmacSettings.from_options(spec.options)
+        self.signature_headers = frozenset({settings.signature_header})
+        read = (settings.event_id.header, settings.event_type.header)
+        self.unsigned_headers = frozenset(name for name in read if name is not None)
         self._verifier = RawBodyHmac(
             settings.signature_header,
             settings.algorithm,
@@ -148,9 +159,11 @@ class HmacProvider:
         settings = self._settings
         # Parse only when a pointer needs it: the body may be anything (form, XML, binary).
         body = json_object(request.body) if settings.needs_json else None
+        digest = sha256_hex(request.body)
         return VerifiedEvent(
-            id=settings.event_id.read(request, body) or sha256_hex(request.body),
+            id=settings.event_id.read(request, body) or digest,
             type=settings.event_type.read(request, body) or DEFAULT_TYPE,
+            replay_key=digest if self.unsigned_headers else None,
         )
 
 

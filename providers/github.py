@@ -1,7 +1,9 @@
 """GitHub: `X-Hub-Signature-256: sha256=<hex>`, HMAC-SHA256 over the raw body.
 
 The key is the secret as UTF-8. There is no timestamp, so replays are absorbed by dedupe on
-`X-GitHub-Delivery`, which GitHub keeps across redeliveries. The event type is `X-GitHub-Event`
+`X-GitHub-Delivery`, which GitHub keeps across redeliveries; since neither that header nor
+`X-GitHub-Event` is signed, `replay_key` (the body's SHA-256) catches a captured delivery
+re-sent under another ID or event name. The event type is `X-GitHub-Event`
 plus the body's `action` (`pull_request.opened`). A webhook configured with the
 `application/x-www-form-urlencoded` content type sends the JSON in a `payload` form field.
 """
@@ -34,6 +36,12 @@ class GitHubProvider:
     family: ClassVar[str] = "raw-body-hmac"
     source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`. GitHub also sends the legacy SHA-1 `X-Hub-Signature`.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset({SIGNATURE_HEADER, "x-hub-signature"})
+    signed_headers: frozenset[str] = frozenset()
+    unsigned_headers: frozenset[str] = frozenset({DELIVERY_HEADER, EVENT_HEADER})
+    signed_timestamp: bool = False
 
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -48,9 +56,11 @@ class GitHubProvider:
         if not event:
             raise Malformed(f"{EVENT_HEADER} header is missing")
         action = _payload(request).get("action")
+        digest = sha256_hex(request.body)
         return VerifiedEvent(
-            id=request.headers.get(DELIVERY_HEADER) or sha256_hex(request.body),
+            id=request.headers.get(DELIVERY_HEADER) or digest,
             type=f"{event}.{action}" if isinstance(action, str) and action else event,
+            replay_key=digest,
         )
 
 

@@ -1,4 +1,8 @@
-"""Typed reading of a source's provider-specific options, with errors that name the key path."""
+"""Typed reading of a source's provider-specific options, with errors that name the key path.
+
+Errors name the key and the fix, never the configured value: it may be a token, or a secret
+pasted under the wrong key.
+"""
 
 from __future__ import annotations
 
@@ -41,8 +45,8 @@ class Options:
             return default
         if not isinstance(value, str):
             raise self.error(key, "expected a string")
-        if not value:
-            raise self.error(key, "must not be empty")
+        if not value.strip():
+            raise self.error(key, "must not be empty or blank (is its variable empty?)")
         return value
 
     def strings(self, key: str, *, required: bool = False) -> tuple[str, ...]:
@@ -55,9 +59,10 @@ class Options:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not values:
             raise self.error(key, "expected a string or a non-empty list of strings")
-        for item in values:
-            if not isinstance(item, str) or not item:
-                raise self.error(key, "expected non-empty strings")
+        for i, item in enumerate(values):
+            if not isinstance(item, str) or not item.strip():
+                where = key if isinstance(value, str) else f"{key}[{i}]"
+                raise self.error(where, "expected non-empty, non-blank strings")
         return tuple(values)
 
     def choice(self, key: str, choices: Collection[str], default: str) -> str:
@@ -65,7 +70,8 @@ class Options:
         assert value is not None
         if value not in choices:
             allowed = ", ".join(sorted(choices))
-            raise self.error(key, f"expected one of {allowed}, got {value!r}")
+            # The value itself is never shown: a mistyped key may hold a secret.
+            raise self.error(key, f"expected one of {allowed}")
         return value
 
     def finish(self) -> None:

@@ -32,11 +32,14 @@ from providers._signing import (
     require_header,
     require_secrets,
     required_str,
+    signature_items,
 )
 from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import InvalidSignature, ProviderConfigError
 
 DEFAULT_TOLERANCE = 300.0
+#: v1a signatures checked per request: one per signing key, two while a sender rotates.
+MAX_ASYMMETRIC = 3
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
 _PUBLIC_PREFIX = "whpk_"
 # (id, timestamp, signature) header names: the unbranded set and Svix's branded one.
@@ -56,6 +59,12 @@ class StandardWebhooksProvider:
     family: ClassVar[str] = "standard-webhooks"
     source_keys: ClassVar[tuple[str, ...]] = ("secrets", "public_key", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`: the ID header is signed, the type is in the signed body.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset((*_WEBHOOK_HEADERS[1:], *_SVIX_HEADERS[1:]))
+    signed_headers: frozenset[str] = frozenset((_WEBHOOK_HEADERS[0], _SVIX_HEADERS[0]))
+    unsigned_headers: frozenset[str] = frozenset()
+    signed_timestamp: bool = True
 
     def __init__(self, spec: SourceSpec) -> None:
         self._public_keys = _public_keys(spec)
@@ -66,6 +75,7 @@ class StandardWebhooksProvider:
         self._tolerance = (
             DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
         )
+        self.signed_timestamp = bool(self._tolerance)
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
         msg_id = check_signature(request, self._keys, self._tolerance, self._public_keys)
@@ -123,7 +133,7 @@ def _header_names(headers: Mapping[str, str]) -> tuple[str, str, str]:
 def _signatures(header: str) -> tuple[list[bytes], list[bytes]]:
     """The `v1` (base64 text) and `v1a` (decoded) signatures of a header."""
     symmetric, asymmetric = [], []
-    for item in header.split(" "):
+    for item in signature_items(header, " ", "webhook-signature"):
         version, _, value = item.partition(",")
         if version == "v1" and value:
             symmetric.append(as_bytes(value))
@@ -134,6 +144,9 @@ def _signatures(header: str) -> tuple[list[bytes], list[bytes]]:
                 continue  # unreadable: it cannot match
     if not symmetric and not asymmetric:
         raise InvalidSignature("signature header has no v1 or v1a signature")
+    if len(asymmetric) > MAX_ASYMMETRIC:
+        # Each v1a signature costs an Ed25519 check over the whole body, per public key.
+        raise InvalidSignature("more v1a signatures than a sender rotating keys sends")
     return symmetric, asymmetric
 
 

@@ -19,6 +19,7 @@ from providers._signing import (
     require_header,
     require_secrets,
     required_str,
+    signature_items,
 )
 from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import InvalidSignature
@@ -32,6 +33,12 @@ class StripeProvider:
     family: ClassVar[str] = "timestamped-hmac"
     source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
     methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # See `providers.facts`: the ID and type are in the signed body.
+    credential_headers: frozenset[str] = frozenset()
+    signature_headers: frozenset[str] = frozenset({"stripe-signature"})
+    signed_headers: frozenset[str] = frozenset()
+    unsigned_headers: frozenset[str] = frozenset()
+    signed_timestamp: bool = True
 
     def __init__(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -40,6 +47,7 @@ class StripeProvider:
         self._tolerance = (
             DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
         )
+        self.signed_timestamp = bool(self._tolerance)
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
         header = require_header(request.headers, "stripe-signature")
@@ -63,7 +71,7 @@ class StripeProvider:
 def _parse_header(header: str) -> tuple[str, list[bytes]]:
     timestamp = ""
     candidates: list[bytes] = []
-    for item in header.split(","):
+    for item in signature_items(header, ",", "stripe-signature"):
         key, _, value = item.strip().partition("=")
         if key == "t":
             timestamp = value

@@ -3,13 +3,15 @@
 Discord (Ed25519 over timestamp + body) and SendGrid (ECDSA P-256 over timestamp + body); Plaid
 (an ES256 JWT) builds on the same base in `plaid.py`. `public_key` may be a list, for a
 rotation; `secrets` are refused (there is no shared secret to keep). Discord and SendGrid sign a
-timestamp but document no tolerance: the check is off unless `tolerance_seconds` is set.
+timestamp but document no tolerance: it is held to 5 minutes either way, as every other signed
+timestamp (`tolerance_seconds = 0` turns the check off).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature as _BadSignature
@@ -35,7 +37,8 @@ class AsymmetricProvider(ProviderBase):
 
     family: ClassVar[str] = "asymmetric"
     source_keys = ("public_key", "tolerance_seconds")
-    default_tolerance: ClassVar[float] = 0.0
+    default_tolerance: ClassVar[float] = 300.0
+    signed_timestamp = True
 
     def configure(self, spec: SourceSpec) -> None:
         if spec.secrets:
@@ -51,6 +54,7 @@ class AsymmetricProvider(ProviderBase):
         self._keys = tuple(keys)
         tolerance = spec.tolerance_seconds
         self._tolerance = self.default_tolerance if tolerance is None else tolerance
+        self.signed_timestamp = bool(self._tolerance)
 
     def load_key(self, text: str) -> Any:
         raise NotImplementedError
@@ -60,13 +64,15 @@ class DiscordProvider(AsymmetricProvider):
     """Discord interactions and webhook events (`X-Signature-Ed25519`, `X-Signature-Timestamp`).
 
     `public_key` is the application's hex Ed25519 key. An interaction PING (type 1) is answered
-    `{"type": 1}`; a webhook-event PING (type 0) with 204. Discord probes endpoints with bad
+    `{"type": 1}`; a webhook-event PING (type 0) with 204 and an empty body; neither is
+    published. Discord probes endpoints with bad
     signatures and expects 401, which every refusal is.
     """
 
     event_id = body("/id")
     default_type = "interaction"
     reads_body = True
+    signature_headers = frozenset({"x-signature-ed25519", "x-signature-timestamp"})
 
     def load_key(self, text: str) -> ed25519.Ed25519PublicKey:
         try:
@@ -94,13 +100,19 @@ class DiscordProvider(AsymmetricProvider):
         if not isinstance(document, dict):
             return None
         kind = document.get("type")
-        if "event" in document:  # a webhook event: type 0 is the PING
-            return Handshake(b"", status_code=204) if kind == 0 else None
-        return Handshake(b'{"type":1}') if kind == 1 else None
+        if type(kind) is not int:  # `True == 1`: a bool is no type
+            return None
+        if kind == 0:
+            # Webhook events' PING (`{"version": 1, "type": 0, …}`, no `event`): 204, empty.
+            # Interaction types start at 1, so 0 is never an interaction.
+            return Handshake(b"", status_code=204)
+        if kind == 1 and "event" not in document:  # interactions' PING; 1 + `event`: an event
+            return Handshake(b'{"type":1}')
+        return None
 
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         verified = super().event(request, document)
-        return VerifiedEvent(verified.id, _discord_type(document) or verified.type)
+        return replace(verified, type=_discord_type(document) or verified.type)
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
@@ -123,6 +135,7 @@ class SendGridProvider(AsymmetricProvider):
 
     signature_header: ClassVar[str] = "x-twilio-email-event-webhook-signature"
     timestamp_header: ClassVar[str] = "x-twilio-email-event-webhook-timestamp"
+    signature_headers = frozenset({signature_header, timestamp_header})
     event_id = batch("", "sg_event_id", kind="id")
     event_type = batch("", "event", kind="type")
 

@@ -37,7 +37,7 @@ class PlaidProvider(AsymmetricProvider):
     """
 
     header: ClassVar[str] = "plaid-verification"
-    default_tolerance = 300.0
+    signature_headers = frozenset({header})
     event_type = joined(".", body("/webhook_type"), body("/webhook_code"))
 
     def load_key(self, text: str) -> tuple[str | None, ec.EllipticCurvePublicKey]:
@@ -99,8 +99,14 @@ def _b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+#: Plaid's tokens are a few hundred characters; a longer header is refused before decoding.
+MAX_TOKEN_LENGTH = 4096
+
+
 def _jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Header, claims, signed bytes and DER signature of a compact JWS; `invalid_signature`."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidSignature("Plaid-Verification is longer than any Plaid token")
     pieces = token.split(".")
     if len(pieces) != 3 or not token.isascii():
         raise InvalidSignature("Plaid-Verification is not a compact JWT")

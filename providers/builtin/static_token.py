@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import orjson
@@ -24,12 +26,23 @@ from providers.standard_webhooks import (
 )
 from providers.standard_webhooks import sign as sign_standard
 
+#: An RFC 9110 field name (a token), lower-cased.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
 
 class TokenProvider(ProviderBase):
     """A header whose whole value must equal one of the source's secrets."""
 
     family: ClassVar[str] = "static-token"
     token_header: ClassVar[str]
+    #: The option that names another header for the token (the sender lets it be chosen).
+    header_option: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        token = cls.__dict__.get("token_header")
+        if isinstance(token, str):
+            cls.credential_headers = frozenset({token})
+        super().__init_subclass__(**kwargs)
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -38,6 +51,14 @@ class TokenProvider(ProviderBase):
                 f"sources.{spec.name}.tolerance_seconds: a static token carries no timestamp"
             )
         self._tokens = tuple(as_bytes(self.expected(s.reveal())) for s in spec.secrets)
+        self._header = self.token_header
+        if self.header_option is not None:
+            name = spec.options.string(self.header_option, self.token_header)
+            assert name is not None
+            if not _HEADER_NAME.fullmatch(name):
+                raise spec.options.error(self.header_option, "expected an HTTP header name")
+            self._header = name.lower()
+            self.credential_headers = frozenset({self._header})
 
     @classmethod
     def expected(cls, secret: str) -> str:
@@ -45,19 +66,23 @@ class TokenProvider(ProviderBase):
         return secret
 
     def authenticate(self, request: WebhookRequest) -> None:
-        value = require_header(request.headers, self.token_header)
+        value = require_header(request.headers, self._header)
         if not matches_any(self._tokens, (as_bytes(value),)):
-            raise InvalidSignature(f"{self.token_header} matches no configured secret")
+            raise InvalidSignature(f"{self._header} matches no configured secret")
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
         token = cls.expected(signing.secret)
         metadata = cls.metadata_headers(signing)
-        return {**metadata, cls.token_header: token, "content-type": "application/json"}
+        header = cls.token_header
+        if cls.header_option is not None:
+            header = str(signing.options.get(cls.header_option, header)).lower()
+        return {**metadata, header: token, "content-type": "application/json"}
 
 
 class OktaProvider(TokenProvider):
-    """Okta event hooks: the `Authorization` value chosen when creating the hook.
+    """Okta event hooks: the secret chosen when creating the hook, in `Authorization` or in the
+    header named by the `auth_header` option (Okta's "Authentication field").
 
     The one-time verification GET (`X-Okta-Verification-Challenge`) is answered with
     `{"verification": …}`. Events arrive in batches: one event gives its `uuid`, several a digest.
@@ -65,6 +90,8 @@ class OktaProvider(TokenProvider):
 
     methods = GET_AND_POST
     token_header = "authorization"  # noqa: S105 - a header name
+    header_option = "auth_header"
+    source_keys = ("secrets", "auth_header")
     event_id = batch("/data/events", "uuid", kind="id")
     event_type = batch("/data/events", "eventType", kind="type")
 
@@ -116,6 +143,9 @@ class GitLabProvider(ProviderBase):
     family: ClassVar[str] = "static-token"
     source_keys = ("secrets", "scheme", "tolerance_seconds")
     token_header: ClassVar[str] = "x-gitlab-token"  # noqa: S105 - a header name
+    credential_headers = frozenset({token_header})
+    signature_headers = frozenset({"webhook-signature", "webhook-timestamp"})
+    signed_headers = frozenset({"webhook-id"})
     event_id = first(header("idempotency-key"), header("x-gitlab-event-uuid"))
     event_type = first(
         joined(".", body("/object_kind"), body("/object_attributes/action")),
@@ -131,6 +161,9 @@ class GitLabProvider(ProviderBase):
             self._keys = decode_secrets(spec)
             tolerance = spec.tolerance_seconds
             self._tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
+            self.signed_timestamp = bool(self._tolerance)
+            # The ID is the signed `webhook-id`; only a type missing from the body is unsigned.
+            self.unsigned_headers = frozenset({"x-gitlab-event"})
         elif spec.tolerance_seconds is not None:
             raise ProviderConfigError(
                 f"sources.{spec.name}.tolerance_seconds: a GitLab token carries no timestamp "
@@ -149,7 +182,7 @@ class GitLabProvider(ProviderBase):
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         event = super().event(request, document)
         webhook_id = request.headers.get("webhook-id") if self._signing else None
-        return event if not webhook_id else VerifiedEvent(webhook_id, event.type)
+        return event if not webhook_id else replace(event, id=webhook_id)
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:

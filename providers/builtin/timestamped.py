@@ -62,6 +62,8 @@ class ZoomProvider(TimestampedProvider):
 
     scheme = _v0("x-zm-signature", "x-zm-request-timestamp")
     event_type = body("/event")
+    # Zoom's legacy verification token travels as is in `authorization`.
+    credential_headers = frozenset({"authorization"})
 
     def configure(self, spec: SourceSpec) -> None:
         super().configure(spec)
@@ -147,8 +149,8 @@ class ZendeskProvider(TimestampedProvider):
 
     Zendesk's pages disagree on the order (Support docs: timestamp + body; the Event Connectors
     vector reproduces only as body + timestamp), so both orders are accepted. Zendesk states no
-    tolerance and its retries' timestamps are undocumented: the check is off unless
-    `tolerance_seconds` is set.
+    tolerance: the timestamp is signed, so it is held to 5 minutes either way like the others
+    (`tolerance_seconds = 0` turns the check off, should retries keep their first timestamp).
     """
 
     scheme = HmacScheme(
@@ -157,7 +159,7 @@ class ZendeskProvider(TimestampedProvider):
         encoding="base64",
         timestamp_header="x-zendesk-webhook-signature-timestamp",
         timestamp_format="rfc3339",
-        tolerance=0,
+        tolerance=300,
     )
     _reversed = HmacScheme(
         "x-zendesk-webhook-signature",
@@ -165,7 +167,7 @@ class ZendeskProvider(TimestampedProvider):
         encoding="base64",
         timestamp_header="x-zendesk-webhook-signature-timestamp",
         timestamp_format="rfc3339",
-        tolerance=0,
+        tolerance=300,
     )
     event_id = first(body("/id"), header("x-zendesk-webhook-invocation-id"))
     event_type = body("/type")

@@ -19,6 +19,7 @@ failures are plain `AssertionError`s that say which rule was broken.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Mapping
 from typing import ClassVar, cast
@@ -32,6 +33,7 @@ from providers.errors import (
     StaleTimestamp,
     VerificationError,
 )
+from providers.facts import describe
 from providers.testing.builders import build_provider, make_request
 from providers.testing.signers import sign_request
 
@@ -166,6 +168,36 @@ class ProviderContract:
                     _check(isinstance(outcome, VerificationError), where)
                 elif isinstance(outcome, VerifiedEvent):
                     _check(bool(outcome.id) and bool(outcome.type), where)
+
+    def test_headers_carrying_the_secret_are_declared_credentials(self) -> None:
+        # The gateway never forwards or stores a `credential_headers` header (issue 9).
+        signed, _ = self._sign(self.body)
+        secret = self.secrets[0]
+        if len(secret) < 8:  # too short to tell apart from other header text
+            return
+        forms = (secret, base64.b64encode(secret.encode()).decode("ascii"))
+        declared = describe(self._build()).credential_headers
+        for name, value in signed.items():
+            carries = any(form in value for form in forms)
+            _check(not carries or name in declared, f"{name} carries the secret: declare it")
+
+    def test_an_unsigned_id_or_type_header_comes_with_a_replay_key(self) -> None:
+        # A captured request re-sent under another ID or type must still be a duplicate.
+        signed, body = self._sign(self.body)
+        baseline = self._outcome(signed, body)
+        if not isinstance(baseline, VerifiedEvent):
+            return  # test_valid_signature_verifies reports it
+        for name in signed:
+            if name in self.signature_headers:
+                continue
+            forged = self._outcome({**signed, name: "forged-b1e9"}, body)
+            if not isinstance(forged, VerifiedEvent):
+                continue
+            if (forged.id, forged.type) != (baseline.id, baseline.type):
+                _check(
+                    baseline.replay_key is not None and forged.replay_key == baseline.replay_key,
+                    f"{name} sets the ID or type unsigned: set VerifiedEvent.replay_key",
+                )
 
     def test_empty_body_never_crashes(self) -> None:
         outcome = self._outcome(self._sign(b"")[0], b"")

@@ -179,6 +179,12 @@ async def test_handshakes_are_answered_through_the_app_and_never_published(
         slack = await gw.client.post(
             "/webhooks/cat-slack", content=slack_body, headers=slack_headers
         )
+        # Discord's webhook-event PING: type 0, no `event`; 204 with nothing in it.
+        ping_body = b'{"version":1,"application_id":"1234567890","type":0}'
+        ping_headers = sign_request("discord", ping_body, catalogue.secrets["discord"][0])
+        discord_ping = await gw.client.post(
+            "/webhooks/cat-discord", content=ping_body, headers=ping_headers
+        )
         published = await drain(amqp, queue)
 
     assert (meta.status_code, meta.text) == (200, "77")
@@ -190,6 +196,7 @@ async def test_handshakes_are_answered_through_the_app_and_never_published(
     assert stripe_get.status_code == 405
     assert stripe_get.headers["allow"] == "POST"
     assert slack.json() == {"challenge": "slack-c"}
+    assert (discord_ping.status_code, discord_ping.content) == (204, b"")
     assert published == []
 
 

@@ -98,7 +98,7 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
     "zendesk": (
         json_body({"id": "1", "type": "zen:event-type:ticket.created"}),
         ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"),
-        False,
+        True,
         {},
         hex_secret,
     ),
@@ -216,14 +216,14 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
     "discord": (
         json_body({"id": "1", "type": 2}),
         ("x-signature-ed25519", "x-signature-timestamp"),
-        False,
+        True,
         {},
         ed25519_seed,
     ),
     "sendgrid": (
         json_body([{"sg_event_id": "a", "event": "delivered"}]) + b"\r\n",
         ("x-twilio-email-event-webhook-signature", "x-twilio-email-event-webhook-timestamp"),
-        False,
+        True,
         {},
         p256_pkcs8,
     ),

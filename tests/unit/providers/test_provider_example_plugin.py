@@ -82,4 +82,4 @@ def test_plugin_passes_its_own_contract_tests(installed: tuple[Path, dict[str, s
 
     assert result.returncode == 0, result.stdout + result.stderr
     # The 13 ProviderContract rules, the entry-point check and the ping handshake.
-    assert result.stdout.splitlines()[-1].startswith("15 passed"), result.stdout
+    assert result.stdout.splitlines()[-1].startswith("17 passed"), result.stdout

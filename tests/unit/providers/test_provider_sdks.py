@@ -33,7 +33,7 @@ from square.utils.webhooks_helper import verify_signature as square_verify
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from twilio.request_validator import RequestValidator
 
-from providers import InvalidSignature, VerifiedEvent, load
+from providers import Handshake, InvalidSignature, VerifiedEvent, load
 from providers.builtin.mailgun import sign_body
 from providers.testing import build_provider, make_request, sign_request
 
@@ -118,7 +118,10 @@ def test_gitlab_signing_token_is_standard_webhooks_signed_by_the_official_librar
 
     event = _verify("gitlab", body, headers, [WHSEC], options={"scheme": "signing-token"})
 
-    assert event == VerifiedEvent("idem-1", "merge_request.open")
+    # The ID is the signed webhook-id; a type from the unsigned X-Gitlab-Event is possible.
+    assert event == VerifiedEvent(
+        "idem-1", "merge_request.open", replay_key=hashlib.sha256(body).hexdigest()
+    )
 
 
 # --- timestamped HMAC --------------------------------------------------------------------------
@@ -174,7 +177,10 @@ def test_mailgun_sdk_accepts_our_signed_body_and_we_refuse_a_forged_one() -> Non
     assert SecurityGuard.verify_webhook(
         key, block["token"], block["timestamp"], block["signature"], max_age_seconds=300
     )
-    assert _verify("mailgun", body, {}, [key]) == VerifiedEvent("ev1", "delivered")
+    token_digest = hashlib.sha256(block["token"].encode()).hexdigest()
+    assert _verify("mailgun", body, {}, [key]) == VerifiedEvent(
+        "ev1", "delivered", replay_key=token_digest
+    )
     with pytest.raises(InvalidSignature):
         _verify("mailgun", sign_body({"id": "ev1", "event": "x"}, "other", now), {}, [key])
 
@@ -389,3 +395,108 @@ def test_plaid_jwt_signed_with_pyjwt_verifies_and_pyjwt_accepts_ours() -> None:
     decoded = jwt.decode(ours, key.public_key(), algorithms=["ES256"])
     assert decoded["request_body_sha256"] == claims["request_body_sha256"]
     assert jwt.get_unverified_header(ours)["kid"] == "k1"
+
+
+# --- behaviour that must match the providers' own validators (issue 9, item 11) ------------------
+
+
+TWILIO_PORT_CASES = [
+    # (public_url configured in hookgate, URL Twilio signed). Not compared: IPv6 literals and
+    # user:password@ URLs, which the SDK's `netloc.split(":")[0]` mangles.
+    ("https://hooks.example.com:8443/twilio", "https://hooks.example.com/twilio"),
+    ("https://hooks.example.com:8443/twilio", "https://hooks.example.com:8443/twilio"),
+    ("https://hooks.example.com:8443/twilio", "https://hooks.example.com:443/twilio"),
+    ("https://hooks.example.com/twilio", "https://hooks.example.com:443/twilio"),
+    ("https://hooks.example.com/twilio", "https://hooks.example.com:8443/twilio"),
+    ("https://hooks.example.com:443/twilio", "https://hooks.example.com/twilio"),
+    ("http://hooks.example.com:8080/twilio?a=1", "http://hooks.example.com/twilio?a=1"),
+    ("http://hooks.example.com/twilio", "http://hooks.example.com:80/twilio"),
+    ("http://hooks.example.com/twilio", "http://hooks.example.com:8080/twilio"),
+    ("https://hooks.example.com:8443/twilio", "https://other.example.com/twilio"),
+]
+
+
+@pytest.mark.parametrize(("public_url", "signed_url"), TWILIO_PORT_CASES)
+def test_twilio_port_handling_matches_the_sdk_validator(public_url: str, signed_url: str) -> None:
+    token = "12345"
+    params = {"CallSid": "CA1", "CallStatus": "ringing"}
+    body = b"CallSid=CA1&CallStatus=ringing"
+    validator = RequestValidator(token)
+    signature = validator.compute_signature(signed_url, params)
+    sdk_accepts = validator.validate(public_url, params, signature)
+
+    try:
+        _verify(
+            "twilio",
+            body,
+            {"x-twilio-signature": signature},
+            [token],
+            options={"public_url": public_url},
+        )
+    except InvalidSignature:
+        accepted = False
+    else:
+        accepted = True
+
+    assert accepted == sdk_accepts
+    # The first case is the one issue 9 reported: a non-default port Twilio signed without.
+    if (public_url, signed_url) == TWILIO_PORT_CASES[0]:
+        assert accepted
+
+
+def test_twilio_json_body_hash_is_compared_exactly_as_the_sdk_does() -> None:
+    token = "12345"
+    body = b'{"property": "value", "boolean": true}'
+    validator = RequestValidator(token)
+    upper = validator.compute_hash(body.decode()).upper()
+    url = f"{PUBLIC_URL}?bodySHA256={upper}"
+    signature = validator.compute_signature(url, {})
+
+    assert not validator.validate(url, body.decode(), signature)
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "twilio",
+            body,
+            {"x-twilio-signature": signature},
+            [token],
+            options={"public_url": PUBLIC_URL},
+            url="http://10.0.0.5/webhooks/src?" + url.partition("?")[2],
+        )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"version":1,"application_id":"1234560123453231555","type":0}',
+        b'{"version": 1, "application_id": "1", "type": 0, "event": null}',
+    ],
+)
+def test_discord_webhook_event_ping_is_answered_204_empty_and_never_an_event(body: bytes) -> None:
+    signing_key = SigningKey.generate()
+    public = signing_key.verify_key.encode().hex()
+    now = str(int(time.time()))
+    headers = {
+        "x-signature-ed25519": signing_key.sign(now.encode() + body).signature.hex(),
+        "x-signature-timestamp": now,
+    }
+    assert verify_key(body, headers["x-signature-ed25519"], now, public)
+
+    answer = _verify("discord", body, headers, [], options={"public_key": public})
+
+    assert answer == Handshake(b"", status_code=204)
+
+
+def test_discord_webhook_event_and_interaction_ping_are_told_apart() -> None:
+    signing_key = SigningKey.generate()
+    public = signing_key.verify_key.encode().hex()
+    seed = bytes(signing_key).hex()
+
+    def verify(body: bytes) -> Any:
+        return _verify(
+            "discord", body, sign_request("discord", body, seed), [], options={"public_key": public}
+        )
+
+    event = b'{"version":1,"application_id":"1","type":1,"event":{"type":"ENTITLEMENT_CREATE"}}'
+    assert verify(event) == VerifiedEvent(hashlib.sha256(event).hexdigest(), "ENTITLEMENT_CREATE")
+    assert verify(b'{"id":"9","application_id":"1","type":1}') == Handshake(b'{"type":1}')
+    assert isinstance(verify(b'{"id":"9","type":false}'), VerifiedEvent)

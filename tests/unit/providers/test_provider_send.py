@@ -67,7 +67,7 @@ def test_send_output_verifies_with_the_real_provider(
     event = provider.verify(make_request(request.data, headers, url=request.full_url))
     assert isinstance(event, VerifiedEvent)
     if name == "mailgun":
-        assert event == VerifiedEvent("e1", "opened")
+        assert (event.id, event.type) == ("e1", "opened")
         assert json.loads(request.data)["event-data"] == {"id": "e1", "event": "opened"}
     else:
         assert request.data == payload

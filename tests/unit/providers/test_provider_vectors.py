@@ -289,7 +289,8 @@ def test_zendesk_event_connectors_vector() -> None:
 
     event = _verify("zendesk", body, headers, [secret], 1627207200)
 
-    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "webhook")
+    digest = hashlib.sha256(body).hexdigest()
+    assert event == VerifiedEvent(digest, "webhook", replay_key=digest)
     with pytest.raises(InvalidSignature):
         _verify("zendesk", body, headers, [secret + "x"], 1627207200)
 
@@ -326,3 +327,36 @@ def test_sha256_prefixed_construction_matches_githubs_docs_vector(name: str, hea
     assert isinstance(outcome, VerifiedEvent | Malformed)
     with pytest.raises(InvalidSignature):
         _verify(name, b"Hello, World?", {header: GITHUB_DOCS}, secret, 0)
+
+
+# --- Coinbase Commerce (coinbase-commerce-python tests/test_webhook.py) ---------------------------
+
+COINBASE_BODY = (
+    b'{"id":1,"scheduled_for":"2017-01-31T20:50:02Z","attempt_number":1,"event":{'
+    b'"id":"24934862-d980-46cb-9402-43c81b0cdba6","type":"charge:created",'
+    b'"api_version":"2018-03-22","created_at":"2017-01-31T20:49:02Z","data":{'
+    b'"code":"66BEOV2A","name":"The Sovereign Individual",'
+    b'"description":"Mastering the Transition to the Information Age",'
+    b'"hosted_url":"https://commerce.coinbase.com/charges/66BEOV2A",'
+    b'"created_at":"2017-01-31T20:49:02Z","expires_at":"2017-01-31T21:04:02Z",'
+    b'"timeline":[{"time":"2017-01-31T20:49:02Z","status":"NEW"}],'
+    b'"metadata":{},"pricing_type":"no_price","payments":[],"addresses":{'
+    b'"bitcoin":"0000000000000000000000000000000000",'
+    b'"ethereum":"0x0000000000000000000000000000000000000000",'
+    b'"litecoin":"3000000000000000000000000000000000",'
+    b'"bitcoincash":"bitcoincash:000000000000000000000000000000000000000000"}}}}'
+)
+COINBASE_SIGNATURE = "8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d"
+COINBASE_SECRET = "30291a20-0bd1-4267-9b0f-e6e7b123c0bf"
+
+
+def test_coinbase_sdk_test_suite_vector() -> None:
+    headers = {"x-cc-webhook-signature": COINBASE_SIGNATURE}
+
+    event = _verify("coinbase", COINBASE_BODY, headers, [COINBASE_SECRET], 0)
+
+    assert event == VerifiedEvent("24934862-d980-46cb-9402-43c81b0cdba6", "charge:created")
+    # The SDK's own negative: every '3' in the signature turned into '1'.
+    bad = {"x-cc-webhook-signature": COINBASE_SIGNATURE.replace("3", "1")}
+    with pytest.raises(InvalidSignature):
+        _verify("coinbase", COINBASE_BODY, bad, [COINBASE_SECRET], 0)
