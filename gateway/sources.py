@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gateway.config import Network, SourceSettings
 from gateway.errors import ConfigError
-from providers import Options, Provider, ProviderError, SourceSpec, load
+from providers import Options, Provider, ProviderError, SourceSpec, describe, load
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +53,10 @@ def build_source(settings: SourceSettings) -> Source:
             f"{path}: provider {settings.provider!r} failed to start: {type(err).__name__}"
         ) from err
     methods = frozenset(getattr(provider, "methods", frozenset({"POST"})))
-    drop = _names(provider, "credential_headers")
+    facts = describe(provider)  # the built provider's: some facts follow the source's options
+    drop = facts.credential_headers
     if not settings.forward_signature_headers:
-        drop |= _names(provider, "signature_headers")
+        drop |= facts.signature_headers
     return Source(
         name=settings.name,
         provider_name=settings.provider,
@@ -64,13 +65,9 @@ def build_source(settings: SourceSettings) -> Source:
         allow_header=", ".join(sorted(methods)),
         allowed_ips=settings.allowed_ips,
         drop_headers=drop,
-        signed_timestamp=bool(getattr(provider, "signed_timestamp", False)),
+        signed_timestamp=facts.signed_timestamp,
     )
 
-
-def _names(provider: Provider, attribute: str) -> frozenset[str]:
-    # Optional provider attributes (see `providers.Provider`); a plugin may not declare them.
-    return frozenset(name.lower() for name in getattr(provider, attribute, ()))
 
 
 def replay_warnings(sources: Mapping[str, Source]) -> list[str]:
