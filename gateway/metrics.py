@@ -45,6 +45,7 @@ PUBLISH_FAILURES = (
     "nacked",
     "unroutable",
     "overloaded",
+    "auth_refused",
 )
 
 # Webhook round trips are dominated by the broker confirm: 1 ms to a few seconds.
