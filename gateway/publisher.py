@@ -40,6 +40,20 @@ class BrokerLoginRefused(GatewayError):
     """The broker refused the configured credentials (AMQP 403 ACCESS_REFUSED)."""
 
 
+def login_refused(err: BaseException) -> bool:
+    """Did the broker refuse this user: a wrong password (403 ACCESS_REFUSED, which aiormq
+    raises as `ProbableAuthenticationError`), or no access to the virtual host (530, which
+    aiormq reports only as an unexpected `Connection.Close` in answer to `Connection.Open`)?"""
+    if isinstance(err, aiormq.exceptions.ProbableAuthenticationError):
+        return True
+    text = str(err)
+    return (
+        isinstance(err, aiormq.exceptions.InvalidFrameError)
+        and "Connection.OpenOk" in text
+        and "Connection.Close" in text
+    )
+
+
 async def check_login(url: Secret, display_url: str) -> None:
     """Log in to the broker once; raise `BrokerLoginRefused` if it refuses the credentials.
 
@@ -51,13 +65,13 @@ async def check_login(url: Secret, display_url: str) -> None:
             connection = await aiormq.connect(
                 url.reveal(), client_properties={"connection_name": "hookgate-gateway-check"}
             )
-    except aiormq.exceptions.ProbableAuthenticationError as err:
+    except Exception as err:
+        if not login_refused(err):
+            return  # not a credentials problem: the workers retry, and spool meanwhile
         raise BrokerLoginRefused(
             f"broker.url: the broker at {display_url} refused the login "
             f"({describe(err, url.reveal())}); {_LOGIN_REFUSED_FIX}"
         ) from err
-    except Exception:
-        return  # not a credentials problem: the workers retry, and spool meanwhile
     with contextlib.suppress(Exception):
         await connection.close()
 
@@ -184,22 +198,17 @@ class Publisher:
                 _log.warning("lost the broker connection; reconnecting")
             except asyncio.CancelledError:
                 raise
-            except aiormq.exceptions.ProbableAuthenticationError as err:
-                self.login_refused = True
-                _log.error(
-                    f"the broker refused the login; {_LOGIN_REFUSED_FIX}; retrying",
-                    extra={
-                        "fields": {"error": describe(err, self._url.reveal()), "retry_in": delay}
-                    },
-                )
             except Exception as err:
-                self.login_refused = False
-                _log.warning(
-                    "broker unreachable; retrying",
-                    extra={
-                        "fields": {"error": describe(err, self._url.reveal()), "retry_in": delay}
-                    },
-                )
+                self.login_refused = login_refused(err)
+                fields = {"error": describe(err, self._url.reveal()), "retry_in": delay}
+                if self.login_refused:
+                    # Credentials changed or revoked while running: retrying alone won't help.
+                    _log.error(
+                        f"the broker refused the login; {_LOGIN_REFUSED_FIX}; retrying",
+                        extra={"fields": fields},
+                    )
+                else:
+                    _log.warning("broker unreachable; retrying", extra={"fields": fields})
             finally:
                 self._channel = None
                 self._connection = None

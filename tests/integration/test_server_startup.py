@@ -145,6 +145,24 @@ async def broker_user(exchange: str) -> AsyncIterator[tuple[str, str]]:
         await asyncio.to_thread(_rabbitmqctl, "delete_user", user)
 
 
+async def test_a_user_without_access_to_the_virtual_host_stops_startup_too(
+    tmp_path: Path, exchange: str
+) -> None:
+    user, password = f"hg-test-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    await asyncio.to_thread(_rabbitmqctl, "add_user", user, password)  # no permissions at all
+    try:
+        config = write_config(tmp_path, exchange=exchange)
+        env = serve_environment(HOOKGATE_BROKER_URL=f"amqp://{user}:{password}@127.0.0.1:5672/")
+        result = await asyncio.to_thread(_run_serve, config, env)
+    finally:
+        await asyncio.to_thread(_rabbitmqctl, "delete_user", user)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "refused the login" in lines[0]
+    assert password not in result.stderr + result.stdout
+
+
 async def test_a_login_refused_at_run_time_is_a_distinct_log_line_metric_and_readiness_detail(
     tmp_path: Path, exchange: str, broker_user: tuple[str, str]
 ) -> None:
