@@ -66,6 +66,18 @@ def _read_until_closed(sock: socket.socket) -> bytes:
     return data
 
 
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole response (head and Content-Length body), leaving the connection open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def _parse(answer: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode().split("\r\n")
@@ -201,3 +213,30 @@ async def test_four_clients_streaming_50_mb_header_values_get_431_and_memory_sta
     async with httpx.AsyncClient(base_url=edge_server.url, timeout=5) as client:
         assert (await client.get("/healthz")).status_code == 200
     print(f"RSS growth {growth_mib:.1f} MiB; sent {[sent for _, sent in results]}")
+
+
+async def test_a_kept_alive_connection_trickling_blank_lines_is_closed_at_the_header_deadline(
+    edge_server: ServeProcess,
+) -> None:
+    # Blank lines before a request line are allowed (RFC 9112 §2.2), and every byte used to
+    # restart uvicorn's keep-alive timer: the connection was held forever.
+    def trickle() -> tuple[bytes, bytes, float]:
+        with _connect(edge_server, timeout=0.5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+            first = _read_response(sock)
+            started = time.monotonic()
+            while time.monotonic() - started < HEADER_TIMEOUT + 10:
+                try:
+                    sock.sendall(b"\r\n")
+                    rest = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    rest = b""
+                return first, rest, time.monotonic() - started
+            return first, b"still open", time.monotonic() - started
+
+    first, rest, waited = await asyncio.to_thread(trickle)
+    assert first.startswith(b"HTTP/1.1 200 ")
+    assert rest == b""  # closed without an answer: no request was begun
+    assert waited <= HEADER_TIMEOUT + SWEEP_SLACK
