@@ -37,6 +37,7 @@ is created per request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gateway.config import GatewaySettings
+from gateway.metrics import GatewayMetrics
 from gateway.responses import Answer, answer
 
 # Room beyond max_header_bytes (which counts names and values only) for the request line and
@@ -80,6 +82,7 @@ class EdgeConfig(uvicorn.Config):
         super().__init__(app, http=GatewayHttpProtocol, **kwargs)
         self.limits = limits
         self._sweeper: _Sweeper | None = None
+        self._count: Callable[[str], None] | None = None
 
     def sweeper(self, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> _Sweeper:
         if self._sweeper is None:
@@ -87,9 +90,24 @@ class EdgeConfig(uvicorn.Config):
             self._sweeper = _Sweeper(loop, connections, interval)
         return self._sweeper
 
+    def refusal_counter(self) -> Callable[[str], None]:
+        """Where refusals are counted: the gateway app's metrics (`app.state.metrics`, set by
+        `create_app`), as `hookgate_requests_total{source="_unknown"}`."""
+        if self._count is None:
+            self._count = _ignore
+            app = self.loaded_app
+            for _ in range(4):  # through the middleware uvicorn may wrap around it
+                metrics = getattr(getattr(app, "state", None), "metrics", None)
+                if isinstance(metrics, GatewayMetrics):
+                    self._count = metrics.refused_at_edge
+                    break
+                app = getattr(app, "app", None)
+        return self._count
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_sweeper"] = None  # a worker has its own loop and connections
+        state["_sweeper"] = None  # a worker has its own loop, connections and app
+        state["_count"] = None
         return state
 
 
@@ -107,6 +125,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._limits = config.limits
         self._header_limit = config.limits.max_header_bytes + _SLACK
         self._sweeper = config.sweeper(self.loop, self.connections)
+        self._count = config.refusal_counter()
         #: Loop time by which this connection must have sent a request's headers (0: none).
         self.deadline = 0.0
         self._reading_headers = False  # a request has begun and its headers are incomplete
@@ -120,7 +139,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         # This connection is already counted: more than the cap means it is one too many.
         over = len(self.connections) - self._limits.max_connections
         if over > 0:
-            self._refuse(_UNAVAILABLE, linger=over <= _MAX_LINGERING)
+            self._refuse("unavailable", linger=over <= _MAX_LINGERING)
             return
         self.deadline = self.loop.time() + self._limits.header_timeout
 
@@ -141,7 +160,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
                     # spliced into that response. Read no more; refused once it is answered.
                     self.flow.pause_reading()
                 else:
-                    self._refuse(_HEADERS_TOO_LARGE)
+                    self._refuse("headers_too_large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -172,16 +191,17 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         elif self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being served: its body read has its own deadline
         elif self._reading_headers:
-            self._refuse(_READ_TIMEOUT)
+            self._refuse("read_timeout")
         else:
             self.transport.close()
 
-    def _refuse(self, response: bytes, *, linger: bool = True) -> None:
+    def _refuse(self, outcome: str, *, linger: bool = True) -> None:
         if self.transport.is_closing():
             return
         self._refused = True
         self._reading_headers = False
-        self.transport.write(response)
+        self.transport.write(_ANSWERS[outcome])
+        self._count(outcome)
         if not linger:
             self.transport.close()
             return
@@ -223,8 +243,14 @@ def _raw(answer: Answer) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + answer.body
 
 
-_READ_TIMEOUT = _raw(answer("read_timeout", "request headers were not received in time"))
-_HEADERS_TOO_LARGE = _raw(
-    answer("headers_too_large", "request headers exceed gateway.max_header_bytes")
-)
-_UNAVAILABLE = _raw(answer("unavailable", "too many connections; retry shortly"))
+def _ignore(outcome: str) -> None:
+    pass
+
+
+_ANSWERS = {
+    "read_timeout": _raw(answer("read_timeout", "request headers were not received in time")),
+    "headers_too_large": _raw(
+        answer("headers_too_large", "request headers exceed gateway.max_header_bytes")
+    ),
+    "unavailable": _raw(answer("unavailable", "too many connections; retry shortly")),
+}

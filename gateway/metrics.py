@@ -129,6 +129,11 @@ class GatewayMetrics:
         self._request_counters[source, outcome].inc()
         self._request_timers[source].observe(seconds)
 
+    def refused_at_edge(self, outcome: str) -> None:
+        """Count an answer the HTTP layer gave before any source was known (headers too slow
+        or too large, a connection past the cap), under `UNKNOWN_SOURCE`."""
+        self._request_counters[UNKNOWN_SOURCE, outcome].inc()
+
     def spool_state(self, events: int, size: int, oldest_received_at: float | None) -> None:
         self.spool_events.set(events)
         self.spool_bytes.set(size)

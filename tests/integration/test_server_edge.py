@@ -156,6 +156,7 @@ async def test_idle_connections_past_the_cap_get_503_and_webhooks_answer_once_th
         async with httpx.AsyncClient(base_url=edge_server.url, timeout=5) as client:
             health = await client.get("/healthz")
             delivery = await client.post("/webhooks/stripe", content=body, headers=headers)
+            metrics = (await client.get("/metrics")).text
     finally:
         stop_sampling.set()
         sampler.join()
@@ -175,6 +176,8 @@ async def test_idle_connections_past_the_cap_get_503_and_webhooks_answer_once_th
     assert health.status_code == 200
     assert delivery.status_code == 200
     assert delivery.json()["status"] == "accepted"
+    counted = 'hookgate_requests_total{outcome="unavailable",source="_unknown"} '
+    assert f"{counted}{len(refused) + 1}.0" in metrics  # the 503s, and the late health check
     assert peak < FD_LIMIT  # never ran out of descriptors
     assert after_cut <= baseline + 5
     print(f"fds: baseline {baseline}, peak {peak}, after the cut {after_cut}")

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 from uvicorn.server import ServerState
 
 from gateway.http_protocol import EdgeConfig, EdgeLimits, GatewayHttpProtocol
+from gateway.metrics import GatewayMetrics
 
 pytestmark = pytest.mark.anyio
 SLACK = 65_536  # gateway.http_protocol._SLACK
@@ -61,10 +64,20 @@ async def _ok(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+class _GatewayLikeApp:
+    """An ASGI app carrying `state.metrics`, as the gateway's app does."""
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self.state = SimpleNamespace(metrics=metrics)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await _ok(scope, receive, send)
+
+
 def _connection(
-    limits: EdgeLimits, state: ServerState | None = None
+    limits: EdgeLimits, state: ServerState | None = None, app: Any = _ok
 ) -> tuple[GatewayHttpProtocol, FakeTransport]:
-    config = EdgeConfig(_ok, limits=limits, lifespan="off", log_config=None)
+    config = EdgeConfig(app, limits=limits, lifespan="off", log_config=None)
     protocol = GatewayHttpProtocol(config, state or ServerState(), {})
     transport = FakeTransport()
     protocol.connection_made(transport)
@@ -175,3 +188,13 @@ async def test_connections_past_the_cap_get_503_at_once_and_are_closed_after_lin
     assert transport.written.count(b"HTTP/1.1") == 1
     await asyncio.sleep(1.3)  # the linger (1 s) ends at the next sweep
     assert transport.aborted
+
+
+async def test_refusals_are_counted_under_the_unknown_source() -> None:
+    registry = CollectorRegistry()
+    app = _GatewayLikeApp(GatewayMetrics(registry, ["stripe"]))
+    protocol, transport = _connection(EdgeLimits(max_header_bytes=1000), app=app)
+    protocol.data_received(b"POST /webhooks/stripe HTTP/1.1\r\nX-Big: " + b"a" * (1000 + SLACK))
+    assert _status(transport.written) == 431
+    labels = {"source": "_unknown", "outcome": "headers_too_large"}
+    assert registry.get_sample_value("hookgate_requests_total", labels) == 1
