@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from types import FrameType
 from typing import Any
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from gateway.app import check_stores, create_app
-from gateway.config import load_config
+from gateway.config import Config, load_config
 from gateway.http_protocol import EdgeConfig, EdgeLimits
 from gateway.listen import bind_listener
 from gateway.logs import configure_logging
@@ -45,8 +46,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, workers: int)
     check_stores(config)  # an unusable spool or dedupe path too, not a worker restart loop
     configure_logging(config.gateway.log_level)
     host = host or config.gateway.host
-    port = config.gateway.port if port is None else port
-    listener = bind_listener(host, port, _BACKLOG)
+    listener = bind_listener(host, config.gateway.port if port is None else port, _BACKLOG)
     metrics_dir = None
     try:
         asyncio.run(check_login(config.broker.url, config.broker.display_url()))
@@ -54,45 +54,51 @@ def serve(config_path: str, *, host: str | None, port: int | None, workers: int)
         if workers > 1:
             metrics_dir = tempfile.mkdtemp(prefix="hookgate-metrics-")
             os.environ[_MULTIPROC_ENV] = metrics_dir
-        server_config = EdgeConfig(
-            "gateway.serve:app_from_environment",
-            limits=EdgeLimits.from_settings(config.gateway),
-            factory=True,
-            workers=workers,
-            backlog=_BACKLOG,
-            log_config=_uvicorn_log_config(config.gateway.log_level),
-            access_log=False,  # the gateway writes its own line per request
-            server_header=False,
-            # Never let uvicorn rewrite the client address from X-Forwarded-For: the gateway
-            # decides whom to believe (gateway.trusted_proxies, gateway.clientip).
-            proxy_headers=False,
-            # In-flight requests get this long to finish after SIGTERM (plus drain_seconds);
-            # keep the sum below the orchestrator's kill timeout (30 s in Kubernetes).
-            timeout_graceful_shutdown=math.ceil(config.gateway.shutdown_timeout_seconds),
-        )
-        _log.info(
-            "listening",
-            extra={"fields": {"address": _address(host, listener.getsockname()[1])}},
-        )
-        if workers > 1:
-            Multiprocess(server_config, sockets=[listener]).run()
-            return 0
-        server = uvicorn.Server(server_config)
-        # After a graceful stop uvicorn raises the stop signal again, for its default effect:
-        # KeyboardInterrupt for SIGINT, death by signal for SIGTERM. A stop asked for is a
-        # success: exit 0 either way, as with several workers.
-        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
-        try:
-            with contextlib.suppress(KeyboardInterrupt):
-                server.run(sockets=[listener])
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        # uvicorn has logged why (the app's startup failed): its exit status for that.
-        return 0 if server.started else 3
+        address = _address(host, listener.getsockname()[1])
+        _log.info("listening", extra={"fields": {"address": address, "workers": workers}})
+        return _run(_server_config(config, workers), listener)
     finally:
         listener.close()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _server_config(config: Config, workers: int) -> EdgeConfig:
+    return EdgeConfig(
+        "gateway.serve:app_from_environment",
+        limits=EdgeLimits.from_settings(config.gateway),
+        factory=True,
+        workers=workers,
+        backlog=_BACKLOG,
+        log_config=_uvicorn_log_config(config.gateway.log_level),
+        access_log=False,  # the gateway writes its own line per request
+        server_header=False,
+        # Never let uvicorn rewrite the client address from X-Forwarded-For: the gateway
+        # decides whom to believe (gateway.trusted_proxies, gateway.clientip).
+        proxy_headers=False,
+        # In-flight requests get this long to finish after SIGTERM (plus drain_seconds);
+        # keep the sum below the orchestrator's kill timeout (30 s in Kubernetes).
+        timeout_graceful_shutdown=math.ceil(config.gateway.shutdown_timeout_seconds),
+    )
+
+
+def _run(server_config: EdgeConfig, listener: socket.socket) -> int:
+    """Serve on `listener` until stopped, as `uvicorn.run` would with a socket bound for it."""
+    if server_config.workers > 1:
+        Multiprocess(server_config, sockets=[listener]).run()
+        return 0
+    server = uvicorn.Server(server_config)
+    # After a graceful stop uvicorn raises the stop signal again, for its default effect:
+    # KeyboardInterrupt for SIGINT, death by signal for SIGTERM. A stop asked for is a
+    # success: exit 0 either way, as with several workers.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[listener])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # Not started: the app's startup failed, and uvicorn logged why. Its exit status for it.
+    return 0 if server.started else 3
 
 
 def app_from_environment() -> Starlette:
