@@ -33,11 +33,11 @@ _log = logging.getLogger("hookgate.publisher")
 _RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
 _CONNECT_TIMEOUT = 10.0
 _CHECK_TIMEOUT = 3.0  # a broker slower than this at startup is treated as down, not refusing
-_LOGIN_REFUSED_FIX = "fix the credentials in broker.url (or HOOKGATE_BROKER_URL)"
+_LOGIN_REFUSED_FIX = "check the user, password and vhost in broker.url (or HOOKGATE_BROKER_URL)"
 
 
 class BrokerLoginRefused(GatewayError):
-    """The broker refused the configured credentials (AMQP 403 ACCESS_REFUSED)."""
+    """The broker refused the configured user: its password, or its access to the vhost."""
 
 
 def login_refused(err: BaseException) -> bool:
@@ -68,9 +68,13 @@ async def check_login(url: Secret, display_url: str) -> None:
     except Exception as err:
         if not login_refused(err):
             return  # not a credentials problem: the workers retry, and spool meanwhile
+        if isinstance(err, aiormq.exceptions.ProbableAuthenticationError):
+            why = describe(err, url.reveal())  # RabbitMQ's reason: "ACCESS_REFUSED - Login …"
+        else:
+            why = "no access to the virtual host: does the user have permissions on it?"
         raise BrokerLoginRefused(
-            f"broker.url: the broker at {display_url} refused the login "
-            f"({describe(err, url.reveal())}); {_LOGIN_REFUSED_FIX}"
+            f"broker.url: the broker at {display_url} refused the login ({why}); "
+            f"{_LOGIN_REFUSED_FIX}"
         ) from err
     with contextlib.suppress(Exception):
         await connection.close()
