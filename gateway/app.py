@@ -95,9 +95,15 @@ def create_app(
             )
         if publisher.connected:
             return JSONResponse({"status": "ready"})
+        # Wrong credentials need an operator, not patience: say so.
+        broker = "the broker refused the login" if publisher.login_refused else "broker down"
         if spool is not None and not spool.full:
-            return JSONResponse({"status": "ready", "detail": "broker down: spooling to disk"})
-        detail = "not connected to the broker" + (" and the spool is full" if spool else "")
+            return JSONResponse({"status": "ready", "detail": f"{broker}: spooling to disk"})
+        detail = (
+            "the broker refused the login"
+            if publisher.login_refused
+            else "not connected to the broker"
+        ) + (" and the spool is full" if spool else "")
         return JSONResponse(
             {"status": "unavailable", "detail": detail},
             status_code=503,

@@ -1,13 +1,17 @@
-"""Graceful drain on SIGTERM: readiness goes 503 first, then uvicorn stops accepting.
+"""Graceful drain on SIGTERM or SIGINT: readiness goes 503 first, then uvicorn stops accepting.
 
 uvicorn stops listening the moment it gets SIGTERM, while a load balancer keeps sending to a
-pod until its readiness probe fails. So the gateway wraps uvicorn's SIGTERM handler: the first
-SIGTERM only marks the gateway draining (`/readyz` answers 503) and hands the signal on to
+pod until its readiness probe fails. So the gateway wraps uvicorn's handler: the first stop
+signal only marks the gateway draining (`/readyz` answers 503) and hands the signal on to
 uvicorn `drain_seconds` later; uvicorn then closes its listeners, lets in-flight requests finish
-(bounded by `gateway.shutdown_timeout_seconds`) and runs the shutdown. A SIGTERM repeated within
-a second is the same stop arriving twice (a supervisor passing on a signal its process group
-already got) and is ignored; a later one is handed on at once. SIGINT (Ctrl-C) is left to
-uvicorn as it is.
+(bounded by `gateway.shutdown_timeout_seconds`) and runs the shutdown.
+
+SIGINT (Ctrl-C in a terminal) is a stop like SIGTERM: it drains too. A second stop:
+- SIGTERM within a second of the first is the same stop arriving twice (a supervisor passing on
+  a signal its process group already got; with several workers, uvicorn's parent passes on a
+  Ctrl-C as SIGTERM) and is ignored; a later one is handed on at once, ending the drain.
+- SIGINT is always a person asking again: handed on at once, ending the drain; once more, and
+  uvicorn stops without waiting for in-flight requests.
 """
 
 from __future__ import annotations
@@ -24,38 +28,46 @@ from typing import Any
 _log = logging.getLogger("hookgate.app")
 _REPEAT = 1.0  # seconds within which a second SIGTERM is the same stop
 
+_Handler = Callable[[int, FrameType | None], Any]
+
 
 class Drain:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.draining = False
-        self._previous: Callable[[int, FrameType | None], Any] | None = None
+        self._previous: dict[int, _Handler] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._first = 0.0
         self._handed_on = False
 
     def install(self) -> None:
-        """Wrap the current SIGTERM handler: uvicorn's, when it runs the app. Without a server
-        handling SIGTERM (tests driving the app directly), there is nothing to delay."""
+        """Wrap the current SIGTERM and SIGINT handlers: uvicorn's, when it runs the app.
+        Without a server handling SIGTERM (tests driving the app directly), there is nothing
+        to delay, and Ctrl-C keeps raising KeyboardInterrupt."""
         if threading.current_thread() is not threading.main_thread():
             return
-        previous = signal.getsignal(signal.SIGTERM)
-        if not callable(previous):
+        term = signal.getsignal(signal.SIGTERM)
+        if not callable(term):
             return
-        self._previous = previous
+        self._previous[signal.SIGTERM] = term
+        interrupt = signal.getsignal(signal.SIGINT)
+        if callable(interrupt) and interrupt is not signal.default_int_handler:
+            self._previous[signal.SIGINT] = interrupt
         self._loop = asyncio.get_running_loop()
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        for sig in self._previous:
+            signal.signal(sig, self._on_signal)
 
     def uninstall(self) -> None:
-        if self._previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-            signal.signal(signal.SIGTERM, self._previous)
-        self._previous = None
+        for sig, previous in self._previous.items():
+            if signal.getsignal(sig) == self._on_signal:
+                signal.signal(sig, previous)
+        self._previous = {}
 
-    def _on_sigterm(self, sig: int, frame: FrameType | None) -> None:
+    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
         # A signal handler does as little as possible: no locks, no threads, no logging.
         now = time.monotonic()
         if self.draining:
-            if now - self._first > _REPEAT:
+            if sig == signal.SIGINT or now - self._first > _REPEAT:
                 self._hand_on(sig, frame)
             return
         self.draining = True
@@ -68,13 +80,19 @@ class Drain:
     def _schedule(self, sig: int, frame: FrameType | None) -> None:
         _log.info(
             "draining: /readyz answers 503; stopping in a moment",
-            extra={"fields": {"drain_seconds": self.seconds}},
+            extra={"fields": {"drain_seconds": self.seconds, "signal": signal.Signals(sig).name}},
         )
         assert self._loop is not None
-        self._loop.call_later(self.seconds, self._hand_on, sig, frame)
+        self._loop.call_later(self.seconds, self._drained, sig, frame)
+
+    def _drained(self, sig: int, frame: FrameType | None) -> None:
+        if not self._handed_on:  # else a second signal ended the drain already
+            self._hand_on(sig, frame)
 
     def _hand_on(self, sig: int, frame: FrameType | None) -> None:
-        if self._handed_on or self._previous is None:
+        previous = self._previous.get(sig)
+        # uvicorn needs a stop once; only a repeated SIGINT means more (stop without waiting).
+        if previous is None or (self._handed_on and sig != signal.SIGINT):
             return
         self._handed_on = True
-        self._previous(sig, frame)
+        previous(sig, frame)

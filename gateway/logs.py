@@ -32,13 +32,23 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """Send every `hookgate.*` log line to stderr as JSON."""
+    """Send every log line to stderr as JSON: hookgate's and every library's.
+
+    The handler sits on the root logger, so aiormq's, asyncio's and any other library's records
+    are formatted like ours. Without a root handler, Python prints them through its plain-text
+    "last resort" handler, and one such line breaks a JSON-lines log pipeline. Warnings go
+    through logging too (`py.warnings`), for the same reason.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
     logger = logging.getLogger("hookgate")
-    logger.handlers[:] = [handler]
+    logger.handlers.clear()  # an earlier configuration's handler would print lines twice
     logger.setLevel(level.upper())
-    logger.propagate = False
+    logger.propagate = True
+    logging.captureWarnings(True)
 
 
 class RequestLog:

@@ -45,6 +45,7 @@ PUBLISH_FAILURES = (
     "nacked",
     "unroutable",
     "overloaded",
+    "auth_refused",
 )
 
 # Webhook round trips are dominated by the broker confirm: 1 ms to a few seconds.
@@ -127,6 +128,11 @@ class GatewayMetrics:
         """Count one answered request. `source` must be configured or `UNKNOWN_SOURCE`."""
         self._request_counters[source, outcome].inc()
         self._request_timers[source].observe(seconds)
+
+    def refused_at_edge(self, outcome: str) -> None:
+        """Count an answer the HTTP layer gave before any source was known (headers too slow
+        or too large, a connection past the cap), under `UNKNOWN_SOURCE`."""
+        self._request_counters[UNKNOWN_SOURCE, outcome].inc()
 
     def spool_state(self, events: int, size: int, oldest_received_at: float | None) -> None:
         self.spool_events.set(events)

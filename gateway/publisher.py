@@ -8,7 +8,9 @@ must answer 503 at once.
 
 A background task keeps the connection: it connects, declares the gateway's topology and, when
 the connection or channel closes, reconnects with backoff. While disconnected, `publish` fails
-immediately with reason `disconnected`.
+immediately with reason `disconnected`, or `auth_refused` when the broker refused the login
+(credentials changed or revoked while the gateway runs: an operator must act, a retry alone will
+not help). `check_login` refuses to start with credentials the broker rejects.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 import aiormq
 from pamqp.commands import Basic
 
-from gateway.errors import PublishFailed, describe
+from gateway.errors import GatewayError, PublishFailed, describe
 from gateway.metrics import GatewayMetrics
 from gateway.topology import declare_gateway_topology
 from providers import Secret
@@ -30,6 +32,52 @@ _log = logging.getLogger("hookgate.publisher")
 
 _RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
 _CONNECT_TIMEOUT = 10.0
+_CHECK_TIMEOUT = 3.0  # a broker slower than this at startup is treated as down, not refusing
+_LOGIN_REFUSED_FIX = "check the user, password and vhost in broker.url (or HOOKGATE_BROKER_URL)"
+
+
+class BrokerLoginRefused(GatewayError):
+    """The broker refused the configured user: its password, or its access to the vhost."""
+
+
+def login_refused(err: BaseException) -> bool:
+    """Did the broker refuse this user: a wrong password (403 ACCESS_REFUSED, which aiormq
+    raises as `ProbableAuthenticationError`), or no access to the virtual host (530, which
+    aiormq reports only as an unexpected `Connection.Close` in answer to `Connection.Open`)?"""
+    if isinstance(err, aiormq.exceptions.ProbableAuthenticationError):
+        return True
+    text = str(err)
+    return (
+        isinstance(err, aiormq.exceptions.InvalidFrameError)
+        and "Connection.OpenOk" in text
+        and "Connection.Close" in text
+    )
+
+
+async def check_login(url: Secret, display_url: str) -> None:
+    """Log in to the broker once; raise `BrokerLoginRefused` if it refuses the credentials.
+
+    Any other failure (broker down, unreachable, slow) is not an error here: the gateway starts
+    and spools until the broker is back. Wrong credentials never fix themselves.
+    """
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT):
+            connection = await aiormq.connect(
+                url.reveal(), client_properties={"connection_name": "hookgate-gateway-check"}
+            )
+    except Exception as err:
+        if not login_refused(err):
+            return  # not a credentials problem: the workers retry, and spool meanwhile
+        if isinstance(err, aiormq.exceptions.ProbableAuthenticationError):
+            why = describe(err, url.reveal())  # RabbitMQ's reason: "ACCESS_REFUSED - Login …"
+        else:
+            why = "no access to the virtual host: does the user have permissions on it?"
+        raise BrokerLoginRefused(
+            f"broker.url: the broker at {display_url} refused the login ({why}); "
+            f"{_LOGIN_REFUSED_FIX}"
+        ) from err
+    with contextlib.suppress(Exception):
+        await connection.close()
 
 
 class Publisher:
@@ -54,6 +102,8 @@ class Publisher:
         self._connection: aiormq.abc.AbstractConnection | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        #: The last connection attempt failed because the broker refused the login.
+        self.login_refused = False
 
     @property
     def connected(self) -> bool:
@@ -90,6 +140,8 @@ class Publisher:
         """Return once the broker confirmed the message; raise `PublishFailed` otherwise."""
         channel = self._channel
         if channel is None:
+            if self.login_refused:
+                raise self._failed("auth_refused", "the broker refused the gateway's login")
             raise self._failed("disconnected", "no connection to the broker")
         if self.blocked:
             raise self._failed("blocked", "the broker blocks publishers (memory or disk alarm)")
@@ -139,6 +191,7 @@ class Publisher:
                     await declare_gateway_topology(channel, self._exchange)
                 self._connection = connection
                 self._channel = channel
+                self.login_refused = False
                 self._connected.set()
                 self._metrics.broker_connected.set(1)
                 _log.info("connected to the broker", extra={"fields": {"exchange": self._exchange}})
@@ -150,12 +203,16 @@ class Publisher:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                _log.warning(
-                    "broker unreachable; retrying",
-                    extra={
-                        "fields": {"error": describe(err, self._url.reveal()), "retry_in": delay}
-                    },
-                )
+                self.login_refused = login_refused(err)
+                fields = {"error": describe(err, self._url.reveal()), "retry_in": delay}
+                if self.login_refused:
+                    # Credentials changed or revoked while running: retrying alone won't help.
+                    _log.error(
+                        f"the broker refused the login; {_LOGIN_REFUSED_FIX}; retrying",
+                        extra={"fields": fields},
+                    )
+                else:
+                    _log.warning("broker unreachable; retrying", extra={"fields": fields})
             finally:
                 self._channel = None
                 self._connection = None
