@@ -69,7 +69,6 @@ def build_source(settings: SourceSettings) -> Source:
     )
 
 
-
 def replay_warnings(sources: Mapping[str, Source]) -> list[str]:
     """One line per source whose requests can be replayed at any time: its provider signs no
     timestamp, and no `allowed_ips` limit who may send. Duplicates are still absorbed within
