@@ -366,6 +366,7 @@ def _dlq_call(
 
 def _dlq_list(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     total, letters = _dlq_call(args, lambda url, dead, _: dlq.peek(url, dead, args.limit))
     print(
@@ -373,43 +374,47 @@ def _dlq_list(args: argparse.Namespace) -> int:
     )
     if letters:
         print(f"{'EVENT ID':<36} {'TYPE':<28} {'ATTEMPTS':>8}  {'FAILED AT':<24} ERROR")
-    for letter in letters:
-        error = f"{letter.error_type}: {letter.error_message}".replace("\n", " ")
+    for letter in letters:  # every field may hold bytes from the internet: escaped
+        error = safe(f"{letter.error_type}: {letter.error_message}".replace("\n", " "))
         print(
-            f"{letter.event_id:<36} {letter.source + '.' + letter.type:<28} "
-            f"{letter.attempt:>8}  {letter.failed_at:<24} {error[:100]}"
+            f"{safe(letter.event_id):<36} {safe(letter.source + '.' + letter.type):<28} "
+            f"{letter.attempt:>8}  {safe(letter.failed_at):<24} {error[:100]}"
         )
     return 0
 
 
 def _dlq_show(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     letter = _dlq_call(args, lambda url, dead, _: dlq.find(url, dead, args.event_id))
     if letter is None:
-        raise GatewayError(f"no event {args.event_id!r} in {_dead_name(args)}")
-    print(f"event     {letter.event_id}")
-    print(f"source    {letter.source}")
-    print(f"type      {letter.type}")
+        raise GatewayError(f"no event {safe(args.event_id)!r} in {_dead_name(args)}")
+    # Everything below but the attempt count came with the message: escaped.
+    print(f"event     {safe(letter.event_id)}")
+    print(f"source    {safe(letter.source)}")
+    print(f"type      {safe(letter.type)}")
     print(f"attempts  {letter.attempt}")
-    print(f"handler   {letter.handler or '-'}")
-    print(f"reason    {letter.reason}")
-    print(f"failed at {letter.failed_at}")
-    print(f"error     {letter.error_type}: {letter.error_message}")
+    print(f"handler   {safe(letter.handler or '-')}")
+    print(f"reason    {safe(letter.reason)}")
+    print(f"failed at {safe(letter.failed_at)}")
+    error = f"{letter.error_type}: {letter.error_message}"
+    print(f"error     {safe(error)}")
     if letter.traceback:
         print("traceback:")
-        print(letter.traceback.rstrip())
+        print(safe(letter.traceback.rstrip(), multiline=True))
     print("message headers:")
     for key, value in sorted(letter.headers.items()):
         if key != "hookgate-error-traceback":
-            print(f"  {key}: {value}")
-    print(f"body ({len(letter.body)} bytes, {letter.content_type or 'no content type'}):")
-    print(letter.body.decode("utf-8", "replace"))
+            print(f"  {safe(key)}: {safe(value)}")
+    print(f"body ({len(letter.body)} bytes, {safe(letter.content_type or 'no content type')}):")
+    print(safe(letter.body, multiline=True))
     return 0
 
 
 def _dlq_replay(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     if bool(args.all) == bool(args.event_id):
         raise GatewayError("say which events to replay: --event-id ID (repeatable) or --all")
@@ -419,7 +424,7 @@ def _dlq_replay(args: argparse.Namespace) -> int:
 
     def progress(letter: dlq.DeadLetter) -> None:
         replayed.add(letter.event_id)
-        print(f"replayed {letter.event_id} ({letter.source}.{letter.type})")
+        print(f"replayed {safe(letter.event_id)} ({safe(letter.source + '.' + letter.type)})")
 
     moved = _dlq_call(args, lambda url, dead, work: dlq.replay(url, dead, work, wanted, progress))
     print(f"{moved} event(s) sent back to {_service_name(args)}")

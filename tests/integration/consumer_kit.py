@@ -216,3 +216,28 @@ def read_records(path: Path) -> list[tuple[str, str, int]]:
 
 def queues_of(service: Service) -> list[str]:
     return all_queues(service)
+
+
+async def publish_raw(
+    channel: aiormq.abc.AbstractChannel,
+    queue: str,
+    body: bytes,
+    headers: dict[str, Any],
+    *,
+    message_id: str | None = None,
+) -> None:
+    """Publish straight to `queue` (default exchange), as anyone with write access could."""
+    confirm = await channel.basic_publish(
+        body,
+        routing_key=queue,
+        properties=Basic.Properties(headers=headers, delivery_mode=2, message_id=message_id),
+        mandatory=True,
+    )
+    assert isinstance(confirm, Basic.Ack)
+
+
+def broker_config(directory: Path, exchange: str, extra: str = "") -> str:
+    """A config file with only a `[broker]` table (plus `extra` lines in it)."""
+    path = directory / f"broker-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n{extra}')
+    return str(path)
