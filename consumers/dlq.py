@@ -3,14 +3,16 @@
 Reading never consumes: messages are taken unacked and handed back by closing the channel,
 which keeps their order in the quorum queue. Replay publishes each chosen message back to the
 work queue (attempt 1, error headers removed), waits for the broker's confirm, and only then
-acks it off the dead-letter queue: a replay interrupted at any point loses nothing.
+acks it off the dead-letter queue: a replay interrupted at any point loses nothing. With message
+keys given, a message whose signature does not verify is not replayed (it stays in the
+dead-letter queue): a dead-letter queue is no back door for forged events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
+from consumers import authentication
 from consumers.errors import ConsumerError
 from consumers.event import event_from_message
 from consumers.messages import replay_copy
@@ -103,8 +106,15 @@ async def replay(
     work_queue: str,
     event_ids: Collection[str] | None,
     progress: Callable[[DeadLetter], None] | None = None,
+    *,
+    message_keys: Iterable[str | bytes] = (),
+    refused: Callable[[DeadLetter, str], None] | None = None,
 ) -> int:
-    """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`."""
+    """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`.
+
+    With `message_keys`, a chosen message that does not verify is left where it is and
+    reported to `refused` with the reason."""
+    keys = authentication.message_keys(message_keys)
     connection = await _connect(url)
     try:
         publisher = await connection.channel(publisher_confirms=True)
@@ -116,6 +126,11 @@ async def replay(
             letter = DeadLetter.from_message(message)
             if event_ids is not None and letter.event_id not in event_ids:
                 continue  # handed back when the channel closes
+            why = authentication.refusal(keys, message.body, message.header.properties.headers)
+            if why:
+                if refused is not None:
+                    refused(letter, why)
+                continue  # handed back too
             result = await publisher.basic_publish(
                 message.body,
                 routing_key=work_queue,

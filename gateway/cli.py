@@ -192,6 +192,12 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--event-id", action="append", default=[], metavar="ID", help="replay this event"
     )
     replay.add_argument("--all", action="store_true", help="replay every dead-lettered event")
+    replay.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="with [broker] message_key set, replay messages whose signature does not verify "
+        "too (by default they are refused and stay in the dead-letter queue)",
+    )
     replay.set_defaults(run=_dlq_replay)
 
     purge = dlq_commands.add_parser(
@@ -329,12 +335,13 @@ def _service(reference: str) -> Service:
 
 def _consume(args: argparse.Namespace) -> int:
     from consumers import ConsumerError
-    from consumers.run import run_service
+    from consumers.run import log_handlers_too, run_service
     from gateway.logs import configure_logging
 
     service = _service(args.service)
     broker = _broker(args)
     configure_logging(args.log_level)
+    log_handlers_too(args.log_level)
     try:
         return run_service(
             service,
@@ -344,6 +351,7 @@ def _consume(args: argparse.Namespace) -> int:
             metrics_host=args.metrics_host,
             metrics_port=args.metrics_port,
             drain_timeout=args.drain_timeout,
+            message_keys=[key.reveal() for key in broker.message_keys],
         )
     except ConsumerError as err:
         raise GatewayError(redact(str(err), broker.url.reveal())) from err
@@ -419,20 +427,39 @@ def _dlq_replay(args: argparse.Namespace) -> int:
     if bool(args.all) == bool(args.event_id):
         raise GatewayError("say which events to replay: --event-id ID (repeatable) or --all")
     wanted = None if args.all else set(args.event_id)
-
+    keys = [] if args.allow_unauthenticated else [k.reveal() for k in _broker(args).message_keys]
     replayed: set[str] = set()
+    refused: set[str] = set()
 
     def progress(letter: dlq.DeadLetter) -> None:
         replayed.add(letter.event_id)
         print(f"replayed {safe(letter.event_id)} ({safe(letter.source + '.' + letter.type)})")
 
-    moved = _dlq_call(args, lambda url, dead, work: dlq.replay(url, dead, work, wanted, progress))
+    def refuse(letter: dlq.DeadLetter, why: str) -> None:
+        refused.add(letter.event_id)
+        print(f"hookgate: refused {safe(letter.event_id)}: {why}", file=sys.stderr)
+
+    moved = _dlq_call(
+        args,
+        lambda url, dead, work: dlq.replay(
+            url, dead, work, wanted, progress, message_keys=keys, refused=refuse
+        ),
+    )
     print(f"{moved} event(s) sent back to {_service_name(args)}")
-    missing = sorted((wanted or set()) - replayed)
+    status = 0
+    if refused:
+        print(
+            f"hookgate: error: {len(refused)} event(s) not replayed: their signature does not "
+            "verify (left in the dead-letter queue; --allow-unauthenticated replays them)",
+            file=sys.stderr,
+        )
+        status = 1
+    missing = sorted((wanted or set()) - replayed - refused)
     if missing:
-        print(f"hookgate: error: not in {_dead_name(args)}: {', '.join(missing)}", file=sys.stderr)
-        return 1
-    return 0
+        shown = ", ".join(safe(m) for m in missing)
+        print(f"hookgate: error: not in {_dead_name(args)}: {shown}", file=sys.stderr)
+        status = 1
+    return status
 
 
 def _dlq_purge(args: argparse.Namespace) -> int:

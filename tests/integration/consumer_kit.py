@@ -24,6 +24,7 @@ from consumers import Service
 from consumers.metrics import ConsumerMetrics
 from consumers.topology import all_queues
 from consumers.worker import Worker
+from gateway import message_auth
 from gateway.message import build_properties
 from gateway.topology import routing_key
 from providers import VerifiedEvent
@@ -54,8 +55,10 @@ async def publish_event(
     event_type: str = "order.created",
     body: dict[str, Any] | None = None,
     event_id: str | None = None,
+    key: str | None = None,
 ) -> str:
-    """Publish an event exactly as the gateway would (same properties and headers)."""
+    """Publish an event exactly as the gateway would (same properties and headers), signed
+    with `key` as with `[broker] message_key = key`."""
     event_id = event_id or f"evt_{uuid.uuid4().hex}"
     raw = orjson.dumps(body if body is not None else {"id": event_id})
     properties = build_properties(
@@ -65,6 +68,10 @@ async def publish_event(
         headers={"content-type": "application/json", "x-test": "yes"},
         received_at=time.time(),
     )
+    if key is not None:
+        headers = dict(properties.headers or {})
+        headers[message_auth.HEADER] = message_auth.sign(key.encode(), raw, headers)
+        properties.headers = headers
     confirm = await channel.basic_publish(
         raw,
         exchange=exchange,
