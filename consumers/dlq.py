@@ -10,7 +10,6 @@ dead-letter queue): a dead-letter queue is no back door for forged events.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,12 +19,12 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
-from consumers import authentication
+from consumers import authentication, broker
 from consumers.errors import ConsumerError
 from consumers.event import event_from_message
 from consumers.messages import replay_copy
 
-_TIMEOUT = 15.0
+_TIMEOUT = broker.TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ async def peek(url: str, queue: str, limit: int) -> tuple[int, list[DeadLetter]]
         total = await _depth(channel, queue)
         found: list[DeadLetter] = []
         if total and limit:
-            async for message in _held(channel, queue, min(total, limit)):
+            async for message in held(channel, queue, min(total, limit)):
                 found.append(DeadLetter.from_message(message))
         return total, found
 
@@ -93,7 +92,7 @@ async def find(url: str, queue: str, event_id: str) -> DeadLetter | None:
     """The dead letter for `event_id`, left in place, or `None`."""
     async with _channel(url) as channel:
         total = await _depth(channel, queue)
-        async for message in _held(channel, queue, total):
+        async for message in held(channel, queue, total):
             letter = DeadLetter.from_message(message)
             if letter.event_id == event_id:
                 return letter
@@ -122,7 +121,7 @@ async def replay(
         await _depth(channel, work_queue)  # the work queue must exist
         total = await _depth(channel, queue)
         moved = 0
-        async for message in _held(channel, queue, total):
+        async for message in held(channel, queue, total):
             letter = DeadLetter.from_message(message)
             if event_ids is not None and letter.event_id not in event_ids:
                 continue  # handed back when the channel closes
@@ -148,7 +147,7 @@ async def replay(
     except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
         raise ConsumerError(f"replay stopped: {type(err).__name__}: {err}") from err
     finally:
-        await _close(connection)
+        await broker.close(connection)
 
 
 async def purge(url: str, queue: str) -> int:
@@ -164,7 +163,7 @@ async def depth(url: str, queue: str) -> int:
         return await _depth(channel, queue)
 
 
-async def _held(
+async def held(
     channel: aiormq.abc.AbstractChannel, queue: str, count: int
 ) -> AsyncIterator[DeliveredMessage]:
     """Up to `count` messages from `queue`, one at a time, unacked (so in order, and handed
@@ -190,27 +189,12 @@ async def _depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:
 
 @contextlib.asynccontextmanager
 async def _channel(url: str) -> AsyncIterator[aiormq.abc.AbstractChannel]:
-    connection = await _connect(url)
-    try:
+    async with broker.connection(url, "hookgate-dlq") as connection:
         yield await connection.channel()
-    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
-        raise ConsumerError(f"{type(err).__name__}: {err}") from err
-    finally:
-        await _close(connection)
 
 
 async def _connect(url: str) -> aiormq.abc.AbstractConnection:
-    try:
-        async with asyncio.timeout(_TIMEOUT):
-            return await aiormq.connect(url, client_properties={"connection_name": "hookgate-dlq"})
-    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
-        raise ConsumerError(f"cannot connect to the broker: {type(err).__name__}: {err}") from err
-
-
-async def _close(connection: aiormq.abc.AbstractConnection) -> None:
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(5):
-            await connection.close()
+    return await broker.connect(url, "hookgate-dlq")
 
 
 def _text(value: Any) -> str:

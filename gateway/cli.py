@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also declare this consumer service's queues and bindings (repeatable)",
     )
     declare.set_defaults(run=_topology_declare)
+    _topology_tools_parsers(topology_commands)
     topology.set_defaults(run=lambda _: _usage(topology))
 
     providers = commands.add_parser(
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _consume_parser(commands)
     _dlq_parser(commands)
+    _peek_parser(commands)
     return parser
 
 
@@ -210,6 +212,76 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     purge.set_defaults(run=_dlq_purge)
 
 
+def _topology_tools_parsers(
+    topology_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    from consumers.inventory import LIMITS
+
+    show = topology_commands.add_parser(
+        "show",
+        help="show the exchanges, services' bindings and queue depths",
+        description="Show whether the ingress exchange and its alternate exchange exist, the "
+        "depth of the unrouted queue, and for each --service its bindings (as its handlers "
+        "declare them) and the ready messages and consumers of its work, retry and dead-letter "
+        f"queues. Uses AMQP only (no management plugin). {LIMITS}",
+    )
+    _config_arg(show)
+    show.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="MODULE:SERVICE",
+        help="also show this consumer service (repeatable)",
+    )
+    show.set_defaults(run=_topology_show)
+
+    delete = topology_commands.add_parser(
+        "delete",
+        help="delete a consumer service's queues",
+        description="Delete the work queue (and its bindings), retry queues and dead-letter "
+        "queue of MODULE:SERVICE, printing each. Refuses, deleting nothing, while any of them "
+        "holds events or the work queue has consumers, unless --force. Stop the service first.",
+    )
+    _config_arg(delete)
+    delete.add_argument(
+        "--service", required=True, metavar="MODULE:SERVICE", help="the service to remove"
+    )
+    delete.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even queues that hold events (they are lost) or have consumers",
+    )
+    delete.set_defaults(run=_topology_delete)
+
+
+def _peek_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    peek = commands.add_parser(
+        "peek",
+        help="print a queue's messages without consuming them",
+        description="Print up to --limit messages of QUEUE (headers, event ID, type, attempt, "
+        "a body preview; control characters escaped) and leave them in the queue, in order. "
+        "RabbitMQ counts each peek as a delivery of the messages shown, so a queue with a "
+        "delivery limit (a service's work queue) needs --force: enough peeks would "
+        "dead-letter them. Dead-letter, retry and unrouted queues have no limit.",
+    )
+    _config_arg(peek)
+    peek.add_argument("queue", metavar="QUEUE", help="e.g. billing.dead, webhooks.unrouted")
+    peek.add_argument("--limit", type=_positive_int, default=10, help="at most (10)")
+    peek.add_argument(
+        "--body-bytes",
+        type=_port_or_more,
+        default=300,
+        metavar="N",
+        help="bytes of each body to show (300; 0 shows none)",
+    )
+    peek.add_argument(
+        "--force",
+        action="store_true",
+        help="peek a queue that may have a delivery limit (counts as a delivery)",
+    )
+    peek.set_defaults(run=_peek)
+
+
 def _dlq_common(parser: argparse.ArgumentParser) -> None:
     _config_arg(parser)
     parser.add_argument("service", metavar="SERVICE", help="service name (or MODULE:SERVICE)")
@@ -235,6 +307,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
+def _port_or_more(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -472,6 +551,50 @@ def _dlq_purge(args: argparse.Namespace) -> int:
         )
     purged = _dlq_call(args, lambda url, dead, _: dlq.purge(url, dead))
     print(f"purged {purged} event(s) from {_dead_name(args)}")
+    return 0
+
+
+def _consumer_call(args: argparse.Namespace, call: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    """Run `call(url)` against the `[broker]` settings, with one-line errors."""
+    from consumers import ConsumerError
+
+    url = _broker(args).url.reveal()
+    try:
+        return asyncio.run(call(url))
+    except ConsumerError as err:
+        raise GatewayError(redact(str(err), url)) from err
+
+
+def _topology_show(args: argparse.Namespace) -> int:
+    from consumers.inventory import show
+
+    services = [(reference, _service(reference)) for reference in args.service]
+    exchange = _broker(args).exchange
+    for line in _consumer_call(args, lambda url: show(url, exchange, services)):
+        print(line)
+    return 0
+
+
+def _topology_delete(args: argparse.Namespace) -> int:
+    from consumers.teardown import delete_service_queues
+
+    service = _service(args.service)
+    deleted = _consumer_call(
+        args, lambda url: delete_service_queues(url, service, force=args.force)
+    )
+    for line in deleted:
+        print(line)
+    return 0
+
+
+def _peek(args: argparse.Namespace) -> int:
+    from consumers.peek import report
+
+    lines = _consumer_call(
+        args, lambda url: report(url, args.queue, args.limit, args.body_bytes, args.force)
+    )
+    for line in lines:
+        print(line)
     return 0
 
 
