@@ -106,6 +106,50 @@ async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any
         await asyncio.sleep(0.05)
 
 
+async def while_progressing(
+    check: Callable[[], Any],
+    progress: Callable[[], Any],
+    *,
+    stall: float,
+    what: str,
+    ceiling: float = 900.0,
+) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy. Fail only when
+    `progress()` (sync or async) has returned the same value for `stall` seconds, or after
+    `ceiling`: on a loaded machine slow is not stuck, so the deadline moves while work is done."""
+    started = last_change = time.monotonic()
+    seen: Any = None
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        now_seen = progress()
+        if asyncio.iscoroutine(now_seen):
+            now_seen = await now_seen
+        now = time.monotonic()
+        if now_seen != seen:
+            seen, last_change = now_seen, now
+        if now - last_change > stall:
+            raise AssertionError(
+                f"no progress for {stall}s waiting for {what} (last progress: {seen!r})"
+            )
+        if now - started > ceiling:
+            raise AssertionError(f"still progressing after {ceiling}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def cpu_ticks(pid: int) -> int:
+    """CPU time a process has used, in clock ticks (0 once it is gone): a process starting up
+    on a loaded machine shows progress here before it writes a line."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+
+
 class RunningWorker:
     def __init__(self, worker: Worker, registry: CollectorRegistry, service: Service) -> None:
         self.worker = worker
@@ -182,13 +226,17 @@ class ConsumerProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    async def wait_consuming(self, seconds: float = 30) -> None:
-        await eventually(
+    async def wait_consuming(self, stall: float = 30) -> None:
+        """Until it logs `consuming` (its queues declared, its consumer registered). Waits as
+        long as the process keeps using CPU or writing its log: start-up on a loaded machine
+        is slow, not stuck."""
+        await while_progressing(
             lambda: (
                 b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
             ),
-            seconds,
-            "the consumer to start",
+            lambda: (cpu_ticks(self.pid), self.log.stat().st_size),
+            stall=stall,
+            what=f"the consumer to start (its log: {self.log})",
         )
         assert self.process.poll() is None, self.output()
 
