@@ -166,13 +166,13 @@ class RunningWorker:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    service: Service, exchange: str, **options: Any
+    service: Service, exchange: str, url: str = AMQP_URL, **options: Any
 ) -> AsyncIterator[RunningWorker]:
     """The real worker against the real broker, in this event loop; stopped gracefully."""
     registry = CollectorRegistry()
     worker = Worker(
         service,
-        url=AMQP_URL,
+        url=url,
         exchange=exchange,
         metrics=ConsumerMetrics(registry, service),
         **options,
