@@ -20,10 +20,13 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 
+import aiormq
 import httpx
 import pytest
 
+from consumers import Service
 from consumers.dlq import depth, peek
+from consumers.topology import declare_service_topology
 from tests.chaos.conftest import ChaosProcesses
 from tests.chaos.figures import Figures, count_delivery
 from tests.chaos.load import Load, github_events
@@ -36,7 +39,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.chaos]
 EVENTS = 1200
 FAIL_EVERY = 25
 HANDLER_SECONDS = 0.1
-CONCURRENCY = 8  # ~80 events/s: consumption spans both kills
+CONCURRENCY = 8  # at most ~80 events/s: both kills come while most events are still queued
 STALL = 60.0  # seconds without any progress before a wait gives up
 QUIET_SECONDS = 1.0  # unchanged queues for this long: nothing is in transit any more
 
@@ -53,8 +56,10 @@ async def test_consumer_and_broker_kill_9_every_event_reaches_success_or_dlq(
     record_property: Callable[[str, object], None],
 ) -> None:
     service = chaos_processes.service
-    first = chaos_processes.consumer(concurrency=CONCURRENCY)
-    await first.wait_consuming()
+    # The service's queues exist before any event is accepted (else events would go to the
+    # unrouted queue), but its first consumer starts only after the load: however slow the
+    # machine makes the load, at least 1,000 events are left to consume when the kills come.
+    await _declare_recording_service(rabbit_node.url, service, chaos_processes.exchange)
     gateway = chaos_processes.gateway()
     await while_progressing(
         lambda: _ready(gateway),
@@ -73,6 +78,9 @@ async def test_consumer_and_broker_kill_9_every_event_reaches_success_or_dlq(
 
     def done() -> set[str]:
         return {e for k, e, _ in read_records(chaos_processes.records) if k == "done"}
+
+    first = chaos_processes.consumer(concurrency=CONCURRENCY)
+    await first.wait_consuming()
 
     # 1. kill -9 the first consumer while its handlers run.
     done_after_load = len(done())
@@ -175,6 +183,18 @@ async def test_consumer_and_broker_kill_9_every_event_reaches_success_or_dlq(
     assert second.process.poll() is None, "the second consumer did not survive the broker restart"
     assert done_at_kill < len(should_succeed), "the broker was killed after all the work"
     assert (work_left, retry_left) == (0, 0)
+
+
+async def _declare_recording_service(url: str, name: str, exchange: str) -> None:
+    """Declare the queues of tests.integration.consumer_services:service named `name`, with
+    the arguments it declares them with itself (retry tier 1 s, delivery limit 10)."""
+    service = Service(name, retry_delays=(1,), delivery_limit=10)
+    service.handler("#")(lambda event: None)
+    connection = await aiormq.connect(url)
+    try:
+        await declare_service_topology(connection, service, exchange)
+    finally:
+        await connection.close()
 
 
 async def _ready(gateway: GatewayProcess) -> bool:
