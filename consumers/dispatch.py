@@ -114,6 +114,11 @@ class Dispatcher:
         if self._store_thread is not None:
             self._store_thread.shutdown(wait=False)
 
+    @property
+    def authenticates(self) -> bool:
+        """Whether messages must carry a valid signature (message keys are set)."""
+        return bool(self._keys)
+
     def authenticate(self, body: bytes, headers: Mapping[str, object] | None) -> Outcome | None:
         """`unauthenticated` for a message that must not reach a handler, else `None`."""
         why = authentication.refusal(self._keys, body, headers)

@@ -172,7 +172,13 @@ class Worker:
         self.consuming.set()
         _log.info(
             "consuming",
-            extra={"fields": {"queue": self._queue, "concurrency": self._concurrency}},
+            extra={
+                "fields": {
+                    "queue": self._queue,
+                    "concurrency": self._concurrency,
+                    "message_authentication": self._dispatcher.authenticates,
+                }
+            },
         )
         housekeeping = asyncio.create_task(self._housekeeping(publish_conn))
         stopping = asyncio.create_task(self._stopping.wait())

@@ -199,10 +199,11 @@ class ConsumerProcess:
         *args: str,
         service: str = "tests.integration.consumer_services:service",
         broker_url: str = AMQP_URL,
+        broker_toml: str = "",
     ) -> None:
         self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
-        config = workdir / "broker.toml"
-        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n')
+        config = workdir / f"broker-{uuid.uuid4().hex[:6]}.toml"
+        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n{broker_toml}')
         command = [
             sys.executable,
             "-m",
