@@ -23,7 +23,6 @@ from tests.integration.consumer_kit import (
     depth_is,
     eventually,
     publish_event,
-    queue_depth,
     running_worker,
     service_name,
 )
@@ -125,7 +124,9 @@ async def test_dlq_replay_refuses_unverified_messages_unless_allowed(
         assert summary.startswith("hookgate: error: 1 event(s) not replayed")
         assert KEY not in err
         await eventually(lambda: handled == [signed], 10, "the replayed signed event")
-        assert await queue_depth(confirm_channel, dead_queue(service)) == 1  # still parked
+        await eventually(  # still parked: handed back when the CLI's channel closed
+            lambda: depth_is(confirm_channel, dead_queue(service), 1), 10, "the refused one"
+        )
 
         argv.append("--allow-unauthenticated")
         assert await asyncio.to_thread(cli, argv) == 0
