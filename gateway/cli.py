@@ -215,15 +215,15 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _topology_tools_parsers(
     topology_commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    from consumers.inventory import LIMITS
-
     show = topology_commands.add_parser(
         "show",
         help="show the exchanges, services' bindings and queue depths",
         description="Show whether the ingress exchange and its alternate exchange exist, the "
         "depth of the unrouted queue, and for each --service its bindings (as its handlers "
         "declare them) and the ready messages and consumers of its work, retry and dead-letter "
-        f"queues. Uses AMQP only (no management plugin). {LIMITS}",
+        "queues. Uses AMQP only (no management plugin), which answers only about names it is "
+        "given: other queues, the bindings that really exist and unacked messages need "
+        "rabbitmqctl list_queues / list_bindings.",
     )
     _config_arg(show)
     show.add_argument(
@@ -269,7 +269,7 @@ def _peek_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     peek.add_argument("--limit", type=_positive_int, default=10, help="at most (10)")
     peek.add_argument(
         "--body-bytes",
-        type=_port_or_more,
+        type=_non_negative_int,
         default=300,
         metavar="N",
         help="bytes of each body to show (300; 0 shows none)",
@@ -310,7 +310,7 @@ def _port(text: str) -> int:
     return value
 
 
-def _port_or_more(text: str) -> int:
+def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
