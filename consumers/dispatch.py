@@ -3,6 +3,8 @@
 One piece of code decides what happens to an event; the AMQP worker (`consumers.worker`) and
 the in-memory tester (`consumers.testing`) both act on its answer:
 
+- with message keys set, a message whose signature does not verify → `unauthenticated`:
+  dead-lettered at once, never handed to a handler (`authenticate`, before `process`);
 - no handler matches → `unmatched`: dead-lettered with the reason, never silently dropped (a
   binding outlived its handler; the dead-letter queue shows it);
 - the idempotency store says the event was completed → `duplicate` (acked, not run again);
@@ -17,15 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import traceback
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from consumers import authentication
 from consumers.errors import Reject, Retry
 from consumers.event import Event
 from consumers.idempotency import IdempotencyStore, idempotency_key
-from consumers.metrics import UNMATCHED, ConsumerMetrics
+from consumers.metrics import UNAUTHENTICATED, UNMATCHED, ConsumerMetrics
 from consumers.service import Handler, Service
 
 _log = logging.getLogger("hookgate.consumer")
@@ -65,8 +70,9 @@ class Outcome:
 
     @property
     def dead_lettered(self) -> bool:
-        """Parked in the dead-letter queue: rejected, retries used up, or no handler."""
-        return self.kind in ("rejected", "dead_lettered", "unmatched")
+        """Parked in the dead-letter queue: rejected, retries used up, no handler, or a
+        message that failed authentication."""
+        return self.kind in ("rejected", "dead_lettered", "unmatched", "unauthenticated")
 
 
 class Dispatcher:
@@ -74,7 +80,7 @@ class Dispatcher:
 
     `executor` runs sync handlers (default: asyncio's). Idempotency store calls (`idempotency`,
     default the service's own) run on one thread of their own, so a slow disk never blocks the
-    event loop.
+    event loop. `message_keys` (the `[broker] message_key` values) turn on `authenticate`.
     """
 
     def __init__(
@@ -84,20 +90,42 @@ class Dispatcher:
         metrics: ConsumerMetrics | None = None,
         executor: Executor | None = None,
         idempotency: IdempotencyStore | _Default | None = _DEFAULT,
+        message_keys: Iterable[str | bytes] = (),
     ) -> None:
         self._service = service
+        self._keys = authentication.message_keys(message_keys)
         self._metrics = metrics
         self._executor = executor
         self._store = service.idempotency if isinstance(idempotency, _Default) else idempotency
+        self._sync_running = 0
+        self._sync_lock = threading.Lock()
         self._store_thread = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hookgate-{service.name}-store")
             if self._store is not None
             else None
         )
 
+    @property
+    def sync_handlers_running(self) -> int:
+        """Sync handlers executing right now (idle pool threads are not counted)."""
+        return self._sync_running
+
     def close(self) -> None:
         if self._store_thread is not None:
             self._store_thread.shutdown(wait=False)
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether messages must carry a valid signature (message keys are set)."""
+        return bool(self._keys)
+
+    def authenticate(self, body: bytes, headers: Mapping[str, object] | None) -> Outcome | None:
+        """`unauthenticated` for a message that must not reach a handler, else `None`."""
+        why = authentication.refusal(self._keys, body, headers)
+        if not why:
+            return None
+        failure = Failure(authentication.ERROR_TYPE, why)
+        return Outcome("unauthenticated", UNAUTHENTICATED, failure=failure)
 
     async def process(self, event: Event) -> Outcome:
         key = event.routing_key
@@ -167,13 +195,24 @@ class Dispatcher:
                     await handler.func(event)  # type: ignore[misc]
                 else:
                     loop = asyncio.get_running_loop()
-                    await loop.run_in_executor(self._executor, handler.func, event)
+                    await loop.run_in_executor(self._executor, self._run_sync, handler, event)
         except TimeoutError:
             if deadline.expired():
                 raise _HandlerTimeout(
                     f"handler {handler.name} did not finish within {handler.timeout:g}s"
                 ) from None
             raise
+
+    def _run_sync(self, handler: Handler, event: Event) -> None:
+        # Counted from inside the thread: a pool keeps idle threads alive, so "a thread of the
+        # pool exists" says nothing about whether a handler is still running on it.
+        with self._sync_lock:
+            self._sync_running += 1
+        try:
+            handler.func(event)
+        finally:
+            with self._sync_lock:
+                self._sync_running -= 1
 
     def _failed(
         self, handler: Handler, event: Event, failure: Failure, requested: float | None

@@ -3,14 +3,15 @@
 Reading never consumes: messages are taken unacked and handed back by closing the channel,
 which keeps their order in the quorum queue. Replay publishes each chosen message back to the
 work queue (attempt 1, error headers removed), waits for the broker's confirm, and only then
-acks it off the dead-letter queue: a replay interrupted at any point loses nothing.
+acks it off the dead-letter queue: a replay interrupted at any point loses nothing. With message
+keys given, a message whose signature does not verify is not replayed (it stays in the
+dead-letter queue): a dead-letter queue is no back door for forged events.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,12 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
+from consumers import authentication, broker
 from consumers.errors import ConsumerError
 from consumers.event import event_from_message
 from consumers.messages import replay_copy
 
-_TIMEOUT = 15.0
+_TIMEOUT = broker.TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ async def peek(url: str, queue: str, limit: int) -> tuple[int, list[DeadLetter]]
         total = await _depth(channel, queue)
         found: list[DeadLetter] = []
         if total and limit:
-            async for message in _held(channel, queue, min(total, limit)):
+            async for message in held(channel, queue, min(total, limit)):
                 found.append(DeadLetter.from_message(message))
         return total, found
 
@@ -90,7 +92,7 @@ async def find(url: str, queue: str, event_id: str) -> DeadLetter | None:
     """The dead letter for `event_id`, left in place, or `None`."""
     async with _channel(url) as channel:
         total = await _depth(channel, queue)
-        async for message in _held(channel, queue, total):
+        async for message in held(channel, queue, total):
             letter = DeadLetter.from_message(message)
             if letter.event_id == event_id:
                 return letter
@@ -103,8 +105,15 @@ async def replay(
     work_queue: str,
     event_ids: Collection[str] | None,
     progress: Callable[[DeadLetter], None] | None = None,
+    *,
+    message_keys: Iterable[str | bytes] = (),
+    refused: Callable[[DeadLetter, str], None] | None = None,
 ) -> int:
-    """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`."""
+    """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`.
+
+    With `message_keys`, a chosen message that does not verify is left where it is and
+    reported to `refused` with the reason."""
+    keys = authentication.message_keys(message_keys)
     connection = await _connect(url)
     try:
         publisher = await connection.channel(publisher_confirms=True)
@@ -112,10 +121,15 @@ async def replay(
         await _depth(channel, work_queue)  # the work queue must exist
         total = await _depth(channel, queue)
         moved = 0
-        async for message in _held(channel, queue, total):
+        async for message in held(channel, queue, total):
             letter = DeadLetter.from_message(message)
             if event_ids is not None and letter.event_id not in event_ids:
                 continue  # handed back when the channel closes
+            why = authentication.refusal(keys, message.body, message.header.properties.headers)
+            if why:
+                if refused is not None:
+                    refused(letter, why)
+                continue  # handed back too
             result = await publisher.basic_publish(
                 message.body,
                 routing_key=work_queue,
@@ -133,7 +147,7 @@ async def replay(
     except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
         raise ConsumerError(f"replay stopped: {type(err).__name__}: {err}") from err
     finally:
-        await _close(connection)
+        await broker.close(connection)
 
 
 async def purge(url: str, queue: str) -> int:
@@ -149,7 +163,7 @@ async def depth(url: str, queue: str) -> int:
         return await _depth(channel, queue)
 
 
-async def _held(
+async def held(
     channel: aiormq.abc.AbstractChannel, queue: str, count: int
 ) -> AsyncIterator[DeliveredMessage]:
     """Up to `count` messages from `queue`, one at a time, unacked (so in order, and handed
@@ -175,27 +189,12 @@ async def _depth(channel: aiormq.abc.AbstractChannel, queue: str) -> int:
 
 @contextlib.asynccontextmanager
 async def _channel(url: str) -> AsyncIterator[aiormq.abc.AbstractChannel]:
-    connection = await _connect(url)
-    try:
+    async with broker.connection(url, "hookgate-dlq") as connection:
         yield await connection.channel()
-    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
-        raise ConsumerError(f"{type(err).__name__}: {err}") from err
-    finally:
-        await _close(connection)
 
 
 async def _connect(url: str) -> aiormq.abc.AbstractConnection:
-    try:
-        async with asyncio.timeout(_TIMEOUT):
-            return await aiormq.connect(url, client_properties={"connection_name": "hookgate-dlq"})
-    except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as err:
-        raise ConsumerError(f"cannot connect to the broker: {type(err).__name__}: {err}") from err
-
-
-async def _close(connection: aiormq.abc.AbstractConnection) -> None:
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(5):
-            await connection.close()
+    return await broker.connect(url, "hookgate-dlq")
 
 
 def _text(value: Any) -> str:

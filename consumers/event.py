@@ -1,4 +1,4 @@
-"""The event a handler receives, and how it is read back from an AMQP message."""
+"""The event a handler receives, and how it is read back from (and written to) AMQP headers."""
 
 from __future__ import annotations
 
@@ -83,6 +83,23 @@ def event_from_message(
         headers=_http_headers(h.get("hookgate-http-headers")),
         attempt=_attempt(h.get("hookgate-attempt")),
     )
+
+
+def event_headers(event: Event) -> dict[str, Any]:
+    """The `hookgate-*` headers the gateway publishes `event` with (the inverse of
+    `event_from_message`; `consumers.testing` builds messages with it)."""
+    received = event.received_at.astimezone(UTC).isoformat(timespec="milliseconds")
+    headers: dict[str, Any] = {
+        "hookgate-source": event.source,
+        "hookgate-provider": event.provider,
+        "hookgate-event-id": event.id,
+        "hookgate-event-type": event.type,
+        "hookgate-received-at": received.removesuffix("+00:00") + "Z",
+        "hookgate-http-headers": dict(event.headers),
+    }
+    if event.attempt != 1:  # the gateway's first delivery carries no attempt header
+        headers["hookgate-attempt"] = event.attempt
+    return headers
 
 
 def _text(value: Any) -> str | None:

@@ -12,9 +12,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from consumers.service import Service
 from consumers.topology import all_queues
 
-OUTCOMES = ("success", "retry", "dead_lettered", "rejected", "duplicate", "unmatched")
+OUTCOMES = (
+    "success",
+    "retry",
+    "dead_lettered",
+    "rejected",
+    "duplicate",
+    "unmatched",
+    "unauthenticated",
+)
 #: The `handler` label of events that no handler of the service matched.
 UNMATCHED = "_unmatched"
+#: The `handler` label of messages refused before dispatch: their signature did not verify.
+UNAUTHENTICATED = "_unauthenticated"
 
 _DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
@@ -58,7 +68,7 @@ class ConsumerMetrics:
             ["queue"],
             registry=registry,
         )
-        handlers = [h.name for h in service.handlers] + [UNMATCHED]
+        handlers = [h.name for h in service.handlers] + [UNMATCHED, UNAUTHENTICATED]
         self._events = {
             (handler, outcome): events.labels(name, handler, outcome)
             for handler in handlers

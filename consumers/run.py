@@ -12,8 +12,7 @@ import logging
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -46,6 +45,17 @@ def load_service(reference: str) -> Service:
     return service
 
 
+def log_handlers_too(level: str) -> None:
+    """Let a handler's own loggers (`logging.getLogger("myapp")`) print, in the same JSON lines
+    as hookgate's: the root logger gets the handlers the CLI gave the `hookgate` logger. Without
+    this, Python's default drops their info lines and prints warnings as bare text."""
+    ours = logging.getLogger("hookgate")
+    root = logging.getLogger()
+    if ours.handlers and not ours.propagate:  # else hookgate's lines already reach the root
+        root.handlers[:] = list(ours.handlers)
+    root.setLevel(level.upper())
+
+
 def run_service(
     service: Service,
     *,
@@ -55,8 +65,12 @@ def run_service(
     metrics_host: str = "127.0.0.1",
     metrics_port: int = 0,
     drain_timeout: float = 30.0,
+    message_keys: Sequence[str | bytes] = (),
 ) -> int:
-    """Run until signalled. Returns the exit status."""
+    """Run until signalled. Returns the exit status.
+
+    With `message_keys` (`[broker] message_key`), only messages signed with one of them reach
+    a handler; the rest are dead-lettered as `Unauthenticated`."""
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, service)
     if metrics_port:
@@ -74,6 +88,7 @@ def run_service(
         metrics=metrics,
         concurrency=concurrency,
         drain_timeout=drain_timeout,
+        message_keys=message_keys,
     )
 
     # A background job of a script has SIGINT ignored (so Ctrl-C reaches only the script, which
@@ -90,20 +105,20 @@ def run_service(
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(main())
-    _exit_past_stuck_threads(service)
+    _exit_past_stuck_threads(worker)
     return 0
 
 
-def _exit_past_stuck_threads(service: Service) -> None:
+def _exit_past_stuck_threads(worker: Worker) -> None:
     """A sync handler still running past the drain timeout cannot be stopped (Python has no way
     to), and the interpreter would wait for its thread at exit. Its event was not acked and is
-    redelivered; leave now instead of blocking the orchestrator until it kills us."""
-    prefix = f"hookgate-{service.name}"
-    stuck = [t.name for t in threading.enumerate() if t.name.startswith(prefix) and t.is_alive()]
-    if stuck:
+    redelivered; leave now instead of blocking the orchestrator until it kills us. Idle pool
+    threads exit on their own once the pool is shut down: only running handlers count."""
+    running = worker.sync_handlers_running
+    if running:
         logging.getLogger("hookgate.consumer").warning(
             "exiting with sync handlers still running; their events will be redelivered",
-            extra={"fields": {"threads": len(stuck)}},
+            extra={"fields": {"handlers": running}},
         )
         logging.shutdown()
         sys.stdout.flush()

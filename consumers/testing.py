@@ -16,6 +16,12 @@ It never touches the service's own idempotency store (a file your tests should n
 pass `idempotency=MemoryIdempotencyStore()` to several `deliver` calls to see duplicates.
 `deliver_until_settled` follows the retries, attempt after attempt, without waiting.
 `verified_event` builds the event from a signed request, verified by the real provider.
+
+Message authentication (`[broker] message_key`): `published(event, key=…)` is the message the
+gateway would publish, signed with `key` (or unsigned without one); `deliver(service, message,
+message_keys=[…])` checks it as `hookgate consume` does, so an unsigned or wrongly signed one
+comes back `unauthenticated` without reaching a handler. An `Event` delivered with
+`message_keys` set counts as unsigned.
 """
 
 from __future__ import annotations
@@ -23,26 +29,60 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from consumers.dispatch import Dispatcher, Outcome
-from consumers.event import Event
+from consumers.event import Event, event_from_message, event_headers
 from consumers.idempotency import IdempotencyStore
 from consumers.service import Service
+from gateway import message_auth
 from providers import Handshake, load
 from providers.testing import build_provider, make_request
 
 __all__ = [
+    "Message",
     "Outcome",
     "deliver",
     "deliver_async",
     "deliver_until_settled",
     "make_event",
+    "published",
     "verified_event",
 ]
+
+
+@dataclass(frozen=True)
+class Message:
+    """An event as it travels on the broker: the raw body and the AMQP headers."""
+
+    body: bytes
+    headers: Mapping[str, Any]
+    content_type: str | None = None
+    message_id: str | None = None
+
+    def event(self) -> Event:
+        """The event a handler would get from this message (the worker's own decoding)."""
+        return event_from_message(
+            self.body,
+            self.headers,
+            routing_key="",
+            message_id=self.message_id,
+            content_type=self.content_type,
+        )
+
+
+def published(event: Event, *, key: str | bytes | None = None) -> Message:
+    """The message the gateway publishes for `event`; signed with `key` when one is given,
+    as a gateway with `[broker] message_key = key` signs it."""
+    headers = event_headers(event)
+    if key is not None:
+        raw = key.encode("utf-8") if isinstance(key, str) else key
+        headers[message_auth.HEADER] = message_auth.sign(raw, event.body, headers)
+    return Message(event.body, headers, event.content_type, event.id)
 
 
 def make_event(
@@ -102,21 +142,38 @@ def verified_event(
 
 
 async def deliver_async(
-    service: Service, event: Event, *, idempotency: IdempotencyStore | None = None
+    service: Service,
+    event: Event | Message,
+    *,
+    idempotency: IdempotencyStore | None = None,
+    message_keys: Iterable[str | bytes] = (),
 ) -> Outcome:
-    """Deliver `event` to `service` once, in memory, and return what would happen to it."""
-    dispatcher = Dispatcher(service, idempotency=idempotency)
+    """Deliver `event` to `service` once, in memory, and return what would happen to it.
+
+    With `message_keys`, the message must be signed with one of them (`published(…, key=…)`),
+    as `hookgate consume` requires with `[broker] message_key` set."""
+    dispatcher = Dispatcher(service, idempotency=idempotency, message_keys=message_keys)
     try:
-        return await dispatcher.process(event)
+        message = event if isinstance(event, Message) else published(event)
+        refused = dispatcher.authenticate(message.body, message.headers)
+        if refused is not None:
+            return refused
+        return await dispatcher.process(message.event() if isinstance(event, Message) else event)
     finally:
         dispatcher.close()
 
 
 def deliver(
-    service: Service, event: Event, *, idempotency: IdempotencyStore | None = None
+    service: Service,
+    event: Event | Message,
+    *,
+    idempotency: IdempotencyStore | None = None,
+    message_keys: Iterable[str | bytes] = (),
 ) -> Outcome:
     """`deliver_async` for synchronous tests (runs its own event loop)."""
-    return asyncio.run(deliver_async(service, event, idempotency=idempotency))
+    return asyncio.run(
+        deliver_async(service, event, idempotency=idempotency, message_keys=message_keys)
+    )
 
 
 def deliver_until_settled(

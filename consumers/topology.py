@@ -120,22 +120,54 @@ async def declare_gateway_topology(channel: aiormq.abc.AbstractChannel, exchange
     )
 
 
+async def ensure_gateway_topology(connection: aiormq.abc.AbstractConnection, exchange: str) -> bool:
+    """Declare the ingress topology, or, with credentials that may not declare it (a gateway
+    user that may only publish, a service's own user), check that it exists. True when
+    declared, False when only checked. Raises `TopologyError` when it is missing or declared
+    with other arguments. Uses channels of its own: a refusal closes the channel it hit."""
+    channel = await connection.channel()
+    try:
+        await declare_gateway_topology(channel, exchange)
+        return True
+    except aiormq.exceptions.ChannelAccessRefused as err:
+        refused = err  # least privilege: fine if someone with the right declared it
+    except aiormq.exceptions.ChannelPreconditionFailed as err:
+        raise TopologyError(
+            f"the broker refused exchange {exchange!r} ({err}): it exists with another type "
+            "or arguments; delete it or set broker.exchange to another name"
+        ) from err
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    unrouted = unrouted_name(exchange)
+    channel = await connection.channel()
+    try:
+        # Passive declares need no permission: they only say whether the thing exists.
+        await channel.exchange_declare(exchange, passive=True)
+        await channel.exchange_declare(unrouted, passive=True)
+        await channel.queue_declare(unrouted, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity as err:
+        raise TopologyError(
+            f"{err}; these credentials may not declare it ({refused}): run "
+            "`hookgate topology declare` as a user that may (see deploy/README.md)"
+        ) from err
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    return False
+
+
 async def declare_service_topology(
     connection: aiormq.abc.AbstractConnection, service: Service, exchange: str
 ) -> None:
-    """Declare the ingress exchange and the service's queues and bindings, idempotently.
+    """Declare the service's queues and bindings (and the ingress exchange, or check it exists
+    when these credentials may not declare it), idempotently.
 
     Uses its own channel: a refused declaration closes the channel it was made on.
     """
+    await ensure_gateway_topology(connection, exchange)
     channel = await connection.channel()
     try:
-        try:
-            await declare_gateway_topology(channel, exchange)
-        except _REFUSED as err:
-            raise TopologyError(
-                f"the broker refused exchange {exchange!r} ({err}): it exists with another "
-                "type or arguments, or these credentials may not declare it"
-            ) from err
         queue = work_queue(service)
         await _declare(channel, dead_queue(service), dead_queue_arguments())
         for delay, name in retry_queues(service).items():

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import aiormq
@@ -27,6 +28,7 @@ from consumers.errors import ConsumerError, TopologyError
 from consumers.event import event_from_message
 from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
+from consumers.outcome_log import log_outcome
 from consumers.service import Service
 from consumers.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
@@ -52,6 +54,7 @@ class Worker:
         concurrency: int | None = None,
         drain_timeout: float = 30.0,
         sample_interval: float = _SAMPLE_INTERVAL,
+        message_keys: Iterable[str | bytes] = (),
     ) -> None:
         self.service = service
         self._url = url
@@ -65,12 +68,19 @@ class Worker:
         self._executor = ThreadPoolExecutor(
             max_workers=self._concurrency, thread_name_prefix=f"hookgate-{service.name}"
         )
-        self._dispatcher = Dispatcher(service, metrics=metrics, executor=self._executor)
+        self._dispatcher = Dispatcher(
+            service, metrics=metrics, executor=self._executor, message_keys=message_keys
+        )
         self._publish_channel: aiormq.abc.AbstractChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._forced = asyncio.Event()
         self.consuming = asyncio.Event()
+
+    @property
+    def sync_handlers_running(self) -> int:
+        """Sync handlers still executing (after a drain: the ones Python cannot stop)."""
+        return self._dispatcher.sync_handlers_running
 
     def stop(self) -> None:
         """Begin a graceful stop; a second call stops without waiting for handlers."""
@@ -162,7 +172,13 @@ class Worker:
         self.consuming.set()
         _log.info(
             "consuming",
-            extra={"fields": {"queue": self._queue, "concurrency": self._concurrency}},
+            extra={
+                "fields": {
+                    "queue": self._queue,
+                    "concurrency": self._concurrency,
+                    "message_authentication": self._dispatcher.authenticates,
+                }
+            },
         )
         housekeeping = asyncio.create_task(self._housekeeping(publish_conn))
         stopping = asyncio.create_task(self._stopping.wait())
@@ -237,6 +253,7 @@ class Worker:
             self._tasks.discard(task)
 
     async def _answer(self, message: DeliveredMessage) -> None:
+        started = time.perf_counter()
         properties = message.header.properties
         event = event_from_message(
             message.body,
@@ -246,7 +263,10 @@ class Worker:
             content_type=properties.content_type,
             timestamp=properties.timestamp,
         )
-        outcome = await self._dispatcher.process(event)
+        # Authentication comes first: a forged message never reaches a handler or the store.
+        outcome = self._dispatcher.authenticate(message.body, properties.headers)
+        if outcome is None:
+            outcome = await self._dispatcher.process(event)
         if not outcome.acked:
             copy = self._copy_for(outcome, properties, event.attempt)
             if not await self._republish(message, *copy):
@@ -260,30 +280,7 @@ class Worker:
             )
             return
         self._metrics.event(outcome.handler, outcome.kind)
-        if outcome.kind == "duplicate":
-            _log.info(
-                "already completed; skipped",
-                extra={"fields": {"service": self.service.name, "event_id": event.id}},
-            )
-        if outcome.failure is not None:
-            _log.log(
-                logging.ERROR if outcome.dead_lettered else logging.WARNING,
-                "handler failed" if outcome.kind != "rejected" else "handler rejected the event",
-                extra={
-                    "fields": {
-                        "service": self.service.name,
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "source": event.source,
-                        "handler": outcome.handler,
-                        "attempt": event.attempt,
-                        "outcome": outcome.kind,
-                        "retry_in": outcome.delay,
-                        "error_type": outcome.failure.type,
-                        "error": outcome.failure.message[:200],
-                    }
-                },
-            )
+        log_outcome(self.service.name, event, outcome, time.perf_counter() - started)
 
     def _copy_for(
         self, outcome: Outcome, properties: Basic.Properties, attempt: int
@@ -291,6 +288,7 @@ class Worker:
         if outcome.kind == "retry" and outcome.delay is not None:
             return retry_queue(self.service, outcome.delay), retry_copy(properties, attempt)
         assert outcome.failure is not None
+        # `rejected`, `unmatched` or `unauthenticated` name themselves.
         reason = "retries_exhausted" if outcome.kind == "dead_lettered" else outcome.kind
         copy = dead_letter_copy(
             properties,

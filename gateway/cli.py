@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also declare this consumer service's queues and bindings (repeatable)",
     )
     declare.set_defaults(run=_topology_declare)
+    _topology_tools_parsers(topology_commands)
     topology.set_defaults(run=lambda _: _usage(topology))
 
     providers = commands.add_parser(
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _consume_parser(commands)
     _dlq_parser(commands)
+    _peek_parser(commands)
     return parser
 
 
@@ -192,6 +194,12 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--event-id", action="append", default=[], metavar="ID", help="replay this event"
     )
     replay.add_argument("--all", action="store_true", help="replay every dead-lettered event")
+    replay.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="with [broker] message_key set, replay messages whose signature does not verify "
+        "too (by default they are refused and stay in the dead-letter queue)",
+    )
     replay.set_defaults(run=_dlq_replay)
 
     purge = dlq_commands.add_parser(
@@ -202,6 +210,76 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _dlq_common(purge)
     purge.add_argument("--yes", action="store_true", help="really delete them")
     purge.set_defaults(run=_dlq_purge)
+
+
+def _topology_tools_parsers(
+    topology_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    show = topology_commands.add_parser(
+        "show",
+        help="show the exchanges, services' bindings and queue depths",
+        description="Show whether the ingress exchange and its alternate exchange exist, the "
+        "depth of the unrouted queue, and for each --service its bindings (as its handlers "
+        "declare them) and the ready messages and consumers of its work, retry and dead-letter "
+        "queues. Uses AMQP only (no management plugin), which answers only about names it is "
+        "given: other queues, the bindings that really exist and unacked messages need "
+        "rabbitmqctl list_queues / list_bindings.",
+    )
+    _config_arg(show)
+    show.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="MODULE:SERVICE",
+        help="also show this consumer service (repeatable)",
+    )
+    show.set_defaults(run=_topology_show)
+
+    delete = topology_commands.add_parser(
+        "delete",
+        help="delete a consumer service's queues",
+        description="Delete the work queue (and its bindings), retry queues and dead-letter "
+        "queue of MODULE:SERVICE, printing each. Refuses, deleting nothing, while any of them "
+        "holds events or the work queue has consumers, unless --force. Stop the service first.",
+    )
+    _config_arg(delete)
+    delete.add_argument(
+        "--service", required=True, metavar="MODULE:SERVICE", help="the service to remove"
+    )
+    delete.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even queues that hold events (they are lost) or have consumers",
+    )
+    delete.set_defaults(run=_topology_delete)
+
+
+def _peek_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    peek = commands.add_parser(
+        "peek",
+        help="print a queue's messages without consuming them",
+        description="Print up to --limit messages of QUEUE (headers, event ID, type, attempt, "
+        "a body preview; control characters escaped) and leave them in the queue, in order. "
+        "RabbitMQ counts each peek as a delivery of the messages shown, so a queue with a "
+        "delivery limit (a service's work queue) needs --force: enough peeks would "
+        "dead-letter them. Dead-letter, retry and unrouted queues have no limit.",
+    )
+    _config_arg(peek)
+    peek.add_argument("queue", metavar="QUEUE", help="e.g. billing.dead, webhooks.unrouted")
+    peek.add_argument("--limit", type=_positive_int, default=10, help="at most (10)")
+    peek.add_argument(
+        "--body-bytes",
+        type=_non_negative_int,
+        default=300,
+        metavar="N",
+        help="bytes of each body to show (300; 0 shows none)",
+    )
+    peek.add_argument(
+        "--force",
+        action="store_true",
+        help="peek a queue that may have a delivery limit (counts as a delivery)",
+    )
+    peek.set_defaults(run=_peek)
 
 
 def _dlq_common(parser: argparse.ArgumentParser) -> None:
@@ -229,6 +307,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -342,12 +427,13 @@ def _service(reference: str) -> Service:
 
 def _consume(args: argparse.Namespace) -> int:
     from consumers import ConsumerError
-    from consumers.run import run_service
+    from consumers.run import log_handlers_too, run_service
     from gateway.logs import configure_logging
 
     service = _service(args.service)
     broker = _broker(args)
     configure_logging(args.log_level)
+    log_handlers_too(args.log_level)
     try:
         return run_service(
             service,
@@ -357,6 +443,7 @@ def _consume(args: argparse.Namespace) -> int:
             metrics_host=args.metrics_host,
             metrics_port=args.metrics_port,
             drain_timeout=args.drain_timeout,
+            message_keys=[key.reveal() for key in broker.message_keys],
         )
     except ConsumerError as err:
         raise GatewayError(redact(str(err), broker.url.reveal())) from err
@@ -379,6 +466,7 @@ def _dlq_call(
 
 def _dlq_list(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     total, letters = _dlq_call(args, lambda url, dead, _: dlq.peek(url, dead, args.limit))
     print(
@@ -386,61 +474,84 @@ def _dlq_list(args: argparse.Namespace) -> int:
     )
     if letters:
         print(f"{'EVENT ID':<36} {'TYPE':<28} {'ATTEMPTS':>8}  {'FAILED AT':<24} ERROR")
-    for letter in letters:
-        error = f"{letter.error_type}: {letter.error_message}".replace("\n", " ")
+    for letter in letters:  # every field may hold bytes from the internet: escaped
+        error = safe(f"{letter.error_type}: {letter.error_message}".replace("\n", " "))
         print(
-            f"{letter.event_id:<36} {letter.source + '.' + letter.type:<28} "
-            f"{letter.attempt:>8}  {letter.failed_at:<24} {error[:100]}"
+            f"{safe(letter.event_id):<36} {safe(letter.source + '.' + letter.type):<28} "
+            f"{letter.attempt:>8}  {safe(letter.failed_at):<24} {error[:100]}"
         )
     return 0
 
 
 def _dlq_show(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     letter = _dlq_call(args, lambda url, dead, _: dlq.find(url, dead, args.event_id))
     if letter is None:
-        raise GatewayError(f"no event {args.event_id!r} in {_dead_name(args)}")
-    print(f"event     {letter.event_id}")
-    print(f"source    {letter.source}")
-    print(f"type      {letter.type}")
+        raise GatewayError(f"no event {safe(args.event_id)!r} in {_dead_name(args)}")
+    # Everything below but the attempt count came with the message: escaped.
+    print(f"event     {safe(letter.event_id)}")
+    print(f"source    {safe(letter.source)}")
+    print(f"type      {safe(letter.type)}")
     print(f"attempts  {letter.attempt}")
-    print(f"handler   {letter.handler or '-'}")
-    print(f"reason    {letter.reason}")
-    print(f"failed at {letter.failed_at}")
-    print(f"error     {letter.error_type}: {letter.error_message}")
+    print(f"handler   {safe(letter.handler or '-')}")
+    print(f"reason    {safe(letter.reason)}")
+    print(f"failed at {safe(letter.failed_at)}")
+    error = f"{letter.error_type}: {letter.error_message}"
+    print(f"error     {safe(error)}")
     if letter.traceback:
         print("traceback:")
-        print(letter.traceback.rstrip())
+        print(safe(letter.traceback.rstrip(), multiline=True))
     print("message headers:")
     for key, value in sorted(letter.headers.items()):
         if key != "hookgate-error-traceback":
-            print(f"  {key}: {value}")
-    print(f"body ({len(letter.body)} bytes, {letter.content_type or 'no content type'}):")
-    print(letter.body.decode("utf-8", "replace"))
+            print(f"  {safe(key)}: {safe(value)}")
+    print(f"body ({len(letter.body)} bytes, {safe(letter.content_type or 'no content type')}):")
+    print(safe(letter.body, multiline=True))
     return 0
 
 
 def _dlq_replay(args: argparse.Namespace) -> int:
     from consumers import dlq
+    from consumers.terminal import safe
 
     if bool(args.all) == bool(args.event_id):
         raise GatewayError("say which events to replay: --event-id ID (repeatable) or --all")
     wanted = None if args.all else set(args.event_id)
-
+    keys = [] if args.allow_unauthenticated else [k.reveal() for k in _broker(args).message_keys]
     replayed: set[str] = set()
+    refused: set[str] = set()
 
     def progress(letter: dlq.DeadLetter) -> None:
         replayed.add(letter.event_id)
-        print(f"replayed {letter.event_id} ({letter.source}.{letter.type})")
+        print(f"replayed {safe(letter.event_id)} ({safe(letter.source + '.' + letter.type)})")
 
-    moved = _dlq_call(args, lambda url, dead, work: dlq.replay(url, dead, work, wanted, progress))
+    def refuse(letter: dlq.DeadLetter, why: str) -> None:
+        refused.add(letter.event_id)
+        print(f"hookgate: refused {safe(letter.event_id)}: {why}", file=sys.stderr)
+
+    moved = _dlq_call(
+        args,
+        lambda url, dead, work: dlq.replay(
+            url, dead, work, wanted, progress, message_keys=keys, refused=refuse
+        ),
+    )
     print(f"{moved} event(s) sent back to {_service_name(args)}")
-    missing = sorted((wanted or set()) - replayed)
+    status = 0
+    if refused:
+        print(
+            f"hookgate: error: {len(refused)} event(s) not replayed: their signature does not "
+            "verify (left in the dead-letter queue; --allow-unauthenticated replays them)",
+            file=sys.stderr,
+        )
+        status = 1
+    missing = sorted((wanted or set()) - replayed - refused)
     if missing:
-        print(f"hookgate: error: not in {_dead_name(args)}: {', '.join(missing)}", file=sys.stderr)
-        return 1
-    return 0
+        shown = ", ".join(safe(m) for m in missing)
+        print(f"hookgate: error: not in {_dead_name(args)}: {shown}", file=sys.stderr)
+        status = 1
+    return status
 
 
 def _dlq_purge(args: argparse.Namespace) -> int:
@@ -453,6 +564,50 @@ def _dlq_purge(args: argparse.Namespace) -> int:
         )
     purged = _dlq_call(args, lambda url, dead, _: dlq.purge(url, dead))
     print(f"purged {purged} event(s) from {_dead_name(args)}")
+    return 0
+
+
+def _consumer_call(args: argparse.Namespace, call: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    """Run `call(url)` against the `[broker]` settings, with one-line errors."""
+    from consumers import ConsumerError
+
+    url = _broker(args).url.reveal()
+    try:
+        return asyncio.run(call(url))
+    except ConsumerError as err:
+        raise GatewayError(redact(str(err), url)) from err
+
+
+def _topology_show(args: argparse.Namespace) -> int:
+    from consumers.inventory import show
+
+    services = [(reference, _service(reference)) for reference in args.service]
+    exchange = _broker(args).exchange
+    for line in _consumer_call(args, lambda url: show(url, exchange, services)):
+        print(line)
+    return 0
+
+
+def _topology_delete(args: argparse.Namespace) -> int:
+    from consumers.teardown import delete_service_queues
+
+    service = _service(args.service)
+    deleted = _consumer_call(
+        args, lambda url: delete_service_queues(url, service, force=args.force)
+    )
+    for line in deleted:
+        print(line)
+    return 0
+
+
+def _peek(args: argparse.Namespace) -> int:
+    from consumers.peek import report
+
+    lines = _consumer_call(
+        args, lambda url: report(url, args.queue, args.limit, args.body_bytes, args.force)
+    )
+    for line in lines:
+        print(line)
     return 0
 
 

@@ -18,6 +18,7 @@ from consumers.topology import (
     declare_gateway_topology,
     declare_service_topology,
     describe_service_topology,
+    ensure_gateway_topology,
     exchange_arguments,
     unrouted_name,
     unrouted_queue_arguments,
@@ -28,6 +29,7 @@ from providers import Secret
 __all__ = [
     "declare_all",
     "declare_gateway_topology",
+    "ensure_gateway_topology",
     "exchange_arguments",
     "routing_key",
     "unrouted_name",

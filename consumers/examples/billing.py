@@ -14,9 +14,11 @@ from consumers import Event, Reject, Retry, Service, SqliteIdempotencyStore
 
 log = logging.getLogger("hookgate.examples.billing")
 
+# A name of its own, not "billing": the quickstart deletes this service's queues (--force) when
+# it stops, and must never take a real `billing` service's queues with it.
 billing = Service(
-    "billing",
-    retry_delays=(5, 30, 120, 600, 3600),  # then the dead-letter queue: billing.dead
+    "quickstart-billing",
+    retry_delays=(5, 30, 120, 600, 3600),  # then the dead-letter queue: quickstart-billing.dead
     handler_timeout=30,
     idempotency=SqliteIdempotencyStore("var/billing-done.sqlite3"),
 )

@@ -2,7 +2,9 @@
 # From a fresh checkout to a running gateway and consumer service: RabbitMQ (installed/started
 # if needed), a virtualenv, generated dev secrets, the topology, `hookgate serve`, the example
 # service `hookgate consume consumers.examples.billing:billing`, and one Stripe-signed demo
-# event sent through both. Ctrl-C stops them (each drains in-flight work first).
+# event sent through both. Ctrl-C stops them (each drains in-flight work first); then the demo
+# service's queues (`quickstart-billing`, its retry tiers and dead-letter queue) are deleted, so
+# no durable queue bound to `stripe.invoice.*` and `github.#` keeps collecting your events.
 #   PORT=8001 METRICS_PORT=9301 deploy/dev/quickstart.sh     # other ports
 #   HOOKGATE_CONFIG=my.toml deploy/dev/quickstart.sh
 set -euo pipefail
@@ -34,17 +36,30 @@ service=consumers.examples.billing:billing
 hookgate=.venv/bin/hookgate
 
 "$hookgate" check-config -c "$config"
-"$hookgate" topology declare -c "$config" --service "$service"
 
+server=
+consumer=
+stopped=
+stop() {
+    [ -n "$stopped" ] && return
+    stopped=1
+    # shellcheck disable=SC2086 # an unset pid is no argument at all
+    kill -TERM $server $consumer 2>/dev/null || true
+    wait $server $consumer 2>/dev/null || true
+    # The demo service is gone: drop its queues, or the work queue would keep collecting every
+    # Stripe invoice and GitHub event sent to this broker, with nobody consuming it.
+    echo "hookgate: removing the demo service's queues" >&2
+    "$hookgate" topology delete -c "$config" --service "$service" --force >&2 || true
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+"$hookgate" topology declare -c "$config" --service "$service"
 "$hookgate" serve -c "$config" --port "$port" &
 server=$!
 "$hookgate" consume -c "$config" --metrics-port "$metrics_port" "$service" &
 consumer=$!
-stop() {
-    kill -TERM "$server" "$consumer" 2>/dev/null || true
-    wait "$server" "$consumer" "$consumer" 2>/dev/null || true
-}
-trap stop EXIT INT TERM
 
 .venv/bin/python - "$port" <<'PY'
 import sys, time, urllib.request
@@ -85,11 +100,13 @@ else:
 PY
 cat <<TXT
 
-The gateway is running on http://127.0.0.1:$port, the billing service beside it (Ctrl-C stops both)
+The gateway is running on http://127.0.0.1:$port, the demo billing service beside it
+(Ctrl-C stops both and deletes the demo service's queues)
   webhooks:  POST http://127.0.0.1:$port/webhooks/{stripe,github,svix}
   health:    http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
   metrics:   http://127.0.0.1:$port/metrics (gateway)   http://127.0.0.1:$metrics_port/metrics (billing)
-  failures:  .venv/bin/hookgate dlq list billing
+  failures:  .venv/bin/hookgate dlq list quickstart-billing
+  where:     .venv/bin/hookgate topology show -c $config --service $service
 From a second terminal, send the same event again (the answer is "duplicate"):
   set -a; . ./.env.dev; set +a
   .venv/bin/hookgate send -c $config --url http://127.0.0.1:$port/webhooks/stripe stripe $demo

@@ -24,6 +24,7 @@ from consumers import Service
 from consumers.metrics import ConsumerMetrics
 from consumers.topology import all_queues
 from consumers.worker import Worker
+from gateway import message_auth
 from gateway.message import build_properties
 from gateway.topology import routing_key
 from providers import VerifiedEvent
@@ -54,8 +55,10 @@ async def publish_event(
     event_type: str = "order.created",
     body: dict[str, Any] | None = None,
     event_id: str | None = None,
+    key: str | None = None,
 ) -> str:
-    """Publish an event exactly as the gateway would (same properties and headers)."""
+    """Publish an event exactly as the gateway would (same properties and headers), signed
+    with `key` as with `[broker] message_key = key`."""
     event_id = event_id or f"evt_{uuid.uuid4().hex}"
     raw = orjson.dumps(body if body is not None else {"id": event_id})
     properties = build_properties(
@@ -65,6 +68,10 @@ async def publish_event(
         headers={"content-type": "application/json", "x-test": "yes"},
         received_at=time.time(),
     )
+    if key is not None:
+        headers = dict(properties.headers or {})
+        headers[message_auth.HEADER] = message_auth.sign(key.encode(), raw, headers)
+        properties.headers = headers
     confirm = await channel.basic_publish(
         raw,
         exchange=exchange,
@@ -99,6 +106,50 @@ async def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any
         await asyncio.sleep(0.05)
 
 
+async def while_progressing(
+    check: Callable[[], Any],
+    progress: Callable[[], Any],
+    *,
+    stall: float,
+    what: str,
+    ceiling: float = 900.0,
+) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy. Fail only when
+    `progress()` (sync or async) has returned the same value for `stall` seconds, or after
+    `ceiling`: on a loaded machine slow is not stuck, so the deadline moves while work is done."""
+    started = last_change = time.monotonic()
+    seen: Any = None
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        now_seen = progress()
+        if asyncio.iscoroutine(now_seen):
+            now_seen = await now_seen
+        now = time.monotonic()
+        if now_seen != seen:
+            seen, last_change = now_seen, now
+        if now - last_change > stall:
+            raise AssertionError(
+                f"no progress for {stall}s waiting for {what} (last progress: {seen!r})"
+            )
+        if now - started > ceiling:
+            raise AssertionError(f"still progressing after {ceiling}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def cpu_ticks(pid: int) -> int:
+    """CPU time a process has used, in clock ticks (0 once it is gone): a process starting up
+    on a loaded machine shows progress here before it writes a line."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+
+
 class RunningWorker:
     def __init__(self, worker: Worker, registry: CollectorRegistry, service: Service) -> None:
         self.worker = worker
@@ -115,13 +166,13 @@ class RunningWorker:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    service: Service, exchange: str, **options: Any
+    service: Service, exchange: str, url: str = AMQP_URL, **options: Any
 ) -> AsyncIterator[RunningWorker]:
     """The real worker against the real broker, in this event loop; stopped gracefully."""
     registry = CollectorRegistry()
     worker = Worker(
         service,
-        url=AMQP_URL,
+        url=url,
         exchange=exchange,
         metrics=ConsumerMetrics(registry, service),
         **options,
@@ -148,10 +199,11 @@ class ConsumerProcess:
         *args: str,
         service: str = "tests.integration.consumer_services:service",
         broker_url: str = AMQP_URL,
+        broker_toml: str = "",
     ) -> None:
         self.log = workdir / f"consumer-{uuid.uuid4().hex[:6]}.log"
-        config = workdir / "broker.toml"
-        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n')
+        config = workdir / f"broker-{uuid.uuid4().hex[:6]}.toml"
+        config.write_text(f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n{broker_toml}')
         command = [
             sys.executable,
             "-m",
@@ -175,13 +227,17 @@ class ConsumerProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    async def wait_consuming(self, seconds: float = 30) -> None:
-        await eventually(
+    async def wait_consuming(self, stall: float = 30) -> None:
+        """Until it logs `consuming` (its queues declared, its consumer registered). Waits as
+        long as the process keeps using CPU or writing its log: start-up on a loaded machine
+        is slow, not stuck."""
+        await while_progressing(
             lambda: (
                 b'"msg":"consuming"' in self.log.read_bytes() or self.process.poll() is not None
             ),
-            seconds,
-            "the consumer to start",
+            lambda: (cpu_ticks(self.pid), self.log.stat().st_size),
+            stall=stall,
+            what=f"the consumer to start (its log: {self.log})",
         )
         assert self.process.poll() is None, self.output()
 
@@ -216,3 +272,28 @@ def read_records(path: Path) -> list[tuple[str, str, int]]:
 
 def queues_of(service: Service) -> list[str]:
     return all_queues(service)
+
+
+async def publish_raw(
+    channel: aiormq.abc.AbstractChannel,
+    queue: str,
+    body: bytes,
+    headers: dict[str, Any],
+    *,
+    message_id: str | None = None,
+) -> None:
+    """Publish straight to `queue` (default exchange), as anyone with write access could."""
+    confirm = await channel.basic_publish(
+        body,
+        routing_key=queue,
+        properties=Basic.Properties(headers=headers, delivery_mode=2, message_id=message_id),
+        mandatory=True,
+    )
+    assert isinstance(confirm, Basic.Ack)
+
+
+def broker_config(directory: Path, exchange: str, extra: str = "") -> str:
+    """A config file with only a `[broker]` table (plus `extra` lines in it)."""
+    path = directory / f"broker-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{exchange}"\n{extra}')
+    return str(path)

@@ -5,13 +5,15 @@ HG_TEST_DELIVERY_LIMIT, HG_TEST_IDEMPOTENCY (SQLite path), HG_TEST_KILL_AFTER_MA
 process SIGKILLs itself right after marking an event done, before the ack: the worst moment).
 The event body's `behaviour` picks what the handler does: `slow` (sleep `seconds`), `crash`
 (SIGKILL its own process), `fail` (raise `MeantToFail`: retried once after 1 s, then
-dead-lettered with that error), anything else returns at once. `done` is written only when the
-handler succeeds. The chaos suite runs this service too.
+dead-lettered with that error), `log` (log a line on the application's own logger
+`hgtest.app`, as a user's handler would), anything else returns at once. `done` is written
+only when the handler succeeds. The chaos suite runs this service too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -79,6 +81,8 @@ async def handle(event: Event) -> None:
         raise MeantToFail(f"event {event.id} is meant to fail")
     if behaviour == "slow":
         await asyncio.sleep(float(data.get("seconds", 1)))
+    if behaviour == "log":
+        logging.getLogger("hgtest.app").info("the handler's own line", extra={"x": 1})
     _record("done", event)
 
 

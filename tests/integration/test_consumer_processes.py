@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiormq
+import orjson
 import pytest
 
 from consumers import Service
@@ -42,13 +43,16 @@ class Harness:
         self.records = workdir / "records.txt"
         self.processes: list[ConsumerProcess] = []
 
-    def start(self, service: str | None = None, drain: str = "10", **env: str) -> ConsumerProcess:
+    def start(
+        self, service: str | None = None, drain: str = "10", broker_toml: str = "", **env: str
+    ) -> ConsumerProcess:
         process = ConsumerProcess(
             self.workdir,
             self.exchange,
             {"HG_TEST_SERVICE": self.name, "HG_TEST_RECORD": str(self.records), **env},
             "--drain-timeout",
             drain,
+            broker_toml=broker_toml,
             **({"service": service} if service else {}),
         )
         self.processes.append(process)
@@ -166,6 +170,65 @@ async def test_a_stuck_sync_handler_does_not_keep_a_stopped_worker_alive(
     await eventually(  # not acked: back in the queue for another worker
         lambda: depth_is(confirm_channel, harness.name, 1), 10, "the event back in the queue"
     )
+
+
+async def test_a_stop_with_no_handler_running_neither_warns_nor_forces_the_exit(
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
+) -> None:
+    process = harness.start("tests.integration.consumer_services:sync_service", drain="5")
+    await process.wait_consuming()
+    # Two quick events leave idle threads in the sync handlers' pool.
+    ids = [
+        await publish_event(confirm_channel, harness.exchange, body={"seconds": 0}) for _ in "ab"
+    ]
+    await eventually(lambda: set(harness.count("done")) == set(ids), 10, "both handlers")
+    process.kill(signal.SIGTERM)
+    assert await process.wait_exit(15) == 0, process.output()
+    assert "sync handlers still running" not in process.output()
+
+
+async def test_handler_loggers_and_every_outcome_print_as_json_lines(
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
+) -> None:
+    process = harness.start()
+    await process.wait_consuming()
+    event_id = await publish_event(confirm_channel, harness.exchange, body={"behaviour": "log"})
+    await eventually(lambda: harness.count("done")[event_id] == 1, 10, "the handler")
+    process.kill(signal.SIGTERM)
+    assert await process.wait_exit(15) == 0
+    lines = [orjson.loads(line) for line in process.log.read_bytes().splitlines()]
+    [consuming] = [line for line in lines if line["msg"] == "consuming"]
+    assert consuming["message_authentication"] is False  # no [broker] message_key
+    [own] = [line for line in lines if line["logger"] == "hgtest.app"]
+    assert (own["level"], own["msg"]) == ("info", "the handler's own line")
+    [outcome] = [line for line in lines if line.get("outcome")]
+    assert outcome["msg"] == "event handled"
+    assert outcome["level"] == "info"
+    assert outcome["service"] == harness.name
+    assert (outcome["handler"], outcome["event_id"]) == ("handle", event_id)
+    assert (outcome["outcome"], outcome["attempt"]) == ("success", 1)
+    assert isinstance(outcome["duration_ms"], float)
+    assert "body" not in outcome
+
+
+async def test_consume_with_a_message_key_handles_only_signed_events(
+    harness: Harness, confirm_channel: aiormq.abc.AbstractChannel
+) -> None:
+    key = "process-test-key-0123456789"
+    process = harness.start(broker_toml=f'message_key = ["{key}", "an-older-key-0123456789"]\n')
+    await process.wait_consuming()
+    signed = await publish_event(confirm_channel, harness.exchange, key="an-older-key-0123456789")
+    unsigned = await publish_event(confirm_channel, harness.exchange)
+    await eventually(lambda: _dead(confirm_channel, harness.name), 10, "the dead letter")
+    await eventually(lambda: harness.count("done")[signed] == 1, 10, "the signed event")
+    process.kill(signal.SIGTERM)
+    assert await process.wait_exit() == 0
+    assert harness.count("start")[unsigned] == 0
+    total, [letter] = await peek(AMQP_URL, f"{harness.name}.dead", 10)
+    assert (total, letter.event_id, letter.error_type) == (1, unsigned, "Unauthenticated")
+    output = process.output()
+    assert '"message_authentication":true' in output
+    assert key not in output
 
 
 async def test_poison_message_is_dead_lettered_by_the_delivery_limit(

@@ -29,6 +29,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         (["dlq", "replay", "--help"], "confirmed its copy"),
         (["dlq", "purge", "--help"], "Needs --yes"),
         (["topology", "declare", "--help"], "--service MODULE:SERVICE"),
+        (["topology", "show", "--help"], "Uses AMQP only (no management plugin)"),
+        (["topology", "delete", "--help"], "unless --force. Stop the service first."),
+        (["peek", "--help"], "leave them in the queue, in order"),
+        (["dlq", "replay", "--help"], "--allow-unauthenticated"),
     ],
 )
 def test_every_consumer_command_has_help(
@@ -120,3 +124,18 @@ def test_consume_metrics_port_must_be_a_port(capsys: pytest.CaptureFixture[str])
         main(["consume", "x:y", "--metrics-port", "70000"])
     assert exit_.value.code == 2
     assert "must be 0 to 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["peek", "billing"], "'billing' may be a work queue with a delivery limit"),
+        (["topology", "delete", "--service", "nope"], "expected MODULE:SERVICE"),
+        (["topology", "show", "--service", "missing_module_xyz:svc"], "cannot import"),
+    ],
+)
+def test_consumer_tools_refuse_bad_input_in_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in one_error_line(capsys)

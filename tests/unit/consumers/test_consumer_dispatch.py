@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from consumers import Event, MemoryIdempotencyStore, Reject, Retry, Service
+from consumers.dispatch import Dispatcher
 from consumers.testing import deliver, deliver_until_settled, make_event
 
 
@@ -264,3 +266,34 @@ def test_cancellation_is_not_an_outcome() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         deliver(service, make_event(b"{}", type="x"))
+
+
+def test_only_running_sync_handlers_are_counted_not_idle_pool_threads() -> None:
+    service = _service()
+    release = threading.Event()
+
+    @service.handler("slow.#")
+    def slow(event: Event) -> None:
+        release.wait(10)
+
+    @service.handler("#")
+    def quick(event: Event) -> None:
+        return None
+
+    async def run() -> list[int]:
+        pool = ThreadPoolExecutor(max_workers=4)
+        dispatcher = Dispatcher(service, executor=pool)
+        counts = []
+        await dispatcher.process(make_event(b"{}", type="x"))  # leaves an idle thread
+        counts.append(dispatcher.sync_handlers_running)
+        task = asyncio.create_task(dispatcher.process(make_event(b"{}", source="slow", type="x")))
+        while dispatcher.sync_handlers_running == 0:
+            await asyncio.sleep(0.01)
+        counts.append(dispatcher.sync_handlers_running)
+        release.set()
+        await task
+        counts.append(dispatcher.sync_handlers_running)
+        pool.shutdown()
+        return counts
+
+    assert asyncio.run(asyncio.wait_for(run(), 10)) == [0, 1, 0]
