@@ -25,7 +25,7 @@ from pamqp.commands import Basic
 
 from gateway.errors import GatewayError, PublishFailed, describe
 from gateway.metrics import GatewayMetrics
-from gateway.topology import declare_gateway_topology
+from gateway.topology import TopologyError, ensure_gateway_topology
 from providers import Secret
 
 _log = logging.getLogger("hookgate.publisher")
@@ -186,9 +186,10 @@ class Publisher:
                         self._url.reveal(),
                         client_properties={"connection_name": "hookgate-gateway"},
                     )
+                    # Declared, or only checked where the gateway's user may just publish.
+                    await ensure_gateway_topology(connection, self._exchange)
                     channel = await connection.channel(publisher_confirms=True)
                     assert isinstance(channel, aiormq.Channel)
-                    await declare_gateway_topology(channel, self._exchange)
                 self._connection = connection
                 self._channel = channel
                 self.login_refused = False
@@ -202,6 +203,12 @@ class Publisher:
                 _log.warning("lost the broker connection; reconnecting")
             except asyncio.CancelledError:
                 raise
+            except TopologyError as err:
+                self.login_refused = False
+                _log.error(
+                    "the ingress topology is missing and this user may not declare it; retrying",
+                    extra={"fields": {"error": str(err), "retry_in": delay}},
+                )
             except Exception as err:
                 self.login_refused = login_refused(err)
                 fields = {"error": describe(err, self._url.reveal()), "retry_in": delay}

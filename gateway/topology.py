@@ -27,6 +27,7 @@ from gateway.errors import GatewayError, describe
 from providers import Secret
 
 __all__ = [
+    "TopologyError",
     "declare_all",
     "declare_gateway_topology",
     "ensure_gateway_topology",

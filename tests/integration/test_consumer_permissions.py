@@ -30,12 +30,15 @@ from consumers.permissions import (
 from consumers.teardown import delete_service_queues
 from consumers.topology import ensure_gateway_topology
 from gateway.cli import main as cli
+from tests.integration.cases import CASES
+from tests.integration.conftest import make_config, running_gateway
 from tests.integration.consumer_kit import eventually, publish_event, running_worker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 EXCHANGE = "webhooks"  # the vhost is the test's own: the documented names can be used as they are
 SERVICE = "billing"
+GITHUB = CASES["github"]
 
 
 class Broker:
@@ -114,6 +117,16 @@ async def test_each_user_can_do_its_job_and_no_more(
         assert await _refusals(gateway, refused) == set(refused)
     finally:
         await gateway.close()
+
+    # The real gateway runs as that user: it checks the topology, then accepts and publishes.
+    config = make_config(EXCHANGE, {"github": GITHUB.source_table()}, broker_url=gateway_url)
+    async with running_gateway(config) as gw:
+        await gw.wait_connected()
+        delivery = str(uuid.uuid4())
+        body = GITHUB.body(delivery)
+        headers = GITHUB.sign(body, GITHUB.secrets[0], delivery, 0)
+        response = await gw.client.post("/webhooks/github", content=body, headers=headers)
+        assert response.json()["status"] == "accepted"
 
     # The service: consumes, retries through its tier, dead-letters, reads its DLQ.
     service = Service(SERVICE, retry_delays=(0.3,))
