@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from consumers.datafiles import private_sqlite_file
 from gateway.config import DedupeSettings
 from gateway.errors import ConfigError, DedupeUnavailable
 
@@ -112,6 +113,7 @@ class SqliteDedupeStore:
         self._pending: dict[str, float] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         try:
+            private_sqlite_file(path)  # 0600 in a 0700 directory: bodies and signatures
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=5.0
