@@ -42,9 +42,7 @@ async def test_a_new_spool_file_and_its_directories_are_private(tmp_path: Path) 
     path = tmp_path / "var" / "spool" / "spool.sqlite3"
     spool = Spool(SpoolSettings(path=str(path)))
     spool.open()
-    await spool.append(
-        SpooledEvent("github", "github", "e", "push", "github.push", {}, b"{}", 1.0)
-    )
+    await spool.append(SpooledEvent("github", "github", "e", "push", "github.push", {}, b"{}", 1.0))
     files = _sqlite_files(path)
     assert len(files) == 3  # the WAL and its index exist while the spool is open
     assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
