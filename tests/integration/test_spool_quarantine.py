@@ -154,3 +154,32 @@ async def test_readyz_says_when_the_spool_does_not_drain_with_the_broker_up(
             assert delivered == ["held-1", "held-2"]
     finally:
         await other.close()
+
+
+async def test_spool_cli_retries_a_quarantined_event_while_the_gateway_runs(
+    exchange: str, tmp_path: Path, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    from gateway import spool_file
+    from gateway.cli import main
+
+    path = tmp_path / "spool.sqlite3"
+    await _fill(path, [_event("wrongly-quarantined")])
+    with contextlib.closing(spool_file.connect(str(path))) as db:
+        [row] = spool_file.oldest(db, 1)
+        assert spool_file.quarantine(db, row.seq, "moved aside by mistake")
+    async with running_gateway(_config(exchange, tmp_path)) as gw:
+        queue = await bind_queue(amqp, exchange)
+        await gw.wait_connected()
+        await asyncio.sleep(1.0)  # a forwarder round or two: nothing waits, nothing moves
+        assert await drain(amqp, queue) == []
+        listed = await asyncio.to_thread(main, ["spool", "list", "--path", str(path)])
+        retried = await asyncio.to_thread(main, ["spool", "retry", "--all", "--path", str(path)])
+        assert (listed, retried) == (0, 0)
+        delivered: list[str] = []
+        async with asyncio.timeout(10):
+            while not delivered:
+                delivered += [str(m.header.properties.message_id) for m in await drain(amqp, queue)]
+                await asyncio.sleep(0.05)
+        assert delivered == ["wrongly-quarantined"]
+        totals = await gw.app.state.spool.refresh()
+        assert (totals.events, totals.quarantined) == (0, 0)
