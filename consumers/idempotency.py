@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Protocol
 
+from consumers.datafiles import private_sqlite_file
 from consumers.errors import ConsumerError
 
 DEFAULT_TTL = 7 * 86_400.0
@@ -111,6 +112,7 @@ class SqliteIdempotencyStore:
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             try:
+                private_sqlite_file(self.path)  # 0600 in a 0700 directory
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False, timeout=1.0

@@ -40,8 +40,12 @@ def create_app(
     dedupe: DedupeStore | None = None,
     multiprocess_metrics: bool = False,
     connect_wait: float = 3.0,
+    spool_stall_seconds: float = 60.0,
 ) -> Starlette:
-    """Build the gateway. Raises `ConfigError` when a source's provider cannot be built."""
+    """Build the gateway. Raises `ConfigError` when a source's provider cannot be built.
+
+    `spool_stall_seconds`: how long the spool may hold events, with the broker connected and
+    none leaving, before `/readyz` says it is not draining."""
     sources = build_sources(config.sources)
     for warning in replay_warnings(sources):
         _log.warning(warning)
@@ -94,7 +98,22 @@ def create_app(
                 headers={"retry-after": "5"},
             )
         if publisher.connected:
-            return JSONResponse({"status": "ready"})
+            stalled = forwarder.stalled_seconds if forwarder is not None else 0.0
+            if stalled < spool_stall_seconds:
+                return JSONResponse({"status": "ready"})
+            # Still 200: every request is still made durable (spooled behind the backlog, or
+            # published when the spool is full), so taking this gateway out of the load
+            # balancer would only turn a forwarding problem into refused webhooks (GitHub never
+            # retries), and a restart does not fix what stays in the file. The detail and
+            # hookgate_spool_stalled_seconds are for the person who must look.
+            waiting = spool.totals.events if spool is not None else 0
+            return JSONResponse(
+                {
+                    "status": "ready",
+                    "detail": f"spool not draining: {waiting} event(s) waiting, none forwarded "
+                    f"for {stalled:.0f}s with the broker connected (hookgate spool list)",
+                }
+            )
         # Wrong credentials need an operator, not patience: say so.
         broker = "the broker refused the login" if publisher.login_refused else "broker down"
         if spool is not None and not spool.full:
@@ -155,6 +174,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.spool = spool
+    app.state.forwarder = forwarder
     app.state.drain = drain
     return app
 

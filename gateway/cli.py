@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     _consume_parser(commands)
     _dlq_parser(commands)
     _peek_parser(commands)
+    from gateway.spool_cli import add_spool_commands
+
+    add_spool_commands(commands, config_arg=_config_arg, config_path=_config_path)
     return parser
 
 

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from consumers.datafiles import private_sqlite_file
 from gateway.config import DedupeSettings
 from gateway.errors import ConfigError, DedupeUnavailable
 
@@ -124,6 +125,7 @@ class SqliteDedupeStore:
         self._turn: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookgate-dedupe")
         try:
+            private_sqlite_file(path)  # 0600 in a 0700 directory: bodies and signatures
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=5.0

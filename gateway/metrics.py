@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+
+if TYPE_CHECKING:
+    from gateway.spool_file import SpoolTotals
 
 #: The `source` label of requests to a source that is not configured.
 UNKNOWN_SOURCE = "_unknown"
@@ -100,13 +104,27 @@ class GatewayMetrics:
         )
         self.spool_bytes = Gauge(
             "hookgate_spool_bytes",
-            "Bytes of events in the disk spool.",
+            "Bytes of events in the disk spool, waiting or quarantined (what spool.max_bytes "
+            "bounds).",
             registry=registry,
             multiprocess_mode="livemax",
         )
         self.spool_oldest_age = Gauge(
             "hookgate_spool_oldest_age_seconds",
             "Age of the oldest event in the disk spool (0 when empty).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_quarantined = Gauge(
+            "hookgate_spool_quarantined_events",
+            "Spooled events moved aside because they can never be published (hookgate spool list).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_stalled = Gauge(
+            "hookgate_spool_stalled_seconds",
+            "Seconds the spool has held events with the broker connected and none has left it "
+            "(0 while it drains or is empty).",
             registry=registry,
             multiprocess_mode="livemax",
         )
@@ -134,11 +152,13 @@ class GatewayMetrics:
         or too large, a connection past the cap), under `UNKNOWN_SOURCE`."""
         self._request_counters[UNKNOWN_SOURCE, outcome].inc()
 
-    def spool_state(self, events: int, size: int, oldest_received_at: float | None) -> None:
-        self.spool_events.set(events)
-        self.spool_bytes.set(size)
-        age = time.time() - oldest_received_at if oldest_received_at is not None else 0.0
-        self.spool_oldest_age.set(max(0.0, age))
+    def spool_state(self, totals: SpoolTotals, stalled_seconds: float) -> None:
+        self.spool_events.set(totals.events)
+        self.spool_bytes.set(totals.bytes + totals.quarantined_bytes)
+        oldest = totals.oldest_received_at
+        self.spool_oldest_age.set(max(0.0, time.time() - oldest) if oldest is not None else 0.0)
+        self.spool_quarantined.set(totals.quarantined)
+        self.spool_stalled.set(stalled_seconds)
 
     def publish_failed(self, reason: str) -> None:
         self._failure_counters[reason].inc()
