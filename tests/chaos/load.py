@@ -82,11 +82,17 @@ def github_events(
     source: str = "github",
 ) -> list[SignedEvent]:
     """`count` GitHub `pull_request.opened` deliveries, signed, each with a unique delivery ID
-    (the event ID). `body(i)` adds fields to the i-th payload (e.g. a `behaviour`)."""
+    (the event ID) and, as real events have, a body of its own (the gateway also de-duplicates
+    GitHub's unsigned IDs by body digest). `body(i)` adds fields to the i-th payload."""
     events = []
     for i in range(count):
         event_id = str(uuid.uuid4())
-        payload = {"action": "opened", "number": i, **(body(i) if body else {})}
+        payload = {
+            "action": "opened",
+            "number": i,
+            "pull_request": {"node_id": event_id},
+            **(body(i) if body else {}),
+        }
         raw = orjson.dumps(payload)
         headers = sign_request(
             "github", raw, GITHUB_SECRET, event_id=event_id, event_type="pull_request"

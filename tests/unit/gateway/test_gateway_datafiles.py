@@ -58,7 +58,7 @@ def test_a_new_dedupe_store_is_private(tmp_path: Path) -> None:
     assert Path(f"{path}-wal") in files
     assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert _mode(path.parent) == 0o700
-    store.close()
+    store.close_unused()
 
 
 def test_a_new_idempotency_store_is_private(tmp_path: Path) -> None:

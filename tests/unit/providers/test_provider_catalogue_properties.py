@@ -114,7 +114,8 @@ def test_arbitrary_requests_never_raise_anything_else(name: str) -> None:
         headers: dict[str, str] = {}
         if signed:
             if name == "mailgun":
-                with contextlib.suppress(ValueError):  # not JSON: sent unsigned
+                # Not JSON, or JSON orjson cannot write back (integers past 64 bits): unsigned.
+                with contextlib.suppress(ValueError, TypeError):
                     body = sign_body(json.loads(body), secret, now + skew)
             try:
                 headers = sign_request(name, body, secret, timestamp=now + skew, options=options)
