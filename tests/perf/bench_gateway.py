@@ -93,6 +93,28 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not start listening")
 
 
+_REQUESTS_PER_SECOND = 12_000  # lines written per second of wrk: above any rate seen here
+
+
+def _write_requests(path: Path, secret: str, count: int) -> None:
+    """`count` GitHub deliveries, each with a unique body (~1 KB) and delivery ID, signed."""
+    run = secrets.token_hex(6)
+    key = secret.encode()
+    with path.open("w") as out:
+        for i in range(count):
+            delivery = f"{run}-{i}"
+            body = json.dumps(
+                {
+                    "action": "opened",
+                    "number": i,
+                    "pull_request": {"node_id": delivery, "title": "x" * 900},
+                },
+                separators=(",", ":"),
+            )
+            digest = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+            out.write(f"{delivery}\tsha256={digest}\t{body}\n")
+
+
 def _wrk(port: int, seconds: int, connections: int, env: dict[str, str]) -> tuple[float, int, int]:
     output = subprocess.run(
         [
@@ -136,9 +158,6 @@ def main() -> None:
 
     secret = secrets.token_hex(20)
     tmp = Path(tempfile.mkdtemp(prefix="hookgate-bench-"))
-    body = json.dumps({"action": "opened", "pull_request": {"title": "x" * 900}}).encode()
-    (tmp / "body.json").write_bytes(body)
-    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     commands = _commands(tmp, secret)
     targets = args.only or list(commands)
     results: dict[str, list[float]] = {name: [] for name in targets}
@@ -152,18 +171,17 @@ def main() -> None:
                 "BENCH_AMQP_URL": AMQP_URL,
                 "BENCH_EXCHANGE": EXCHANGE,
                 "BENCH_SECRET": secret,
-                "BENCH_BODY_FILE": str(tmp / "body.json"),
-                "BENCH_SIGNATURE": signature,
+                "BENCH_REQUESTS_FILE": str(tmp / "requests.tsv"),
             }
             command = [*commands[name], "--port", str(port)]
             with open(tmp / f"{name}.log", "ab") as log:
                 process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 _wait_listening(port, process)
-                env["BENCH_RUN"] = f"warm-{round_number}-{name}-{secrets.token_hex(4)}"
+                _write_requests(tmp / "requests.tsv", secret, _REQUESTS_PER_SECOND * 2)
                 _wrk(port, 2, args.connections, env)
                 asyncio.run(_purge())
-                env["BENCH_RUN"] = f"run-{round_number}-{name}-{secrets.token_hex(4)}"
+                _write_requests(tmp / "requests.tsv", secret, _REQUESTS_PER_SECOND * args.seconds)
                 rate, total, failed = _wrk(port, args.seconds, args.connections, env)
             finally:
                 process.send_signal(signal.SIGTERM)
