@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +15,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
+from consumers import Service
+from consumers.topology import all_queues
 from gateway.app import create_app
 from gateway.config import Config, parse_config
 from tests.integration.broker import AMQP_URL, ping
+from tests.integration.consumer_kit import delete_queues, service_name
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +115,17 @@ async def running_gateway(config: Config, **options: Any) -> AsyncIterator[Gatew
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             yield Gateway(app, client, registry)
+
+
+@pytest.fixture
+async def make_service() -> AsyncIterator[Callable[..., Service]]:
+    """Consumer services with unique names; their queues are deleted after the test."""
+    made: list[Service] = []
+
+    def make(**options: object) -> Service:
+        service = Service(service_name(), **options)  # type: ignore[arg-type]
+        made.append(service)
+        return service
+
+    yield make
+    await delete_queues([q for service in made for q in all_queues(service)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiormq
@@ -14,36 +14,21 @@ import pytest
 
 from consumers import Event, Reject, Service
 from consumers.dlq import peek
-from consumers.topology import all_queues, dead_queue
+from consumers.topology import dead_queue
 from gateway.cli import main as cli
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (
     broker_config,
-    delete_queues,
     depth_is,
     eventually,
     publish_event,
     running_worker,
-    service_name,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 KEY = "test-message-key-0123456789abcdef"
 SECRET_BODY = "4111-1111-1111-1111"
-
-
-@pytest.fixture
-async def make_service() -> AsyncIterator[Callable[..., Service]]:
-    made: list[Service] = []
-
-    def make(**options: object) -> Service:
-        service = Service(service_name(), **options)  # type: ignore[arg-type]
-        made.append(service)
-        return service
-
-    yield make
-    await delete_queues([q for service in made for q in all_queues(service)])
 
 
 async def test_only_signed_events_reach_handlers_and_retries_stay_signed(

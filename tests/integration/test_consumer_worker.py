@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiormq
 import orjson
@@ -14,36 +14,20 @@ import pytest
 
 from consumers import Event, MemoryIdempotencyStore, Reject, Retry, Service
 from consumers.dlq import peek
-from consumers.topology import all_queues, dead_queue
+from consumers.topology import dead_queue
 from gateway.cli import main as cli
 from providers.testing import sign_request
 from tests.integration.broker import AMQP_URL
 from tests.integration.conftest import make_config, running_gateway
 from tests.integration.consumer_kit import (
-    delete_queues,
     depth_is,
     eventually,
     publish_event,
     queue_depth,
     running_worker,
-    service_name,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture
-async def make_service() -> AsyncIterator[Callable[..., Service]]:
-    """Services with unique names; their queues are deleted after the test."""
-    made: list[Service] = []
-
-    def make(**options: object) -> Service:
-        service = Service(service_name(), **options)  # type: ignore[arg-type]
-        made.append(service)
-        return service
-
-    yield make
-    await delete_queues([q for service in made for q in all_queues(service)])
 
 
 async def test_signed_request_reaches_the_handler_once_with_every_field(
