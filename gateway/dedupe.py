@@ -119,8 +119,11 @@ class SqliteDedupeStore:
     def __init__(self, path: str, ttl_seconds: float, lease_seconds: float) -> None:
         self._ttl = ttl_seconds
         self._lease = lease_seconds
-        self._pending: dict[str, float] = {}  # committed here, not yet written
+        self._pending: dict[str, float] = {}  # committed here, not yet handed to the thread
+        self._writing: dict[str, float] = {}  # handed to the thread, not yet written
+        self._flushes: set[asyncio.Task[None]] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self._queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._turn: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookgate-dedupe")
@@ -138,7 +141,7 @@ class SqliteDedupeStore:
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
 
     async def claim(self, key: str, now: float) -> Claim:
-        pending = self._pending.get(key)
+        pending = self._pending.get(key, self._writing.get(key))
         if pending is not None:
             if pending > now:
                 return Claim.DUPLICATE
@@ -158,29 +161,33 @@ class SqliteDedupeStore:
     async def commit(self, key: str, now: float) -> None:
         """Mark `key` seen. Commits are written in batches (one SQLite transaction per few
         milliseconds instead of one per request); until then this process already answers
-        DUPLICATE for the key and other processes IN_PROGRESS (409)."""
+        DUPLICATE for the key and other processes IN_PROGRESS (409). Never waits: a request
+        that is already durable is not held up by the store (a lock held by another process)."""
         self._pending[key] = now + self._ttl
         if len(self._pending) >= _COMMIT_BATCH:
-            await self.flush()
+            self._flush_later()
         elif self._flush_timer is None:
             loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(_COMMIT_DELAY, self._flush_later)
 
     async def flush(self) -> None:
-        """Write every pending commit now, in one transaction."""
+        """Write every pending commit now, in one transaction. Each commit is handed to the
+        thread once: a flush takes the pending rows, so flushes that overlap (a lock held
+        elsewhere) never write the same rows again."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
         if not self._pending:
             return
-        rows = list(self._pending.items())
+        rows, self._pending = self._pending, {}
+        self._writing.update(rows)
         try:
-            await self._run(lambda: self._write_commits(rows))
+            await self._run(lambda: self._write_commits(list(rows.items())))
         finally:
-            # Written, or failed and logged by the caller: keep later commits, drop these.
-            for key, expires in rows:
-                if self._pending.get(key) == expires:
-                    del self._pending[key]
+            # Written, or failed and logged by the caller: forget these, keep newer ones.
+            for key, expires in rows.items():
+                if self._writing.get(key) == expires:
+                    del self._writing[key]
 
     def _write_commits(self, rows: list[tuple[str, float]]) -> None:
         with _unavailable_on_error():
@@ -196,7 +203,9 @@ class SqliteDedupeStore:
 
     def _flush_later(self) -> None:
         self._flush_timer = None
-        asyncio.get_running_loop().create_task(self._flush_logged())
+        task = asyncio.get_running_loop().create_task(self._flush_logged())
+        self._flushes.add(task)  # a reference until it ends, so it is not collected midway
+        task.add_done_callback(self._flushes.discard)
 
     async def _flush_logged(self) -> None:
         try:
@@ -229,8 +238,11 @@ class SqliteDedupeStore:
     async def close(self) -> None:
         try:
             await self.flush()
+            if self._flushes:
+                await asyncio.gather(*self._flushes, return_exceptions=True)
         finally:
             await self._run(self._db.close)
+            self._closed = True
             self._thread.shutdown(wait=True)
 
     def close_unused(self) -> None:
@@ -240,6 +252,9 @@ class SqliteDedupeStore:
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         """Run `call` on the store's thread, in the next group of calls."""
+        if self._closed:
+            # A request that outlived the shutdown: its claim's lease runs out on its own.
+            raise DedupeUnavailable("dedupe store: closed")
         future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
         self._queue.append((call, future))
         if self._turn is None:
@@ -248,6 +263,7 @@ class SqliteDedupeStore:
 
     async def _turns(self) -> None:
         loop = asyncio.get_running_loop()
+        group: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         try:
             while self._queue:
                 group, self._queue = self._queue, []
@@ -261,6 +277,16 @@ class SqliteDedupeStore:
                         future.set_result(value)
                     else:
                         future.set_exception(value)
+                group = []
+        except BaseException as err:
+            # The thread could not take the group (shut down, or this task cancelled): no
+            # caller may wait forever, so every unresolved one hears of it.
+            for _, future in [*group, *self._queue]:
+                if not future.done():
+                    future.set_exception(DedupeUnavailable(f"dedupe store: {err!r}"))
+            self._queue = []
+            if not isinstance(err, Exception):
+                raise
         finally:
             self._turn = None
 

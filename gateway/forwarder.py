@@ -130,7 +130,9 @@ class Forwarder:
         moved = 0
         sendable: list[tuple[SpooledEvent, Basic.Properties]] = []
         for event in events:
-            properties, problem = _encode(event, self._message_key)
+            properties, problem = _encode(
+                event, self._message_key, self._publisher.max_properties_bytes
+            )
             if properties is None:
                 moved += await self._quarantine(event, f"cannot be encoded for AMQP: {problem}")
             else:
@@ -198,9 +200,12 @@ class Forwarder:
         await self._publisher.publish(event.body, event.routing_key, properties)
 
 
-def _encode(event: SpooledEvent, message_key: bytes | None) -> tuple[Basic.Properties | None, str]:
+def _encode(
+    event: SpooledEvent, message_key: bytes | None, limit: int
+) -> tuple[Basic.Properties | None, str]:
     """The row's message properties, encoded once here: what pamqp cannot encode, no broker
-    will ever take (and aiormq would raise it outside the publisher's error handling)."""
+    will ever take (and aiormq would raise it outside the publisher's error handling); what
+    does not fit the connected broker's frame, it would refuse by closing the connection."""
     try:
         properties = build_properties(
             source=event.source,
@@ -211,11 +216,11 @@ def _encode(event: SpooledEvent, message_key: bytes | None) -> tuple[Basic.Prope
             message_key=message_key,
             body=event.body,
         )
-        properties.marshal()
+        size = len(properties.marshal())
     except (TypeError, ValueError, OverflowError, struct.error) as err:
         return None, _describe(err)
-    if len(event.routing_key.encode()) > _MAX_ROUTING_KEY:
-        return None, f"routing key over {_MAX_ROUTING_KEY} bytes"
+    if size > limit:
+        return None, f"its properties ({size} bytes) do not fit the broker's frame ({limit})"
     return properties, ""
 
 

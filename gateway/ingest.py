@@ -36,7 +36,7 @@ from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.logs import RequestLog
-from gateway.message import MAX_PROPERTIES_BYTES, build_properties, encoded_size
+from gateway.message import build_properties, encoded_size
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.responses import (
@@ -196,7 +196,7 @@ class IngestEndpoint:
         size = encoded_size(properties)
         if size is None:
             raise _Refused("malformed", answer("malformed", "the event cannot be encoded"))
-        if size > MAX_PROPERTIES_BYTES:
+        if size > self._publisher.max_properties_bytes:
             # The broker would close the connection (FRAME_ERROR); the spool would never drain.
             raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
 

@@ -42,7 +42,8 @@ _SHORTSTR = 255  # AMQP short string limit
 _TABLE_KEY_MAX = 128  # AMQP field-table key limit; longer header names are dropped
 #: The largest encoded properties that fit in one content-header frame at RabbitMQ's default
 #: `frame_max` (131,072 bytes, less 8 bytes of frame and 12 of class, weight and body size).
-MAX_PROPERTIES_BYTES = 131_072 - 8 - 12
+FRAME_OVERHEAD = 8 + 12
+MAX_PROPERTIES_BYTES = 131_072 - FRAME_OVERHEAD
 
 
 def is_credential(name: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import struct
 from collections.abc import Mapping, Sequence
 
@@ -31,6 +32,7 @@ _SIGNED = (
 )
 _FORWARDED = "hookgate-http-headers"
 _LENGTH = struct.Struct(">I").pack
+_WELL_FORMED = re.compile(r"v1=[0-9a-f]{64}")
 
 
 def sign(key: bytes, body: bytes, headers: Mapping[str, object]) -> str:
@@ -44,14 +46,14 @@ def sign(key: bytes, body: bytes, headers: Mapping[str, object]) -> str:
 def verify(keys: Sequence[bytes], body: bytes, headers: Mapping[str, object]) -> bool:
     """True when the message's `hookgate-signature` was made with one of `keys`."""
     claimed = _text(headers.get(HEADER))
-    if claimed is None or not claimed.startswith(_VERSION):
-        return False
-    claimed = claimed[len(_VERSION) :]
+    if claimed is None or not _WELL_FORMED.fullmatch(claimed):
+        return False  # absent, another version, or not 64 hex digits (compare_digest: ASCII)
+    expected = claimed[len(_VERSION) :].encode()
     ok = False
     for key in keys:
         digest = _digest(key, body, headers)
         # Every key is tried (no early exit): the time taken does not say which one matched.
-        if digest is not None and hmac.compare_digest(digest, claimed):
+        if digest is not None and hmac.compare_digest(digest.encode(), expected):
             ok = True
     return ok
 

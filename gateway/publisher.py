@@ -24,6 +24,7 @@ import aiormq
 from pamqp.commands import Basic
 
 from gateway.errors import GatewayError, PublishFailed, describe
+from gateway.message import FRAME_OVERHEAD, MAX_PROPERTIES_BYTES
 from gateway.metrics import GatewayMetrics
 from gateway.topology import TopologyError, ensure_gateway_topology
 from providers import Secret
@@ -104,6 +105,10 @@ class Publisher:
         self._task: asyncio.Task[None] | None = None
         #: The last connection attempt failed because the broker refused the login.
         self.login_refused = False
+        #: The largest encoded message properties the broker takes in one frame: RabbitMQ's
+        #: default until a connection tells (a broker may be configured with a smaller
+        #: `frame_max`); the last one known while disconnected, for the spool's sake.
+        self.max_properties_bytes = MAX_PROPERTIES_BYTES
 
     @property
     def connected(self) -> bool:
@@ -193,6 +198,7 @@ class Publisher:
                 self._connection = connection
                 self._channel = channel
                 self.login_refused = False
+                self.max_properties_bytes = _properties_limit(connection)
                 self._connected.set()
                 self._metrics.broker_connected.set(1)
                 _log.info("connected to the broker", extra={"fields": {"exchange": self._exchange}})
@@ -230,3 +236,11 @@ class Publisher:
                         await asyncio.shield(connection.close())
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RECONNECT_MAX)
+
+
+def _properties_limit(connection: aiormq.abc.AbstractConnection) -> int:
+    tune = getattr(connection, "connection_tune", None)
+    frame_max = getattr(tune, "frame_max", 0)
+    if not isinstance(frame_max, int) or frame_max <= 0:  # 0: the broker sets no limit
+        return MAX_PROPERTIES_BYTES
+    return min(MAX_PROPERTIES_BYTES, frame_max - FRAME_OVERHEAD)

@@ -262,3 +262,20 @@ def _independent_mac(key: bytes, body: bytes, headers: dict[str, Any]) -> str:
         data += part(text(name)) + part(text(table[name]))
     data += part(body)
     return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+async def test_the_frame_the_broker_negotiated_bounds_what_is_accepted(
+    exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(exchange, {"github": GITHUB.source_table()})
+    async with running_gateway(config) as gw:
+        publisher = gw.app.state.publisher
+        # This broker negotiated RabbitMQ's default frame; a broker configured with a smaller
+        # one would say so at connection time, and the gateway holds requests to that.
+        assert publisher.max_properties_bytes == 131_072 - 20
+        publisher.max_properties_bytes = 4096 - 20
+        queue = await bind_queue(amqp, exchange)
+        body, headers = _github(**{"x-padding": "p" * 5000})
+        response = await gw.client.post("/webhooks/github", content=body, headers=headers)
+        assert response.status_code == 431
+        assert await drain(amqp, queue) == []

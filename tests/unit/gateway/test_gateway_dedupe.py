@@ -21,7 +21,7 @@ from gateway.dedupe import (
     SqliteDedupeStore,
     open_dedupe_store,
 )
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, DedupeUnavailable
 
 TTL = 1000.0
 LEASE = 30.0
@@ -228,6 +228,55 @@ async def test_sqlite_lock_held_by_another_process_never_blocks_the_event_loop(
         await store.close()
     assert len(gaps) > 40
     assert max(gaps) < 0.25, f"the loop stalled for {max(gaps):.2f} s"
+
+
+async def test_sqlite_commits_under_a_held_lock_return_at_once_and_are_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "locked-commits.sqlite3")
+    store = SqliteDedupeStore(path, TTL, LEASE)
+    written: list[int] = []
+    write = store._write_commits
+
+    def counting(rows: list[tuple[str, float]]) -> None:
+        written.append(len(rows))
+        write(rows)
+
+    monkeypatch.setattr(store, "_write_commits", counting)
+    keys = [f"stripe:evt_{i}" for i in range(2000)]
+    for key in keys:
+        assert await store.claim(key, T0) is Claim.NEW
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        for key in keys:
+            await store.commit(key, T0)  # batches of 256 go to the thread, which waits
+            await asyncio.sleep(0)
+        assert time.monotonic() - started < 0.5  # no request waits on the lock to commit
+        # Committed here, not yet written: known without touching the locked file.
+        claims = [await asyncio.wait_for(store.claim(k, T0), 0.2) for k in keys[:10]]
+        assert set(claims) == {Claim.DUPLICATE}
+        await asyncio.sleep(0.5)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    await store.close()
+    assert sum(written) == len(keys)  # every commit written once, however long the lock held
+    reopened = SqliteDedupeStore(path, TTL, LEASE)
+    try:
+        claims = [await reopened.claim(key, T0 + 1) for key in keys]
+        assert set(claims) == {Claim.DUPLICATE}
+    finally:
+        await reopened.close()
+
+
+async def test_sqlite_calls_after_close_are_refused_not_left_waiting(tmp_path: Path) -> None:
+    store = SqliteDedupeStore(str(tmp_path / "closed.sqlite3"), TTL, LEASE)
+    await store.claim("k", T0)
+    await store.close()
+    with pytest.raises(DedupeUnavailable, match="closed"):
+        await asyncio.wait_for(store.release("k"), 5)
 
 
 def test_sqlite_unopenable_path_is_a_config_error_naming_dedupe_path(tmp_path: Path) -> None:

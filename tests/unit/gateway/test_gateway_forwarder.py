@@ -20,6 +20,8 @@ pytestmark = pytest.mark.anyio
 class FakePublisher:
     """Confirms every publish except those whose event ID is in `failing`."""
 
+    max_properties_bytes = 131_052
+
     def __init__(self, failing: set[str]) -> None:
         self.failing = failing
         self.connected = True

@@ -28,6 +28,10 @@ class BrokerLikePublisher:
     round fail with `PublishFailed` caused by the broker's close. `cause` overrides what the
     poison's failure is caused by (to play failures that are not the row's fault)."""
 
+    # Larger than any row here: the poison is found by the broker's refusal, as with a broker
+    # whose frame is smaller than the one it negotiated (or a content error of another kind).
+    max_properties_bytes = 2**31
+
     def __init__(self, poison: set[str], cause: BaseException | None = None) -> None:
         self.poison = poison
         self.cause = cause
