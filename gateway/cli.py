@@ -201,7 +201,8 @@ def _dlq_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--allow-unauthenticated",
         action="store_true",
         help="with [broker] message_key set, replay messages whose signature does not verify "
-        "too (by default they are refused and stay in the dead-letter queue)",
+        "too (by default they are refused and stay in the dead-letter queue); a consumer "
+        "that checks signatures dead-letters them again, so this is for services without a key",
     )
     replay.set_defaults(run=_dlq_replay)
 

@@ -18,11 +18,11 @@ import os
 import sqlite3
 import sys
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from consumers.terminal import safe
 from gateway import spool_file
 from gateway.config import SpoolSettings
 from gateway.errors import GatewayError
@@ -125,23 +125,23 @@ def _show(args: argparse.Namespace, path: str) -> int:
     event = row.event
     print(f"seq          {event.seq}")
     print(f"state        {row.state}")
-    print(f"source       {_safe(event.source)} (provider {_safe(event.provider)})")
-    print(f"event id     {_safe(event.event_id)}")
-    print(f"type         {_safe(event.event_type)}")
-    print(f"routing key  {_safe(event.routing_key)}")
+    print(f"source       {safe(event.source)} (provider {safe(event.provider)})")
+    print(f"event id     {safe(event.event_id)}")
+    print(f"type         {safe(event.event_type)}")
+    print(f"routing key  {safe(event.routing_key)}")
     print(f"received     {_time(event.received_at)}")
     print(f"size         {row.size} bytes (body {len(event.body)})")
     if row.state == "quarantined":
         print(f"quarantined  {_time(row.quarantined_at or 0.0)}")
-        print(f"reason       {_safe(row.reason)}")
+        print(f"reason       {safe(row.reason)}")
     else:
         print(f"strikes      {event.strikes}")
     print(f"headers ({len(event.headers)}):")
     for name, value in sorted(event.headers.items()):
-        print(f"  {_safe(name)}: {_safe(value)}")
+        print(f"  {safe(name)}: {safe(value)}")
     if args.body:
         print(f"body ({len(event.body)} bytes):")
-        print(_safe(event.body.decode("utf-8", "replace")))
+        print(safe(event.body, multiline=True))
     return 0
 
 
@@ -166,7 +166,7 @@ def _drop(args: argparse.Namespace, path: str) -> int:
             if state is None or row is None:  # forwarded or moved meanwhile
                 print(f"seq {seq}: no longer there; nothing deleted")
             else:
-                print(f"deleted {state} event {seq} ({_safe(row.event.event_id)})")
+                print(f"deleted {state} event {seq} ({safe(row.event.event_id)})")
     return 0
 
 
@@ -223,22 +223,9 @@ def _path(args: argparse.Namespace, config_path: Callable[[argparse.Namespace], 
     return path
 
 
-def _safe(text: str) -> str:
-    """`text` with backslashes doubled and control, format and separator characters
-    (terminal escapes, bidi overrides, zero-width marks, line breaks) written as escapes."""
-    return "".join(
-        "\\\\"
-        if char == "\\"
-        else char.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
-        else char
-        for char in text
-    )
-
-
 def _cut(text: str, width: int) -> str:
-    safe = _safe(text)
-    return safe if len(safe) <= width else safe[: width - 1] + "…"
+    shown = safe(text)
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
 
 
 def _time(unix_time: float) -> str:

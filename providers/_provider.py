@@ -61,6 +61,10 @@ class ProviderBase:
     unsigned_headers: frozenset[str] = frozenset()
     #: Every accepted request carries a signed timestamp within the tolerance.
     signed_timestamp: bool = False
+    #: The provider legitimately sends one body under several (unsigned) types, so the replay
+    #: key includes the type: a captured body re-sent under a new ID is still a duplicate, but
+    #: under another type it is taken once per type (Shopify).
+    replays_per_type: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -116,10 +120,13 @@ class ProviderBase:
             if self.default_type is None:
                 raise Malformed("the request has no event type where this provider puts it")
             event_type = self.default_type
+        replay_key = self.replay_digest(request, document)
+        if replay_key is not None and self.replays_per_type:
+            replay_key = hashlib.sha256(f"{event_type}\n{replay_key}".encode()).hexdigest()
         return VerifiedEvent(
             id=event_id or hashlib.sha256(request.body).hexdigest(),
             type=event_type,
-            replay_key=self.replay_digest(request, document),
+            replay_key=replay_key,
         )
 
     def replay_digest(self, request: WebhookRequest, document: Any) -> str | None:

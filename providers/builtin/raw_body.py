@@ -29,6 +29,8 @@ class ShopifyProvider(RawBodyProvider):
     event_id = first(header("x-shopify-event-id"), header("x-shopify-webhook-id"))
     event_type = header("x-shopify-topic")
     sample_type = "orders/create"
+    # A new order's orders/create and orders/updated can carry the very same body.
+    replays_per_type = True
 
 
 class BitbucketProvider(RawBodyProvider):
