@@ -178,6 +178,11 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._reading_headers and self._header_bytes > self._header_limit:
+            # The pipelined request whose headers overran the limit while its predecessor was
+            # being answered (reading paused): refuse it now, not at the header deadline.
+            self._refuse("headers_too_large")
+            return
         cycle = self.cycle
         # A pipelined request may have started: its headers are complete, it has no deadline.
         if not self.transport.is_closing() and (cycle is None or cycle.response_complete):

@@ -142,8 +142,9 @@ async def test_pipelined_headers_past_the_limit_wait_for_the_answer_before_them(
     protocol.data_received(b"a" * (1000 + SLACK))
     assert transport.written == b""  # nothing spliced into the first answer
     assert transport.paused
-    await _settle()  # the first is answered; reading resumes
+    await _settle()  # the first is answered, then the second refused at once
     assert _status(transport.written) == 200
+    assert transport.written.count(b"HTTP/1.1 431 ") == 1  # even if the client sends no more
     protocol.data_received(b"a")
     assert transport.written.count(b"HTTP/1.1 431 ") == 1
 
