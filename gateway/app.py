@@ -25,7 +25,7 @@ from gateway.forwarder import Forwarder
 from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
 from gateway.metrics import GatewayMetrics
-from gateway.publisher import Publisher
+from gateway.publisher import EventPublisher, Publisher
 from gateway.sources import build_sources, replay_warnings
 from gateway.spool import Spool
 
@@ -41,8 +41,12 @@ def create_app(
     multiprocess_metrics: bool = False,
     connect_wait: float = 3.0,
     spool_stall_seconds: float = 60.0,
+    publisher: EventPublisher | None = None,
 ) -> Starlette:
     """Build the gateway. Raises `ConfigError` when a source's provider cannot be built.
+
+    `publisher`: RabbitMQ's (`Publisher`) by default; `gateway.testing.MemoryPublisher` runs
+    the whole gateway in memory for unit tests.
 
     `spool_stall_seconds`: how long the spool may hold events, with the broker connected and
     none leaving, before `/readyz` says it is not draining."""
@@ -58,12 +62,13 @@ def create_app(
     # A claim lease longer than any publish can take, so a live publisher never loses its claim.
     lease = max(30.0, 3 * gateway.publish_timeout_seconds)
     store = dedupe if dedupe is not None else open_dedupe_store(config.dedupe, lease)
-    publisher = Publisher(
-        config.broker.url,
-        config.broker.exchange,
-        timeout=gateway.publish_timeout_seconds,
-        metrics=metrics,
-    )
+    if publisher is None:
+        publisher = Publisher(
+            config.broker.url,
+            config.broker.exchange,
+            timeout=gateway.publish_timeout_seconds,
+            metrics=metrics,
+        )
     deadlines = ReadDeadlines(gateway.body_read_timeout_seconds)
     drain = Drain(gateway.drain_seconds)
     spool = None

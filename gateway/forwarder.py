@@ -44,7 +44,7 @@ from pamqp.commands import Basic
 from gateway.errors import PublishFailed
 from gateway.message import build_properties
 from gateway.metrics import GatewayMetrics
-from gateway.publisher import Publisher
+from gateway.publisher import EventPublisher
 from gateway.spool import Spool, SpooledEvent, SpoolTotals
 from providers import VerifiedEvent
 
@@ -68,7 +68,7 @@ class Forwarder:
     def __init__(
         self,
         spool: Spool,
-        publisher: Publisher,
+        publisher: EventPublisher,
         metrics: GatewayMetrics,
         *,
         lease: float,

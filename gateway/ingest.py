@@ -38,7 +38,7 @@ from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.logs import RequestLog
 from gateway.message import build_properties, encoded_size
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
-from gateway.publisher import Publisher
+from gateway.publisher import EventPublisher
 from gateway.responses import (
     DUPLICATE,
     ERROR,
@@ -84,7 +84,7 @@ class IngestEndpoint:
         settings: GatewaySettings,
         sources: Mapping[str, Source],
         dedupe: DedupeStore,
-        publisher: Publisher,
+        publisher: EventPublisher,
         metrics: GatewayMetrics,
         request_log: RequestLog,
         deadlines: ReadDeadlines,

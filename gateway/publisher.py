@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Protocol
 
 import aiormq
 from pamqp.commands import Basic
@@ -79,6 +80,28 @@ async def check_login(url: Secret, display_url: str) -> None:
         ) from err
     with contextlib.suppress(Exception):
         await connection.close()
+
+
+class EventPublisher(Protocol):
+    """What the gateway needs of a publisher: `Publisher` (RabbitMQ, confirmed), or
+    `gateway.testing.MemoryPublisher` for unit tests."""
+
+    #: The broker refused the last login (credentials changed or revoked).
+    login_refused: bool
+    #: The largest encoded message properties the broker takes in one frame.
+    max_properties_bytes: int
+
+    @property
+    def connected(self) -> bool:
+        """A publish can be confirmed now."""
+        ...
+
+    async def start(self, wait: float = 0.0) -> None: ...
+    async def close(self) -> None: ...
+
+    async def publish(self, body: bytes, routing_key: str, properties: Basic.Properties) -> None:
+        """Return once the broker confirmed the message; raise `PublishFailed` otherwise."""
+        ...
 
 
 class Publisher:
