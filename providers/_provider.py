@@ -110,10 +110,10 @@ class ProviderBase:
         if self.event_type is not None:
             event_type = self.event_type.read(request.headers, document)
         if event_id is None and self.id_required:
-            raise Malformed("the request has no event ID" + _where(self.event_id))
+            raise self.missing("ID")
         if event_type is None:
             if self.default_type is None:
-                raise Malformed("the request has no event type" + _where(self.event_type))
+                raise self.missing("type")
             event_type = self.default_type
         replay_key = self.replay_digest(request, document)
         if replay_key is not None and self.replays_per_type:
@@ -124,6 +124,10 @@ class ProviderBase:
             occurred_at=self.occurred_at(document),
             replay_key=replay_key,
         )
+
+    def missing(self, what: str) -> Malformed:
+        """The refusal of a verified request without its event `what` ("ID" or "type")."""
+        return Malformed(f"the request has no event {what} where this provider puts it")
 
     def occurred_at(self, document: Any) -> float | None:
         """The provider's own event time (Unix time) from the parsed body, when it gives one."""
@@ -145,15 +149,6 @@ class ProviderBase:
         if type_header is not None:
             headers[type_header] = signing.event_type or cls.sample_type
         return headers
-
-
-def _where(spec: Field | None) -> str:
-    # Name the headers a missing value was looked for in: they are not secret, and they say
-    # what the sender left out.
-    names = header_names(spec)
-    if names:
-        return f" ({', '.join(sorted(names))} header missing)"
-    return " where this provider puts it"
 
 
 def _first_header(spec: Field | None) -> str | None:

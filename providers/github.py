@@ -48,6 +48,9 @@ class GitHubProvider(HmacSchemeProvider):
     reads_body = True  # a verified body must be a JSON object (or a form carrying one)
 
     def document(self, request: WebhookRequest) -> Any:
+        # The event header is checked first: without it there is nothing to route.
+        if not request.headers.get(EVENT_HEADER):
+            raise self.missing("type")
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media_type != _FORM:
             return json_object(request.body)
@@ -59,6 +62,9 @@ class GitHubProvider(HmacSchemeProvider):
         if not payload:
             raise Malformed("form body has no 'payload' field")
         return json_object(payload[0].encode())
+
+    def missing(self, what: str) -> Malformed:
+        return Malformed(f"{EVENT_HEADER} header is missing")  # the ID falls back, the type not
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from providers._fields import body
 from providers._provider import ProviderBase
-from providers._signing import require_secrets
+from providers._signing import json_object, require_secrets
 from providers._standard_scheme import (
     DEFAULT_TOLERANCE,
     SVIX_HEADERS,
@@ -28,6 +28,7 @@ from providers._standard_scheme import (
     sign,
 )
 from providers.base import SourceSpec, WebhookRequest
+from providers.errors import Malformed
 from providers.signing import Signing
 
 __all__ = ["StandardWebhooksProvider", "decode_secret", "sign"]
@@ -62,6 +63,8 @@ class StandardWebhooksProvider(ProviderBase):
     event_id = _SignedId()
     id_required = True
     event_type = body("/type")
+    #: The body key the type is read from (for the refusal of a body without it).
+    type_key: ClassVar[str] = "type"
     #: The header names the signer sends: `webhook-*`, or Svix's branded `svix-*`.
     header_prefix: ClassVar[str] = "webhook-"
 
@@ -78,6 +81,12 @@ class StandardWebhooksProvider(ProviderBase):
 
     def authenticate(self, request: WebhookRequest) -> None:
         check_signature(request, self._keys, self._tolerance, self._public_keys)
+
+    def document(self, request: WebhookRequest) -> Any:
+        return json_object(request.body)  # a message is a JSON object; anything else: malformed
+
+    def missing(self, what: str) -> Malformed:
+        return Malformed(f"body has no {self.type_key!r} string")  # the signed ID is never absent
 
     def occurred_at(self, document: Any) -> float | None:
         return rfc3339(document.get("timestamp")) if isinstance(document, dict) else None

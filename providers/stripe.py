@@ -10,6 +10,9 @@ from typing import Any, ClassVar
 
 from providers._fields import body
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
+from providers._signing import json_object
+from providers.base import WebhookRequest
+from providers.errors import Malformed
 
 #: Stripe's SDK compares the hex exactly; so does hookgate.
 SCHEME = HmacScheme(
@@ -28,6 +31,12 @@ class StripeProvider(HmacSchemeProvider):
     # See `providers.facts`: the scheme declares the signature header; nothing else is sent.
     credential_headers = frozenset()
     content_type = "application/json; charset=utf-8"
+
+    def document(self, request: WebhookRequest) -> Any:
+        return json_object(request.body)  # an event is a JSON object; anything else: malformed
+
+    def missing(self, what: str) -> Malformed:
+        return Malformed(f"body has no {what.lower()!r} string")
 
     def occurred_at(self, document: Any) -> float | None:
         created = document.get("created") if isinstance(document, dict) else None

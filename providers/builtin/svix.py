@@ -36,6 +36,7 @@ class ReplicateProvider(StandardWebhooksProvider):
     """Replicate. The body is the prediction: the type is `prediction.<status>`."""
 
     event_type = body("/status")
+    type_key = "status"
 
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         verified = super().event(request, document)
