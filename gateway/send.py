@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import orjson
-
 from gateway.config import Config
 from gateway.errors import GatewayError
-from providers.builtin.mailgun import sign_body
+from gateway.sources import build_source
+from providers import CannotSign, can_sign, sign
 
 _TIMEOUT = 30.0
 
@@ -36,25 +34,27 @@ def send(
             "verify with public_key; only the provider holds the private key)"
         )
     body = _read_payload(payload_path)
-    from providers.testing import sign_request
-
-    if source.provider == "mailgun":
-        body = _mailgun_body(body, source.secrets[0].reveal())
-
+    # The source's own provider, built as `serve` builds it: it signs (or says it cannot).
+    provider = build_source(source).provider
+    if not can_sign(provider):
+        raise GatewayError(
+            f"cannot sign for source {source_name!r}: provider {source.provider!r} has no "
+            "signer (a `sign` method); send a real delivery from the provider instead"
+        )
     try:
-        headers = sign_request(
-            source.provider,
+        signed = sign(
+            provider,
             body,
             source.secrets[0].reveal(),
             event_id=event_id,
             event_type=event_type,
             options=source.options,
         )
-    except ValueError as err:
+    except CannotSign as err:
         raise GatewayError(f"cannot sign for source {source_name!r}: {err}") from err
-    headers.setdefault("content-type", "application/json")
+    headers = {"content-type": "application/json", **signed.headers}
     target = url or _default_url(config, source_name)
-    request = urllib.request.Request(target, data=body, headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(target, data=signed.body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
             status, answer = response.status, response.read()
@@ -65,18 +65,6 @@ def send(
         raise GatewayError(f"cannot reach the gateway at {target}: {reason}") from err
     print(f"{status} {answer.decode('utf-8', 'replace')}")
     return 0 if 200 <= status < 300 else 1
-
-
-def _mailgun_body(payload: bytes, key: str) -> bytes:
-    """Mailgun signs inside the body: sign the payload's `event-data` (or the whole payload)."""
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError as err:
-        raise GatewayError("a mailgun payload must be JSON (the event-data object)") from err
-    if not isinstance(data, dict):
-        raise GatewayError("a mailgun payload must be a JSON object (the event-data object)")
-    event_data = data.get("event-data", data)
-    return sign_body(event_data if isinstance(event_data, dict) else data, key, int(time.time()))
 
 
 def _read_payload(path: str) -> bytes:

@@ -22,8 +22,10 @@ from providers.facts import ProviderFacts, describe
 from providers.options import Options
 from providers.registry import installed, load
 from providers.secret import Secret
+from providers.signing import CannotSign, SignedRequest, Signing, can_sign, sign
 
 __all__ = [
+    "CannotSign",
     "Handshake",
     "InvalidSignature",
     "Malformed",
@@ -36,12 +38,16 @@ __all__ = [
     "ProviderFacts",
     "ProviderNotFound",
     "Secret",
+    "SignedRequest",
+    "Signing",
     "SourceSpec",
     "StaleTimestamp",
     "VerificationError",
     "VerifiedEvent",
     "WebhookRequest",
+    "can_sign",
     "describe",
     "installed",
     "load",
+    "sign",
 ]

@@ -59,15 +59,17 @@ class _Header:
 @dataclass(frozen=True, slots=True)
 class _Pointer:
     tokens: tuple[str, ...]
+    numbers: bool = True
     needs_body = True
 
     def read(self, headers: Mapping[str, str], document: Any) -> str | None:
         if document is NOT_JSON:
             return None
         try:
-            return as_text(_jsonpointer.resolve(document, self.tokens))
+            value = _jsonpointer.resolve(document, self.tokens)
         except LookupError:
             return None
+        return as_text(value) if self.numbers or isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +158,9 @@ def header(name: str) -> Field:
     return _Header(name.lower())
 
 
-def body(pointer: str) -> Field:
-    """An RFC 6901 pointer into the JSON body; strings and integers are accepted."""
-    return _Pointer(_jsonpointer.parse(pointer))
+def body(pointer: str, *, numbers: bool = True) -> Field:
+    """An RFC 6901 pointer into the JSON body; strings, and integers unless `numbers=False`."""
+    return _Pointer(_jsonpointer.parse(pointer), numbers)
 
 
 def const(value: str) -> Field:

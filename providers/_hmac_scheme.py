@@ -66,6 +66,8 @@ class HmacScheme:
     - `timestamp_header`: where the timestamp is otherwise; `timestamp_format` is `unix`,
       `unix_ms` or `rfc3339`.
     - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
+    - `fold_case`: hex signatures are compared case-insensitively (Stripe's SDK compares them
+      exactly, so Stripe turns it off).
     """
 
     header: str
@@ -79,6 +81,7 @@ class HmacScheme:
     timestamp_header: str | None = None
     timestamp_format: str = "unix"
     tolerance: float | None = None
+    fold_case: bool = True
     parts: tuple[tuple[bool, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +90,11 @@ class HmacScheme:
             raise ValueError("algorithm is sha1|sha256 and encoding hex|base64")
         if (self.tolerance is None) != (self.pairs is None and self.timestamp_header is None):
             raise ValueError("a tolerance needs a timestamp source, and a timestamp a tolerance")
+
+    @property
+    def url_bound(self) -> bool:
+        """The URL is signed: the provider needs the source's `public_url`."""
+        return (True, "url") in self.parts
 
     @property
     def timestamped(self) -> bool:
@@ -131,7 +139,8 @@ class HmacScheme:
 
     def _normalise(self, signature: str) -> bytes:
         # Hex is case-insensitive; base64 is not, so only hex is folded.
-        return as_bytes(signature.lower() if self.encoding == "hex" else signature)
+        fold = self.fold_case and self.encoding == "hex"
+        return as_bytes(signature.lower() if fold else signature)
 
     def seconds(self, timestamp: str) -> float:
         """The timestamp text as Unix seconds, or `invalid_signature`."""
@@ -226,9 +235,11 @@ class HmacSchemeProvider(ProviderBase):
 
     URL-bound schemes (`{url}` in the message) need the source's `public_url` option: the exact
     URL the provider calls; the request's query string is appended when that URL has none.
+    A provider whose scheme depends on its options (the generic `hmac`) sets `self.scheme` in
+    `configure` before calling this class's.
     """
 
-    scheme: ClassVar[HmacScheme]
+    scheme: HmacScheme
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         scheme = cls.__dict__.get("scheme")
@@ -236,36 +247,28 @@ class HmacSchemeProvider(ProviderBase):
             keys = ["secrets"]
             if scheme.timestamped:
                 keys.append("tolerance_seconds")
-            if (True, "url") in scheme.parts:
+            if scheme.url_bound:
                 keys.append("public_url")
             cls.source_keys = (*keys, *cls.extra_keys)
-            # The scheme says which headers sign and whether a timestamp is held to a tolerance.
-            cls.signature_headers = scheme.signature_headers
+            # The scheme says which headers sign and whether a timestamp is held to a tolerance;
+            # a class may declare more signature headers (GitHub's legacy SHA-1 one).
+            declared = cls.__dict__.get("signature_headers", frozenset())
+            cls.signature_headers = scheme.signature_headers | declared
             cls.signed_headers = scheme.signed_headers
             cls.signed_timestamp = bool(scheme.tolerance)
         super().__init_subclass__(**kwargs)  # derives unsigned_headers from the above
 
     #: Options a concrete provider reads beyond what its scheme implies.
     extra_keys: ClassVar[tuple[str, ...]] = ()
+    #: How errors name the scheme (`github signatures carry no timestamp`).
+    label: ClassVar[str] = "this provider's"
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
-        default = self.scheme.tolerance
-        if default is None and spec.tolerance_seconds is not None:
-            raise ProviderConfigError(
-                f"sources.{spec.name}.tolerance_seconds: this provider's signatures carry "
-                "no timestamp"
-            )
-        self._tolerance = spec.tolerance_seconds if spec.tolerance_seconds is not None else default
+        self._tolerance = tolerance(spec, self.scheme.tolerance, self.label)
         self.signed_timestamp = bool(self._tolerance)  # `tolerance_seconds = 0`: not checked
-        self._public_url = ""
-        if self.url_bound():
-            self._public_url = public_url(spec)
-
-    @classmethod
-    def url_bound(cls) -> bool:
-        return (True, "url") in cls.scheme.parts
+        self._public_url = public_url(spec) if self.scheme.url_bound else ""
 
     def authenticate(self, request: WebhookRequest) -> None:
         url = signed_url(self._public_url, request) if self._public_url else request.url
@@ -275,11 +278,21 @@ class HmacSchemeProvider(ProviderBase):
     def sign(cls, signing: Signing) -> dict[str, str]:
         """The headers this provider would send for `signing.body`."""
         metadata = cls.metadata_headers(signing)
-        url = str(signing.options.get("public_url", "")) if cls.url_bound() else ""
+        url = str(signing.options.get("public_url", "")) if cls.scheme.url_bound else ""
         signed = cls.scheme.sign(
             signing.secret.encode(), signing.body, signing.timestamp, url=url, headers=metadata
         )
-        return {**metadata, **signed, "content-type": "application/json"}
+        return {**metadata, **signed, "content-type": cls.content_type}
+
+
+def tolerance(spec: SourceSpec, default: float | None, label: str) -> float | None:
+    """The source's tolerance, else `default`; refused where nothing is timestamped, since a
+    tolerance on such a scheme would be a promise nobody keeps."""
+    if default is None and spec.tolerance_seconds is not None:
+        raise ProviderConfigError(
+            f"sources.{spec.name}.tolerance_seconds: {label} signatures carry no timestamp"
+        )
+    return spec.tolerance_seconds if spec.tolerance_seconds is not None else default
 
 
 def public_url(spec: SourceSpec) -> str:

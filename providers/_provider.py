@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from providers._fields import NOT_JSON, Field, header_names, parse_json
 from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import Malformed
+from providers.signing import Signing
+
+__all__ = ["GET_AND_POST", "POST", "ProviderBase", "Signing"]
 
 POST = frozenset({"POST"})
 GET_AND_POST = frozenset({"GET", "POST"})
-
-
-@dataclass(frozen=True, slots=True)
-class Signing:
-    """What a signer needs to produce the headers a provider would send (see `sign_request`)."""
-
-    body: bytes
-    secret: str = field(repr=False)
-    event_id: str | None
-    event_type: str | None
-    timestamp: int
-    options: Mapping[str, object]
 
 
 class ProviderBase:
@@ -40,11 +29,15 @@ class ProviderBase:
     methods: ClassVar[frozenset[str]] = POST
     #: Where the event ID is; `None` (or absent from a request): the body's hex SHA-256.
     event_id: ClassVar[Field | None] = None
+    #: An ID absent from a request is `malformed` instead (the sender always sends one).
+    id_required: ClassVar[bool] = False
     #: Where the event type is; absent from a request: `default_type`, or `malformed`.
     event_type: ClassVar[Field | None] = None
     default_type: ClassVar[str | None] = None
     #: The type the signer writes into a type header when the caller gives none.
     sample_type: ClassVar[str] = "test"
+    #: The `content-type` the signer sends.
+    content_type: ClassVar[str] = "application/json"
     #: The `[sources.NAME]` keys this provider reads, for `hookgate providers` and the README.
     source_keys: ClassVar[tuple[str, ...]] = ("secrets",)
     #: Parse the body as JSON even when no field needs it (a handshake reads it).
@@ -116,9 +109,11 @@ class ProviderBase:
         event_type = None
         if self.event_type is not None:
             event_type = self.event_type.read(request.headers, document)
+        if event_id is None and self.id_required:
+            raise self.missing("ID")
         if event_type is None:
             if self.default_type is None:
-                raise Malformed("the request has no event type where this provider puts it")
+                raise self.missing("type")
             event_type = self.default_type
         replay_key = self.replay_digest(request, document)
         if replay_key is not None and self.replays_per_type:
@@ -126,8 +121,17 @@ class ProviderBase:
         return VerifiedEvent(
             id=event_id or hashlib.sha256(request.body).hexdigest(),
             type=event_type,
+            occurred_at=self.occurred_at(document),
             replay_key=replay_key,
         )
+
+    def missing(self, what: str) -> Malformed:
+        """The refusal of a verified request without its event `what` ("ID" or "type")."""
+        return Malformed(f"the request has no event {what} where this provider puts it")
+
+    def occurred_at(self, document: Any) -> float | None:
+        """The provider's own event time (Unix time) from the parsed body, when it gives one."""
+        return None
 
     def replay_digest(self, request: WebhookRequest, document: Any) -> str | None:
         """`VerifiedEvent.replay_key`: a digest of what was signed, when the ID or type may come

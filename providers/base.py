@@ -109,6 +109,15 @@ class Provider(Protocol):
     #     True when every accepted request carries a signed timestamp checked against the
     #     source's tolerance (replays are bounded in time); `check-config` warns about sources
     #     without one and without `allowed_ips`.
+    #
+    # Optional capability, signing (see `providers.signing`; every built-in has it):
+    #
+    # sign(signing: Signing) -> dict[str, str]
+    #     The headers the sender would add to `signing.body` (a classmethod on the built-ins,
+    #     so it works on the class and on a built provider). `hookgate send` and
+    #     `providers.testing.sign_request` use it; a provider without it cannot be sent as.
+    # signed_body(signing: Signing) -> bytes
+    #     Only for schemes that sign inside the body (Mailgun): the body to send instead.
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
         """Return the verified event or a handshake answer; raise a `VerificationError`."""

@@ -15,7 +15,7 @@ A provider that signs like one of the built-ins is a few lines of data::
 - `ProviderBase`: the shape under every family (handshake hooks, event fields, `sign`); subclass
   it directly for a scheme of your own (implement `configure` and `authenticate`).
 - Fields: `header`, `body` (a JSON pointer), `const`, `first`, `joined`, `batch`.
-- `Signing`: what a provider's `sign` classmethod receives from `providers.testing.sign_request`.
+- `Signing`: what a provider's optional `sign` classmethod receives (see `providers.signing`).
 """
 
 from providers._fields import Field, batch, body, const, first, header, joined

@@ -17,24 +17,21 @@ ID or type.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from providers import _jsonpointer
-from providers._raw_body import (
-    ALGORITHMS,
-    ENCODINGS,
-    RawBodyHmac,
-    refuse_tolerance,
-    signature,
-    utf8_keys,
-)
+from providers._hmac_scheme import HmacScheme, HmacSchemeProvider, tolerance
 from providers._signing import json_object, require_secrets, sha256_hex
 from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
 from providers.errors import Malformed
 from providers.options import Options
+from providers.signing import Signing
 
 DEFAULT_TYPE = "webhook"
+ALGORITHMS = frozenset({"sha256", "sha1"})
+ENCODINGS = frozenset({"hex", "base64"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +111,26 @@ class HmacSettings:
     def needs_json(self) -> bool:
         return self.event_id.pointer is not None or self.event_type.pointer is not None
 
+    @property
+    def scheme(self) -> HmacScheme:
+        """The raw-body scheme these options describe."""
+        return HmacScheme(
+            self.signature_header,
+            algorithm=self.algorithm,
+            encoding=self.encoding,
+            prefix=self.prefix,
+        )
 
-class HmacProvider:
-    """Any sender that puts `prefix + hex|base64(HMAC(secret, body))` in one header."""
+
+class HmacProvider(HmacSchemeProvider):
+    """Any sender that puts `prefix + hex|base64(HMAC(secret, body))` in one header.
+
+    The scheme is the raw-body family's, built per source from its options; the ID and type
+    fields are too, so they are read here rather than declared on the class.
+    """
 
     family: ClassVar[str] = "raw-body-hmac"
+    label = "hmac"
     source_keys: ClassVar[tuple[str, ...]] = (
         "secrets",
         "signature_header",
@@ -130,41 +142,52 @@ class HmacProvider:
         "event_type_header",
         "event_type_pointer",
     )
-    methods: ClassVar[frozenset[str]] = frozenset({"POST"})
-    # See `providers.facts`; the signature and ID/type headers are per source, set in __init__.
-    credential_headers: frozenset[str] = frozenset()
-    signature_headers: frozenset[str] = frozenset()
-    signed_headers: frozenset[str] = frozenset()
-    unsigned_headers: frozenset[str] = frozenset()
-    signed_timestamp: bool = False
+    # See `providers.facts`: the signature and ID/type headers are per source (`configure`).
+    credential_headers = frozenset()
+    signature_headers = frozenset()
+    signed_headers = frozenset()
+    signed_timestamp = False
 
     def __init__(self, spec: SourceSpec) -> None:
+        super().__init__(spec)
+        # Parse only when a pointer needs it: the body may be anything (form, XML, binary).
+        self._needs_body = self._settings.needs_json
+
+    def configure(self, spec: SourceSpec) -> None:
+        # Secrets and tolerance before the options, as every provider checks them.
         require_secrets(spec.secrets, spec.name)
-        refuse_tolerance(spec, "hmac")
+        tolerance(spec, None, self.label)
         self._settings = settings = HmacSettings.from_options(spec.options)
+        self.scheme = settings.scheme
+        super().configure(spec)
+        # See `providers.facts`: the signature and ID/type headers are per source.
         self.signature_headers = frozenset({settings.signature_header})
         read = (settings.event_id.header, settings.event_type.header)
         self.unsigned_headers = frozenset(name for name in read if name is not None)
-        self._verifier = RawBodyHmac(
-            settings.signature_header,
-            settings.algorithm,
-            settings.encoding,
-            settings.prefix,
-            utf8_keys(spec),
-        )
 
-    def verify(self, request: WebhookRequest) -> VerifiedEvent:
-        self._verifier.check(request.headers, request.body)
+    def document(self, request: WebhookRequest) -> Any:
+        return json_object(request.body)
 
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         settings = self._settings
-        # Parse only when a pointer needs it: the body may be anything (form, XML, binary).
-        body = json_object(request.body) if settings.needs_json else None
+        body = document if self._needs_body else None
         digest = sha256_hex(request.body)
         return VerifiedEvent(
             id=settings.event_id.read(request, body) or digest,
             type=settings.event_type.read(request, body) or DEFAULT_TYPE,
             replay_key=digest if self.unsigned_headers else None,
         )
+
+    @classmethod
+    def sign(cls, signing: Signing) -> dict[str, str]:
+        """The headers a sender configured like the source (`signing.options`) would send."""
+        settings = HmacSettings.from_options(Options(signing.options, "options"))
+        headers = settings.scheme.sign(signing.secret.encode(), signing.body, signing.timestamp)
+        if settings.event_id.header is not None:
+            headers[settings.event_id.header] = signing.event_id or str(uuid.uuid4())
+        if settings.event_type.header is not None:
+            headers[settings.event_type.header] = signing.event_type or DEFAULT_TYPE
+        return headers
 
 
 def sign(
@@ -178,4 +201,5 @@ def sign(
     """The signature header value a sender with these options would send for `body`."""
     if algorithm not in ALGORITHMS or encoding not in ENCODINGS:
         raise ValueError(f"unsupported algorithm {algorithm!r} or encoding {encoding!r}")
-    return signature(body, secret, algorithm, encoding, prefix)
+    scheme = HmacScheme("signature", algorithm=algorithm, encoding=encoding, prefix=prefix)
+    return scheme.sign(secret.encode(), body, 0)["signature"]

@@ -6,84 +6,43 @@ secret; any one matching any configured secret verifies. Event ID and type come 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from providers._signing import (
-    as_bytes,
-    check_tolerance,
-    json_object,
-    matches_any,
-    parse_unix_timestamp,
-    require_header,
-    require_secrets,
-    required_str,
-    signature_items,
+from providers._fields import body
+from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
+from providers._signing import json_object
+from providers.base import WebhookRequest
+from providers.errors import Malformed
+
+#: Stripe's SDK compares the hex exactly; so does hookgate.
+SCHEME = HmacScheme(
+    "stripe-signature", message="{timestamp}.{body}", pairs=",", tolerance=300, fold_case=False
 )
-from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
-from providers.errors import InvalidSignature
-
-DEFAULT_TOLERANCE = 300.0
 
 
-class StripeProvider:
+class StripeProvider(HmacSchemeProvider):
     """Stripe webhooks (`Stripe-Signature`). Options: none beyond secrets and tolerance."""
 
     family: ClassVar[str] = "timestamped-hmac"
-    source_keys: ClassVar[tuple[str, ...]] = ("secrets", "tolerance_seconds")
-    methods: ClassVar[frozenset[str]] = frozenset({"POST"})
-    # See `providers.facts`: the ID and type are in the signed body.
-    credential_headers: frozenset[str] = frozenset()
-    signature_headers: frozenset[str] = frozenset({"stripe-signature"})
-    signed_headers: frozenset[str] = frozenset()
-    unsigned_headers: frozenset[str] = frozenset()
-    signed_timestamp: bool = True
+    scheme = SCHEME
+    event_id = body("/id")
+    id_required = True  # every Stripe event has one; its absence is not a Stripe event
+    event_type = body("/type")
+    # See `providers.facts`: the scheme declares the signature header; nothing else is sent.
+    credential_headers = frozenset()
+    content_type = "application/json; charset=utf-8"
 
-    def __init__(self, spec: SourceSpec) -> None:
-        require_secrets(spec.secrets, spec.name)
-        spec.options.finish()
-        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
-        self._tolerance = (
-            DEFAULT_TOLERANCE if spec.tolerance_seconds is None else spec.tolerance_seconds
-        )
-        self.signed_timestamp = bool(self._tolerance)
+    def document(self, request: WebhookRequest) -> Any:
+        return json_object(request.body)  # an event is a JSON object; anything else: malformed
 
-    def verify(self, request: WebhookRequest) -> VerifiedEvent:
-        header = require_header(request.headers, "stripe-signature")
-        timestamp_text, candidates = _parse_header(header)
-        timestamp = parse_unix_timestamp(timestamp_text)
-        signed = timestamp_text.encode() + b"." + request.body
-        expected = (hmac.digest(key, signed, hashlib.sha256).hex().encode() for key in self._keys)
-        if not matches_any(expected, candidates):
-            raise InvalidSignature("no v1 signature matches a configured secret")
-        check_tolerance(timestamp, request.received_at, self._tolerance)
+    def missing(self, what: str) -> Malformed:
+        return Malformed(f"body has no {what.lower()!r} string")
 
-        event = json_object(request.body)
-        created = event.get("created")
-        return VerifiedEvent(
-            id=required_str(event, "id"),
-            type=required_str(event, "type"),
-            occurred_at=float(created) if isinstance(created, int) else None,
-        )
-
-
-def _parse_header(header: str) -> tuple[str, list[bytes]]:
-    timestamp = ""
-    candidates: list[bytes] = []
-    for item in signature_items(header, ",", "stripe-signature"):
-        key, _, value = item.strip().partition("=")
-        if key == "t":
-            timestamp = value
-        elif key == "v1" and value:
-            candidates.append(as_bytes(value))
-    if not timestamp or not candidates:
-        raise InvalidSignature("Stripe-Signature has no timestamp or no v1 signature")
-    return timestamp, candidates
+    def occurred_at(self, document: Any) -> float | None:
+        created = document.get("created") if isinstance(document, dict) else None
+        return float(created) if isinstance(created, int) else None
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> str:
     """The `Stripe-Signature` value Stripe would send for `body` (the inverse of verify)."""
-    signed = str(timestamp).encode() + b"." + body
-    digest = hmac.digest(secret.encode(), signed, hashlib.sha256).hex()
-    return f"t={timestamp},v1={digest}"
+    return SCHEME.sign(secret.encode(), body, timestamp)[SCHEME.header]

@@ -100,8 +100,22 @@ class MailgunProvider(ProviderBase):
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
-        """Mailgun sends no signature header: sign the body with `sign_body` instead."""
+        """Mailgun sends no signature header: the signature is in `signed_body`."""
         return {"content-type": "application/json"}
+
+    @classmethod
+    def signed_body(cls, signing: Signing) -> bytes:
+        """`signing.body`'s `event-data` (or the whole JSON object) in a signed Mailgun body."""
+        try:
+            data = orjson.loads(signing.body)
+        except orjson.JSONDecodeError as err:
+            raise ValueError("a mailgun payload must be JSON (the event-data object)") from err
+        if not isinstance(data, dict):
+            raise ValueError("a mailgun payload must be a JSON object (the event-data object)")
+        event_data = data.get("event-data", data)
+        if not isinstance(event_data, dict):
+            event_data = data
+        return sign_body(event_data, signing.secret, signing.timestamp)
 
 
 def _block_fields(block: object) -> tuple[str, str, str] | None:

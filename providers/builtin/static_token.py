@@ -17,14 +17,14 @@ import orjson
 from providers._fields import batch, body, first, header, joined
 from providers._provider import GET_AND_POST, ProviderBase, Signing
 from providers._signing import as_bytes, matches_any, require_header, require_secrets
-from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
-from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
-from providers.standard_webhooks import (
+from providers._standard_scheme import (
     DEFAULT_TOLERANCE,
     check_signature,
     decode_secrets,
 )
-from providers.standard_webhooks import sign as sign_standard
+from providers._standard_scheme import sign as sign_standard
+from providers.base import Handshake, SourceSpec, VerifiedEvent, WebhookRequest
+from providers.errors import InvalidSignature, MissingSignature, ProviderConfigError
 
 #: An RFC 9110 field name (a token), lower-cased.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -6,26 +6,38 @@ Svix, Clerk and Resend send `svix-*` headers; Replicate sends `webhook-*`. All s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from providers._signing import required_str
+from providers._fields import body
+from providers.base import VerifiedEvent, WebhookRequest
 from providers.standard_webhooks import StandardWebhooksProvider
 
 
 class SvixProvider(StandardWebhooksProvider):
     """Svix-powered webhooks (`svix-id`, `svix-timestamp`, `svix-signature`)."""
 
+    header_prefix = "svix-"
+
 
 class ClerkProvider(StandardWebhooksProvider):
     """Clerk (delivered by Svix). Type: the body's `type` (`user.created`)."""
+
+    header_prefix = "svix-"
 
 
 class ResendProvider(StandardWebhooksProvider):
     """Resend (delivered by Svix). Type: the body's `type` (`email.delivered`)."""
 
+    header_prefix = "svix-"
+
 
 class ReplicateProvider(StandardWebhooksProvider):
     """Replicate. The body is the prediction: the type is `prediction.<status>`."""
 
-    def event_type(self, event: dict[str, Any]) -> str:
-        return "prediction." + required_str(event, "status")
+    event_type = body("/status")
+    type_key = "status"
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        verified = super().event(request, document)
+        return replace(verified, type="prediction." + verified.type)

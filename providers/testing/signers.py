@@ -1,20 +1,12 @@
-"""Sign a body as a built-in provider would: the inverse of each provider's `verify`."""
+"""Sign a body as a provider would: `providers.signing` by provider name, for tests."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from providers import generic_hmac, github, standard_webhooks, stripe
-from providers._provider import Signing
-from providers.errors import ProviderConfigError, ProviderNotFound
-from providers.options import Options
+from providers.errors import ProviderNotFound
 from providers.registry import load
-from providers.standard_webhooks import StandardWebhooksProvider
-
-#: Senders of the Standard Webhooks scheme that brand their headers `svix-*`.
-_SVIX_BRANDED = frozenset({"svix", "clerk", "resend"})
+from providers.signing import CannotSign, sign
 
 
 def sign_request(
@@ -32,12 +24,13 @@ def sign_request(
     POST `body` with these headers to a source configured with `provider` and `secret`, and it
     verifies; that is how `hookgate send` stands in for a provider, and how tests sign requests.
 
-    - `provider`: a built-in provider name (any entry-point name whose class has a
-      `sign(Signing)` classmethod works too).
+    - `provider`: an installed provider name or `package.module:Class` whose class can sign
+      (has a `sign(Signing)` classmethod; every built-in does, see `providers.signing`).
     - `secret`: the source's secret, exactly as in its config (`whsec_…` included). For
       asymmetric providers, the private key matching the source's `public_key`: Discord's hex
       Ed25519 seed; SendGrid's and Plaid's P-256 key as PEM or base64 PKCS#8. Postmark: the
-      `user:password` secret. Mailgun signs inside the body: use `mailgun.sign_body`.
+      `user:password` secret. Mailgun signs inside the body: these are only its headers; use
+      `providers.signing.sign` for the signed body too.
     - `event_id`, `event_type`: used where the provider sends them in headers (GitHub's
       `X-GitHub-Delivery`/`X-GitHub-Event`, Standard Webhooks' `webhook-id`, the `hmac`
       provider's `event_id_header`/`event_type_header`). A fresh unique ID is made when `None`.
@@ -47,88 +40,27 @@ def sign_request(
     - `options`: the source's provider options (the `hmac` provider needs `signature_header`
       and honours `algorithm`, `encoding`, `prefix`, `event_id_header`, `event_type_header`).
 
-    Raises `ValueError` for an unknown provider or unusable options.
+    Raises `ValueError` for an unknown provider, one without a signer, or unusable options.
 
     >>> headers = sign_request("github", b'{"zen": "Keep it logically awesome."}', "s3cret")
     >>> sorted(headers)
     ['content-type', 'x-github-delivery', 'x-github-event', 'x-hub-signature-256']
     """
-    signer = _SIGNERS.get(provider) or _catalogue_signer(provider)
-    now = int(time.time()) if timestamp is None else timestamp
     try:
-        return signer(Signing(body, secret, event_id, event_type, now, options or {}))
-    except (KeyError, TypeError) as err:  # a signing key of the wrong kind, a missing option
-        raise ValueError(f"cannot sign as {provider!r}: {type(err).__name__}") from err
-
-
-def _catalogue_signer(name: str) -> Callable[[Signing], dict[str, str]]:
-    """The `sign` classmethod of an installed catalogue provider (every built-in has one)."""
-    try:
-        factory = load(name)
+        factory = load(provider)
     except ProviderNotFound as err:
-        raise ValueError(f"no signer for provider {name!r}: {err}") from err
-    if isinstance(factory, type) and issubclass(factory, StandardWebhooksProvider):
-        return _svix if name in _SVIX_BRANDED else _standard_webhooks
-    signer = getattr(factory, "sign", None)
-    if not callable(signer):
-        raise ValueError(f"provider {name!r} ships no signer (a `sign(Signing)` classmethod)")
-    return signer  # type: ignore[no-any-return]
-
-
-def _stripe(r: Signing) -> dict[str, str]:
-    return {
-        "stripe-signature": stripe.sign(r.body, r.secret, r.timestamp),
-        "content-type": "application/json; charset=utf-8",
-    }
-
-
-def _github(r: Signing) -> dict[str, str]:
-    return {
-        github.SIGNATURE_HEADER: github.sign(r.body, r.secret),
-        github.DELIVERY_HEADER: r.event_id or str(uuid.uuid4()),
-        github.EVENT_HEADER: r.event_type or "ping",
-        "content-type": "application/json",
-    }
-
-
-def _standard_webhooks(r: Signing) -> dict[str, str]:
-    msg_id = r.event_id or f"msg_{uuid.uuid4().hex}"
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(r.timestamp),
-        "webhook-signature": standard_webhooks.sign(r.body, r.secret, msg_id, r.timestamp),
-        "content-type": "application/json",
-    }
-
-
-def _svix(r: Signing) -> dict[str, str]:
-    headers = _standard_webhooks(r)
-    return {name.replace("webhook-", "svix-"): value for name, value in headers.items()}
-
-
-def _hmac(r: Signing) -> dict[str, str]:
+        raise ValueError(f"no signer for provider {provider!r}: {err}") from err
     try:
-        settings = generic_hmac.HmacSettings.from_options(Options(r.options, "options"))
-    except ProviderConfigError as err:
-        raise ValueError(str(err)) from err
-    signature = generic_hmac.sign(
-        r.body,
-        r.secret,
-        algorithm=settings.algorithm,
-        encoding=settings.encoding,
-        prefix=settings.prefix,
-    )
-    headers = {settings.signature_header: signature}
-    if settings.event_id.header is not None:
-        headers[settings.event_id.header] = r.event_id or str(uuid.uuid4())
-    if settings.event_type.header is not None:
-        headers[settings.event_type.header] = r.event_type or generic_hmac.DEFAULT_TYPE
-    return headers
-
-
-_SIGNERS: dict[str, Callable[[Signing], dict[str, str]]] = {
-    "stripe": _stripe,
-    "github": _github,
-    "standard-webhooks": _standard_webhooks,
-    "hmac": _hmac,
-}
+        signed = sign(
+            factory,
+            body,
+            secret,
+            event_id=event_id,
+            event_type=event_type,
+            timestamp=timestamp,
+            options=options,
+            sign_body=False,  # headers for the caller's body, as before body signing existed
+        )
+    except CannotSign as err:
+        raise ValueError(f"cannot sign as {provider!r}: {err}") from err
+    return signed.headers

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from gateway.cli import main
-from providers import Options, Secret, SourceSpec, VerifiedEvent, WebhookRequest
+from providers import (
+    Options,
+    Secret,
+    SignedRequest,
+    SourceSpec,
+    VerifiedEvent,
+    WebhookRequest,
+)
+from providers.builtin.mailgun import MailgunProvider
 from providers.stripe import StripeProvider
 from tests.cli_output import one_error_line
 
@@ -314,14 +322,14 @@ def test_providers_lists_the_built_ins(capsys: pytest.CaptureFixture[str]) -> No
 
 
 class _FakeSigner:
-    """Stands in for `providers.testing.sign_request`, which another package owns."""
+    """Stands in for `providers.sign` (the providers' signing capability, another package's)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    def __call__(self, provider: str, body: bytes, secret: str, **kwargs: Any) -> dict[str, str]:
+    def __call__(self, provider: object, body: bytes, secret: str, **kwargs: Any) -> SignedRequest:
         self.calls.append((provider, body, secret, kwargs))
-        return {"x-test-signature": f"signed-{len(body)}"}
+        return SignedRequest(body, {"x-test-signature": f"signed-{len(body)}"})
 
 
 class _FakeResponse(io.BytesIO):
@@ -331,9 +339,7 @@ class _FakeResponse(io.BytesIO):
 @pytest.fixture
 def signer(monkeypatch: pytest.MonkeyPatch) -> _FakeSigner:
     fake = _FakeSigner()
-    module = types.ModuleType("providers.testing")
-    module.sign_request = fake  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "providers.testing", module)
+    monkeypatch.setattr("gateway.send.sign", fake)
     return fake
 
 
@@ -411,7 +417,8 @@ def test_send_signs_with_the_first_secret_and_posts_the_raw_bytes(
 
     assert len(signer.calls) == 1
     provider, signed_body, secret, kwargs = signer.calls[0]
-    assert (provider, signed_body, secret) == ("stripe", body, "whsec_first")
+    assert isinstance(provider, StripeProvider)  # the source's provider, built as serve builds it
+    assert (signed_body, secret) == (body, "whsec_first")
     assert kwargs["event_id"] == "evt_1"
     (request,) = posted
     assert request.full_url == "http://127.0.0.1:8123/webhooks/stripe"
@@ -442,6 +449,76 @@ def test_send_output_verifies_with_the_real_stripe_provider(
     )
     assert event == VerifiedEvent("evt_live_1", "invoice.paid", 1_700_000_000.0)
     capsys.readouterr()
+
+
+class NoSignerProvider:
+    """A plugin provider that verifies but cannot sign (no `sign` method)."""
+
+    family = "custom"
+    methods = frozenset({"POST"})
+
+    def __init__(self, spec: SourceSpec) -> None:
+        spec.options.finish()
+
+    def verify(self, request: WebhookRequest) -> VerifiedEvent:
+        return VerifiedEvent("id", "type")
+
+
+def test_send_for_a_provider_that_cannot_sign_is_one_line_and_exit_2(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    posted: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    payload = tmp_path / "event.json"
+    payload.write_bytes(b"{}")
+    path = write_config(
+        '[sources.custom]\nprovider = "tests.unit.gateway.test_gateway_cli:NoSignerProvider"\n'
+        'secrets = ["s3cret-value"]\n'
+    )
+
+    assert main(["send", "-c", str(path), "custom", str(payload)]) == 2
+
+    line = one_error_line(capsys)
+    assert "cannot sign for source 'custom'" in line
+    assert "has no signer" in line
+    assert "s3cret-value" not in line
+    assert posted == []
+
+
+def test_send_signs_a_mailgun_body_that_the_real_provider_verifies(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    posted: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    payload = tmp_path / "event.json"
+    payload.write_bytes(b'{"event-data": {"id": "mg-1", "event": "delivered"}}')
+    path = write_config('[sources.mg]\nprovider = "mailgun"\nsecrets = ["mailgun-key"]\n')
+
+    assert main(["send", "-c", str(path), "mg", str(payload)]) == 0
+
+    (request,) = posted
+    headers = {name.lower(): value for name, value in request.header_items()}
+    spec = SourceSpec("mg", (Secret("mailgun-key"),), None, Options({}, "sources.mg"))
+    event = MailgunProvider(spec).verify(
+        WebhookRequest("POST", request.full_url, headers, request.data, time.time())
+    )
+    assert isinstance(event, VerifiedEvent)
+    assert (event.id, event.type) == ("mg-1", "delivered")
+    capsys.readouterr()
+
+
+def test_send_imports_no_test_kit_and_names_no_provider() -> None:
+    # `hookgate send` signs through the providers' public signing capability only.
+    code = "import gateway.send, sys; print('providers.testing' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "False"
+    source = (Path(__file__).parents[3] / "gateway" / "send.py").read_text()
+    assert "mailgun" not in source.lower()
+    assert "providers.builtin" not in source
 
 
 def test_serve_with_an_unusable_spool_stops_before_any_worker_starts(
