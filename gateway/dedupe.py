@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from consumers.datafiles import private_sqlite_file
 from gateway.config import DedupeSettings
+from gateway.dedupe_registry import DedupeBackend, dedupe_backend
 from gateway.errors import ConfigError, DedupeUnavailable
 
 _log = logging.getLogger("hookgate.dedupe")
@@ -310,12 +311,24 @@ def _unavailable_on_error() -> Iterator[None]:
 
 
 def open_dedupe_store(settings: DedupeSettings, lease_seconds: float) -> DedupeStore:
-    if settings.backend == "memory":
-        return MemoryDedupeStore(settings.ttl_seconds, lease_seconds)
-    return SqliteDedupeStore(settings.path, settings.ttl_seconds, lease_seconds)
+    """Open the store `settings.backend` names (see `gateway.dedupe_registry`)."""
+    return dedupe_backend(settings.backend).open(settings, lease_seconds)
 
 
 def check_dedupe_store(settings: DedupeSettings) -> None:
     """Open and close the configured store once: raise `ConfigError` if it is unusable."""
-    if settings.backend == "sqlite":
-        SqliteDedupeStore(settings.path, settings.ttl_seconds, 30.0).close_unused()
+    dedupe_backend(settings.backend).check(settings)
+
+
+def _check_sqlite(settings: DedupeSettings) -> None:
+    SqliteDedupeStore(settings.path, settings.ttl_seconds, 30.0).close_unused()
+
+
+MEMORY = DedupeBackend(
+    open=lambda settings, lease: MemoryDedupeStore(settings.ttl_seconds, lease),
+    check=lambda settings: None,
+)
+SQLITE = DedupeBackend(
+    open=lambda settings, lease: SqliteDedupeStore(settings.path, settings.ttl_seconds, lease),
+    check=_check_sqlite,
+)
