@@ -130,3 +130,24 @@ async def test_store_answers_again_after_redis_restarts(tmp_path: Path) -> None:
             assert await store.claim("stripe:evt_2", time.time()) is Claim.NEW
         finally:
             await store.close()
+
+
+async def test_calls_after_close_are_refused_not_left_waiting(prefix: str) -> None:
+    store = open_dedupe_store(_settings(REDIS_URL, prefix), 30.0)
+    await store.claim("stripe:evt_1", time.time())
+    await store.close()
+    with pytest.raises(DedupeUnavailable, match="closed"):
+        await asyncio.wait_for(store.claim("stripe:evt_2", time.time()), 5)
+
+
+async def test_calls_made_together_each_get_their_own_answer(prefix: str) -> None:
+    # They go to Redis as one pipeline: each reply must reach its own caller, in order.
+    store = open_dedupe_store(_settings(REDIS_URL, prefix), 30.0)
+    try:
+        await store.claim("k0", time.time())
+        await store.commit("k0", time.time())
+        claims = await asyncio.gather(*[store.claim(f"k{i % 10}", time.time()) for i in range(40)])
+        assert claims[:10] == [Claim.DUPLICATE] + [Claim.NEW] * 9
+        assert claims[10:] == ([Claim.DUPLICATE] + [Claim.IN_PROGRESS] * 9) * 3
+    finally:
+        await store.close()
