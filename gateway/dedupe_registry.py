@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _BACKENDS = {
     "memory": "gateway.dedupe:MEMORY",
-    "sqlite": "gateway.dedupe:SQLITE",
+    "sqlite": "gateway.dedupe_sqlite:SQLITE",
     "redis": "gateway.dedupe_redis:REDIS",
 }
 BACKEND_NAMES = tuple(_BACKENDS)

@@ -14,13 +14,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import DedupeSettings
-from gateway.dedupe import (
-    Claim,
-    DedupeStore,
-    MemoryDedupeStore,
-    SqliteDedupeStore,
-    open_dedupe_store,
-)
+from gateway.dedupe import Claim, DedupeStore, MemoryDedupeStore, open_dedupe_store
+from gateway.dedupe_sqlite import SqliteDedupeStore
 from gateway.errors import ConfigError, DedupeUnavailable
 
 TTL = 1000.0
@@ -310,7 +305,8 @@ _WORKER = textwrap.dedent(
     """
     import asyncio, random, sys, time
     from pathlib import Path
-    from gateway.dedupe import Claim, SqliteDedupeStore
+    from gateway.dedupe import Claim
+    from gateway.dedupe_sqlite import SqliteDedupeStore
 
     path, ready, go, count = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     store = SqliteDedupeStore(path, 1000.0, 30.0)
