@@ -54,11 +54,12 @@ class RedisDedupeStore:
     """Claims and commits in one Redis (database), under `key_prefix`.
 
     The calls made while a round trip is under way go together in the next one, as a pipeline
-    (`_turns`): one round trip and one connection for a group, not one per request. Measured,
-    that is ~2.5x the commands per second of one command per call.
+    (`_turns`): one round trip and one connection for a group, not one per request. Measured
+    with 64 concurrent callers: about 3x the claims and commits per second of one command each.
     """
 
     def __init__(self, settings: DedupeSettings, lease_seconds: float) -> None:
+        self._url = settings.url  # a Secret: its password is masked out of every error
         self._display_url = settings.display_url()
         self._prefix = settings.key_prefix
         self._ttl_ms = max(1, round(settings.ttl_seconds * 1000))
@@ -151,7 +152,8 @@ class RedisDedupeStore:
             self._turn = None
 
     def _unavailable(self, err: BaseException) -> DedupeUnavailable:
-        return DedupeUnavailable(f"dedupe store: Redis at {self._display_url}: {_describe(err)}")
+        detail = redact(_describe(err), self._url.reveal())
+        return DedupeUnavailable(f"dedupe store: Redis at {self._display_url}: {detail}")
 
 
 def _client(settings: DedupeSettings) -> redis.asyncio.Redis:
