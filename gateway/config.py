@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.dedupe_registry import BACKEND_NAMES
 from gateway.errors import ConfigError
 from providers import Secret
 
@@ -37,6 +38,8 @@ _SOURCE_KEYS = {
 _MIN_MESSAGE_KEY = 16  # characters; a shorter HMAC key is a placeholder, not a key
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_BROKER_URL = Secret("amqp://guest:guest@127.0.0.1:5672/")
+_DEFAULT_DEDUPE_URL = Secret("redis://127.0.0.1:6379/0")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 @dataclass(frozen=True)
@@ -66,23 +69,21 @@ class BrokerSettings:
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and error messages."""
-        parts = urlsplit(self.url.reveal())
-        netloc = parts.hostname or ""
-        if ":" in netloc:
-            netloc = f"[{netloc}]"  # IPv6
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        if parts.username:
-            netloc = f"{parts.username}:***@{netloc}"
-        return f"{parts.scheme}://{netloc}{parts.path}"
+        return _display_url(self.url.reveal())
 
 
 @dataclass(frozen=True)
 class DedupeSettings:
     backend: str = "sqlite"
     path: str = "var/dedupe.sqlite3"
-    url: str = "redis://127.0.0.1:6379/0"
+    #: redis: may hold a password, so a `Secret` (masked in reprs); `display_url()` for logs.
+    url: Secret = _DEFAULT_DEDUPE_URL
+    key_prefix: str = "hookgate:dedupe:"
     ttl_seconds: float = 259_200.0
+
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs and error messages."""
+        return _display_url(self.url.reveal())
 
 
 @dataclass(frozen=True)
@@ -261,18 +262,38 @@ def _broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
     return BrokerSettings(url=Secret(url), exchange=exchange, message_keys=keys)
 
 
+def _display_url(url: str) -> str:
+    """`url` with its password masked (and its query dropped: it may hold one too)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"  # IPv6
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    if parts.username or parts.password:  # redis://:password@host has no user name
+        netloc = f"{parts.username or ''}:***@{netloc}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
 def _dedupe(table: dict[str, Any]) -> DedupeSettings:
-    _only(table, {"backend", "path", "url", "ttl_seconds"}, "dedupe")
+    _only(table, {"backend", "path", "url", "key_prefix", "ttl_seconds"}, "dedupe")
     d = DedupeSettings()
     backend = _str(table, "backend", "dedupe", d.backend)
-    if backend == "redis":
-        raise ConfigError("dedupe.backend: 'redis' is not available yet; use 'sqlite' or 'memory'")
-    if backend not in {"sqlite", "memory"}:
-        raise ConfigError("dedupe.backend: expected 'sqlite' or 'memory'")
+    if backend not in BACKEND_NAMES:
+        names = ", ".join(repr(name) for name in BACKEND_NAMES)
+        raise ConfigError(f"dedupe.backend: expected one of {names}")
+    url = _str(table, "url", "dedupe", d.url.reveal())
+    # The URL may hold a password: the error names the schemes, never the value.
+    if urlsplit(url).scheme not in _REDIS_SCHEMES:
+        raise ConfigError("dedupe.url: expected a redis://, rediss:// or unix:// URL")
+    key_prefix = _str(table, "key_prefix", "dedupe", d.key_prefix)
+    if not key_prefix:
+        raise ConfigError("dedupe.key_prefix: expected a non-empty string")
     return DedupeSettings(
         backend=backend,
         path=_str(table, "path", "dedupe", d.path),
-        url=_str(table, "url", "dedupe", d.url),
+        url=Secret(url),
+        key_prefix=key_prefix,
         ttl_seconds=_number(table, "ttl_seconds", "dedupe", d.ttl_seconds, positive=True),
     )
 

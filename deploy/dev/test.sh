@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test command: lint, type-check and run every test against a real local RabbitMQ.
+# The test command: lint, type-check and run every test against a real local RabbitMQ and Redis.
 # Extra arguments go to pytest (e.g. deploy/dev/test.sh -k stripe -x).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 deploy/dev/ensure-rabbitmq.sh
+deploy/dev/ensure-redis.sh
 deploy/dev/venv.sh test
 
 echo "== ruff" >&2

@@ -35,11 +35,15 @@ def write_config(
     exchange: str,
     port: int | None = None,
     broker_url: str = AMQP_URL,
+    dedupe: Mapping[str, Any] | None = None,
     **gateway: Any,
 ) -> Path:
-    """A config with one Stripe source; `gateway` keys go into `[gateway]` as given."""
+    """A config with one Stripe source; `gateway` keys go into `[gateway]` as given, `dedupe`
+    replaces the default `[dedupe]` table (a SQLite file in `directory`)."""
     settings = {"port": port or free_port(), **gateway}
     lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    dedupe = dedupe or {"backend": "sqlite", "path": str(directory / "dedupe.sqlite3")}
+    dedupe_lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in dedupe.items())
     config = directory / "hookgate.toml"
     config.write_text(
         f"""
@@ -51,8 +55,7 @@ url = "{broker_url}"
 exchange = "{exchange}"
 
 [dedupe]
-backend = "sqlite"
-path = "{directory / "dedupe.sqlite3"}"
+{dedupe_lines}
 
 [spool]
 path = "{directory / "spool.sqlite3"}"

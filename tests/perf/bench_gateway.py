@@ -4,10 +4,12 @@
 
 Targets, each a 1-worker uvicorn (uvloop + httptools) driven by wrk with pre-signed 1 KB GitHub
 bodies and a unique X-GitHub-Delivery per request: `bare` (no broker), `lean` (HMAC + in-memory
-dedupe + aiormq confirmed publish), and hookgate with its memory and SQLite dedupe stores.
+dedupe + aiormq confirmed publish), and hookgate with its memory, SQLite and Redis dedupe stores
+(Redis: the local server, under a key prefix of this run's own, deleted at the end).
 Rounds interleave the targets so drift on a noisy machine hits all of them alike; the median
-round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk) and the
-local RabbitMQ. Every published message is counted on the broker and checked against wrk's 2xx.
+round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk), the local
+RabbitMQ and Redis. Every published message is counted on the broker and checked against wrk's
+2xx.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from pathlib import Path
 import aiormq
 
 from gateway.topology import declare_gateway_topology
+from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis
 
 AMQP_URL = os.environ.get("HOOKGATE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 EXCHANGE = "hg-bench"
+REDIS_PREFIX = f"hg-bench:{secrets.token_hex(4)}:"
 HERE = Path(__file__).parent
 
 
@@ -50,6 +54,7 @@ def _config(tmp: Path, backend: str, secret: str) -> Path:
     path.write_text(
         f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
         f'[dedupe]\nbackend = "{backend}"\npath = "{tmp / "dedupe.sqlite3"}"\n'
+        f'url = "{REDIS_URL}"\nkey_prefix = "{REDIS_PREFIX}"\n'
         f'[spool]\npath = "{tmp / "spool.sqlite3"}"\n'
         f'[sources.github]\nprovider = "github"\nsecrets = ["{secret}"]\n'
     )
@@ -76,6 +81,7 @@ def _commands(tmp: Path, secret: str) -> dict[str, list[str]]:
         "lean": [*uvicorn, "tests.perf.reference_apps:lean"],
         "hookgate-memory": [*serve, str(_config(tmp, "memory", secret))],
         "hookgate-sqlite": [*serve, str(_config(tmp, "sqlite", secret))],
+        "hookgate-redis": [*serve, str(_config(tmp, "redis", secret))],
     }
 
 
@@ -202,6 +208,10 @@ def main() -> None:
         ratio = f"{median / lean:.2f}x" if lean else "-"
         print(f"  {name:<16} {median:>8.0f}  {ratio}")
     shutil.rmtree(tmp, ignore_errors=True)
+    if "hookgate-redis" in targets:
+        client = shared_redis()
+        delete_prefix(client, REDIS_PREFIX)  # the run's keys only: the server is shared
+        client.close()
 
 
 if __name__ == "__main__":

@@ -196,7 +196,10 @@ _STRIPE = '[sources.stripe]\nprovider = "stripe"\n'
             "gateway.prot: unknown key",
         ),
         ('[spool]\nenabled = "yes"\n' + _STRIPE + 'secrets = ["whsec_x"]\n', "spool.enabled:"),
-        ('[dedupe]\nbackend = "redis"\n' + _STRIPE + 'secrets = ["whsec_x"]\n', "dedupe.backend:"),
+        (
+            '[dedupe]\nbackend = "postgres"\n' + _STRIPE + 'secrets = ["whsec_x"]\n',
+            "dedupe.backend:",
+        ),
         ('[sources.Stripe]\nprovider = "stripe"\nsecrets = ["whsec_x"]\n', "sources.Stripe:"),
         (_STRIPE + 'secrets = [""]\n', "sources.stripe.secrets[0]: empty secret"),
         (_STRIPE + "secrets = []\n", "sources.stripe.secrets: at least one secret"),

@@ -330,7 +330,12 @@ def test_unknown_key_is_named_by_key_path(raw: dict[str, Any], expected: str) ->
         ),
         (_raw(dedupe={"ttl_seconds": "1d"}), "dedupe.ttl_seconds: expected a number"),
         (_raw(dedupe={"ttl_seconds": 0}), "dedupe.ttl_seconds: expected a positive number"),
-        (_raw(dedupe={"backend": "postgres"}), "dedupe.backend: expected 'sqlite' or 'memory'"),
+        (
+            _raw(dedupe={"backend": "postgres"}),
+            "dedupe.backend: expected one of 'memory', 'sqlite', 'redis'",
+        ),
+        (_raw(dedupe={"key_prefix": ""}), "dedupe.key_prefix: expected a non-empty string"),
+        (_raw(dedupe={"key_prefix": 1}), "dedupe.key_prefix: expected a string"),
         (_raw(broker={"exchange": "amq.topic"}), "broker.exchange:"),
         (_raw(broker={"exchange": "bad name"}), "broker.exchange:"),
         (_raw(broker={"exchange": ""}), "broker.exchange:"),
@@ -418,10 +423,46 @@ def test_spool_can_be_disabled() -> None:
     assert parse_config(_raw(spool={"enabled": False}), {}).spool.enabled is False
 
 
-def test_redis_dedupe_backend_is_refused() -> None:
-    message = _error(_raw(dedupe={"backend": "redis"}))
-    assert message.startswith("dedupe.backend:")
-    assert "redis" in message
+def test_redis_dedupe_backend_is_read() -> None:
+    dedupe = parse_config(
+        _raw(
+            dedupe={
+                "backend": "redis",
+                "url": "rediss://:${REDIS_PASSWORD}@redis.internal:6380/2",
+                "key_prefix": "edge:",
+                "ttl_seconds": 600,
+            }
+        ),
+        {"REDIS_PASSWORD": "hunter22"},
+    ).dedupe
+    assert dedupe.backend == "redis"
+    assert dedupe.url.reveal() == "rediss://:hunter22@redis.internal:6380/2"
+    assert dedupe.key_prefix == "edge:"
+    assert dedupe.ttl_seconds == 600
+    assert "hunter22" not in repr(dedupe)
+    assert dedupe.display_url() == "rediss://:***@redis.internal:6380/2"
+
+
+def test_redis_defaults() -> None:
+    dedupe = parse_config(_raw(dedupe={"backend": "redis"}), {}).dedupe
+    assert dedupe.url.reveal() == "redis://127.0.0.1:6379/0"
+    assert dedupe.key_prefix == "hookgate:dedupe:"
+
+
+@pytest.mark.parametrize("url", ["redis://h:6379/0", "rediss://h/0", "unix:///run/redis.sock?db=1"])
+def test_redis_url_schemes_are_accepted(url: str) -> None:
+    assert parse_config(_raw(dedupe={"url": url}), {}).dedupe.url.reveal() == url
+
+
+def test_a_bad_redis_url_is_refused_without_echoing_it() -> None:
+    message = _error(_raw(dedupe={"backend": "redis", "url": "http://:hunter22@h/"}))
+    assert message == "dedupe.url: expected a redis://, rediss:// or unix:// URL"
+
+
+def test_an_unknown_backend_is_refused_without_echoing_it() -> None:
+    message = _error(_raw(dedupe={"backend": "zzkv-secret-ish"}))
+    assert "zzkv" not in message
+    assert "'redis'" in message
 
 
 # --- reading the file -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from consumers import SqliteIdempotencyStore
 from consumers.datafiles import private_sqlite_file
 from gateway.config import SpoolSettings
-from gateway.dedupe import SqliteDedupeStore
+from gateway.dedupe_sqlite import SqliteDedupeStore
 from gateway.spool import Spool, SpooledEvent
 
 pytestmark = pytest.mark.anyio
