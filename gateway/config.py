@@ -284,7 +284,12 @@ def _dedupe(table: dict[str, Any]) -> DedupeSettings:
         raise ConfigError(f"dedupe.backend: expected one of {names}")
     url = _str(table, "url", "dedupe", d.url.reveal())
     # The URL may hold a password: the error names the schemes, never the value.
-    if urlsplit(url).scheme not in _REDIS_SCHEMES:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError("dedupe.url: not a valid URL (is the port a number?)") from None
+    if parts.scheme not in _REDIS_SCHEMES:
         raise ConfigError("dedupe.url: expected a redis://, rediss:// or unix:// URL")
     key_prefix = _str(table, "key_prefix", "dedupe", d.key_prefix)
     if not key_prefix:

@@ -37,10 +37,13 @@ from gateway.errors import ConfigError, DedupeUnavailable, redact
 _TIMEOUT_SECONDS = 2.0
 _RETRIES = 1
 
-# 1: NEW (claimed now); 2: committed (DUPLICATE); 0: claimed by someone (IN_PROGRESS).
+# 1: NEW (claimed now, or already ours: a repeat after a lost answer); 2: committed
+# (DUPLICATE); 0: claimed by someone else (IN_PROGRESS).
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == '1' then return 2 end
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return 1 end
+if held == '1' then return 2 end
 return 0
 """
 _RELEASE = """
@@ -66,6 +69,9 @@ class RedisDedupeStore:
         self._lease_ms = max(1, round(lease_seconds * 1000))
         self._redis: redis.asyncio.Redis = _client(settings)
         # This process's live claims: a release deletes the key only if it still holds ours.
+        # One token per key: should a claim's lease run out and another request of this
+        # process claim the key again (the lease is at least 3x the publish timeout), the
+        # first request's commit or release acts on the second's claim.
         self._tokens: dict[str, str] = {}
         self._process = os.urandom(6).hex()
         self._counter = itertools.count()
@@ -80,8 +86,13 @@ class RedisDedupeStore:
         token = f"0:{self._process}:{next(self._counter)}"
         # EVAL, not EVALSHA: Redis caches the compiled script by its hash all the same, and a
         # restarted Redis (empty script cache) needs no NOSCRIPT round trip. Repeating the call
-        # after a lost answer finds our own claim: IN_PROGRESS, never NEW twice.
-        state = await self._call("EVAL", _CLAIM, 1, self._prefix + key, token, self._lease_ms)
+        # after a lost answer finds our own token: NEW again, for this one caller only.
+        try:
+            state = await self._call("EVAL", _CLAIM, 1, self._prefix + key, token, self._lease_ms)
+        except asyncio.CancelledError:
+            # The claim may still be (or have been) taken for nobody: free it, in order after it.
+            self._send(("EVAL", _RELEASE, 1, self._prefix + key, token))
+            raise
         if state == 1:
             self._tokens[key] = token
             return Claim.NEW
@@ -117,13 +128,19 @@ class RedisDedupeStore:
         if self._closed:
             # A request that outlived the shutdown: its claim's lease runs out on its own.
             raise DedupeUnavailable("dedupe store: closed")
+        return await self._send(command)
+
+    def _send(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # Nobody may await it (a release after a cancelled claim): never "never retrieved".
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._queue.append((command, future))
         if self._turn is None:
             self._turn = asyncio.create_task(self._turns())
-        return await future
+        return future
 
     async def _turns(self) -> None:
+        group: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         try:
             while self._queue:
                 group, self._queue = self._queue, []
@@ -134,13 +151,6 @@ class RedisDedupeStore:
                     replies = await pipe.execute(raise_on_error=False)
                 except (redis.RedisError, OSError) as err:
                     replies = [err] * len(group)
-                except BaseException as err:
-                    # Cancelled or worse: no caller may wait forever.
-                    for _, future in [*group, *self._queue]:
-                        if not future.done():
-                            future.set_exception(self._unavailable(err))
-                    self._queue = []
-                    raise
                 for (_, future), reply in zip(group, replies, strict=True):
                     if future.done():  # its caller was cancelled
                         continue
@@ -148,6 +158,15 @@ class RedisDedupeStore:
                         future.set_exception(self._unavailable(reply))
                     else:
                         future.set_result(reply)
+                group = []
+        except BaseException as err:
+            # Cancelled, or anything unforeseen: no caller may wait forever.
+            for _, future in [*group, *self._queue]:
+                if not future.done():
+                    future.set_exception(self._unavailable(err))
+            self._queue = []
+            if not isinstance(err, Exception):
+                raise
         finally:
             self._turn = None
 

@@ -459,6 +459,11 @@ def test_a_bad_redis_url_is_refused_without_echoing_it() -> None:
     assert message == "dedupe.url: expected a redis://, rediss:// or unix:// URL"
 
 
+def test_a_redis_url_with_a_bad_port_is_a_config_error_without_the_password() -> None:
+    message = _error(_raw(dedupe={"backend": "redis", "url": "redis://:hunter22@h:abc/0"}))
+    assert message == "dedupe.url: not a valid URL (is the port a number?)"
+
+
 def test_an_unknown_backend_is_refused_without_echoing_it() -> None:
     message = _error(_raw(dedupe={"backend": "zzkv-secret-ish"}))
     assert "zzkv" not in message

@@ -151,3 +151,39 @@ async def test_calls_made_together_each_get_their_own_answer(prefix: str) -> Non
         assert claims[10:] == ([Claim.DUPLICATE] + [Claim.IN_PROGRESS] * 9) * 3
     finally:
         await store.close()
+
+
+async def test_a_claim_repeated_after_a_lost_answer_is_still_this_callers(prefix: str) -> None:
+    # redis-py repeats a pipeline after a dropped connection: if the first EVAL had set the
+    # key, the repeat must not make the only claimant see IN_PROGRESS (an orphaned claim).
+    store = open_dedupe_store(_settings(REDIS_URL, prefix), 30.0)
+    client = shared_redis()
+    try:
+        from gateway.dedupe_redis import _CLAIM
+
+        key = prefix + "stripe:evt_lost"
+        assert client.eval(_CLAIM, 1, key, "0:me:1", 30_000) == 1
+        assert client.eval(_CLAIM, 1, key, "0:me:1", 30_000) == 1  # the repeat: still ours
+        assert client.eval(_CLAIM, 1, key, "0:other:1", 30_000) == 0  # anyone else: taken
+    finally:
+        client.close()
+        await store.close()
+
+
+async def test_a_cancelled_claim_is_freed_not_left_for_the_lease(prefix: str) -> None:
+    store = open_dedupe_store(_settings(REDIS_URL, prefix), 30.0)
+    try:
+        pending = asyncio.ensure_future(store.claim("stripe:evt_cancel", time.time()))
+        await asyncio.sleep(0)  # queued for the next pipeline
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        # The claim went out for nobody; its release follows it: the retry is NEW at once.
+        for _ in range(50):
+            if await store.claim("stripe:evt_cancel", time.time()) is Claim.NEW:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the cancelled claim still held the key")
+    finally:
+        await store.close()
