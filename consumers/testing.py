@@ -35,11 +35,11 @@ from typing import Any
 
 import orjson
 
+from consumers import message_auth
 from consumers.dispatch import Dispatcher, Outcome
 from consumers.event import Event, event_from_message, event_headers
 from consumers.idempotency import IdempotencyStore
 from consumers.service import Service
-from gateway import message_auth
 from providers import Handshake, load
 from providers.testing import build_provider, make_request
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
-from gateway import message_auth
+from consumers import message_auth
 from gateway.wire import EventProperties
 from providers import VerifiedEvent
 
@@ -84,7 +84,7 @@ def build_properties(
 ) -> Basic.Properties:
     """The message's properties: `headers` are the request's, filtered here (`drop`: the
     source's extra names to leave out); with `message_key`, signed over `body` and the
-    `hookgate-*` headers (`gateway.message_auth`)."""
+    `hookgate-*` headers (`consumers.message_auth`)."""
     content_type = headers.get("content-type")
     if content_type is not None and len(content_type.encode()) > _SHORTSTR:
         content_type = None

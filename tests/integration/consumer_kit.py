@@ -20,11 +20,10 @@ import orjson
 from pamqp.commands import Basic
 from prometheus_client import CollectorRegistry
 
-from consumers import Service
+from consumers import Service, message_auth
 from consumers.metrics import ConsumerMetrics
 from consumers.topology import all_queues
 from consumers.worker import Worker
-from gateway import message_auth
 from gateway.message import build_properties
 from gateway.topology import routing_key
 from providers import VerifiedEvent

@@ -14,7 +14,7 @@ import aiormq
 import orjson
 import pytest
 
-from gateway import message_auth
+from consumers import message_auth
 from gateway.config import parse_config
 from tests.integration.broker import AMQP_URL, bind_queue, drain
 from tests.integration.cases import CASES

@@ -1,10 +1,10 @@
-"""gateway.message_auth: what verifies, and that no header value makes verification raise."""
+"""consumers.message_auth: what verifies, and that no header value makes verification raise."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway import message_auth
+from consumers import message_auth
 
 KEY = b"k" * 32
 BODY = b'{"id":"evt_1"}'
