@@ -1,31 +1,26 @@
 """The SQLite dedupe store: one file shared by the gateway's worker processes on one host.
 
-The store runs its statements on one dedicated thread, and the calls that arrive while that
-thread is busy are run together in its next turn (one thread hop for a group, not one per
-request). A lock held by another process (busy timeout 5 s) therefore delays the requests that
-need the store, never `/healthz` or anything else on the loop. Commits are batched; losing the
-last ones in a crash only lets a duplicate through, which at-least-once delivery allows.
+The store runs its statements on one dedicated thread (`hookgate.sqlite.StoreThread`), and the
+calls that arrive while that thread is busy are run together in its next turn (one thread hop
+for a group, not one per request). A lock held by another process (busy timeout 5 s) therefore
+delays the requests that need the store, never `/healthz` or anything else on the loop. Commits
+are batched; losing the last ones in a crash only lets a duplicate through, which at-least-once
+delivery allows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, TypeVar
 
 from gateway.config import DedupeSettings
 from gateway.dedupe import Claim
 from gateway.dedupe_registry import DedupeBackend
 from gateway.errors import ConfigError, DedupeUnavailable
-from hookgate.datafiles import private_sqlite_file
+from hookgate.sqlite import StoreThread, open_sqlite
 
 _log = logging.getLogger("hookgate.dedupe")
-_T = TypeVar("_T")
 _CLAIMED = 0
 
 
@@ -48,6 +43,7 @@ _COMMIT = """
 INSERT INTO seen (key, state, expires_at) VALUES (?1, 1, ?2)
 ON CONFLICT (key) DO UPDATE SET state = 1, expires_at = ?2
 """
+_PURGE = "DELETE FROM seen WHERE key IN (SELECT key FROM seen WHERE expires_at <= ? LIMIT ?)"
 _COMMIT_BATCH = 256
 _COMMIT_DELAY = 0.005
 
@@ -55,8 +51,8 @@ _COMMIT_DELAY = 0.005
 class SqliteDedupeStore:
     """A SQLite file shared by every worker process on one host (WAL mode).
 
-    The connection is used by one thread only (`_thread`); coroutines hand it work through
-    `_run`, which groups the calls made while the thread is busy into one hop.
+    The connection is used by its store thread only; coroutines hand it work through
+    `self._thread`, which groups the calls made while the thread is busy into one hop.
     """
 
     def __init__(self, path: str, ttl_seconds: float, lease_seconds: float) -> None:
@@ -66,22 +62,11 @@ class SqliteDedupeStore:
         self._writing: dict[str, float] = {}  # handed to the thread, not yet written
         self._flushes: set[asyncio.Task[None]] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
-        self._closed = False
-        self._queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
-        self._turn: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hookgate-dedupe")
         try:
-            private_sqlite_file(path)  # 0600 in a 0700 directory: bodies and signatures
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=5.0
-            )
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
+            db = open_sqlite(path, synchronous="NORMAL", busy_timeout=5.0, schema=_SCHEMA)
         except (OSError, sqlite3.Error) as err:
-            self._thread.shutdown(wait=False)
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
+        self._thread = StoreThread("hookgate-dedupe", lambda: db, _unavailable)
 
     async def claim(self, key: str, now: float) -> Claim:
         pending = self._pending.get(key, self._writing.get(key))
@@ -89,13 +74,12 @@ class SqliteDedupeStore:
             if pending > now:
                 return Claim.DUPLICATE
             await self.flush()  # expired before it was written: let the file decide
-        return await self._run(lambda: self._claim(key, now))
+        return await self._thread.run(lambda db: self._claim(db, key, now))
 
-    def _claim(self, key: str, now: float) -> Claim:
-        with _unavailable_on_error():
-            if self._db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
-                return Claim.NEW
-            row = self._db.execute("SELECT state FROM seen WHERE key = ?", (key,)).fetchone()
+    def _claim(self, db: sqlite3.Connection, key: str, now: float) -> Claim:
+        if db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
+            return Claim.NEW
+        row = db.execute("SELECT state FROM seen WHERE key = ?", (key,)).fetchone()
         # Released between our two statements: someone else was publishing it a moment ago.
         if row is None or row[0] == _CLAIMED:
             return Claim.IN_PROGRESS
@@ -125,24 +109,16 @@ class SqliteDedupeStore:
         rows, self._pending = self._pending, {}
         self._writing.update(rows)
         try:
-            await self._run(lambda: self._write_commits(list(rows.items())))
+            await self._thread.write(lambda db: self._write_commits(db, list(rows.items())))
         finally:
             # Written, or failed and logged by the caller: forget these, keep newer ones.
             for key, expires in rows.items():
                 if self._writing.get(key) == expires:
                     del self._writing[key]
 
-    def _write_commits(self, rows: list[tuple[str, float]]) -> None:
-        with _unavailable_on_error():
-            self._db.execute("BEGIN")
-            try:
-                # An upsert, not an UPDATE: the lease may have run out and been purged.
-                self._db.executemany(_COMMIT, rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:  # never leave the connection inside a transaction
-                    self._db.execute("ROLLBACK")
-                raise
+    def _write_commits(self, db: sqlite3.Connection, rows: list[tuple[str, float]]) -> None:
+        # An upsert, not an UPDATE: the lease may have run out and been purged.
+        db.executemany(_COMMIT, rows)
 
     def _flush_later(self) -> None:
         self._flush_timer = None
@@ -158,25 +134,17 @@ class SqliteDedupeStore:
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
 
     async def release(self, key: str) -> None:
-        def release() -> None:
-            with _unavailable_on_error():
-                self._db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
-
-        await self._run(release)
+        await self._thread.run(
+            lambda db: db.execute("DELETE FROM seen WHERE key = ? AND state = 0", (key,))
+        )
 
     async def purge(self, now: float, batch: int = 5000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
 
-        def purge() -> int:
-            with _unavailable_on_error():
-                cursor = self._db.execute(
-                    "DELETE FROM seen WHERE key IN "
-                    "(SELECT key FROM seen WHERE expires_at <= ? LIMIT ?)",
-                    (now, batch),
-                )
-            return cursor.rowcount
+        def purge(db: sqlite3.Connection) -> int:
+            return db.execute(_PURGE, (now, batch)).rowcount
 
-        return await self._run(purge)
+        return await self._thread.run(purge)
 
     async def close(self) -> None:
         try:
@@ -184,72 +152,15 @@ class SqliteDedupeStore:
             if self._flushes:
                 await asyncio.gather(*self._flushes, return_exceptions=True)
         finally:
-            await self._run(self._db.close)
-            self._closed = True
-            self._thread.shutdown(wait=True)
+            await self._thread.close()
 
     def close_unused(self) -> None:
         """Close a store that never served a request (a startup check), without a loop."""
-        self._db.close()
-        self._thread.shutdown(wait=True)
-
-    async def _run(self, call: Callable[[], _T]) -> _T:
-        """Run `call` on the store's thread, in the next group of calls."""
-        if self._closed:
-            # A request that outlived the shutdown: its claim's lease runs out on its own.
-            raise DedupeUnavailable("dedupe store: closed")
-        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
-        self._queue.append((call, future))
-        if self._turn is None:
-            self._turn = asyncio.create_task(self._turns())
-        return await future
-
-    async def _turns(self) -> None:
-        loop = asyncio.get_running_loop()
-        group: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
-        try:
-            while self._queue:
-                group, self._queue = self._queue, []
-                outcomes = await loop.run_in_executor(
-                    self._thread, _run_group, [call for call, _ in group]
-                )
-                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
-                    if future.done():  # its caller was cancelled
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-                group = []
-        except BaseException as err:
-            # The thread could not take the group (shut down, or this task cancelled): no
-            # caller may wait forever, so every unresolved one hears of it.
-            for _, future in [*group, *self._queue]:
-                if not future.done():
-                    future.set_exception(DedupeUnavailable(f"dedupe store: {err!r}"))
-            self._queue = []
-            if not isinstance(err, Exception):
-                raise
-        finally:
-            self._turn = None
+        self._thread.close_unused()
 
 
-def _run_group(calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
-    outcomes: list[tuple[bool, Any]] = []
-    for call in calls:
-        try:
-            outcomes.append((True, call()))
-        except Exception as err:  # handed to the caller's future
-            outcomes.append((False, err))
-    return outcomes
-
-
-@contextlib.contextmanager
-def _unavailable_on_error() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as err:
-        raise DedupeUnavailable(f"dedupe store: {err}") from err
+def _unavailable(detail: str) -> DedupeUnavailable:
+    return DedupeUnavailable(f"dedupe store: {detail}")
 
 
 def _check_sqlite(settings: DedupeSettings) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from hookgate.datafiles import private_sqlite_file
+from hookgate.sqlite import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -143,19 +143,11 @@ class SpoolRow:
 
 
 def connect(path: str) -> sqlite3.Connection:
-    """Open (creating it 0600 if needed) the spool file, in WAL mode, schema up to date."""
-    private_sqlite_file(path)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # a commit returns after the fsync
-        db.execute("PRAGMA busy_timeout = 5000")
-        db.executescript(_SCHEMA)
-        _add_columns(db)
-    except BaseException:
-        db.close()
-        raise
-    return db
+    """Open (creating it 0600 if needed) the spool file, in WAL mode, schema up to date.
+    `FULL`: a commit returns after the fsync, so an event is durable before it is answered."""
+    return open_sqlite(
+        path, synchronous="FULL", busy_timeout=5.0, schema=_SCHEMA, migrate=_add_columns
+    )
 
 
 def insert(db: sqlite3.Connection, events: Sequence[SpooledEvent]) -> None:

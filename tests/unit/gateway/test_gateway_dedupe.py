@@ -188,9 +188,9 @@ async def test_sqlite_commits_under_a_held_lock_return_at_once_and_are_written_o
     written: list[int] = []
     write = store._write_commits
 
-    def counting(rows: list[tuple[str, float]]) -> None:
+    def counting(db: sqlite3.Connection, rows: list[tuple[str, float]]) -> None:
         written.append(len(rows))
-        write(rows)
+        write(db, rows)
 
     monkeypatch.setattr(store, "_write_commits", counting)
     keys = [f"stripe:evt_{i}" for i in range(2000)]

@@ -1,0 +1,170 @@
+"""SQLite data files: the one way hookgate opens them, and the one thread a store uses them from.
+
+`open_sqlite` is the setup the spool, the gateway's dedupe store and a service's idempotency
+store share: a private file (0600 in a 0700 directory, `hookgate.datafiles`), the WAL journal
+(readers and one writer at a time share the file across processes), the caller's `synchronous`
+level and busy timeout, then the schema. The level is the caller's durability promise: the spool
+says `FULL` (a commit returns after the fsync, before the provider is answered); the stores say
+`NORMAL` (a power cut may lose the last writes, which only lets a duplicate through).
+
+`StoreThread` runs a connection's statements on one dedicated thread, so a slow disk or a lock
+held by another process never blocks the event loop; see its docstring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+from hookgate.datafiles import private_sqlite_file
+from hookgate.turns import Answer, Turns
+
+_T = TypeVar("_T")
+_Call = tuple[bool, Callable[[sqlite3.Connection], Any]]  # (in the turn's transaction, call)
+_SYNCHRONOUS = {
+    "FULL": "PRAGMA synchronous = FULL",
+    "NORMAL": "PRAGMA synchronous = NORMAL",
+}
+
+
+def open_sqlite(
+    path: str,
+    *,
+    synchronous: Literal["FULL", "NORMAL"],
+    busy_timeout: float,
+    schema: str,
+    migrate: Callable[[sqlite3.Connection], None] | None = None,
+) -> sqlite3.Connection:
+    """Open (creating it private if needed) the file at `path`: WAL, `synchronous`, a busy
+    timeout of `busy_timeout` seconds, `schema` run, then `migrate`. The connection is in
+    autocommit mode and may be used from any one thread at a time. Raises `OSError` or
+    `sqlite3.Error`, and closes what it opened first."""
+    private_sqlite_file(path)  # 0600 in a 0700 directory: bodies, signatures, event IDs
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(_SYNCHRONOUS[synchronous])
+        db.executescript(schema)
+        if migrate is not None:
+            migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+class StoreThread:
+    """A SQLite connection and the one thread that uses it, fed by coroutines in turns.
+
+    `run(call)` runs `call(db)` alone, as its own transaction; `write(call)` runs it inside the
+    turn's one transaction, with every other write queued in that turn: one commit for the group
+    (group commit), and one thread hop for all the calls that arrived while the thread was busy
+    (`hookgate.turns`). A turn runs its `run` calls first, then its writes; a write that raises
+    rolls the whole group's transaction back, and each of its callers gets the error.
+
+    The connection comes from `connect()`, called on the thread at the first call (and again
+    at the next, if it raised). `sqlite3.Error` and `OSError` reach the caller as `error(detail)`,
+    and so does a call after `close()`: never a caller left waiting.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connect: Callable[[], sqlite3.Connection],
+        error: Callable[[str], Exception],
+    ) -> None:
+        self._connect = connect
+        self._error = error
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._turns: Turns[_Call] = Turns(self._run_group, lambda err: error(repr(err)))
+
+    async def run(self, call: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`call(db)` on the store's thread, as a transaction of its own."""
+        result: _T = await self._submit((False, call))
+        return result
+
+    async def write(self, call: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`call(db)` on the store's thread, in one transaction with the turn's other writes."""
+        result: _T = await self._submit((True, call))
+        return result
+
+    async def close(self) -> None:
+        """Answer the calls already queued, close the connection on its thread, stop it."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._turns.idle()
+            if self._db is not None:
+                await asyncio.get_running_loop().run_in_executor(self._executor, self._db.close)
+        finally:
+            self._db = None
+            self._executor.shutdown(wait=True)
+
+    def close_unused(self) -> None:
+        """Close a store that never ran a call (a startup check), without an event loop."""
+        self._closed = True
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def _submit(self, call: _Call) -> Any:
+        if self._closed:
+            # A request that outlived the shutdown.
+            raise self._error("closed")
+        return await self._turns.submit(call)
+
+    async def _run_group(self, calls: list[_Call]) -> list[Answer]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run_on_thread, calls)
+
+    def _run_on_thread(self, calls: list[_Call]) -> list[Answer]:
+        try:
+            if self._db is None:
+                self._db = self._connect()
+            db = self._db
+        except Exception as err:
+            return [(False, self._mapped(err))] * len(calls)
+        answers: list[Answer] = [(False, None)] * len(calls)
+        writes = [i for i, (in_transaction, _) in enumerate(calls) if in_transaction]
+        for i, (in_transaction, call) in enumerate(calls):
+            if not in_transaction:
+                try:
+                    answers[i] = (True, call(db))
+                except Exception as err:  # handed to the caller's future
+                    answers[i] = (False, self._mapped(err))
+        if writes:
+            try:
+                results = _in_transaction(db, [calls[i][1] for i in writes])
+            except Exception as err:
+                for i in writes:
+                    answers[i] = (False, self._mapped(err))
+            else:
+                for i, result in zip(writes, results, strict=True):
+                    answers[i] = (True, result)
+        return answers
+
+    def _mapped(self, err: Exception) -> Exception:
+        return self._error(str(err)) if isinstance(err, sqlite3.Error | OSError) else err
+
+
+def _in_transaction(
+    db: sqlite3.Connection, calls: list[Callable[[sqlite3.Connection], Any]]
+) -> list[Any]:
+    # IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before any statement,
+    # so a call that reads before it writes cannot find its snapshot stale at the write.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        results = [call(db) for call in calls]
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # never leave the connection inside a transaction
+            db.execute("ROLLBACK")
+        raise
+    return results
