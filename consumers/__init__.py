@@ -15,17 +15,15 @@ from consumers.dispatch import Failure, Outcome
 from consumers.errors import (
     ConsumerError,
     HandlerOutcome,
+    IdempotencyUnavailable,
     Reject,
     Retry,
     ServiceDefinitionError,
     TopologyError,
 )
 from consumers.event import Event
-from consumers.idempotency import (
-    IdempotencyStore,
-    MemoryIdempotencyStore,
-    SqliteIdempotencyStore,
-)
+from consumers.idempotency import IdempotencyStore, MemoryIdempotencyStore, idempotency_store
+from consumers.idempotency_sqlite import SqliteIdempotencyStore
 from consumers.service import Handler, Service
 
 __all__ = [
@@ -35,6 +33,7 @@ __all__ = [
     "Handler",
     "HandlerOutcome",
     "IdempotencyStore",
+    "IdempotencyUnavailable",
     "MemoryIdempotencyStore",
     "Outcome",
     "Reject",
@@ -43,4 +42,5 @@ __all__ = [
     "ServiceDefinitionError",
     "SqliteIdempotencyStore",
     "TopologyError",
+    "idempotency_store",
 ]

@@ -23,13 +23,13 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from consumers import authentication
 from consumers.errors import Reject, Retry
 from consumers.event import Event
-from consumers.idempotency import IdempotencyStore, idempotency_key
+from consumers.idempotency import IdempotencyStore, as_idempotency_store, idempotency_key
 from consumers.metrics import UNAUTHENTICATED, UNMATCHED, ConsumerMetrics
 from consumers.service import Handler, Service
 
@@ -78,9 +78,9 @@ class Outcome:
 class Dispatcher:
     """Decides outcomes for one service.
 
-    `executor` runs sync handlers (default: asyncio's). Idempotency store calls (`idempotency`,
-    default the service's own) run on one thread of their own, so a slow disk never blocks the
-    event loop. `message_keys` (the `[broker] message_key` values) turn on `authenticate`.
+    `executor` runs sync handlers (default: asyncio's). The idempotency store (`idempotency`,
+    default the service's own) is awaited: its calls never block the event loop.
+    `message_keys` (the `[broker] message_key` values) turn on `authenticate`.
     """
 
     def __init__(
@@ -96,23 +96,18 @@ class Dispatcher:
         self._keys = authentication.message_keys(message_keys)
         self._metrics = metrics
         self._executor = executor
-        self._store = service.idempotency if isinstance(idempotency, _Default) else idempotency
+        self._store = (
+            service.idempotency
+            if isinstance(idempotency, _Default)
+            else as_idempotency_store(idempotency, service.name)
+        )
         self._sync_running = 0
         self._sync_lock = threading.Lock()
-        self._store_thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hookgate-{service.name}-store")
-            if self._store is not None
-            else None
-        )
 
     @property
     def sync_handlers_running(self) -> int:
         """Sync handlers executing right now (idle pool threads are not counted)."""
         return self._sync_running
-
-    def close(self) -> None:
-        if self._store_thread is not None:
-            self._store_thread.shutdown(wait=False)
 
     @property
     def authenticates(self) -> bool:
@@ -170,10 +165,9 @@ class Dispatcher:
         store = self._store
         if store is None:
             return 0
-        loop = asyncio.get_running_loop()
         total = 0
         while True:
-            deleted = await loop.run_in_executor(self._store_thread, store.purge, time.time())
+            deleted = await store.purge(time.time())
             total += deleted
             if deleted < batch:
                 return total
@@ -183,9 +177,7 @@ class Dispatcher:
         store = self._store
         if store is None:
             return False
-        call = getattr(store, method)
-        loop = asyncio.get_running_loop()
-        return bool(await loop.run_in_executor(self._store_thread, call, key, time.time()))
+        return bool(await getattr(store, method)(key, time.time()))
 
     async def _call(self, handler: Handler, event: Event) -> None:
         deadline = asyncio.timeout(handler.timeout)

@@ -16,6 +16,11 @@ class ServiceDefinitionError(ConsumerError, ValueError):
     """A `Service` or a handler is defined wrongly (bad name, pattern, delays)."""
 
 
+class IdempotencyUnavailable(ConsumerError):
+    """The idempotency store cannot be read or written (file unusable, locked too long, Redis
+    down or too slow). An event whose check fails is retried, never acked as a duplicate."""
+
+
 class TopologyError(ConsumerError):
     """The broker refused the service's queues (e.g. declared before with other arguments)."""
 

@@ -8,27 +8,36 @@ window) is acked without running the handler again, and counted as `duplicate`. 
 An event is marked done after its handler returns and before the ack. A store is not a lock:
 two workers running the same event at the same moment (possible only after a redelivery) can
 both run it. Handlers with side effects that must happen once still need their own guard.
+
+Every call is a coroutine and none blocks the event loop. The backends: `MemoryIdempotencyStore`
+here, `consumers.idempotency_sqlite` (the workers of one host) and `consumers.idempotency_redis`
+(several hosts), chosen by name through `consumers.idempotency_registry`;
+tests/unit/consumers/test_consumer_idempotency_contract.py is the contract each passes.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+import inspect
 from typing import Protocol
 
-from consumers.errors import ConsumerError
-from hookgate.datafiles import private_sqlite_file
+from consumers.errors import ServiceDefinitionError
+from consumers.idempotency_registry import IdempotencyBackend, idempotency_backend, parse_spec
 
 DEFAULT_TTL = 7 * 86_400.0
+_METHODS = ("is_done", "mark_done", "purge", "close")
 
 
 class IdempotencyStore(Protocol):
-    """Completed-event keys. Errors raise `ConsumerError`."""
+    """Completed-event keys, without blocking the loop. Failures: `IdempotencyUnavailable`."""
 
-    def is_done(self, key: str, now: float) -> bool: ...
-    def mark_done(self, key: str, now: float) -> None: ...
-    def purge(self, now: float) -> int: ...
-    def close(self) -> None: ...
+    async def is_done(self, key: str, now: float) -> bool: ...
+    async def mark_done(self, key: str, now: float) -> None: ...
+    async def purge(self, now: float) -> int:
+        """Delete expired keys, a batch at most; the number deleted (call again while a whole
+        batch goes)."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class MemoryIdempotencyStore:
@@ -38,93 +47,72 @@ class MemoryIdempotencyStore:
         self._ttl = ttl_seconds
         self._done: dict[str, float] = {}
 
-    def is_done(self, key: str, now: float) -> bool:
+    async def is_done(self, key: str, now: float) -> bool:
         expires = self._done.get(key)
         return expires is not None and expires > now
 
-    def mark_done(self, key: str, now: float) -> None:
+    async def mark_done(self, key: str, now: float) -> None:
         self._done[key] = now + self._ttl
 
-    def purge(self, now: float) -> int:
+    async def purge(self, now: float) -> int:
         expired = [key for key, expires in self._done.items() if expires <= now]
         for key in expired:
             del self._done[key]
         return len(expired)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._done.clear()
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS done (
-    key TEXT PRIMARY KEY,
-    expires_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS done_expires_at ON done (expires_at);
-"""
+def idempotency_store(
+    spec: str, *, service: str, ttl_seconds: float = DEFAULT_TTL
+) -> IdempotencyStore:
+    """The store `spec` names, for the service named `service`: `"memory"`, `"sqlite:PATH"`,
+    or a `redis://`, `rediss://` or `unix://` URL (keys under `hookgate:idempotency:SERVICE:`).
+    Opening touches neither the disk nor the network. Raises `ServiceDefinitionError`."""
+    name, location = parse_spec(spec, service)
+    return idempotency_backend(name).open(location, service, ttl_seconds)
 
 
-class SqliteIdempotencyStore:
-    """A SQLite file shared by every worker of the service on one host (WAL mode).
+def as_idempotency_store(value: object, service: str) -> IdempotencyStore | None:
+    """`Service(idempotency=…)`: `None`, a name (`idempotency_store`), or a store object.
 
-    The file is opened on first use, so defining a service does not touch the disk. A write
-    survives the process being killed (WAL); a power cut may lose the last ones, which only
-    lets a handler run twice, as at-least-once delivery allows.
-    """
-
-    def __init__(self, path: str, ttl_seconds: float = DEFAULT_TTL) -> None:
-        self.path = path
-        self._ttl = ttl_seconds
-        self._db: sqlite3.Connection | None = None
-
-    def __repr__(self) -> str:
-        return f"SqliteIdempotencyStore({self.path!r})"
-
-    def is_done(self, key: str, now: float) -> bool:
-        row = self._execute("SELECT expires_at FROM done WHERE key = ?", (key,)).fetchone()
-        return row is not None and row[0] > now
-
-    def mark_done(self, key: str, now: float) -> None:
-        self._execute(
-            "INSERT INTO done (key, expires_at) VALUES (?1, ?2) "
-            "ON CONFLICT (key) DO UPDATE SET expires_at = ?2",
-            (key, now + self._ttl),
+    A store written for the synchronous protocol of earlier versions is refused here, with the
+    fix, rather than run: its answers would not be awaitable, and every event would fail."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return idempotency_store(value, service=service)
+    kind = type(value).__name__
+    missing = [name for name in _METHODS if not callable(getattr(value, name, None))]
+    if missing:
+        raise ServiceDefinitionError(
+            f"service {service!r}: idempotency: a {kind} is not an idempotency store (it has no "
+            f"{', '.join(missing)}); pass a store such as SqliteIdempotencyStore(path), or a "
+            'name: "memory", "sqlite:PATH" or "redis://HOST:PORT/DB"'
         )
-
-    def purge(self, now: float, batch: int = 5000) -> int:
-        cursor = self._execute(
-            "DELETE FROM done WHERE key IN (SELECT key FROM done WHERE expires_at <= ? LIMIT ?)",
-            (now, batch),
+    blocking = [name for name in _METHODS if not inspect.iscoroutinefunction(getattr(value, name))]
+    if blocking:
+        names = ", ".join(blocking)
+        raise ServiceDefinitionError(
+            f"service {service!r}: idempotency store {kind}: {names} not async; every method "
+            "of an idempotency store is a coroutine, so that none blocks the event loop "
+            f"(consumers.IdempotencyStore): make {names} async def, running any blocking "
+            "I/O in them with asyncio.to_thread"
         )
-        return cursor.rowcount
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _execute(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
-        try:
-            return self._connection().execute(sql, parameters)
-        except sqlite3.Error as err:
-            raise ConsumerError(f"idempotency store {self.path!r}: {err}") from err
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            try:
-                private_sqlite_file(self.path)  # 0600 in a 0700 directory
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, timeout=1.0
-                )
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                db.executescript(_SCHEMA)
-            except (OSError, sqlite3.Error) as err:
-                raise ConsumerError(f"idempotency store {self.path!r}: cannot open: {err}") from err
-            self._db = db
-        return self._db
+    return value  # type: ignore[return-value]  # checked: it has the protocol's coroutines
 
 
 def idempotency_key(source: str, event_id: str) -> str:
     return f"{source}:{event_id}"
+
+
+def _open_memory(location: str, service: str, ttl_seconds: float) -> MemoryIdempotencyStore:
+    if location:
+        raise ServiceDefinitionError(
+            f'service {service!r}: idempotency "memory" takes nothing after it: write "memory"'
+        )
+    return MemoryIdempotencyStore(ttl_seconds)
+
+
+MEMORY = IdempotencyBackend(open=_open_memory)

@@ -13,13 +13,11 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from consumers.errors import ServiceDefinitionError
 from consumers.event import Event
-
-if TYPE_CHECKING:
-    from consumers.idempotency import IdempotencyStore
+from consumers.idempotency import IdempotencyStore, as_idempotency_store
 
 HandlerFunc = Callable[[Event], Awaitable[None]] | Callable[[Event], None]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +52,9 @@ class Service:
     - `delivery_limit`: deliveries without an answer (the worker crashed, was killed, lost its
       connection) before the broker dead-letters the event: the poison-message guard.
     - `idempotency`: a store of completed event IDs; an event already completed is acked
-      without running its handler again (`consumers.idempotency`).
+      without running its handler again. A name (`"memory"`, `"sqlite:PATH"`, or a
+      `redis://HOST:PORT/DB` URL: keys under `hookgate:idempotency:NAME:`) or a store object
+      (`consumers.idempotency`).
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class Service:
         handler_timeout: float = 60.0,
         concurrency: int = 32,
         delivery_limit: int = 10,
-        idempotency: IdempotencyStore | None = None,
+        idempotency: IdempotencyStore | str | None = None,
     ) -> None:
         if not isinstance(name, str) or not _SERVICE_NAME.fullmatch(name):
             raise ServiceDefinitionError(
@@ -88,7 +88,7 @@ class Service:
         self.handler_timeout = float(handler_timeout)
         self.concurrency = concurrency
         self.delivery_limit = delivery_limit
-        self.idempotency = idempotency
+        self.idempotency = as_idempotency_store(idempotency, name)
         self.handlers: list[Handler] = []
         self._match = lru_cache(maxsize=4096)(self._find)
 

@@ -13,7 +13,9 @@ handlers in threads, retry tiers) and returns the `Outcome`: `acked`, `kind` (`s
 `failure` (the error that would be stored in the dead-letter queue).
 
 It never touches the service's own idempotency store (a file your tests should not depend on):
-pass `idempotency=MemoryIdempotencyStore()` to several `deliver` calls to see duplicates.
+pass `idempotency=MemoryIdempotencyStore()` to several `deliver` calls to see duplicates (each
+`deliver` runs an event loop of its own: a Redis store, whose connections belong to one loop,
+goes with `deliver_async` calls in one test's loop instead).
 `deliver_until_settled` follows the retries, attempt after attempt, without waiting.
 `verified_event` builds the event from a signed request, verified by the real provider.
 
@@ -153,14 +155,11 @@ async def deliver_async(
     With `message_keys`, the message must be signed with one of them (`published(…, key=…)`),
     as `hookgate consume` requires with `[broker] message_key` set."""
     dispatcher = Dispatcher(service, idempotency=idempotency, message_keys=message_keys)
-    try:
-        message = event if isinstance(event, Message) else published(event)
-        refused = dispatcher.authenticate(message.body, message.headers)
-        if refused is not None:
-            return refused
-        return await dispatcher.process(message.event() if isinstance(event, Message) else event)
-    finally:
-        dispatcher.close()
+    message = event if isinstance(event, Message) else published(event)
+    refused = dispatcher.authenticate(message.body, message.headers)
+    if refused is not None:
+        return refused
+    return await dispatcher.process(message.event() if isinstance(event, Message) else event)
 
 
 def deliver(
@@ -189,7 +188,6 @@ def deliver_until_settled(
         while outcomes[-1].kind == "retry":
             current = current.next_attempt()
             outcomes.append(await dispatcher.process(current))
-        dispatcher.close()
         return outcomes
 
     return asyncio.run(run())

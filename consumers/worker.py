@@ -126,9 +126,8 @@ class Worker:
         finally:
             await self._finish_tasks()
             self._executor.shutdown(wait=False, cancel_futures=True)
-            self._dispatcher.close()
             if self.service.idempotency is not None:
-                self.service.idempotency.close()
+                await self.service.idempotency.close()
 
     async def _session(self) -> None:
         name = self.service.name

@@ -43,12 +43,16 @@ def url_problem(url: str) -> str | None:
 
 def masked_url(url: str) -> str:
     """`url` for logs and errors: its password masked and its query (which may hold one too)
-    dropped. Works on a URL `url_problem` refuses, too."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.netloc.rpartition("@")[0].partition(":")[0]
-    userinfo = f"{user}:***@" if "@" in parts.netloc else ""
-    return f"{parts.scheme}://{userinfo}{host}{parts.path}"
+    dropped. Works as well on a URL `url_problem` refuses: all before the last "@" is masked
+    but the scheme and the user name."""
+    credentials, at, rest = url.rpartition("@")
+    rest = rest.partition("?")[0].partition("#")[0]
+    if not at:
+        return rest
+    scheme, slashes, userinfo = credentials.partition("://")
+    if not slashes:
+        return f"***@{rest}"
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{rest}"
 
 
 def redact(text: str, url: str) -> str:

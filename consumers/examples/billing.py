@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from consumers import Event, Reject, Retry, Service, SqliteIdempotencyStore
+from consumers import Event, Reject, Retry, Service
 
 log = logging.getLogger("hookgate.examples.billing")
 
@@ -20,7 +20,7 @@ billing = Service(
     "quickstart-billing",
     retry_delays=(5, 30, 120, 600, 3600),  # then the dead-letter queue: quickstart-billing.dead
     handler_timeout=30,
-    idempotency=SqliteIdempotencyStore("var/billing-done.sqlite3"),
+    idempotency="sqlite:var/billing-done.sqlite3",
 )
 
 

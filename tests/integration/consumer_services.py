@@ -28,18 +28,18 @@ class _KillAfterMark:
     def __init__(self, inner: IdempotencyStore) -> None:
         self._inner = inner
 
-    def is_done(self, key: str, now: float) -> bool:
-        return self._inner.is_done(key, now)
+    async def is_done(self, key: str, now: float) -> bool:
+        return await self._inner.is_done(key, now)
 
-    def mark_done(self, key: str, now: float) -> None:
-        self._inner.mark_done(key, now)
+    async def mark_done(self, key: str, now: float) -> None:
+        await self._inner.mark_done(key, now)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def purge(self, now: float) -> int:
-        return self._inner.purge(now)
+    async def purge(self, now: float) -> int:
+        return await self._inner.purge(now)
 
-    def close(self) -> None:
-        self._inner.close()
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def _store() -> IdempotencyStore | None:

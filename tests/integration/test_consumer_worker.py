@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import aiormq
 import orjson
@@ -26,6 +27,7 @@ from tests.integration.consumer_kit import (
     queue_depth,
     running_worker,
 )
+from tests.redis_kit import private_redis
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -255,6 +257,33 @@ async def test_duplicate_deliveries_are_skipped_with_an_idempotency_store(
         await eventually(lambda: worker.count("record", "duplicate") == 1, 10, "the duplicate")
         assert worker.count("record", "success") == 1
     assert runs == [event_id]
+
+
+async def test_an_idempotency_store_outage_retries_events_and_loses_none(
+    exchange: str,
+    make_service: Callable[..., Service],
+    confirm_channel: aiormq.abc.AbstractChannel,
+    tmp_path: Path,
+) -> None:
+    with private_redis(tmp_path / "redis") as redis_server:
+        service = make_service(retry_delays=(1, 1, 1, 1, 1), idempotency=redis_server.url)
+        runs: list[int] = []
+
+        @service.handler("#")
+        async def record(event: Event) -> None:
+            runs.append(event.attempt)
+
+        redis_server.kill()
+        async with running_worker(service, exchange) as worker:
+            event_id = await publish_event(confirm_channel, exchange)
+            await eventually(lambda: worker.count("record", "retry") >= 1, 10, "a retry")
+            assert runs == []  # not run while it cannot be known to be new; not acked either
+            redis_server.start()
+            await eventually(lambda: worker.count("record", "success") == 1, 15, "the retry")
+            await publish_event(confirm_channel, exchange, event_id=event_id)
+            await eventually(lambda: worker.count("record", "duplicate") == 1, 10, "the duplicate")
+        assert len(runs) == 1
+        assert runs[0] >= 2  # the attempt after the outage
 
 
 async def test_queue_depths_are_sampled_into_metrics(

@@ -226,7 +226,7 @@ def test_a_broken_idempotency_store_fails_the_event_instead_of_skipping_it(tmp_p
 
 
 class _BrokenStore(MemoryIdempotencyStore):
-    def is_done(self, key: str, now: float) -> bool:
+    async def is_done(self, key: str, now: float) -> bool:
         raise OSError("redis: connection refused")
 
 

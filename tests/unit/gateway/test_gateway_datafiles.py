@@ -61,15 +61,15 @@ def test_a_new_dedupe_store_is_private(tmp_path: Path) -> None:
     store.close_unused()
 
 
-def test_a_new_idempotency_store_is_private(tmp_path: Path) -> None:
+async def test_a_new_idempotency_store_is_private(tmp_path: Path) -> None:
     path = tmp_path / "svc" / "done.sqlite3"
     store = SqliteIdempotencyStore(str(path))
-    store.mark_done("github:1", 1.0)
+    await store.mark_done("github:1", 1.0)
     files = _sqlite_files(path)
     assert Path(f"{path}-wal") in files
     assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert _mode(path.parent) == 0o700
-    store.close()
+    await store.close()
 
 
 def test_an_existing_world_readable_file_and_its_siblings_are_tightened(tmp_path: Path) -> None:

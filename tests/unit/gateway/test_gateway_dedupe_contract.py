@@ -1,18 +1,13 @@
 """The dedupe contract every backend passes: memory, sqlite and redis (the real server).
 
-Leases and TTLs are checked through a clock the backend agrees with: memory and SQLite take
-the `now` they are given, so their clock is a number the test moves; Redis expires keys on its
-own clock, so its clock is real time, with leases and TTLs of a few hundred milliseconds. A
-check "before expiry" is made at once, a check "after expiry" half a period past it, so a slow
-machine cannot turn either answer.
+Leases and TTLs are checked through a clock the backend agrees with (`tests.store_kit`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -22,7 +17,8 @@ import pytest
 from gateway.config import DedupeSettings
 from gateway.dedupe import Claim, DedupeStore, open_dedupe_store
 from providers import Secret
-from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis, unique_prefix
+from tests.redis_kit import REDIS_URL
+from tests.store_kit import REAL_TIME_LEASE, REAL_TIME_TTL, clock_for
 
 pytestmark = pytest.mark.anyio
 
@@ -39,31 +35,9 @@ class Backend:
     advance: Callable[[float], Awaitable[None]]
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.t = 1_700_000_000.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    prefix = unique_prefix()
-    client = shared_redis()
-    try:
-        yield prefix
-    finally:
-        delete_prefix(client, prefix)
-        client.close()
 
 
 @pytest.fixture
@@ -206,16 +180,13 @@ async def _backend_for(
 ) -> AsyncIterator[Backend]:
     """Stores of backend `name`, all in one place (file, Redis prefix); closed afterwards."""
     stores: list[DedupeStore] = []
-    if name == "redis":
+    clock = clock_for(name)
+    if clock.real:
         prefix = str(request.getfixturevalue("redis_prefix"))
-        lease, ttl = 0.3, 0.8
-        now: Callable[[], float] = time.time
-        advance: Callable[[float], Awaitable[None]] = asyncio.sleep
+        lease, ttl = REAL_TIME_LEASE, REAL_TIME_TTL
     else:
         prefix = "unused:"
         lease, ttl = 30.0, 1000.0
-        clock = _FakeClock()
-        now, advance = clock.now, clock.advance
     settings = DedupeSettings(
         backend=name,
         path=str(tmp_path / "dedupe.sqlite3"),
@@ -230,7 +201,7 @@ async def _backend_for(
         return store
 
     try:
-        yield Backend(name, make, lease, ttl, now, advance)
+        yield Backend(name, make, lease, ttl, clock.now, clock.advance)
     finally:
         for store in stores:
             await store.close()

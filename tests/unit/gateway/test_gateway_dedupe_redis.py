@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,15 @@ from gateway.config import DedupeSettings
 from gateway.dedupe import Claim, check_dedupe_store, open_dedupe_store
 from gateway.errors import ConfigError, DedupeUnavailable
 from providers import Secret
-from tests.redis_kit import REDIS_URL, delete_prefix, private_redis, shared_redis, unique_prefix
+from tests.redis_kit import REDIS_URL, private_redis, shared_redis
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "s3cret-pa55word"
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    name = unique_prefix()
-    client = shared_redis()
-    try:
-        yield name
-    finally:
-        delete_prefix(client, name)
-        client.close()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 def _settings(url: str, prefix: str = "hookgate-test:", ttl: float = 60.0) -> DedupeSettings:

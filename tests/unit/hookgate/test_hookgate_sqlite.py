@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from consumers import SqliteIdempotencyStore
 from gateway import spool_file
 from gateway.dedupe_sqlite import SqliteDedupeStore
 from hookgate.sqlite import StoreThread, open_sqlite
@@ -70,6 +71,11 @@ async def test_each_data_file_keeps_its_durability(tmp_path: Path) -> None:
         assert await dedupe._thread.run(_settings) == ("wal", 1, 5000)  # 1: NORMAL
     finally:
         await dedupe.close()
+    done = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
+    try:
+        assert await done._thread.run(_settings) == ("wal", 1, 1000)
+    finally:
+        await done.close()
 
 
 def _thread(tmp_path: Path, calls: list[str] | None = None) -> StoreThread:
