@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
-from gateway.wire import EventProperties
+from gateway.amqp_encoding import EventProperties
 from hookgate import envelope, message_auth
 from providers import VerifiedEvent
 
