@@ -7,8 +7,20 @@ retries along the service's tiers and then dead-letters.
 
 from __future__ import annotations
 
+from hookgate.errors import HookgateError, TopologyError
 
-class ConsumerError(Exception):
+__all__ = [
+    "ConsumerError",
+    "HandlerOutcome",
+    "IdempotencyUnavailable",
+    "Reject",
+    "Retry",
+    "ServiceDefinitionError",
+    "TopologyError",
+]
+
+
+class ConsumerError(HookgateError):
     """Root of every error the consumer framework raises on purpose."""
 
 
@@ -19,10 +31,6 @@ class ServiceDefinitionError(ConsumerError, ValueError):
 class IdempotencyUnavailable(ConsumerError):
     """The idempotency store cannot be read or written (file unusable, locked too long, Redis
     down or too slow). An event whose check fails is retried, never acked as a duplicate."""
-
-
-class TopologyError(ConsumerError):
-    """The broker refused the service's queues (e.g. declared before with other arguments)."""
 
 
 class HandlerOutcome(Exception):

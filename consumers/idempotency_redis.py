@@ -16,7 +16,9 @@ from __future__ import annotations
 from consumers.errors import IdempotencyUnavailable, ServiceDefinitionError
 from consumers.idempotency import DEFAULT_TTL
 from consumers.idempotency_registry import IdempotencyBackend
-from hookgate.redis_client import RedisPipeline, masked_url, url_problem
+from hookgate.redis_client import RedisPipeline
+from hookgate.redis_url import url_problem
+from hookgate.settings import display_url
 
 _DONE = b"1"
 
@@ -29,10 +31,10 @@ class RedisIdempotencyStore:
     def __init__(self, url: str, *, key_prefix: str, ttl_seconds: float = DEFAULT_TTL) -> None:
         problem = url_problem(url)
         if problem:
-            raise ServiceDefinitionError(f"idempotency URL {masked_url(url)}: {problem}")
+            raise ServiceDefinitionError(f"idempotency URL {display_url(url)}: {problem}")
         if not key_prefix:
             raise ServiceDefinitionError("idempotency key_prefix: one per service, not empty")
-        self._url = url  # may hold a password: never shown, see `masked_url`
+        self._url = url  # may hold a password: never shown, see `display_url`
         self._prefix = key_prefix
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._redis = RedisPipeline(url, _unavailable)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from consumers.errors import ServiceDefinitionError
+from hookgate.redis_url import SCHEMES as REDIS_SCHEMES
 
 if TYPE_CHECKING:
     from consumers.idempotency import IdempotencyStore
@@ -26,8 +27,6 @@ _BACKENDS = {
     "redis": "consumers.idempotency_redis:REDIS",
 }
 BACKEND_NAMES = tuple(_BACKENDS)
-# The whole URL is the redis backend's location: these schemes name it.
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def parse_spec(spec: str, service: str) -> tuple[str, str]:
     """`(backend name, location)` of `spec`. An unknown name is an error that quotes the name
     only: a mistyped URL may hold a password."""
     name, _, rest = spec.partition(":")
-    if name.lower() in _REDIS_SCHEMES:
+    if name.lower() in REDIS_SCHEMES:  # the whole URL is the redis backend's location
         return "redis", spec
     if name not in _BACKENDS:
         raise ServiceDefinitionError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from consumers.service import Service
-from consumers.topology import all_queues
+from hookgate.topology import all_queues
 
 OUTCOMES = (
     "success",

@@ -30,7 +30,7 @@ from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
 from consumers.outcome_log import log_outcome
 from consumers.service import Service
-from consumers.topology import dead_queue, declare_service_topology, retry_queue, work_queue
+from hookgate.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
 _log = logging.getLogger("hookgate.consumer")
 

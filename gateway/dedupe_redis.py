@@ -26,7 +26,8 @@ from gateway.config import DedupeSettings
 from gateway.dedupe import Claim
 from gateway.dedupe_registry import DedupeBackend
 from gateway.errors import ConfigError, DedupeUnavailable
-from hookgate.redis_client import RedisPipeline, describe, ping, redact
+from hookgate.errors import describe
+from hookgate.redis_client import RedisPipeline, ping
 
 # 1: NEW (claimed now, or already ours: a repeat after a lost answer); 2: committed
 # (DUPLICATE); 0: claimed by someone else (IN_PROGRESS).
@@ -125,7 +126,7 @@ def _check(settings: DedupeSettings) -> None:
     except (redis.RedisError, OSError, ValueError) as err:
         raise ConfigError(
             f"dedupe.url: Redis at {settings.display_url()} did not answer "
-            f"({redact(describe(err), url)}); start it or fix dedupe.url"
+            f"({describe(err, url)}); start it or fix dedupe.url"
         ) from err
 
 

@@ -13,61 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from hookgate.errors import describe
+from hookgate.settings import display_url
 from hookgate.turns import Answer, Turns
 
-SCHEMES = ("redis", "rediss", "unix")
 _TIMEOUT_SECONDS = 2.0
 _RETRIES = 1
-
-
-def url_problem(url: str) -> str | None:
-    """What is wrong with `url` as a Redis URL, without quoting it; `None` when nothing is."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:
-        return "not a valid URL (is the port a number?)"
-    if parts.scheme not in SCHEMES:
-        return "expected a redis://, rediss:// or unix:// URL"
-    if parts.scheme != "unix" and not parts.hostname:
-        return "expected a host: redis://HOST:PORT/DB"
-    return None
-
-
-def masked_url(url: str) -> str:
-    """`url` for logs and errors: its password masked and its query (which may hold one too)
-    dropped. Works as well on a URL `url_problem` refuses: all before the last "@" is masked
-    but the scheme and the user name."""
-    credentials, at, rest = url.rpartition("@")
-    rest = rest.partition("?")[0].partition("#")[0]
-    if not at:
-        return rest
-    scheme, slashes, userinfo = credentials.partition("://")
-    if not slashes:
-        return f"***@{rest}"
-    return f"{scheme}://{userinfo.partition(':')[0]}:***@{rest}"
-
-
-def redact(text: str, url: str) -> str:
-    """`text` with the URL's password masked, cut to one short line."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        text = text.replace(password, "***")  # before truncating, or a cut password leaks
-    return text[:300]
-
-
-def describe(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}".strip(": ")
 
 
 def ping(url: str) -> None:
@@ -91,7 +48,7 @@ class RedisPipeline:
 
     def __init__(self, url: str, error: Callable[[str], Exception]) -> None:
         self._url = url
-        self.display_url = masked_url(url)
+        self.display_url = display_url(url)
         self._error = error
         self._redis: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
             url,
@@ -134,4 +91,4 @@ class RedisPipeline:
         ]
 
     def _unavailable(self, err: BaseException) -> Exception:
-        return self._error(f"Redis at {self.display_url}: {redact(describe(err), self._url)}")
+        return self._error(f"Redis at {self.display_url}: {describe(err, self._url)}")

@@ -68,13 +68,15 @@ def test_a_service_names_its_store(tmp_path: Path) -> None:
         ("sqlite:", '"sqlite:" needs a path after it, e.g. "sqlite:var/billing-done.sqlite3"'),
         ("memory:x", '"memory" takes nothing after it'),
         ("redis", "idempotency URL redis: expected a redis://, rediss:// or unix:// URL"),
-        ("redis://", "expected a host: redis://HOST:PORT/DB"),
+        ("redis:host", "idempotency URL redis:host: expected a redis://, rediss:// or unix://"),
+        (f"rediss:u:{PASSWORD}@h", "idempotency URL ***: expected a redis://"),
     ],
 )
 def test_a_bad_name_is_a_definition_error_with_the_fix(spec: str, message: str) -> None:
     with pytest.raises(ServiceDefinitionError, match=r"^service 'billing': ") as caught:
         Service("billing", idempotency=spec)
     assert message in str(caught.value)
+    assert PASSWORD not in str(caught.value)
 
 
 def test_a_bad_redis_url_is_refused_without_showing_its_password() -> None:
