@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
@@ -45,7 +46,7 @@ def open_sqlite(
     private_sqlite_file(path)  # 0600 in a 0700 directory: bodies, signatures, event IDs
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
     try:
-        db.execute("PRAGMA journal_mode = WAL")
+        _journal_wal(db, busy_timeout)
         db.execute(_SYNCHRONOUS[synchronous])
         db.executescript(schema)
         if migrate is not None:
@@ -54,6 +55,21 @@ def open_sqlite(
         db.close()
         raise
     return db
+
+
+def _journal_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
+    # Two processes creating the file at once (the workers of a service starting together):
+    # the switch to WAL answers "locked" without waiting on the busy handler. Wait here instead,
+    # as long as a busy timeout; once the file is in WAL mode (it stays so) this returns at once.
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if err.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class StoreThread:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,23 @@ def test_a_failing_migration_closes_the_connection_and_raises(tmp_path: Path) ->
         open_sqlite(path, synchronous="NORMAL", busy_timeout=1, schema="", migrate=migrate)
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")
+
+
+def test_many_connections_creating_one_file_at_once_all_open_it(tmp_path: Path) -> None:
+    # The workers of a service starting together on a fresh file: none may fail the WAL switch.
+    path = str(tmp_path / "fresh.sqlite3")
+    start = threading.Barrier(8)
+
+    def open_it(_: int) -> str:
+        start.wait()
+        db = open_sqlite(path, synchronous="NORMAL", busy_timeout=5, schema=_SCHEMA)
+        try:
+            return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+        finally:
+            db.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(open_it, range(8))) == ["wal"] * 8
 
 
 async def test_each_data_file_keeps_its_durability(tmp_path: Path) -> None:
