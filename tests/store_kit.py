@@ -12,6 +12,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+_S = TypeVar("_S")
 
 # Periods (seconds) a real-time clock can check within a test's patience.
 REAL_TIME_TTL = 0.8
@@ -42,3 +45,21 @@ def clock_for(backend: str) -> Clock:
         return Clock(time.time, asyncio.sleep, real=True)
     fake = _FakeClock()
     return Clock(fake.now, fake.advance, real=False)
+
+
+@dataclass
+class Backend(Generic[_S]):
+    """Stores of one backend (all sharing one place where the backend can share: a file, a
+    Redis prefix), their TTL (and lease) in seconds, and the clock the backend agrees with."""
+
+    name: str
+    make: Callable[[], _S]
+    clock: Clock
+    ttl: float
+    lease: float = 0.0
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    async def advance(self, seconds: float) -> None:
+        await self.clock.advance(seconds)

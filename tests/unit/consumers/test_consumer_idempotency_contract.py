@@ -10,30 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from consumers.idempotency import IdempotencyStore, idempotency_store
 from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis
-from tests.store_kit import REAL_TIME_TTL, Clock, clock_for
+from tests.store_kit import REAL_TIME_TTL, clock_for
+from tests.store_kit import Backend as StoreBackend
 
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Backend:
-    """Stores of one backend, all sharing one place where the backend can share, and a clock."""
-
-    name: str
-    make: Callable[[], IdempotencyStore]
-    ttl: float
-    clock: Clock
-
-    def now(self) -> float:
-        return self.clock.now()
+Backend = StoreBackend[IdempotencyStore]
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +45,7 @@ async def _backend_for(name: str, tmp_path: Path) -> AsyncIterator[Backend]:
         return store
 
     try:
-        yield Backend(name, make, ttl, clock)
+        yield Backend(name, make, clock, ttl)
     finally:
         for store in stores:
             await store.close()
@@ -96,7 +86,7 @@ async def test_keys_are_independent(store: IdempotencyStore, backend: Backend) -
 async def test_a_mark_lasts_until_its_ttl(store: IdempotencyStore, backend: Backend) -> None:
     await store.mark_done("stripe:evt_1", backend.now())
     assert await store.is_done("stripe:evt_1", backend.now())
-    await backend.clock.advance(backend.ttl * 1.5)
+    await backend.advance(backend.ttl * 1.5)
     assert not await store.is_done("stripe:evt_1", backend.now())
 
 
@@ -104,9 +94,9 @@ async def test_marking_again_counts_the_ttl_from_the_new_mark(
     store: IdempotencyStore, backend: Backend
 ) -> None:
     await store.mark_done("stripe:evt_1", backend.now())
-    await backend.clock.advance(backend.ttl * 0.6)
+    await backend.advance(backend.ttl * 0.6)
     await store.mark_done("stripe:evt_1", backend.now())
-    await backend.clock.advance(backend.ttl * 0.6)  # past the first mark's TTL, within the second
+    await backend.advance(backend.ttl * 0.6)  # past the first mark's TTL, within the second
     assert await store.is_done("stripe:evt_1", backend.now())
 
 
@@ -114,7 +104,7 @@ async def test_purge_forgets_expired_keys_and_keeps_live_ones(
     store: IdempotencyStore, backend: Backend
 ) -> None:
     await store.mark_done("old", backend.now())
-    await backend.clock.advance(backend.ttl * 1.5)
+    await backend.advance(backend.ttl * 1.5)
     await store.mark_done("live", backend.now())
     purged = await store.purge(backend.now())
     assert purged in (0, 1)  # 0: a backend that expires keys on its own

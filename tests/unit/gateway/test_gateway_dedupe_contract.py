@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -19,20 +18,12 @@ from gateway.dedupe import Claim, DedupeStore, open_dedupe_store
 from providers import Secret
 from tests.redis_kit import REDIS_URL
 from tests.store_kit import REAL_TIME_LEASE, REAL_TIME_TTL, clock_for
+from tests.store_kit import Backend as StoreBackend
 
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Backend:
-    """Stores of one backend (all sharing one place where the backend can share) and a clock."""
-
-    name: str
-    make: Callable[[], DedupeStore]
-    lease: float
-    ttl: float
-    now: Callable[[], float]
-    advance: Callable[[float], Awaitable[None]]
+Backend = StoreBackend[DedupeStore]
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -201,7 +192,7 @@ async def _backend_for(
         return store
 
     try:
-        yield Backend(name, make, lease, ttl, clock.now, clock.advance)
+        yield Backend(name, make, clock, ttl, lease)
     finally:
         for store in stores:
             await store.close()
