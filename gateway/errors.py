@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from hookgate.observe import PublishFailure
+
 
 class GatewayError(Exception):
     """Root of every error the gateway raises on purpose."""
@@ -20,7 +22,7 @@ class DedupeUnavailable(GatewayError):
 class PublishFailed(GatewayError):
     """The broker did not confirm a publish: `reason` is a bounded metric label."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: PublishFailure, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
 
