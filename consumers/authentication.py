@@ -1,7 +1,7 @@
 """Consumer-side message authentication (`[broker] message_key`).
 
 With keys configured, a delivery is handed to a handler only when its `hookgate-signature`
-verifies with one of them (`consumers.message_auth`: an HMAC over the body and the headers that
+verifies with one of them (`hookgate.message_auth`: an HMAC over the body and the headers that
 say what the event is). Anyone who can publish to the broker could otherwise hand a handler a
 message claiming any source, type or ID. A message that does not verify is dead-lettered at once
 with the error type `Unauthenticated`, never retried, and `hookgate dlq replay` will not send it
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from consumers import message_auth  # stdlib only: the wire contract both sides share
+from hookgate import message_auth  # stdlib only: the wire contract both sides share
 
 ERROR_TYPE = "Unauthenticated"
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiormq
 
 from consumers.errors import ConsumerError
+from hookgate.errors import describe
 
 TIMEOUT = 15.0
 AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
@@ -40,7 +41,7 @@ async def connect(url: str, name: str = "hookgate-cli") -> aiormq.abc.AbstractCo
         async with asyncio.timeout(TIMEOUT):
             return await aiormq.connect(url, client_properties={"connection_name": name})
     except AMQP_ERRORS as err:
-        raise ConsumerError(f"cannot connect to the broker: {type(err).__name__}: {err}") from err
+        raise ConsumerError(f"cannot connect to the broker: {describe(err, url)}") from err
 
 
 async def close(connection: aiormq.abc.AbstractConnection) -> None:

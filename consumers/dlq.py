@@ -23,6 +23,7 @@ from consumers import authentication, broker
 from consumers.errors import ConsumerError
 from consumers.event import event_from_message
 from consumers.messages import replay_copy
+from hookgate import envelope
 
 _TIMEOUT = broker.TIMEOUT
 
@@ -55,9 +56,9 @@ class DeadLetter:
             routing_key=message.routing_key or "",
             message_id=properties.message_id,
         )
-        reason = _text(headers.get("hookgate-dead-reason"))
-        error_type = _text(headers.get("hookgate-error-type"))
-        error_message = _text(headers.get("hookgate-error-message"))
+        reason = _text(headers.get(envelope.DEAD_REASON))
+        error_type = _text(headers.get(envelope.ERROR_TYPE))
+        error_message = _text(headers.get(envelope.ERROR_MESSAGE))
         if not error_type:  # dead-lettered by the broker, not by a worker
             reason, error_type, error_message = _broker_death(headers)
         return cls(
@@ -67,9 +68,9 @@ class DeadLetter:
             attempt=event.attempt,
             error_type=error_type,
             error_message=error_message,
-            traceback=_text(headers.get("hookgate-error-traceback")),
-            failed_at=_text(headers.get("hookgate-failed-at")) or _death_time(headers),
-            handler=_text(headers.get("hookgate-handler")),
+            traceback=_text(headers.get(envelope.ERROR_TRACEBACK)),
+            failed_at=_text(headers.get(envelope.FAILED_AT)) or _death_time(headers),
+            handler=_text(headers.get(envelope.HANDLER)),
             reason=reason,
             body=message.body,
             content_type=properties.content_type,

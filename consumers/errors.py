@@ -7,17 +7,24 @@ retries along the service's tiers and then dead-letters.
 
 from __future__ import annotations
 
+from hookgate.errors import HookgateError, TopologyError
 
-class ConsumerError(Exception):
+__all__ = [
+    "ConsumerError",
+    "HandlerOutcome",
+    "Reject",
+    "Retry",
+    "ServiceDefinitionError",
+    "TopologyError",
+]
+
+
+class ConsumerError(HookgateError):
     """Root of every error the consumer framework raises on purpose."""
 
 
 class ServiceDefinitionError(ConsumerError, ValueError):
     """A `Service` or a handler is defined wrongly (bad name, pattern, delays)."""
-
-
-class TopologyError(ConsumerError):
-    """The broker refused the service's queues (e.g. declared before with other arguments)."""
 
 
 class HandlerOutcome(Exception):

@@ -16,8 +16,8 @@ import sqlite3
 from pathlib import Path
 from typing import Protocol
 
-from consumers.datafiles import private_sqlite_file
 from consumers.errors import ConsumerError
+from hookgate.datafiles import private_sqlite_file
 
 DEFAULT_TTL = 7 * 86_400.0
 

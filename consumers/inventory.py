@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from consumers import broker
 from consumers.service import Service
-from consumers.terminal import safe
-from consumers.topology import dead_queue, retry_queues, unrouted_name, work_queue
+from hookgate.terminal import safe
+from hookgate.topology import dead_queue, retry_queues, unrouted_name, work_queue
 
 LIMITS = (
     "AMQP shows only what it is asked by name: other services' queues, the bindings that "

@@ -7,30 +7,21 @@ headers (`x-death`, `x-delivery-count`) are dropped: the attempt counter is hook
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
 from consumers.dispatch import Failure
-
-PERSISTENT = 2
-ERROR_HEADERS = (
-    "hookgate-error-type",
-    "hookgate-error-message",
-    "hookgate-error-traceback",
-    "hookgate-failed-at",
-    "hookgate-handler",
-    "hookgate-dead-reason",
-)
+from hookgate import envelope
 
 
 def retry_copy(properties: Basic.Properties, attempt: int) -> Basic.Properties:
     """The copy for a retry tier: attempt `attempt + 1`."""
     headers = _own_headers(properties.headers)
-    headers["hookgate-attempt"] = attempt + 1
+    headers[envelope.ATTEMPT] = attempt + 1
     return _with_headers(properties, headers)
 
 
@@ -41,13 +32,13 @@ def dead_letter_copy(
     headers = _own_headers(properties.headers)
     headers.update(
         {
-            "hookgate-attempt": attempt,
-            "hookgate-error-type": failure.type,
-            "hookgate-error-message": failure.message,
-            "hookgate-error-traceback": failure.traceback,
-            "hookgate-failed-at": rfc3339_now(),
-            "hookgate-handler": handler,
-            "hookgate-dead-reason": reason,
+            envelope.ATTEMPT: attempt,
+            envelope.ERROR_TYPE: failure.type,
+            envelope.ERROR_MESSAGE: failure.message,
+            envelope.ERROR_TRACEBACK: failure.traceback,
+            envelope.FAILED_AT: envelope.rfc3339_ms(time.time()),
+            envelope.HANDLER: handler,
+            envelope.DEAD_REASON: reason,
         }
     )
     return _with_headers(properties, headers)
@@ -56,16 +47,12 @@ def dead_letter_copy(
 def replay_copy(properties: Basic.Properties) -> Basic.Properties:
     """The copy `hookgate dlq replay` sends back to the work queue: attempt 1, no error."""
     headers = _own_headers(properties.headers)
-    for name in ERROR_HEADERS:
+    for name in envelope.ERROR_HEADERS:
         headers.pop(name, None)
-    headers["hookgate-attempt"] = 1
-    replays = headers.get("hookgate-replays")
-    headers["hookgate-replays"] = (replays if isinstance(replays, int) else 0) + 1
+    headers[envelope.ATTEMPT] = 1
+    replays = headers.get(envelope.REPLAYS)
+    headers[envelope.REPLAYS] = (replays if isinstance(replays, int) else 0) + 1
     return _with_headers(properties, headers)
-
-
-def rfc3339_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _own_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -77,7 +64,7 @@ def _with_headers(properties: Basic.Properties, headers: FieldTable) -> Basic.Pr
         content_type=properties.content_type,
         content_encoding=properties.content_encoding,
         headers=headers,
-        delivery_mode=PERSISTENT,
+        delivery_mode=envelope.PERSISTENT,
         correlation_id=properties.correlation_id,
         message_id=properties.message_id,
         timestamp=properties.timestamp,

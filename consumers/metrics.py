@@ -11,8 +11,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from consumers.service import Service
-from consumers.topology import all_queues
 from hookgate.observe import BaseObserver, ConsumeOutcome, ConsumeRecord
+from hookgate.topology import all_queues
 
 #: The `handler` label of events that no handler of the service matched.
 UNMATCHED = "_unmatched"

@@ -19,7 +19,7 @@ from consumers import broker
 from consumers.dlq import held
 from consumers.errors import ConsumerError
 from consumers.event import event_from_message
-from consumers.terminal import safe
+from hookgate.terminal import safe
 
 # Queues hookgate declares without a delivery limit: peeking them costs nothing.
 _NO_DELIVERY_LIMIT = re.compile(r".+\.(dead|unrouted|retry\.[0-9]+(ms|s|m|h))")

@@ -18,7 +18,7 @@ import re
 import shlex
 from typing import NamedTuple
 
-from consumers.topology import unrouted_name
+from hookgate.topology import unrouted_name
 
 
 class Permissions(NamedTuple):

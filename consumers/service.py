@@ -1,7 +1,7 @@
 """`Service`: a named consumer of webhook events, and the handlers it dispatches to.
 
 A service owns one work queue (its name), one retry queue per backoff tier and a dead-letter
-queue (`consumers.topology`). Each handler's pattern is an AMQP topic pattern over the event's
+queue (`hookgate.topology`). Each handler's pattern is an AMQP topic pattern over the event's
 routing key `{source}.{event_type}` (`*` one word, `#` zero or more) and is also the work
 queue's binding, so the broker only sends what some handler wants.
 """

@@ -15,7 +15,7 @@ from __future__ import annotations
 from consumers import broker
 from consumers.errors import ConsumerError
 from consumers.service import Service
-from consumers.topology import all_queues, dead_queue, work_queue
+from hookgate.topology import all_queues, dead_queue, work_queue
 
 
 async def delete_service_queues(url: str, service: Service, *, force: bool) -> list[str]:

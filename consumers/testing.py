@@ -15,7 +15,8 @@ handlers in threads, retry tiers) and returns the `Outcome`: `acked`, `kind` (`s
 It never touches the service's own idempotency store (a file your tests should not depend on):
 pass `idempotency=MemoryIdempotencyStore()` to several `deliver` calls to see duplicates.
 `deliver_until_settled` follows the retries, attempt after attempt, without waiting.
-`verified_event` builds the event from a signed request, verified by the real provider.
+`deliver` also takes a message: `published(event)` below, or `gateway.testing.message_for(…)`,
+the message the gateway publishes for a signed request, verified by the real provider.
 
 Message authentication (`[broker] message_key`): `published(event, key=…)` is the message the
 gateway would publish, signed with `key` (or unsigned without one); `deliver(service, message,
@@ -32,20 +33,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from consumers import message_auth
 from consumers.dispatch import Dispatcher, Outcome
 from consumers.event import Event, event_from_message, event_headers
 from consumers.idempotency import IdempotencyStore
 from consumers.service import Service
+from hookgate import message_auth
 from hookgate.observe import ConsumeOutcome, Observer, Observers
-from providers import Handshake, load
-from providers.testing import build_provider, make_request
 
 __all__ = [
+    "BrokerMessage",
     "Message",
     "Outcome",
     "deliver",
@@ -53,8 +53,20 @@ __all__ = [
     "deliver_until_settled",
     "make_event",
     "published",
-    "verified_event",
 ]
+
+
+class BrokerMessage(Protocol):
+    """A message as it travels on the broker (`Message`, `gateway.testing.PublishedMessage`)."""
+
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> Mapping[str, Any]: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def message_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +80,7 @@ class Message:
 
     def event(self) -> Event:
         """The event a handler would get from this message (the worker's own decoding)."""
-        return event_from_message(
-            self.body,
-            self.headers,
-            routing_key="",
-            message_id=self.message_id,
-            content_type=self.content_type,
-        )
+        return _decoded(self)
 
 
 def published(event: Event, *, key: str | bytes | None = None) -> Message:
@@ -114,44 +120,15 @@ def make_event(
     )
 
 
-def verified_event(
-    provider: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    secrets: Iterable[str],
-    source: str | None = None,
-    options: Mapping[str, object] | None = None,
-) -> Event:
-    """Verify a signed request with the real `provider` and build the event the gateway would
-    publish. Raises the provider's `VerificationError` when the signature does not hold."""
-    name = source or provider
-    verifier = build_provider(load(provider), secrets, options=options, source=name)
-    request = make_request(body, headers)
-    verified = verifier.verify(request)
-    if isinstance(verified, Handshake):
-        raise ValueError("that request is a provider handshake, not an event")
-    return Event(
-        id=verified.id,
-        source=name,
-        type=verified.type,
-        body=body,
-        provider=provider,
-        received_at=datetime.fromtimestamp(request.received_at, UTC),
-        content_type=request.headers.get("content-type"),
-        headers=dict(request.headers),
-    )
-
-
 async def deliver_async(
     service: Service,
-    event: Event | Message,
+    event: Event | BrokerMessage,
     *,
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
     observers: Iterable[Observer] = (),
 ) -> Outcome:
-    """Deliver `event` to `service` once, in memory, and return what would happen to it.
+    """Deliver `event` (or a message) to `service` once, in memory; return what would happen.
 
     With `message_keys`, the message must be signed with one of them (`published(…, key=…)`),
     as `hookgate consume` requires with `[broker] message_key` set. `observers` hear the
@@ -159,8 +136,8 @@ async def deliver_async(
     started = time.perf_counter()
     dispatcher = Dispatcher(service, idempotency=idempotency, message_keys=message_keys)
     try:
-        message = event if isinstance(event, Message) else published(event)
-        delivered = message.event() if isinstance(event, Message) else event
+        message = published(event) if isinstance(event, Event) else event
+        delivered = event if isinstance(event, Event) else _decoded(event)
         outcome = dispatcher.authenticate(message.body, message.headers)
         if outcome is None:
             outcome = await dispatcher.process(delivered)
@@ -173,7 +150,7 @@ async def deliver_async(
 
 def deliver(
     service: Service,
-    event: Event | Message,
+    event: Event | BrokerMessage,
     *,
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
@@ -208,3 +185,14 @@ def deliver_until_settled(
         return outcomes
 
     return asyncio.run(run())
+
+
+def _decoded(message: BrokerMessage) -> Event:
+    """The event a worker would decode from `message`."""
+    return event_from_message(
+        message.body,
+        message.headers,
+        routing_key="",
+        message_id=message.message_id,
+        content_type=message.content_type,
+    )

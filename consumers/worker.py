@@ -30,8 +30,8 @@ from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
 from consumers.outcome_log import OutcomeLog
 from consumers.service import Service
-from consumers.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 from hookgate.observe import ConsumeOutcome, Observer, Observers
+from hookgate.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
 _log = logging.getLogger("hookgate.consumer")
 

@@ -1,5 +1,5 @@
 """`python -m gateway` is `hookgate`."""
 
-from gateway.cli import main
+from hookgate.cli import main
 
 raise SystemExit(main())

@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from consumers.datafiles import private_sqlite_file
 from gateway.config import DedupeSettings
 from gateway.dedupe import Claim
 from gateway.dedupe_registry import DedupeBackend
 from gateway.errors import ConfigError, DedupeUnavailable
+from hookgate.datafiles import private_sqlite_file
 
 _log = logging.getLogger("hookgate.dedupe")
 _T = TypeVar("_T")

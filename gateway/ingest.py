@@ -54,8 +54,9 @@ from gateway.responses import (
 from gateway.responses import UNKNOWN_SOURCE as UNKNOWN_SOURCE_ANSWER
 from gateway.sources import Source
 from gateway.spool import Spool, SpooledEvent, SpoolFull, SpoolUnavailable
-from gateway.topology import routing_key
+from hookgate import envelope
 from hookgate.observe import IngestOutcome, IngestRecord, Observer, PublishFailure
+from hookgate.routing import routing_key
 from providers import Handshake, VerificationError, VerifiedEvent, WebhookRequest
 
 _log = logging.getLogger("hookgate.ingest")
@@ -352,7 +353,7 @@ def _spooled(
     received_at: float,
 ) -> SpooledEvent:
     assert properties.headers is not None
-    forwarded = properties.headers["hookgate-http-headers"]
+    forwarded = properties.headers[envelope.HTTP_HEADERS]
     assert isinstance(forwarded, dict)
     return SpooledEvent(
         source=source.name,

@@ -1,56 +1,16 @@
-"""JSON-lines logging: one object per line, structured fields under `extra={"fields": …}`."""
+"""The gateway's request log: one JSON line per request, in the shape of every other log line
+(`hookgate.logs`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
-from typing import Any
 
 import orjson
 
+from hookgate.logs import log_timestamp
 from hookgate.observe import BaseObserver, IngestRecord
-
-
-def _timestamp(unix_time: float) -> str:
-    milliseconds = int(unix_time * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix_time)) + f".{milliseconds:03d}Z"
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": _timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields = getattr(record, "fields", None)
-        if fields:
-            entry.update(fields)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-def configure_logging(level: str) -> None:
-    """Send every log line to stderr as JSON: hookgate's and every library's.
-
-    The handler sits on the root logger, so aiormq's, asyncio's and any other library's records
-    are formatted like ours. Without a root handler, Python prints them through its plain-text
-    "last resort" handler, and one such line breaks a JSON-lines log pipeline. Warnings go
-    through logging too (`py.warnings`), for the same reason.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logger = logging.getLogger("hookgate")
-    logger.handlers.clear()  # an earlier configuration's handler would print lines twice
-    logger.setLevel(level.upper())
-    logger.propagate = True
-    logging.captureWarnings(True)
 
 
 class RequestLog(BaseObserver):
@@ -68,7 +28,7 @@ class RequestLog(BaseObserver):
 
     def on_ingest(self, record: IngestRecord) -> None:
         entry = {
-            "ts": _timestamp(time.time()),
+            "ts": log_timestamp(time.time()),
             "level": "info",
             "logger": "hookgate.request",
             "msg": "request",

@@ -15,12 +15,9 @@ from datetime import UTC, datetime
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
-from consumers import message_auth
-from gateway.wire import EventProperties
+from gateway.amqp_encoding import EventProperties
+from hookgate import envelope, message_auth
 from providers import VerifiedEvent
-
-APP_ID = "hookgate"
-PERSISTENT = 2
 
 # Hop-by-hop headers, and credentials that must not travel to every consumer.
 _EXCLUDED_HEADERS = frozenset(
@@ -67,10 +64,6 @@ def forwarded_headers(headers: Mapping[str, str], drop: frozenset[str] = frozens
     }
 
 
-def rfc3339_ms(unix_time: float) -> str:
-    return datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
 def build_properties(
     *,
     source: str,
@@ -84,26 +77,26 @@ def build_properties(
 ) -> Basic.Properties:
     """The message's properties: `headers` are the request's, filtered here (`drop`: the
     source's extra names to leave out); with `message_key`, signed over `body` and the
-    `hookgate-*` headers (`consumers.message_auth`)."""
+    `hookgate-*` headers (`hookgate.message_auth`)."""
     content_type = headers.get("content-type")
     if content_type is not None and len(content_type.encode()) > _SHORTSTR:
         content_type = None
-    table: FieldTable = {
-        "hookgate-source": source,
-        "hookgate-provider": provider,
-        "hookgate-event-id": event.id,
-        "hookgate-event-type": event.type,
-        "hookgate-received-at": rfc3339_ms(received_at),
-        "hookgate-http-headers": forwarded_headers(headers, drop),
-    }
+    table: FieldTable = envelope.encode(
+        source=source,
+        provider=provider,
+        event_id=event.id,
+        event_type=event.type,
+        received_at=envelope.rfc3339_ms(received_at),
+        http_headers=forwarded_headers(headers, drop),
+    )
     if message_key is not None:
         table[message_auth.HEADER] = message_auth.sign(message_key, body, table)
     return EventProperties(
         content_type=content_type,
-        delivery_mode=PERSISTENT,
+        delivery_mode=envelope.PERSISTENT,
         message_id=event.id,
         timestamp=datetime.fromtimestamp(int(received_at), UTC),
-        app_id=APP_ID,
+        app_id=envelope.APP_ID,
         headers=table,
     )
 

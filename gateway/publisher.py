@@ -27,8 +27,9 @@ from pamqp.commands import Basic
 from gateway.errors import GatewayError, PublishFailed, describe
 from gateway.message import FRAME_OVERHEAD, MAX_PROPERTIES_BYTES
 from gateway.metrics import GatewayMetrics
-from gateway.topology import TopologyError, ensure_gateway_topology
+from hookgate.errors import TopologyError
 from hookgate.observe import PublishFailure
+from hookgate.topology import ensure_gateway_topology
 from providers import Secret
 
 _log = logging.getLogger("hookgate.publisher")

@@ -31,9 +31,9 @@ from gateway.app import check_stores, create_app
 from gateway.config import Config, load_config
 from gateway.http_protocol import EdgeConfig, EdgeLimits
 from gateway.listen import bind_listener
-from gateway.logs import configure_logging
 from gateway.publisher import check_login
 from gateway.sources import build_sources
+from hookgate.logs import configure_logging
 
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _BACKLOG = 2048  # uvicorn's default
@@ -114,7 +114,7 @@ def _uvicorn_log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "gateway.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "hookgate.logs.JsonFormatter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",

@@ -11,7 +11,7 @@ Every worker process on a host shares one spool file; a lease row lets only one 
 forward at a time. The size bound covers waiting and quarantined rows (both take disk) and is
 checked against the totals last read from the file plus this process's own appends since, so
 with several workers it may be overshot by a little. The file's tables and statements live in
-`gateway.spool_file`; the file is private (0600, see `consumers.datafiles`).
+`gateway.spool_file`; the file is private (0600, see `hookgate.datafiles`).
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from consumers.terminal import safe
 from gateway import spool_file
 from gateway.config import SpoolSettings
 from gateway.errors import GatewayError
+from hookgate.terminal import safe
 
 
 def add_spool_commands(

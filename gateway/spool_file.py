@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from consumers.datafiles import private_sqlite_file
+from hookgate.datafiles import private_sqlite_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

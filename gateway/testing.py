@@ -12,18 +12,29 @@
 It encodes each message's properties as the AMQP client would and refuses what would not fit
 one frame, so a test sees what the broker would take. It is not a broker: integration tests run
 against a real RabbitMQ.
+
+`message_for(provider, body, headers, secrets=[…])` is the message the gateway publishes for
+one signed request, verified by the real provider: hand it to `consumers.testing.deliver` to
+test a handler with exactly what `hookgate serve` would send it.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pamqp.commands import Basic
 
+from gateway.config import SourceSettings
 from gateway.errors import PublishFailed
-from gateway.message import MAX_PROPERTIES_BYTES
+from gateway.message import MAX_PROPERTIES_BYTES, build_properties
+from gateway.sources import build_source
 from hookgate.observe import PublishFailure
+from hookgate.routing import routing_key
+from hookgate.secret import Secret
+from providers import Handshake, WebhookRequest
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,60 @@ class PublishedMessage:
     @property
     def headers(self) -> dict[str, Any]:
         return dict(self.properties.headers or {})
+
+    @property
+    def content_type(self) -> str | None:
+        return self.properties.content_type
+
+    @property
+    def message_id(self) -> str | None:
+        return self.properties.message_id
+
+
+def message_for(
+    provider: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    secrets: Iterable[str],
+    source: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    message_key: str | None = None,
+) -> PublishedMessage:
+    """The message the gateway publishes for this signed request to `[sources.<source>]`
+    (`source` defaults to the provider's name): verified by the real `provider`, with the HTTP
+    headers the gateway keeps (credentials and hop-by-hop headers dropped) and, with
+    `message_key`, signed as `[broker] message_key` signs it. Raises the provider's
+    `VerificationError` when the signature does not hold."""
+    name = source or provider
+    settings = SourceSettings(
+        name, provider, tuple(Secret(s) for s in secrets), None, options=dict(options or {})
+    )
+    built = build_source(settings)
+    lowered = {key.lower(): value for key, value in headers.items()}
+    received_at = time.time()
+    request = WebhookRequest(
+        method="POST",
+        url=f"http://127.0.0.1:8000/webhooks/{name}",
+        headers=lowered,
+        query={},
+        body=body,
+        received_at=received_at,
+    )
+    verified = built.provider.verify(request)
+    if isinstance(verified, Handshake):
+        raise ValueError("that request is a provider handshake, not an event")
+    properties = build_properties(
+        source=name,
+        provider=provider,
+        event=verified,
+        headers=lowered,
+        received_at=received_at,
+        drop=built.drop_headers,
+        message_key=message_key.encode() if message_key is not None else None,
+        body=body,
+    )
+    return PublishedMessage(body, routing_key(name, verified.type), properties)
 
 
 class MemoryPublisher:

@@ -1,1 +1,13 @@
-"""hookgate's floor: what the gateway and the consumers both speak, and nothing else."""
+"""hookgate's floor: what the gateway and the consumers both speak, and nothing else.
+
+- `envelope`: the `hookgate-*` AMQP headers (names, encode, decode, timestamps);
+- `routing`: the routing key `{source}.{type}`; `topology`: every exchange, queue and argument;
+- `settings`: the `[broker]` table and the TOML helpers; `secret`: `Secret`;
+- `message_auth`: the message signature between gateway and consumers;
+- `errors`, `logs`, `datafiles`, `terminal`: the root error, JSON logging, private data
+  files, terminal-safe text;
+- `cli`: the `hookgate` command's root, which composes the commands each package registers.
+
+It imports nothing from `providers`, `gateway` or `consumers`; they import it
+(tests/unit/test_layers.py pins that).
+"""

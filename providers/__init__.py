@@ -1,5 +1,6 @@
 """Provider plugins: turn an inbound webhook request into a verified event, or refuse it."""
 
+from hookgate.secret import Secret
 from providers.base import (
     Handshake,
     Provider,
@@ -21,7 +22,6 @@ from providers.errors import (
 from providers.facts import ProviderFacts, describe
 from providers.options import Options
 from providers.registry import installed, load
-from providers.secret import Secret
 from providers.signing import CannotSign, SignedRequest, Signing, can_sign, sign
 
 __all__ = [

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from hookgate.secret import Secret
 from providers.errors import (
     InvalidSignature,
     Malformed,
@@ -16,7 +17,6 @@ from providers.errors import (
     ProviderConfigError,
     StaleTimestamp,
 )
-from providers.secret import Secret
 
 
 def require_header(headers: Any, name: str) -> str:

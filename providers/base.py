@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+from hookgate.secret import Secret
 from providers.options import Options
-from providers.secret import Secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
+from hookgate.secret import Secret
 from providers.base import Provider, ProviderFactory, SourceSpec, WebhookRequest
 from providers.options import Options
-from providers.secret import Secret
 
 DEFAULT_URL = "https://hookgate.test/webhooks/test"
 

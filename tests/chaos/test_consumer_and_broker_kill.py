@@ -26,7 +26,7 @@ import pytest
 
 from consumers import Service
 from consumers.dlq import depth, peek
-from consumers.topology import declare_service_topology
+from hookgate.topology import declare_service_topology
 from tests.chaos.conftest import ChaosProcesses
 from tests.chaos.figures import Figures, count_delivery
 from tests.chaos.load import Load, github_events

@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from consumers import Service
-from consumers.topology import all_queues
 from gateway.app import create_app
 from gateway.config import Config, parse_config
+from hookgate.topology import all_queues
 from tests.integration.broker import AMQP_URL, ping
 from tests.integration.consumer_kit import delete_queues, service_name
 

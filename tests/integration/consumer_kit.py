@@ -20,12 +20,13 @@ import orjson
 from pamqp.commands import Basic
 from prometheus_client import CollectorRegistry
 
-from consumers import Service, message_auth
+from consumers import Service
 from consumers.metrics import ConsumerMetrics
-from consumers.topology import all_queues
 from consumers.worker import Worker
 from gateway.message import build_properties
-from gateway.topology import routing_key
+from hookgate import message_auth
+from hookgate.routing import routing_key
+from hookgate.topology import all_queues
 from providers import VerifiedEvent
 from tests.integration.broker import AMQP_URL
 

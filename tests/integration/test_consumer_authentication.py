@@ -14,8 +14,8 @@ import pytest
 
 from consumers import Event, Reject, Service
 from consumers.dlq import peek
-from consumers.topology import dead_queue
-from gateway.cli import main as cli
+from hookgate.cli import main as cli
+from hookgate.topology import dead_queue
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (
     broker_config,

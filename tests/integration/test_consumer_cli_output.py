@@ -11,8 +11,8 @@ import aiormq
 import pytest
 
 from consumers import Service
-from consumers.topology import all_queues, dead_queue, declare_service_topology
-from gateway.cli import main as cli
+from hookgate.cli import main as cli
+from hookgate.topology import all_queues, dead_queue, declare_service_topology
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (
     broker_config,

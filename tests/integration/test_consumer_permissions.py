@@ -28,8 +28,8 @@ from consumers.permissions import (
     service_permissions,
 )
 from consumers.teardown import delete_service_queues
-from consumers.topology import ensure_gateway_topology
-from gateway.cli import main as cli
+from hookgate.cli import main as cli
+from hookgate.topology import ensure_gateway_topology
 from tests.integration.cases import CASES
 from tests.integration.conftest import make_config, running_gateway
 from tests.integration.consumer_kit import eventually, publish_event, running_worker

@@ -19,7 +19,7 @@ import pytest
 
 from consumers import Service
 from consumers.dlq import peek
-from consumers.topology import all_queues
+from hookgate.topology import all_queues
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (
     ConsumerProcess,

@@ -16,7 +16,7 @@ import aiormq
 import pytest
 
 from consumers.run import load_service
-from consumers.topology import all_queues
+from hookgate.topology import all_queues
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import REPO, eventually
 

@@ -12,8 +12,8 @@ import aiormq
 import pytest
 
 from consumers import Event, Service
-from consumers.topology import all_queues, declare_service_topology
-from gateway.cli import main as cli
+from hookgate.cli import main as cli
+from hookgate.topology import all_queues, declare_service_topology
 from tests.cli_output import one_error_line
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import (

@@ -14,8 +14,8 @@ import pytest
 
 from consumers import Event, MemoryIdempotencyStore, Reject, Retry, Service
 from consumers.dlq import peek
-from consumers.topology import dead_queue
-from gateway.cli import main as cli
+from hookgate.cli import main as cli
+from hookgate.topology import dead_queue
 from providers.testing import sign_request
 from tests.integration.broker import AMQP_URL
 from tests.integration.conftest import make_config, running_gateway

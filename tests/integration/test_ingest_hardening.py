@@ -14,8 +14,8 @@ import aiormq
 import orjson
 import pytest
 
-from consumers import message_auth
 from gateway.config import parse_config
+from hookgate import message_auth
 from tests.integration.broker import AMQP_URL, bind_queue, drain
 from tests.integration.cases import CASES
 from tests.integration.conftest import make_config, running_gateway

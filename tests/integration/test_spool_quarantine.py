@@ -161,7 +161,7 @@ async def test_spool_cli_retries_a_quarantined_event_while_the_gateway_runs(
     exchange: str, tmp_path: Path, amqp: aiormq.abc.AbstractChannel
 ) -> None:
     from gateway import spool_file
-    from gateway.cli import main
+    from hookgate.cli import main
 
     path = tmp_path / "spool.sqlite3"
     await _fill(path, [_event("wrongly-quarantined")])

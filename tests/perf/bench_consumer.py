@@ -39,9 +39,9 @@ from prometheus_client import CollectorRegistry
 
 from consumers import Event, Service
 from consumers.metrics import ConsumerMetrics
-from consumers.topology import all_queues, declare_service_topology
 from consumers.worker import Worker
 from gateway.message import build_properties
+from hookgate.topology import all_queues, declare_service_topology
 from providers import VerifiedEvent
 from providers.testing import sign_request
 

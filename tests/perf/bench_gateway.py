@@ -34,7 +34,7 @@ from pathlib import Path
 
 import aiormq
 
-from gateway.topology import declare_gateway_topology
+from hookgate.topology import declare_gateway_topology
 from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis
 
 AMQP_URL = os.environ.get("HOOKGATE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

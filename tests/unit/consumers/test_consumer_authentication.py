@@ -10,12 +10,13 @@ import pytest
 from pamqp.commands import Basic
 from prometheus_client import CollectorRegistry
 
-from consumers import Event, Service, message_auth
+from consumers import Event, Service
 from consumers.dispatch import Failure
 from consumers.messages import dead_letter_copy, replay_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
 from consumers.testing import Message, deliver, make_event, published
 from gateway.message import build_properties
+from hookgate import message_auth
 from providers import VerifiedEvent
 
 KEY = "k" * 32

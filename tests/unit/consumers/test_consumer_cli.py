@@ -8,7 +8,7 @@ import pytest
 
 from consumers import ConsumerError
 from consumers.run import load_service
-from gateway.cli import main
+from hookgate.cli import main
 from tests.cli_output import one_error_line
 
 

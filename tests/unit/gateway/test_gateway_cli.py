@@ -1,4 +1,4 @@
-"""gateway.cli: `main([...])` in-process. Help, check-config, providers, send's refusals."""
+"""The `hookgate` command in-process (`hookgate.cli.main`): help, check-config, providers, send."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.cli import main
+from hookgate.cli import main
 from providers import (
     Options,
     Secret,

@@ -18,7 +18,8 @@ from gateway.config import (
     load_config,
     parse_config,
 )
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError
+from hookgate.errors import HookgateError
 from providers import Secret
 
 STRIPE = {"provider": "stripe", "secrets": ["whsec_x"]}
@@ -356,8 +357,8 @@ def test_bad_value_is_named_by_key_path(raw: dict[str, Any], prefix: str) -> Non
     assert _error(raw).startswith(prefix)
 
 
-def test_config_error_is_a_gateway_error() -> None:
-    with pytest.raises(GatewayError):
+def test_config_error_is_a_hookgate_error() -> None:
+    with pytest.raises(HookgateError):
         parse_config({}, {})
 
 

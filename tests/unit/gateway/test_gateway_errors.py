@@ -50,6 +50,10 @@ def test_publish_failed_keeps_reason_as_label_and_in_message() -> None:
     assert isinstance(err, GatewayError)
 
 
-def test_config_error_is_a_gateway_error() -> None:
-    assert issubclass(ConfigError, GatewayError)
-    assert issubclass(GatewayError, Exception)
+def test_every_package_root_and_config_error_derive_from_hookgate_error() -> None:
+    # The `hookgate` command prints any HookgateError as one line; nothing escapes as a trace.
+    from consumers.errors import ConsumerError
+    from hookgate.errors import HookgateError, TopologyError
+
+    for error in (ConfigError, GatewayError, ConsumerError, TopologyError):
+        assert issubclass(error, HookgateError)

@@ -10,7 +10,8 @@ import pytest
 from pamqp import frame, header
 from pamqp.commands import Basic
 
-from gateway.message import build_properties, forwarded_headers, rfc3339_ms
+from gateway.message import build_properties, forwarded_headers
+from hookgate.envelope import rfc3339_ms
 from providers import VerifiedEvent
 
 RECEIVED_AT = 1_700_000_000.25

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway import spool_file
-from gateway.cli import main
 from gateway.spool_file import SpooledEvent
+from hookgate.cli import main
 from tests.cli_output import one_error_line
 
 EVIL = "\x1b]0;owned\x07\x1b[2J\u202e"  # a title change, a screen clear, a bidi override

@@ -1,4 +1,4 @@
-"""Every exchange, queue and argument hookgate declares, in one place.
+"""Every exchange, queue and argument hookgate declares, in one place (part of the wire contract).
 
 Ingress (declared by the gateway, and by every consumer before it binds):
 - `webhooks` (topic, durable) with `alternate-exchange = webhooks.unrouted`;
@@ -17,15 +17,39 @@ Per consumer service `billing`:
 
 All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
 makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
+
+A service is anything shaped like `consumers.Service` (`ServiceShape`): this module knows the
+names and arguments, not the consumer runtime.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import aiormq
 from pamqp.common import FieldTable
 
-from consumers.errors import TopologyError
-from consumers.service import Service
+from hookgate.errors import TopologyError
+
+
+class _Binding(Protocol):
+    @property
+    def pattern(self) -> str: ...
+
+
+class ServiceShape(Protocol):
+    """What the topology needs of a consumer service (`consumers.Service` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def tiers(self) -> tuple[float, ...]: ...
+    @property
+    def delivery_limit(self) -> int: ...
+    @property
+    def handlers(self) -> Sequence[_Binding]: ...
+
 
 # At-least-once dead-lettering needs reject-publish overflow (RabbitMQ 3.10+, quorum queues).
 _SAFE_DEAD_LETTERING: FieldTable = {
@@ -54,23 +78,23 @@ def unrouted_queue_arguments() -> FieldTable:
     return {"x-queue-type": "quorum"}
 
 
-def work_queue(service: Service) -> str:
+def work_queue(service: ServiceShape) -> str:
     return service.name
 
 
-def dead_queue(service: Service) -> str:
+def dead_queue(service: ServiceShape) -> str:
     return f"{service.name}.dead"
 
 
-def retry_queue(service: Service, delay: float) -> str:
+def retry_queue(service: ServiceShape, delay: float) -> str:
     return f"{service.name}.retry.{tier_label(delay)}"
 
 
-def retry_queues(service: Service) -> dict[float, str]:
+def retry_queues(service: ServiceShape) -> dict[float, str]:
     return {delay: retry_queue(service, delay) for delay in service.tiers}
 
 
-def all_queues(service: Service) -> list[str]:
+def all_queues(service: ServiceShape) -> list[str]:
     return [work_queue(service), *retry_queues(service).values(), dead_queue(service)]
 
 
@@ -87,7 +111,7 @@ def tier_label(delay: float) -> str:
     return f"{seconds}s"
 
 
-def work_queue_arguments(service: Service) -> FieldTable:
+def work_queue_arguments(service: ServiceShape) -> FieldTable:
     return {
         "x-queue-type": "quorum",
         "x-delivery-limit": service.delivery_limit,
@@ -96,7 +120,7 @@ def work_queue_arguments(service: Service) -> FieldTable:
     }
 
 
-def retry_queue_arguments(service: Service, delay: float) -> FieldTable:
+def retry_queue_arguments(service: ServiceShape, delay: float) -> FieldTable:
     return {
         "x-queue-type": "quorum",
         "x-message-ttl": round(delay * 1000),
@@ -158,7 +182,7 @@ async def ensure_gateway_topology(connection: aiormq.abc.AbstractConnection, exc
 
 
 async def declare_service_topology(
-    connection: aiormq.abc.AbstractConnection, service: Service, exchange: str
+    connection: aiormq.abc.AbstractConnection, service: ServiceShape, exchange: str
 ) -> None:
     """Declare the service's queues and bindings (and the ingress exchange, or check it exists
     when these credentials may not declare it), idempotently.
@@ -183,7 +207,7 @@ async def declare_service_topology(
             await channel.close()
 
 
-def describe_service_topology(service: Service, exchange: str) -> list[str]:
+def describe_service_topology(service: ServiceShape, exchange: str) -> list[str]:
     """What `declare_service_topology` declares, one line each, for the CLI."""
     patterns = ", ".join(h.pattern for h in service.handlers) or "(no handlers: no bindings)"
     lines = [

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from consumers import SqliteIdempotencyStore
-from consumers.datafiles import private_sqlite_file
 from gateway.config import SpoolSettings
 from gateway.dedupe_sqlite import SqliteDedupeStore
 from gateway.spool import Spool, SpooledEvent
+from hookgate.datafiles import private_sqlite_file
 
 pytestmark = pytest.mark.anyio
 

@@ -1,10 +1,10 @@
-"""consumers.message_auth: what verifies, and that no header value makes verification raise."""
+"""hookgate.message_auth: what verifies, and that no header value makes verification raise."""
 
 from __future__ import annotations
 
 import pytest
 
-from consumers import message_auth
+from hookgate import message_auth
 
 KEY = b"k" * 32
 BODY = b'{"id":"evt_1"}'

@@ -1,11 +1,11 @@
-"""consumers.topology: queue names and arguments, in one place."""
+"""hookgate.topology (services): queue names and arguments, in one place."""
 
 from __future__ import annotations
 
 import pytest
 
 from consumers import Event, Service
-from consumers.topology import (
+from hookgate.topology import (
     all_queues,
     dead_queue,
     dead_queue_arguments,

@@ -1,23 +1,19 @@
-"""gateway.topology: routing keys, names and arguments, and what the gateway declares."""
+"""hookgate.topology (ingress): routing keys, names and arguments, and what the gateway declares."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import aiormq
 import pytest
 
-from gateway.errors import GatewayError
-from gateway.topology import (
-    declare_all,
+from hookgate.routing import routing_key
+from hookgate.topology import (
     declare_gateway_topology,
     exchange_arguments,
-    routing_key,
     unrouted_name,
     unrouted_queue_arguments,
 )
-from providers import Secret
 
 _ROUTABLE = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -117,22 +113,3 @@ async def test_declare_gateway_topology_declares_exchange_alternate_and_unrouted
             },
         ),
     ]
-
-
-@pytest.mark.anyio
-async def test_declare_all_failure_is_one_gateway_error_with_the_password_masked(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    url = "amqp://admin:Sup3rS3cret@rabbit.invalid:5672/"
-
-    async def refuse(address: str, *args: Any, **kwargs: Any) -> None:
-        raise ConnectionRefusedError(f"cannot connect to {address}")
-
-    monkeypatch.setattr(aiormq, "connect", refuse)
-
-    with pytest.raises(GatewayError, match="cannot declare the topology") as info:
-        await declare_all(Secret(url), "webhooks")
-    message = str(info.value)
-    assert "Sup3rS3cret" not in message
-    assert "admin:***@rabbit.invalid" in message
-    assert "ConnectionRefusedError" in message

@@ -1,10 +1,10 @@
-"""consumers.terminal: untrusted text printed by the CLI cannot drive the terminal."""
+"""hookgate.terminal: untrusted text printed by the CLI cannot drive the terminal."""
 
 from __future__ import annotations
 
 import pytest
 
-from consumers.terminal import safe
+from hookgate.terminal import safe
 
 
 @pytest.mark.parametrize(

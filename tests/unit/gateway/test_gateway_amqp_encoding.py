@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pamqp.commands import Basic
 from pamqp.header import ContentHeader
 
-from gateway.wire import EventProperties
+from gateway.amqp_encoding import EventProperties
 
 keys = st.text(min_size=1, max_size=40).filter(lambda k: len(k.encode()) <= 128)
 values = st.text(max_size=300)

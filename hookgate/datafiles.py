@@ -13,8 +13,8 @@ so a 0600 main file is enough for the siblings it creates later. Modes are set w
 after creation, because `open(…, 0o600)` and `mkdir(…, 0o700)` are only ever narrowed by the
 umask, never widened, but an explicit `chmod` states the result rather than relying on that.
 
-It lives in `consumers` (not `gateway`) because both the gateway's stores and the consumer
-services' idempotency store use it, and consumers never import the gateway.
+It lives in the bottom package because the gateway's stores and the consumer services'
+idempotency store both use it.
 """
 
 from __future__ import annotations

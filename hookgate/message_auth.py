@@ -10,8 +10,8 @@ Headers the consumers add on the way (`hookgate-attempt`, `hookgate-error-*`) ar
 they are bookkeeping, and changing them cannot change what the event says. Each signed part is
 length-prefixed, so no two different messages share a signed byte string.
 
-Dependency-free (the standard library only): the gateway imports it from here, so the arrow
-points one way (gateway → consumers) until the wire-contract module of issue 10 takes it.
+Part of the wire contract (standard library only): the gateway signs with it, consumers and
+the DLQ tools verify with it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+"""`python -m hookgate` is `hookgate`."""
+
+from hookgate.cli import main
+
+raise SystemExit(main())

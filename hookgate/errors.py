@@ -1,0 +1,35 @@
+"""The root error every hookgate package derives its own from, and the two the base raises.
+
+`hookgate` (the command) prints any `HookgateError` as one line and exits non-zero, whichever
+package raised it: `gateway.GatewayError`, `consumers.ConsumerError` and these.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+class HookgateError(Exception):
+    """Root of every error hookgate raises on purpose."""
+
+
+class ConfigError(HookgateError):
+    """The config file is missing, unreadable or invalid. The message starts with the key path."""
+
+
+class TopologyError(HookgateError):
+    """The broker refused an exchange, queue or binding (e.g. declared before with other
+    arguments), or the topology these credentials may only check is missing."""
+
+
+def describe(err: BaseException, url: str) -> str:
+    """An exception as one line for logs and CLI errors, with the URL's password masked."""
+    return redact(f"{type(err).__name__}: {err}".strip(": "), url)
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with the URL's password masked, cut to one short line."""
+    password = urlsplit(url).password
+    if password:
+        text = text.replace(password, "***")  # before truncating, or a cut password leaks
+    return text[:300]
