@@ -32,6 +32,7 @@ from consumers.event import Event
 from consumers.idempotency import IdempotencyStore, as_idempotency_store, idempotency_key
 from consumers.metrics import UNAUTHENTICATED, UNMATCHED, ConsumerMetrics
 from consumers.service import Handler, Service
+from hookgate.observe import ConsumeOutcome, ConsumeRecord
 
 _log = logging.getLogger("hookgate.consumer")
 _MAX_MESSAGE = 1000
@@ -54,11 +55,22 @@ class Failure:
     traceback: str = ""
 
 
+_ACKED = frozenset((ConsumeOutcome.SUCCESS, ConsumeOutcome.DUPLICATE))
+_DEAD_LETTERED = frozenset(
+    (
+        ConsumeOutcome.REJECTED,
+        ConsumeOutcome.DEAD_LETTERED,
+        ConsumeOutcome.UNMATCHED,
+        ConsumeOutcome.UNAUTHENTICATED,
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happens to one delivery. `delay` is the retry tier; `failure` why it failed."""
 
-    kind: str
+    kind: ConsumeOutcome
     handler: str
     delay: float | None = None
     failure: Failure | None = None
@@ -66,13 +78,30 @@ class Outcome:
     @property
     def acked(self) -> bool:
         """Done with, nothing republished: success or duplicate."""
-        return self.kind in ("success", "duplicate")
+        return self.kind in _ACKED
 
     @property
     def dead_lettered(self) -> bool:
         """Parked in the dead-letter queue: rejected, retries used up, no handler, or a
         message that failed authentication."""
-        return self.kind in ("rejected", "dead_lettered", "unmatched", "unauthenticated")
+        return self.kind in _DEAD_LETTERED
+
+    def record(self, service: str, event: Event, seconds: float) -> ConsumeRecord:
+        """What the observers hear of this outcome (`hookgate.observe`)."""
+        failure = self.failure
+        return ConsumeRecord(
+            service=service,
+            handler=self.handler,
+            event_id=event.id,
+            source=event.source,
+            event_type=event.type,
+            attempt=event.attempt,
+            outcome=self.kind,
+            duration=seconds,
+            retry_delay=self.delay,
+            failure_type=failure.type if failure is not None else None,
+            failure_message=failure.message if failure is not None else None,
+        )
 
 
 class Dispatcher:
@@ -120,18 +149,19 @@ class Dispatcher:
         if not why:
             return None
         failure = Failure(authentication.ERROR_TYPE, why)
-        return Outcome("unauthenticated", UNAUTHENTICATED, failure=failure)
+        return Outcome(ConsumeOutcome.UNAUTHENTICATED, UNAUTHENTICATED, failure=failure)
 
     async def process(self, event: Event) -> Outcome:
         key = event.routing_key
         handler = self._service.match(key)
         if handler is None:
             message = f"no handler of service {self._service.name} matches {key}"
-            return Outcome("unmatched", UNMATCHED, failure=Failure("NoHandler", message))
+            failure = Failure("NoHandler", message)
+            return Outcome(ConsumeOutcome.UNMATCHED, UNMATCHED, failure=failure)
         store_key = idempotency_key(event.source, event.id)
         try:
             if await self._store_call("is_done", store_key):
-                return Outcome("duplicate", handler.name)
+                return Outcome(ConsumeOutcome.DUPLICATE, handler.name)
         except Exception as err:  # any store, a user's too: a failure, retried later
             return self._failed(handler, event, _failure(err), None)
         metrics = self._metrics
@@ -141,7 +171,7 @@ class Dispatcher:
         try:
             await self._call(handler, event)
         except Reject as reject:
-            outcome = Outcome("rejected", handler.name, failure=_failure(reject))
+            outcome = Outcome(ConsumeOutcome.REJECTED, handler.name, failure=_failure(reject))
         except Retry as retry:
             outcome = self._failed(handler, event, _failure(retry), retry.delay)
         except _HandlerTimeout as timeout:
@@ -149,7 +179,7 @@ class Dispatcher:
         except Exception as err:
             outcome = self._failed(handler, event, _failure(err), None)
         else:
-            outcome = Outcome("success", handler.name)
+            outcome = Outcome(ConsumeOutcome.SUCCESS, handler.name)
             try:
                 await self._store_call("mark_done", store_key)
             except Exception as err:
@@ -211,8 +241,8 @@ class Dispatcher:
     ) -> Outcome:
         delay = self._service.retry_delay(event.attempt, requested)
         if delay is None:
-            return Outcome("dead_lettered", handler.name, failure=failure)
-        return Outcome("retry", handler.name, delay=delay, failure=failure)
+            return Outcome(ConsumeOutcome.DEAD_LETTERED, handler.name, failure=failure)
+        return Outcome(ConsumeOutcome.RETRY, handler.name, delay=delay, failure=failure)
 
 
 class _HandlerTimeout(Exception):

@@ -1,4 +1,5 @@
-"""Every consumer metric, owned by one object that is handed a registry.
+"""Every consumer metric, owned by one object that is handed a registry; an observer of every
+delivery the worker answers (`hookgate.observe`).
 
 Labels come from code: the service name, handler function names, outcomes and queue names.
 Never from event data (event types are unbounded). Label sets are created up front, so a
@@ -10,17 +11,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from consumers.service import Service
+from hookgate.observe import BaseObserver, ConsumeOutcome, ConsumeRecord
 from hookgate.topology import all_queues
 
-OUTCOMES = (
-    "success",
-    "retry",
-    "dead_lettered",
-    "rejected",
-    "duplicate",
-    "unmatched",
-    "unauthenticated",
-)
 #: The `handler` label of events that no handler of the service matched.
 UNMATCHED = "_unmatched"
 #: The `handler` label of messages refused before dispatch: their signature did not verify.
@@ -30,7 +23,7 @@ _DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 
 
-class ConsumerMetrics:
+class ConsumerMetrics(BaseObserver):
     """One service's metrics. Pass a fresh `CollectorRegistry` in tests."""
 
     def __init__(self, registry: CollectorRegistry, service: Service) -> None:
@@ -72,15 +65,15 @@ class ConsumerMetrics:
         self._events = {
             (handler, outcome): events.labels(name, handler, outcome)
             for handler in handlers
-            for outcome in OUTCOMES
+            for outcome in ConsumeOutcome
         }
         self._durations = {handler: duration.labels(name, handler) for handler in handlers}
         self.lag = lag.labels(name)
         self.in_flight = in_flight.labels(name)
         self.queue_messages = {queue: queue_messages.labels(queue) for queue in all_queues(service)}
 
-    def event(self, handler: str, outcome: str) -> None:
-        self._events[handler, outcome].inc()
+    def on_consumed(self, record: ConsumeRecord) -> None:
+        self._events[record.handler, record.outcome].inc()
 
     def handler_duration(self, handler: str, seconds: float) -> None:
         self._durations[handler].observe(seconds)

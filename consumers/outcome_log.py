@@ -6,44 +6,47 @@ from __future__ import annotations
 
 import logging
 
-from consumers.dispatch import Outcome
-from consumers.event import Event
+from hookgate.observe import BaseObserver, ConsumeOutcome, ConsumeRecord
 
 _log = logging.getLogger("hookgate.consumer")
 
-_MESSAGES = {
-    "success": "event handled",
-    "duplicate": "already completed; skipped",
-    "retry": "handler failed",
-    "dead_lettered": "handler failed",
-    "rejected": "handler rejected the event",
-    "unmatched": "no handler matches the event",
-    "unauthenticated": "message failed authentication; dead-lettered",
+#: outcome → (level, message) of its line.
+_LINES: dict[ConsumeOutcome, tuple[int, str]] = {
+    ConsumeOutcome.SUCCESS: (logging.INFO, "event handled"),
+    ConsumeOutcome.DUPLICATE: (logging.INFO, "already completed; skipped"),
+    ConsumeOutcome.RETRY: (logging.WARNING, "handler failed"),
+    ConsumeOutcome.DEAD_LETTERED: (logging.ERROR, "handler failed"),
+    ConsumeOutcome.REJECTED: (logging.ERROR, "handler rejected the event"),
+    ConsumeOutcome.UNMATCHED: (logging.ERROR, "no handler matches the event"),
+    ConsumeOutcome.UNAUTHENTICATED: (
+        logging.ERROR,
+        "message failed authentication; dead-lettered",
+    ),
 }
 _ERROR_TEXT = 200
 
 
-def log_outcome(service: str, event: Event, outcome: Outcome, seconds: float) -> None:
-    if outcome.acked:
-        level = logging.INFO
-    else:
-        level = logging.WARNING if outcome.kind == "retry" else logging.ERROR
-    if not _log.isEnabledFor(level):
-        return
-    # The source, type and ID of an unauthenticated message are only what it claims.
-    fields: dict[str, object] = {
-        "service": service,
-        "handler": outcome.handler,
-        "event_id": event.id,
-        "source": event.source,
-        "event_type": event.type,
-        "outcome": outcome.kind,
-        "attempt": event.attempt,
-        "duration_ms": round(seconds * 1000, 1),
-    }
-    if outcome.delay is not None:
-        fields["retry_in"] = outcome.delay
-    if outcome.failure is not None:
-        fields["error_type"] = outcome.failure.type
-        fields["error"] = outcome.failure.message[:_ERROR_TEXT]
-    _log.log(level, _MESSAGES.get(outcome.kind, outcome.kind), extra={"fields": fields})
+class OutcomeLog(BaseObserver):
+    """Writes the line for each answered delivery (an observer, `hookgate.observe`)."""
+
+    def on_consumed(self, record: ConsumeRecord) -> None:
+        level, message = _LINES[record.outcome]
+        if not _log.isEnabledFor(level):
+            return
+        # The source, type and ID of an unauthenticated message are only what it claims.
+        fields: dict[str, object] = {
+            "service": record.service,
+            "handler": record.handler,
+            "event_id": record.event_id,
+            "source": record.source,
+            "event_type": record.event_type,
+            "outcome": record.outcome,
+            "attempt": record.attempt,
+            "duration_ms": round(record.duration * 1000, 1),
+        }
+        if record.retry_delay is not None:
+            fields["retry_in"] = record.retry_delay
+        if record.failure_type is not None:
+            fields["error_type"] = record.failure_type
+            fields["error"] = (record.failure_message or "")[:_ERROR_TEXT]
+        _log.log(level, message, extra={"fields": fields})

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -20,6 +20,7 @@ from consumers.errors import ConsumerError
 from consumers.metrics import ConsumerMetrics
 from consumers.service import Service
 from consumers.worker import Worker
+from hookgate.observe import Observer
 
 
 def load_service(reference: str) -> Service:
@@ -66,11 +67,13 @@ def run_service(
     metrics_port: int = 0,
     drain_timeout: float = 30.0,
     message_keys: Sequence[str | bytes] = (),
+    observers: Iterable[Observer] = (),
 ) -> int:
     """Run until signalled. Returns the exit status.
 
     With `message_keys` (`[broker] message_key`), only messages signed with one of them reach
-    a handler; the rest are dead-lettered as `Unauthenticated`."""
+    a handler; the rest are dead-lettered as `Unauthenticated`. `observers` hear every answered
+    delivery after the metrics and the log (`hookgate.observe`)."""
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, service)
     if metrics_port:
@@ -89,6 +92,7 @@ def run_service(
         concurrency=concurrency,
         drain_timeout=drain_timeout,
         message_keys=message_keys,
+        observers=observers,
     )
 
     # A background job of a script has SIGINT ignored (so Ctrl-C reaches only the script, which

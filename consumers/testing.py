@@ -30,6 +30,7 @@ comes back `unauthenticated` without reaching a handler. An `Event` delivered wi
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from consumers.event import Event, event_from_message, event_headers
 from consumers.idempotency import IdempotencyStore
 from consumers.service import Service
 from hookgate import message_auth
+from hookgate.observe import ConsumeOutcome, Observer, Observers
 
 __all__ = [
     "BrokerMessage",
@@ -126,17 +128,23 @@ async def deliver_async(
     *,
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
+    observers: Iterable[Observer] = (),
 ) -> Outcome:
     """Deliver `event` (or a message) to `service` once, in memory; return what would happen.
 
     With `message_keys`, the message must be signed with one of them (`published(…, key=…)`),
-    as `hookgate consume` requires with `[broker] message_key` set."""
+    as `hookgate consume` requires with `[broker] message_key` set. `observers` hear the
+    outcome as `hookgate consume`'s do (`hookgate.observe`)."""
+    started = time.perf_counter()
     dispatcher = Dispatcher(service, idempotency=idempotency, message_keys=message_keys)
     message = published(event) if isinstance(event, Event) else event
-    refused = dispatcher.authenticate(message.body, message.headers)
-    if refused is not None:
-        return refused
-    return await dispatcher.process(event if isinstance(event, Event) else _decoded(event))
+    delivered = event if isinstance(event, Event) else _decoded(event)
+    outcome = dispatcher.authenticate(message.body, message.headers)
+    if outcome is None:
+        outcome = await dispatcher.process(delivered)
+    record = outcome.record(service.name, delivered, time.perf_counter() - started)
+    Observers(observers).on_consumed(record)
+    return outcome
 
 
 def deliver(
@@ -145,10 +153,17 @@ def deliver(
     *,
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
+    observers: Iterable[Observer] = (),
 ) -> Outcome:
     """`deliver_async` for synchronous tests (runs its own event loop)."""
     return asyncio.run(
-        deliver_async(service, event, idempotency=idempotency, message_keys=message_keys)
+        deliver_async(
+            service,
+            event,
+            idempotency=idempotency,
+            message_keys=message_keys,
+            observers=observers,
+        )
     )
 
 
@@ -162,7 +177,7 @@ def deliver_until_settled(
         dispatcher = Dispatcher(service, idempotency=idempotency)
         outcomes = [await dispatcher.process(event)]
         current = event
-        while outcomes[-1].kind == "retry":
+        while outcomes[-1].kind is ConsumeOutcome.RETRY:
             current = current.next_attempt()
             outcomes.append(await dispatcher.process(current))
         return outcomes

@@ -28,8 +28,9 @@ from consumers.errors import ConsumerError, TopologyError
 from consumers.event import event_from_message
 from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
-from consumers.outcome_log import log_outcome
+from consumers.outcome_log import OutcomeLog
 from consumers.service import Service
+from hookgate.observe import ConsumeOutcome, Observer, Observers
 from hookgate.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
 _log = logging.getLogger("hookgate.consumer")
@@ -42,7 +43,10 @@ _AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, RuntimeEr
 
 
 class Worker:
-    """Runs one service against RabbitMQ until `stop()`."""
+    """Runs one service against RabbitMQ until `stop()`.
+
+    Each answered delivery is recorded once, after its ack, to the metrics, the outcome log
+    and then `observers` (`hookgate.observe`)."""
 
     def __init__(
         self,
@@ -55,11 +59,13 @@ class Worker:
         drain_timeout: float = 30.0,
         sample_interval: float = _SAMPLE_INTERVAL,
         message_keys: Iterable[str | bytes] = (),
+        observers: Iterable[Observer] = (),
     ) -> None:
         self.service = service
         self._url = url
         self._exchange = exchange
         self._metrics = metrics
+        self._observers = Observers([metrics, OutcomeLog(), *observers])
         self._concurrency = concurrency or service.concurrency
         self._drain_timeout = drain_timeout
         self._sample_interval = sample_interval
@@ -278,17 +284,19 @@ class Worker:
                 extra={"fields": {"event_id": event.id, "error": type(err).__name__}},
             )
             return
-        self._metrics.event(outcome.handler, outcome.kind)
-        log_outcome(self.service.name, event, outcome, time.perf_counter() - started)
+        record = outcome.record(self.service.name, event, time.perf_counter() - started)
+        self._observers.on_consumed(record)
 
     def _copy_for(
         self, outcome: Outcome, properties: Basic.Properties, attempt: int
     ) -> tuple[str, Basic.Properties]:
-        if outcome.kind == "retry" and outcome.delay is not None:
+        if outcome.kind is ConsumeOutcome.RETRY and outcome.delay is not None:
             return retry_queue(self.service, outcome.delay), retry_copy(properties, attempt)
         assert outcome.failure is not None
         # `rejected`, `unmatched` or `unauthenticated` name themselves.
-        reason = "retries_exhausted" if outcome.kind == "dead_lettered" else outcome.kind
+        reason = (
+            "retries_exhausted" if outcome.kind is ConsumeOutcome.DEAD_LETTERED else outcome.kind
+        )
         copy = dead_letter_copy(
             properties,
             attempt=attempt,

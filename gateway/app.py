@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
@@ -28,6 +28,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.publisher import EventPublisher, Publisher
 from gateway.sources import build_sources, replay_warnings
 from gateway.spool import Spool
+from hookgate.observe import IngestOutcome, Observer, Observers
 
 _log = logging.getLogger("hookgate.app")
 _PURGE_INTERVAL = 60.0
@@ -42,11 +43,15 @@ def create_app(
     connect_wait: float = 3.0,
     spool_stall_seconds: float = 60.0,
     publisher: EventPublisher | None = None,
+    observers: Iterable[Observer] = (),
 ) -> Starlette:
     """Build the gateway. Raises `ConfigError` when a source's provider cannot be built.
 
     `publisher`: RabbitMQ's (`Publisher`) by default; `gateway.testing.MemoryPublisher` runs
     the whole gateway in memory for unit tests.
+
+    `observers` hear every request's outcome and every forwarded spooled event
+    (`hookgate.observe`), after the metrics and the request log.
 
     `spool_stall_seconds`: how long the spool may hold events, with the broker connected and
     none leaving, before `/readyz` says it is not draining."""
@@ -58,6 +63,8 @@ def create_app(
         sources,
         multiprocess=multiprocess_metrics,
     )
+    request_log = RequestLog()
+    observer = Observers([metrics, *([request_log] if request_log.enabled else []), *observers])
     gateway = config.gateway
     # A claim lease longer than any publish can take, so a live publisher never loses its claim.
     lease = max(30.0, 3 * gateway.publish_timeout_seconds)
@@ -84,12 +91,13 @@ def create_app(
             metrics,
             lease=2 * gateway.publish_timeout_seconds + 10,
             message_key=message_key,
+            observer=observer,
         )
         if spool is not None
         else None
     )
     ingest = IngestEndpoint(
-        gateway, sources, store, publisher, metrics, RequestLog(), deadlines, spool, message_key
+        gateway, sources, store, publisher, observer, deadlines, spool, message_key
     )
 
     async def healthz(_: Request) -> Response:
@@ -98,7 +106,7 @@ def create_app(
     async def readyz(_: Request) -> Response:
         if drain.draining:
             return JSONResponse(
-                {"status": "unavailable", "detail": "shutting down"},
+                {"status": IngestOutcome.UNAVAILABLE, "detail": "shutting down"},
                 status_code=503,
                 headers={"retry-after": "5"},
             )
@@ -129,7 +137,7 @@ def create_app(
             else "not connected to the broker"
         ) + (" and the spool is full" if spool else "")
         return JSONResponse(
-            {"status": "unavailable", "detail": detail},
+            {"status": IngestOutcome.UNAVAILABLE, "detail": detail},
             status_code=503,
             headers={"retry-after": "5"},
         )
@@ -177,6 +185,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.observers = observer
     app.state.publisher = publisher
     app.state.spool = spool
     app.state.forwarder = forwarder
@@ -212,7 +221,7 @@ class GatewayApp(Starlette):
 
 async def _json_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    status = "not_found" if exc.status_code == 404 else "method_not_allowed"
+    status = "not_found" if exc.status_code == 404 else IngestOutcome.METHOD_NOT_ALLOWED
     return JSONResponse({"status": status}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -13,6 +13,8 @@ __all__ = [
     "redact",
 ]
 
+from hookgate.observe import PublishFailure
+
 
 class GatewayError(HookgateError):
     """Root of every error the gateway raises on purpose (`ConfigError` is `hookgate`'s)."""
@@ -25,6 +27,6 @@ class DedupeUnavailable(GatewayError):
 class PublishFailed(GatewayError):
     """The broker did not confirm a publish: `reason` is a bounded metric label."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: PublishFailure, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason

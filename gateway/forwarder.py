@@ -46,6 +46,7 @@ from gateway.message import build_properties
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import EventPublisher
 from gateway.spool import Spool, SpooledEvent, SpoolTotals
+from hookgate.observe import ForwardOutcome, ForwardRecord, Observer
 from providers import VerifiedEvent
 
 _log = logging.getLogger("hookgate.spool")
@@ -65,6 +66,8 @@ _BLAMES_CONTENT = (
 
 
 class Forwarder:
+    """`observer` hears each event forwarded or quarantined (default: `metrics` alone)."""
+
     def __init__(
         self,
         spool: Spool,
@@ -73,11 +76,13 @@ class Forwarder:
         *,
         lease: float,
         message_key: bytes | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._spool = spool
         self._message_key = message_key
         self._publisher = publisher
         self._metrics = metrics
+        self._observer = observer if observer is not None else metrics
         self._lease = lease
         self._one_at_a_time_through = 0  # rows up to this seq are published alone
         self._removed: int | None = None  # the file's count of rows that ever left
@@ -141,14 +146,17 @@ class Forwarder:
         publishes = [asyncio.create_task(self._publish(e, p)) for e, p in sendable]
         results = await asyncio.gather(*publishes, return_exceptions=True)
         outcomes = [(e, r) for (e, _), r in zip(sendable, results, strict=True)]
-        confirmed = [e.seq for e, result in outcomes if result is None]
+        confirmed = [e for e, result in outcomes if result is None]
         failed = [(e, result) for e, result in outcomes if result is not None]
         if confirmed:
             # Still ours? Another worker takes over only once the lease has run out.
             if not await self._spool.take_lease(self._lease):
                 _log.warning("lost the spool lease mid-batch; another worker forwards now")
-            await self._spool.delete(confirmed)
-            self._metrics.spool_forwarded.inc(len(confirmed))
+            await self._spool.delete([e.seq for e in confirmed])
+            for e in confirmed:
+                self._observer.on_forwarded(
+                    ForwardRecord(e.source, e.event_id, ForwardOutcome.FORWARDED)
+                )
             _log.info(
                 "forwarded spooled events",
                 extra={"fields": {"count": len(confirmed), "left": self._spool.totals.events}},
@@ -183,6 +191,9 @@ class Forwarder:
     async def _quarantine(self, event: SpooledEvent, reason: str) -> int:
         moved = await self._spool.quarantine(event.seq, reason[:500])
         if moved:
+            self._observer.on_forwarded(
+                ForwardRecord(event.source, event.event_id, ForwardOutcome.QUARANTINED)
+            )
             _log.error(
                 "quarantined a spooled event: it can never be published as it is",
                 extra={

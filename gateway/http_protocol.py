@@ -49,6 +49,7 @@ from uvicorn.server import ServerState
 from gateway.config import GatewaySettings
 from gateway.metrics import GatewayMetrics
 from gateway.responses import Answer, answer
+from hookgate.observe import IngestOutcome
 
 # Room beyond max_header_bytes (which counts names and values only) for the request line and
 # ": " and CRLF around every header: a request the endpoint would accept is never cut here.
@@ -82,7 +83,7 @@ class EdgeConfig(uvicorn.Config):
         super().__init__(app, http=GatewayHttpProtocol, **kwargs)
         self.limits = limits
         self._sweeper: _Sweeper | None = None
-        self._count: Callable[[str], None] | None = None
+        self._count: Callable[[IngestOutcome], None] | None = None
 
     def sweeper(self, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> _Sweeper:
         if self._sweeper is None:
@@ -90,7 +91,7 @@ class EdgeConfig(uvicorn.Config):
             self._sweeper = _Sweeper(loop, connections, interval)
         return self._sweeper
 
-    def refusal_counter(self) -> Callable[[str], None]:
+    def refusal_counter(self) -> Callable[[IngestOutcome], None]:
         """Where refusals are counted: the gateway app's metrics (`app.state.metrics`, set by
         `create_app`), as `hookgate_requests_total{source="_unknown"}`."""
         if self._count is None:
@@ -139,7 +140,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         # This connection is already counted: more than the cap means it is one too many.
         over = len(self.connections) - self._limits.max_connections
         if over > 0:
-            self._refuse("unavailable", linger=over <= _MAX_LINGERING)
+            self._refuse(IngestOutcome.UNAVAILABLE, linger=over <= _MAX_LINGERING)
             return
         self.deadline = self.loop.time() + self._limits.header_timeout
 
@@ -160,7 +161,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
                     # spliced into that response. Read no more; refused once it is answered.
                     self.flow.pause_reading()
                 else:
-                    self._refuse("headers_too_large")
+                    self._refuse(IngestOutcome.HEADERS_TOO_LARGE)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -181,7 +182,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         if self._reading_headers and self._header_bytes > self._header_limit:
             # The pipelined request whose headers overran the limit while its predecessor was
             # being answered (reading paused): refuse it now, not at the header deadline.
-            self._refuse("headers_too_large")
+            self._refuse(IngestOutcome.HEADERS_TOO_LARGE)
             return
         cycle = self.cycle
         # A pipelined request may have started: its headers are complete, it has no deadline.
@@ -196,11 +197,11 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         elif self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being served: its body read has its own deadline
         elif self._reading_headers:
-            self._refuse("read_timeout")
+            self._refuse(IngestOutcome.READ_TIMEOUT)
         else:
             self.transport.close()
 
-    def _refuse(self, outcome: str, *, linger: bool = True) -> None:
+    def _refuse(self, outcome: IngestOutcome, *, linger: bool = True) -> None:
         if self.transport.is_closing():
             return
         self._refused = True
@@ -248,14 +249,15 @@ def _raw(answer: Answer) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + answer.body
 
 
-def _ignore(outcome: str) -> None:
+def _ignore(outcome: IngestOutcome) -> None:
     pass
 
 
 _ANSWERS = {
-    "read_timeout": _raw(answer("read_timeout", "request headers were not received in time")),
-    "headers_too_large": _raw(
-        answer("headers_too_large", "request headers exceed gateway.max_header_bytes")
-    ),
-    "unavailable": _raw(answer("unavailable", "too many connections; retry shortly")),
+    outcome: _raw(answer(outcome, detail))
+    for outcome, detail in (
+        (IngestOutcome.READ_TIMEOUT, "request headers were not received in time"),
+        (IngestOutcome.HEADERS_TOO_LARGE, "request headers exceed gateway.max_header_bytes"),
+        (IngestOutcome.UNAVAILABLE, "too many connections; retry shortly"),
+    )
 }

@@ -1,7 +1,7 @@
 """`POST {path_prefix}/{source}`: the hot path, in the order of the promise.
 
 read body → find source → verify → build the message → claim ID → publish (or spool) → commit
-→ answer.
+→ answer → record the outcome (one `IngestRecord` for the observers: metrics, request log, …).
 
 A 2xx leaves here only after the broker confirmed the message, or after the spool fsynced it
 (`200 spooled`). An event ID is claimed before the publish and committed once the event is
@@ -35,9 +35,8 @@ from gateway.config import GatewaySettings
 from gateway.deadlines import ReadDeadlines
 from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
-from gateway.logs import RequestLog
 from gateway.message import build_properties, encoded_size
-from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
+from gateway.metrics import UNKNOWN_SOURCE
 from gateway.publisher import EventPublisher
 from gateway.responses import (
     DUPLICATE,
@@ -56,6 +55,7 @@ from gateway.responses import UNKNOWN_SOURCE as UNKNOWN_SOURCE_ANSWER
 from gateway.sources import Source
 from gateway.spool import Spool, SpooledEvent, SpoolFull, SpoolUnavailable
 from hookgate import envelope
+from hookgate.observe import IngestOutcome, IngestRecord, Observer, PublishFailure
 from hookgate.routing import routing_key
 from providers import Handshake, VerificationError, VerifiedEvent, WebhookRequest
 
@@ -68,11 +68,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class _NotDurable(Exception):
     """Neither the broker nor the spool took the event: answered 503, claim released."""
 
+    def __init__(self, message: str, failure: PublishFailure | None) -> None:
+        super().__init__(message)
+        self.failure = failure
+
 
 class _Refused(Exception):
     """Ends a request early with a prepared answer."""
 
-    def __init__(self, outcome: str, answer: Answer) -> None:
+    def __init__(self, outcome: IngestOutcome, answer: Answer) -> None:
         self.outcome = outcome
         self.answer = answer
 
@@ -86,8 +90,7 @@ class IngestEndpoint:
         sources: Mapping[str, Source],
         dedupe: DedupeStore,
         publisher: EventPublisher,
-        metrics: GatewayMetrics,
-        request_log: RequestLog,
+        observer: Observer,
         deadlines: ReadDeadlines,
         spool: Spool | None = None,
         message_key: bytes | None = None,
@@ -95,12 +98,11 @@ class IngestEndpoint:
         self._sources = dict(sources)
         self._dedupe = dedupe
         self._publisher = publisher
-        self._metrics = metrics
+        self._observer = observer
         self._max_body = settings.max_body_bytes
         self._max_headers = settings.max_header_bytes
         self._max_header_count = settings.max_header_count
         self._deadlines = deadlines
-        self._request_log = request_log
         self._spool = spool
         self._message_key = message_key
         self._clients = ClientAddress(settings.trusted_proxies)
@@ -110,18 +112,21 @@ class IngestEndpoint:
         started = time.perf_counter()
         received_at = time.time()
         source = self._sources.get(name)
-        event_id = None
+        event: VerifiedEvent | None = None
+        failure: PublishFailure | None = None
         try:
             if source is None:
-                raise _Refused("unknown_source", UNKNOWN_SOURCE_ANSWER)
-            outcome, result, event_id = await self._handle(source, scope, receive, received_at)
+                raise _Refused(IngestOutcome.UNKNOWN_SOURCE, UNKNOWN_SOURCE_ANSWER)
+            outcome, result, event, failure = await self._handle(
+                source, scope, receive, received_at
+            )
         except _Refused as refused:
             outcome, result = refused.outcome, refused.answer
         except Exception:
             # A provider bug or an unforeseen input: answered 500, never published.
             _log.exception("request failed", extra={"fields": {"source": name}})
-            outcome, result = "error", ERROR
-        if outcome != "disconnected":
+            outcome, result = IngestOutcome.ERROR, ERROR
+        if outcome is not IngestOutcome.DISCONNECTED:
             await send(
                 {
                     "type": "http.response.start",
@@ -130,33 +135,36 @@ class IngestEndpoint:
                 }
             )
             await send({"type": "http.response.body", "body": result.body})
-        elapsed = time.perf_counter() - started
-        label = source.name if source is not None else UNKNOWN_SOURCE
-        self._metrics.request(label, outcome, elapsed)
-        if self._request_log.enabled:
-            self._request_log.write(
-                {
-                    "source": label,
-                    "event_id": event_id,
-                    "outcome": outcome,
-                    "status": result.status_code,
-                    "duration_ms": round(elapsed * 1000, 3),
-                }
+        self._observer.on_ingest(
+            IngestRecord(
+                source=source.name if source is not None else UNKNOWN_SOURCE,
+                provider=source.provider_name if source is not None else None,
+                outcome=outcome,
+                status_code=result.status_code,
+                duration=time.perf_counter() - started,
+                event_id=event.id if event is not None else None,
+                event_type=event.type if event is not None else None,
+                publish_failure=failure,
             )
+        )
 
     async def _handle(
         self, source: Source, scope: Scope, receive: Receive, received_at: float
-    ) -> tuple[str, Answer, str | None]:
+    ) -> tuple[IngestOutcome, Answer, VerifiedEvent | None, PublishFailure | None]:
+        """The outcome, its answer, the event (once its ID is claimed) and why the broker did
+        not confirm it (when it did not)."""
         method = scope["method"]
         if method not in source.methods:
-            refused = answer("method_not_allowed", f"{source.name} accepts {source.allow_header}")
+            refused = answer(
+                IngestOutcome.METHOD_NOT_ALLOWED, f"{source.name} accepts {source.allow_header}"
+            )
             refused.headers.append((b"allow", source.allow_header.encode()))
-            raise _Refused("method_not_allowed", refused)
+            raise _Refused(IngestOutcome.METHOD_NOT_ALLOWED, refused)
         headers = self._headers(scope)
         if source.allowed_ips and not allowed(
             self._clients.resolve(scope, headers), source.allowed_ips
         ):
-            raise _Refused("forbidden", FORBIDDEN)
+            raise _Refused(IngestOutcome.FORBIDDEN, FORBIDDEN)
         body = await self._read_body(headers, receive)
         query = scope.get("query_string", b"")
         request = WebhookRequest(
@@ -179,11 +187,11 @@ class IngestEndpoint:
                 tuple((name.encode(), value.encode()) for name, value in verified.headers),
                 content_type=verified.content_type.encode(),
             )
-            return "handshake", handshake, None
+            return IngestOutcome.HANDSHAKE, handshake, None, None
         event_id = verified.id
         problem = _malformed(verified)
         if problem is not None:
-            raise _Refused("malformed", answer("malformed", problem))
+            raise _Refused(IngestOutcome.MALFORMED, answer(IngestOutcome.MALFORMED, problem))
         properties = build_properties(
             source=source.name,
             provider=source.provider_name,
@@ -196,10 +204,11 @@ class IngestEndpoint:
         )
         size = encoded_size(properties)
         if size is None:
-            raise _Refused("malformed", answer("malformed", "the event cannot be encoded"))
+            cannot = answer(IngestOutcome.MALFORMED, "the event cannot be encoded")
+            raise _Refused(IngestOutcome.MALFORMED, cannot)
         if size > self._publisher.max_properties_bytes:
             # The broker would close the connection (FRAME_ERROR); the spool would never drain.
-            raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
+            raise _Refused(IngestOutcome.HEADERS_TOO_LARGE, HEADERS_TOO_LARGE)
 
         keys = [f"{source.name}:{event_id}"]
         if verified.replay_key:
@@ -209,16 +218,20 @@ class IngestEndpoint:
             claim = await self._claim(keys, received_at)
         except DedupeUnavailable as err:
             _log.error("dedupe claim failed", extra={"fields": {"error": str(err)}})
-            return "unavailable", answer("unavailable", "dedupe store unavailable"), event_id
+            unavailable = answer(IngestOutcome.UNAVAILABLE, "dedupe store unavailable")
+            return IngestOutcome.UNAVAILABLE, unavailable, verified, None
         if claim is Claim.DUPLICATE:
-            return "duplicate", DUPLICATE, event_id
+            return IngestOutcome.DUPLICATE, DUPLICATE, verified, None
         if claim is Claim.IN_PROGRESS:
-            return "in_progress", IN_PROGRESS, event_id
+            return IngestOutcome.IN_PROGRESS, IN_PROGRESS, verified, None
         try:
-            outcome = await self._make_durable(source, verified, properties, body, received_at)
+            outcome, failure = await self._make_durable(
+                source, verified, properties, body, received_at
+            )
         except _NotDurable as err:
             await self._release(keys)
-            return "unavailable", answer("unavailable", f"event not stored: {err}"), event_id
+            unavailable = answer(IngestOutcome.UNAVAILABLE, f"event not stored: {err}")
+            return IngestOutcome.UNAVAILABLE, unavailable, verified, err.failure
         except BaseException:
             await self._release(keys)
             raise
@@ -229,7 +242,7 @@ class IngestEndpoint:
         except DedupeUnavailable as err:
             # The event is durable: still a 2xx. A redelivery may be published again.
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
-        return outcome, answer(outcome, event_id=event_id, source=source.name), event_id
+        return outcome, answer(outcome, event_id=event_id, source=source.name), verified, failure
 
     async def _claim(self, keys: list[str], now: float) -> Claim:
         """Claim every key, or none: the first key that is not NEW decides the answer."""
@@ -253,9 +266,10 @@ class IngestEndpoint:
         properties: Basic.Properties,
         body: bytes,
         received_at: float,
-    ) -> str:
+    ) -> tuple[IngestOutcome, PublishFailure | None]:
         """Publish and wait for the confirm (`accepted`), or fsync to the spool (`spooled`);
-        raise `_NotDurable` when neither can take the event.
+        raise `_NotDurable` when neither can take the event. With why the broker did not
+        confirm, when it did not.
 
         While the spool holds a backlog, new events join it, so the broker receives events in
         the order they arrived; when the spool is full, the broker is tried all the same.
@@ -265,19 +279,19 @@ class IngestEndpoint:
         if spool is not None and spool.backlog:
             with contextlib.suppress(SpoolFull, SpoolUnavailable):
                 await spool.append(_spooled(source, event, rkey, properties, body, received_at))
-                return "spooled"
+                return IngestOutcome.SPOOLED, None
         try:
             await self._publisher.publish(body, rkey, properties)
         except PublishFailed as err:
             if spool is None:
-                raise _NotDurable(str(err)) from err
+                raise _NotDurable(str(err), err.reason) from err
             try:
                 await spool.append(_spooled(source, event, rkey, properties, body, received_at))
             except (SpoolFull, SpoolUnavailable) as full:
                 _log.error("event not spooled", extra={"fields": {"error": str(full)}})
-                raise _NotDurable(f"{err}; and {full}") from full
-            return "spooled"
-        return "accepted"
+                raise _NotDurable(f"{err}; and {full}", err.reason) from full
+            return IngestOutcome.SPOOLED, err.reason
+        return IngestOutcome.ACCEPTED, None
 
     async def _release(self, keys: list[str]) -> None:
         for key in keys:
@@ -292,7 +306,7 @@ class IngestEndpoint:
         if len(raw) > self._max_header_count or (
             sum([len(name) + len(value) for name, value in raw]) > self._max_headers
         ):
-            raise _Refused("headers_too_large", HEADERS_TOO_LARGE)
+            raise _Refused(IngestOutcome.HEADERS_TOO_LARGE, HEADERS_TOO_LARGE)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
         if len(headers) < len(raw):  # a repeated header: join its values, in order
             headers = {}
@@ -304,7 +318,7 @@ class IngestEndpoint:
     async def _read_body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise _Refused("too_large", TOO_LARGE)
+            raise _Refused(IngestOutcome.TOO_LARGE, TOO_LARGE)
         chunks: list[bytes] = []
         size = 0
         task = self._deadlines.begin()
@@ -312,17 +326,18 @@ class IngestEndpoint:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    raise _Refused("disconnected", ERROR)
+                    # Nothing is answered; the record shows ERROR's status, as the log always did.
+                    raise _Refused(IngestOutcome.DISCONNECTED, ERROR)
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > self._max_body:
-                    raise _Refused("too_large", TOO_LARGE)
+                    raise _Refused(IngestOutcome.TOO_LARGE, TOO_LARGE)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
         except asyncio.CancelledError:
             if self._deadlines.expired(task):
-                raise _Refused("read_timeout", READ_TIMEOUT) from None
+                raise _Refused(IngestOutcome.READ_TIMEOUT, READ_TIMEOUT) from None
             raise
         finally:
             self._deadlines.end(task)

@@ -1,4 +1,5 @@
-"""Every gateway metric, owned by one object that is handed a registry.
+"""Every gateway metric, owned by one object that is handed a registry; an observer of every
+request and forwarded event (`hookgate.observe`).
 
 Label values come from the config (source names) and from code (outcomes, reasons), never from
 request data. Label sets are created up front, so a dashboard shows zeros rather than gaps.
@@ -15,48 +16,26 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from hookgate.observe import (
+    BaseObserver,
+    ForwardOutcome,
+    ForwardRecord,
+    IngestOutcome,
+    IngestRecord,
+    PublishFailure,
+)
+
 if TYPE_CHECKING:
     from gateway.spool_file import SpoolTotals
 
 #: The `source` label of requests to a source that is not configured.
 UNKNOWN_SOURCE = "_unknown"
 
-OUTCOMES = (
-    "accepted",
-    "duplicate",
-    "spooled",
-    "in_progress",
-    "handshake",
-    "missing_signature",
-    "invalid_signature",
-    "stale_timestamp",
-    "malformed",
-    "forbidden",
-    "unknown_source",
-    "method_not_allowed",
-    "too_large",
-    "headers_too_large",
-    "read_timeout",
-    "unavailable",
-    "disconnected",
-    "error",
-)
-PUBLISH_FAILURES = (
-    "disconnected",
-    "blocked",
-    "timeout",
-    "connection_lost",
-    "nacked",
-    "unroutable",
-    "overloaded",
-    "auth_refused",
-)
-
 # Webhook round trips are dominated by the broker confirm: 1 ms to a few seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class GatewayMetrics:
+class GatewayMetrics(BaseObserver):
     """The gateway's metrics. Pass a fresh `CollectorRegistry` in tests."""
 
     def __init__(
@@ -133,21 +112,26 @@ class GatewayMetrics:
             "Spooled events forwarded to the broker and confirmed.",
             registry=registry,
         )
-        self._request_counters: dict[tuple[str, str], Counter] = {}
+        self._request_counters: dict[tuple[str, IngestOutcome], Counter] = {}
         self._request_timers: dict[str, Histogram] = {}
         for source in (*sources, UNKNOWN_SOURCE):
             self._request_timers[source] = self.request_duration.labels(source)
-            for outcome in OUTCOMES:
+            for outcome in IngestOutcome:
                 self._request_counters[source, outcome] = self.requests.labels(source, outcome)
-        self._failure_counters = {r: self.publish_failures.labels(r) for r in PUBLISH_FAILURES}
+        self._failure_counters = {r: self.publish_failures.labels(r) for r in PublishFailure}
         self.broker_connected.set(0)
 
-    def request(self, source: str, outcome: str, seconds: float) -> None:
-        """Count one answered request. `source` must be configured or `UNKNOWN_SOURCE`."""
-        self._request_counters[source, outcome].inc()
-        self._request_timers[source].observe(seconds)
+    def on_ingest(self, record: IngestRecord) -> None:
+        """Count one answered request. Its source is configured, or `UNKNOWN_SOURCE`."""
+        self._request_counters[record.source, record.outcome].inc()
+        self._request_timers[record.source].observe(record.duration)
 
-    def refused_at_edge(self, outcome: str) -> None:
+    def on_forwarded(self, record: ForwardRecord) -> None:
+        # Quarantined events are counted from the spool file (`spool_state`).
+        if record.outcome is ForwardOutcome.FORWARDED:
+            self.spool_forwarded.inc()
+
+    def refused_at_edge(self, outcome: IngestOutcome) -> None:
         """Count an answer the HTTP layer gave before any source was known (headers too slow
         or too large, a connection past the cap), under `UNKNOWN_SOURCE`."""
         self._request_counters[UNKNOWN_SOURCE, outcome].inc()
@@ -160,7 +144,7 @@ class GatewayMetrics:
         self.spool_quarantined.set(totals.quarantined)
         self.spool_stalled.set(stalled_seconds)
 
-    def publish_failed(self, reason: str) -> None:
+    def publish_failed(self, reason: PublishFailure) -> None:
         self._failure_counters[reason].inc()
 
     def exposition(self) -> bytes:

@@ -28,6 +28,7 @@ from gateway.errors import GatewayError, PublishFailed, describe
 from gateway.message import FRAME_OVERHEAD, MAX_PROPERTIES_BYTES
 from gateway.metrics import GatewayMetrics
 from hookgate.errors import TopologyError
+from hookgate.observe import PublishFailure
 from hookgate.topology import ensure_gateway_topology
 from providers import Secret
 
@@ -170,12 +171,18 @@ class Publisher:
         channel = self._channel
         if channel is None:
             if self.login_refused:
-                raise self._failed("auth_refused", "the broker refused the gateway's login")
-            raise self._failed("disconnected", "no connection to the broker")
+                raise self._failed(
+                    PublishFailure.AUTH_REFUSED, "the broker refused the gateway's login"
+                )
+            raise self._failed(PublishFailure.DISCONNECTED, "no connection to the broker")
         if self.blocked:
-            raise self._failed("blocked", "the broker blocks publishers (memory or disk alarm)")
+            raise self._failed(
+                PublishFailure.BLOCKED, "the broker blocks publishers (memory or disk alarm)"
+            )
         if self._in_flight >= self._max_in_flight:
-            raise self._failed("overloaded", f"{self._in_flight} publishes awaiting confirms")
+            raise self._failed(
+                PublishFailure.OVERLOADED, f"{self._in_flight} publishes awaiting confirms"
+            )
         self._in_flight += 1
         started = time.perf_counter()
         try:
@@ -189,19 +196,21 @@ class Publisher:
                 timeout=self._timeout,
             )
         except TimeoutError as err:
-            raise self._failed("timeout", f"no confirm within {self._timeout:g}s") from err
+            raise self._failed(
+                PublishFailure.TIMEOUT, f"no confirm within {self._timeout:g}s"
+            ) from err
         except aiormq.exceptions.PublishError as err:
             # With the alternate exchange in place this means the topology is broken.
-            raise self._failed("unroutable", "broker returned the message") from err
+            raise self._failed(PublishFailure.UNROUTABLE, "broker returned the message") from err
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as err:
-            raise self._failed("connection_lost", type(err).__name__) from err
+            raise self._failed(PublishFailure.CONNECTION_LOST, type(err).__name__) from err
         finally:
             self._in_flight -= 1
         if not isinstance(result, Basic.Ack):
-            raise self._failed("nacked", f"broker answered {type(result).__name__}")
+            raise self._failed(PublishFailure.NACKED, f"broker answered {type(result).__name__}")
         self._metrics.publish_duration.observe(time.perf_counter() - started)
 
-    def _failed(self, reason: str, detail: str) -> PublishFailed:
+    def _failed(self, reason: PublishFailure, detail: str) -> PublishFailed:
         self._metrics.publish_failed(reason)
         return PublishFailed(reason, detail)
 

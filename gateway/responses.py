@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from hookgate.observe import IngestOutcome
 from providers import VerificationError
 
 
@@ -17,27 +18,33 @@ class Answer:
 
 
 #: outcome → (HTTP status, extra headers). The outcome is also the body's `status`.
-_TABLE: dict[str, tuple[int, tuple[tuple[bytes, bytes], ...]]] = {
-    "accepted": (200, ()),
-    "duplicate": (200, ()),
-    "spooled": (200, ()),
-    "in_progress": (409, ((b"retry-after", b"2"),)),
-    "missing_signature": (401, ()),
-    "invalid_signature": (401, ()),
-    "stale_timestamp": (401, ()),
-    "malformed": (400, ()),
-    "forbidden": (403, ()),
-    "unknown_source": (404, ()),
-    "method_not_allowed": (405, ()),
-    "read_timeout": (408, ()),
-    "too_large": (413, ()),
-    "headers_too_large": (431, ()),
-    "unavailable": (503, ((b"retry-after", b"5"),)),
-    "error": (500, ()),
+_TABLE: dict[IngestOutcome, tuple[int, tuple[tuple[bytes, bytes], ...]]] = {
+    IngestOutcome.ACCEPTED: (200, ()),
+    IngestOutcome.DUPLICATE: (200, ()),
+    IngestOutcome.SPOOLED: (200, ()),
+    IngestOutcome.IN_PROGRESS: (409, ((b"retry-after", b"2"),)),
+    IngestOutcome.MISSING_SIGNATURE: (401, ()),
+    IngestOutcome.INVALID_SIGNATURE: (401, ()),
+    IngestOutcome.STALE_TIMESTAMP: (401, ()),
+    IngestOutcome.MALFORMED: (400, ()),
+    IngestOutcome.FORBIDDEN: (403, ()),
+    IngestOutcome.UNKNOWN_SOURCE: (404, ()),
+    IngestOutcome.METHOD_NOT_ALLOWED: (405, ()),
+    IngestOutcome.READ_TIMEOUT: (408, ()),
+    IngestOutcome.TOO_LARGE: (413, ()),
+    IngestOutcome.HEADERS_TOO_LARGE: (431, ()),
+    IngestOutcome.UNAVAILABLE: (503, ((b"retry-after", b"5"),)),
+    IngestOutcome.ERROR: (500, ()),
+}
+#: The outcomes whose answer is not built from the table, and what is sent instead.
+NOT_FROM_TABLE: dict[IngestOutcome, str] = {
+    IngestOutcome.HANDSHAKE: "the provider's own answer (providers.Handshake)",
+    # The request log shows these with ERROR's 500, as it always has.
+    IngestOutcome.DISCONNECTED: "nothing: the client hung up",
 }
 
 
-def answer(outcome: str, detail: str | None = None, **fields: str) -> Answer:
+def answer(outcome: IngestOutcome, detail: str | None = None, **fields: str) -> Answer:
     """The answer for an outcome; `detail` is a human-readable reason (never a secret)."""
     status_code, extra = _TABLE[outcome]
     payload: dict[str, str] = {"status": outcome, **fields}
@@ -62,14 +69,18 @@ def refusal(err: VerificationError) -> Answer:
 
 
 # Answers that never change, built once.
-UNKNOWN_SOURCE = answer("unknown_source", "no source with this name is configured")
-FORBIDDEN = answer("forbidden", "this source does not accept requests from this address")
-TOO_LARGE = answer("too_large", "request body exceeds gateway.max_body_bytes")
+UNKNOWN_SOURCE = answer(IngestOutcome.UNKNOWN_SOURCE, "no source with this name is configured")
+FORBIDDEN = answer(
+    IngestOutcome.FORBIDDEN, "this source does not accept requests from this address"
+)
+TOO_LARGE = answer(IngestOutcome.TOO_LARGE, "request body exceeds gateway.max_body_bytes")
 HEADERS_TOO_LARGE = answer(
-    "headers_too_large",
+    IngestOutcome.HEADERS_TOO_LARGE,
     "request headers exceed gateway.max_header_bytes or gateway.max_header_count",
 )
-READ_TIMEOUT = answer("read_timeout", "request body was not received in time")
-DUPLICATE = answer("duplicate")
-IN_PROGRESS = answer("in_progress", "this event ID is being published right now; retry shortly")
-ERROR = answer("error", "the provider failed unexpectedly; nothing was published")
+READ_TIMEOUT = answer(IngestOutcome.READ_TIMEOUT, "request body was not received in time")
+DUPLICATE = answer(IngestOutcome.DUPLICATE)
+IN_PROGRESS = answer(
+    IngestOutcome.IN_PROGRESS, "this event ID is being published right now; retry shortly"
+)
+ERROR = answer(IngestOutcome.ERROR, "the provider failed unexpectedly; nothing was published")

@@ -7,7 +7,7 @@
     app = create_app(config, publisher=publisher)
     ...                                   # POST through httpx.ASGITransport, within the lifespan
     [message] = publisher.messages        # what RabbitMQ would have confirmed
-    publisher.fail("disconnected")        # the next publishes fail as in a broker outage
+    publisher.fail()                      # the next publishes fail as in a broker outage
 
 It encodes each message's properties as the AMQP client would and refuses what would not fit
 one frame, so a test sees what the broker would take. It is not a broker: integration tests run
@@ -31,6 +31,7 @@ from gateway.config import SourceSettings
 from gateway.errors import PublishFailed
 from gateway.message import MAX_PROPERTIES_BYTES, build_properties
 from gateway.sources import build_source
+from hookgate.observe import PublishFailure
 from hookgate.routing import routing_key
 from hookgate.secret import Secret
 from providers import Handshake, WebhookRequest
@@ -111,7 +112,7 @@ class MemoryPublisher:
         self.connected = True
         self.login_refused = False
         self.max_properties_bytes = MAX_PROPERTIES_BYTES
-        self._failure: str | None = None
+        self._failure: PublishFailure | None = None
 
     async def start(self, wait: float = 0.0) -> None:
         """Nothing to connect to."""
@@ -119,9 +120,9 @@ class MemoryPublisher:
     async def close(self) -> None:
         """Nothing to close."""
 
-    def fail(self, reason: str = "disconnected") -> None:
-        """From now on every publish fails with `reason` (a `PublishFailed` metric label)."""
-        self._failure = reason
+    def fail(self, reason: str = PublishFailure.DISCONNECTED) -> None:
+        """From now on every publish fails with `reason` (a `PublishFailure`)."""
+        self._failure = PublishFailure(reason)
         self.connected = False
 
     def recover(self) -> None:
@@ -133,5 +134,5 @@ class MemoryPublisher:
             raise PublishFailed(self._failure, "the in-memory publisher was told to fail")
         if len(properties.marshal()) > self.max_properties_bytes:
             # What RabbitMQ does with a frame that is too large: close the connection.
-            raise PublishFailed("connection_lost", "properties larger than one frame")
+            raise PublishFailed(PublishFailure.CONNECTION_LOST, "properties larger than one frame")
         self.messages.append(PublishedMessage(body, routing_key, properties))

@@ -4,6 +4,7 @@
 - `routing`: the routing key `{source}.{type}`; `topology`: every exchange, queue and argument;
 - `settings`: the `[broker]` table and the TOML helpers; `secret`: `Secret`;
 - `message_auth`: the message signature between gateway and consumers;
+- `observe`: outcome enums and the observers that hear each outcome once;
 - `errors`, `logs`, `datafiles`, `terminal`: the root error, JSON logging, private data
   files, terminal-safe text;
 - `sqlite`, `redis_client`, `redis_url`, `turns`: what the stores share (the one SQLite setup

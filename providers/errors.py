@@ -7,6 +7,10 @@ signatures or expected values.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from hookgate.observe import IngestOutcome
+
 
 class ProviderError(Exception):
     """Root of every error the providers package raises on purpose."""
@@ -23,28 +27,28 @@ class ProviderNotFound(ProviderConfigError):
 class VerificationError(ProviderError):
     """The request is refused. `status` is the machine-readable reason sent to the caller."""
 
-    status = "invalid_signature"
+    status: ClassVar[IngestOutcome] = IngestOutcome.INVALID_SIGNATURE
 
 
 class MissingSignature(VerificationError):
     """A header (or parameter) that the scheme requires is absent."""
 
-    status = "missing_signature"
+    status = IngestOutcome.MISSING_SIGNATURE
 
 
 class InvalidSignature(VerificationError):
     """The signature is present but matches no configured secret, or cannot be parsed."""
 
-    status = "invalid_signature"
+    status = IngestOutcome.INVALID_SIGNATURE
 
 
 class StaleTimestamp(VerificationError):
     """The signed timestamp is further from now than the source's tolerance (past or future)."""
 
-    status = "stale_timestamp"
+    status = IngestOutcome.STALE_TIMESTAMP
 
 
 class Malformed(VerificationError):
     """The signature is valid but the body lacks what the provider needs (event ID or type)."""
 
-    status = "malformed"
+    status = IngestOutcome.MALFORMED

@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from consumers import Event, Service
-from consumers.metrics import OUTCOMES, ConsumerMetrics
+from consumers.metrics import ConsumerMetrics
+from hookgate.observe import ConsumeOutcome, ConsumeRecord
 
 
 def _service() -> Service:
@@ -20,8 +21,8 @@ def _service() -> Service:
 def test_every_label_set_exists_from_the_start() -> None:
     registry = CollectorRegistry()
     ConsumerMetrics(registry, _service())
-    for handler in ("invoice", "_unmatched"):
-        for outcome in OUTCOMES:
+    for handler in ("invoice", "_unmatched", "_unauthenticated"):
+        for outcome in ConsumeOutcome:
             labels = {"service": "billing", "handler": handler, "outcome": outcome}
             assert registry.get_sample_value("hookgate_consumer_events_total", labels) == 0
     for queue in ("billing", "billing.retry.5s", "billing.retry.1m", "billing.dead"):
@@ -32,7 +33,19 @@ def test_every_label_set_exists_from_the_start() -> None:
 def test_recorded_values_are_readable() -> None:
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, _service())
-    metrics.event("invoice", "retry")
+    metrics.on_consumed(
+        ConsumeRecord(
+            service="billing",
+            handler="invoice",
+            event_id="evt_1",
+            source="stripe",
+            event_type="invoice.paid",
+            attempt=1,
+            outcome=ConsumeOutcome.RETRY,
+            duration=0.02,
+            retry_delay=5,
+        )
+    )
     metrics.handler_duration("invoice", 0.02)
     metrics.lag.observe(1.5)
     labels = {"service": "billing", "handler": "invoice", "outcome": "retry"}

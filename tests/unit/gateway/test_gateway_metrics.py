@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from gateway.metrics import OUTCOMES, PUBLISH_FAILURES, UNKNOWN_SOURCE, GatewayMetrics
+from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
+from hookgate.observe import (
+    ForwardOutcome,
+    ForwardRecord,
+    IngestOutcome,
+    IngestRecord,
+    PublishFailure,
+)
 
 SOURCES = ("stripe", "github-app")
 
@@ -20,6 +27,10 @@ def metrics(registry: CollectorRegistry) -> GatewayMetrics:
     return GatewayMetrics(registry, SOURCES)
 
 
+def _request(metrics: GatewayMetrics, source: str, outcome: str, seconds: float) -> None:
+    metrics.on_ingest(IngestRecord(source, "stripe", IngestOutcome(outcome), 200, seconds))
+
+
 def _requests(registry: CollectorRegistry, source: str, outcome: str) -> float | None:
     return registry.get_sample_value(
         "hookgate_requests_total", {"source": source, "outcome": outcome}
@@ -28,7 +39,7 @@ def _requests(registry: CollectorRegistry, source: str, outcome: str) -> float |
 
 @pytest.mark.usefixtures("metrics")
 @pytest.mark.parametrize("source", [*SOURCES, UNKNOWN_SOURCE])
-@pytest.mark.parametrize("outcome", OUTCOMES)
+@pytest.mark.parametrize("outcome", list(IngestOutcome))
 def test_request_counter_starts_at_zero_for_each_source_and_outcome(
     registry: CollectorRegistry, source: str, outcome: str
 ) -> None:
@@ -46,7 +57,7 @@ def test_request_duration_starts_empty_for_each_source(
 
 
 @pytest.mark.usefixtures("metrics")
-@pytest.mark.parametrize("reason", PUBLISH_FAILURES)
+@pytest.mark.parametrize("reason", list(PublishFailure))
 def test_publish_failures_start_at_zero_for_each_reason(
     registry: CollectorRegistry, reason: str
 ) -> None:
@@ -68,9 +79,9 @@ def test_no_label_set_for_unconfigured_sources(
 def test_request_increments_only_its_own_sample(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
-    metrics.request("stripe", "accepted", 0.02)
-    metrics.request("stripe", "accepted", 0.03)
-    metrics.request("github-app", "invalid_signature", 0.001)
+    _request(metrics, "stripe", "accepted", 0.02)
+    _request(metrics, "stripe", "accepted", 0.03)
+    _request(metrics, "github-app", "invalid_signature", 0.001)
 
     assert _requests(registry, "stripe", "accepted") == 2.0
     assert _requests(registry, "github-app", "invalid_signature") == 1.0
@@ -82,8 +93,8 @@ def test_request_increments_only_its_own_sample(
 def test_request_observes_duration_for_its_source(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
-    metrics.request("stripe", "accepted", 0.02)
-    metrics.request("stripe", "duplicate", 0.5)
+    _request(metrics, "stripe", "accepted", 0.02)
+    _request(metrics, "stripe", "duplicate", 0.5)
 
     labels = {"source": "stripe"}
     assert registry.get_sample_value("hookgate_request_duration_seconds_count", labels) == 2.0
@@ -99,7 +110,7 @@ def test_request_observes_duration_for_its_source(
 def test_unknown_source_requests_count_under_the_unknown_label(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
-    metrics.request(UNKNOWN_SOURCE, "unknown_source", 0.0001)
+    _request(metrics, UNKNOWN_SOURCE, "unknown_source", 0.0001)
     assert _requests(registry, UNKNOWN_SOURCE, "unknown_source") == 1.0
 
 
@@ -107,16 +118,16 @@ def test_request_for_an_unconfigured_source_never_creates_a_label(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
     with pytest.raises(KeyError):
-        metrics.request("attacker-chosen", "accepted", 0.01)
+        _request(metrics, "attacker-chosen", "accepted", 0.01)
     assert _requests(registry, "attacker-chosen", "accepted") is None
 
 
 def test_publish_failed_increments_its_reason(
     registry: CollectorRegistry, metrics: GatewayMetrics
 ) -> None:
-    metrics.publish_failed("timeout")
-    metrics.publish_failed("timeout")
-    metrics.publish_failed("nacked")
+    metrics.publish_failed(PublishFailure.TIMEOUT)
+    metrics.publish_failed(PublishFailure.TIMEOUT)
+    metrics.publish_failed(PublishFailure.NACKED)
 
     def value(reason: str) -> float | None:
         return registry.get_sample_value("hookgate_publish_failures_total", {"reason": reason})
@@ -141,7 +152,7 @@ def test_broker_connected_gauge_follows_set(
 
 
 def test_exposition_contains_every_gateway_metric_name(metrics: GatewayMetrics) -> None:
-    metrics.request("stripe", "accepted", 0.01)
+    _request(metrics, "stripe", "accepted", 0.01)
     text = metrics.exposition().decode()
     for name in (
         "hookgate_requests_total",
@@ -159,11 +170,15 @@ def test_each_instance_owns_its_registry(metrics: GatewayMetrics) -> None:
     # No global state: a second instance on a fresh registry neither collides nor shares values.
     other_registry = CollectorRegistry()
     other = GatewayMetrics(other_registry, ["stripe"])
-    metrics.request("stripe", "accepted", 0.01)
+    _request(metrics, "stripe", "accepted", 0.01)
     assert _requests(other_registry, "stripe", "accepted") == 0.0
     assert other.registry is other_registry
 
 
-def test_outcomes_and_reasons_are_unique() -> None:
-    assert len(set(OUTCOMES)) == len(OUTCOMES)
-    assert len(set(PUBLISH_FAILURES)) == len(PUBLISH_FAILURES)
+def test_forwarded_events_are_counted_and_quarantined_ones_are_not(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    metrics.on_forwarded(ForwardRecord("stripe", "evt_1", ForwardOutcome.FORWARDED))
+    metrics.on_forwarded(ForwardRecord("stripe", "evt_2", ForwardOutcome.FORWARDED))
+    metrics.on_forwarded(ForwardRecord("stripe", "evt_3", ForwardOutcome.QUARANTINED))
+    assert registry.get_sample_value("hookgate_spool_forwarded_total") == 2.0

@@ -6,8 +6,8 @@ import orjson
 import pytest
 
 from gateway import responses
-from gateway.metrics import OUTCOMES
-from gateway.responses import Answer, answer, json_answer, refusal
+from gateway.responses import NOT_FROM_TABLE, Answer, answer, json_answer, refusal
+from hookgate.observe import IngestOutcome
 from providers import (
     InvalidSignature,
     Malformed,
@@ -140,8 +140,25 @@ def test_prepared_answers_match_the_table(prepared: Answer, outcome: str) -> Non
     assert _headers(prepared)[b"content-length"] == str(len(prepared.body)).encode()
 
 
-def test_every_answer_outcome_is_a_metrics_outcome() -> None:
-    # Otherwise counting the request would fail after the answer was sent.
-    assert set(EXPECTED_STATUS) <= set(OUTCOMES)
-    for error in (MissingSignature, InvalidSignature, StaleTimestamp, Malformed):
-        assert error.status in OUTCOMES
+@pytest.mark.parametrize("outcome", list(IngestOutcome))
+def test_every_outcome_has_exactly_one_answer_entry(outcome: IngestOutcome) -> None:
+    in_table = outcome in responses._TABLE
+    assert in_table != (outcome in NOT_FROM_TABLE)
+    if in_table:
+        assert orjson.loads(answer(outcome).body) == {"status": outcome.value}
+    else:
+        with pytest.raises(KeyError):
+            answer(outcome)
+
+
+def test_the_answer_table_holds_only_outcomes() -> None:
+    assert all(type(key) is IngestOutcome for key in (*responses._TABLE, *NOT_FROM_TABLE))
+    assert set(EXPECTED_STATUS) <= set(IngestOutcome)
+
+
+@pytest.mark.parametrize("error", [MissingSignature, InvalidSignature, StaleTimestamp, Malformed])
+def test_every_provider_refusal_is_an_outcome_with_an_answer(
+    error: type[VerificationError],
+) -> None:
+    assert type(error.status) is IngestOutcome
+    assert error.status not in NOT_FROM_TABLE
