@@ -5,6 +5,8 @@
 - `settings`: the `[broker]` table and the TOML helpers; `secret`: `Secret`;
 - `message_auth`: the message signature between gateway and consumers;
 - `observe`: outcome enums and the observers that hear each outcome once;
+- `registry`, `sqlite`, `turns`, `redis_client`, `redis_url`: what every store shares
+  (backends by name, the one SQLite setup and store thread, the Redis client);
 - `errors`, `logs`, `datafiles`, `terminal`: the root error, JSON logging, private data
   files, terminal-safe text;
 - `sqlite`, `redis_client`, `redis_url`, `turns`: what the stores share (the one SQLite setup
