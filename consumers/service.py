@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from consumers.errors import ServiceDefinitionError
 from consumers.event import Event
 from consumers.idempotency import IdempotencyStore, as_idempotency_store
+from hookgate.routing import topic_matches
 
 HandlerFunc = Callable[[Event], Awaitable[None]] | Callable[[Event], None]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,18 +144,6 @@ class Service:
         if requested is None:
             return self.retry_delays[attempt - 1]
         return next((tier for tier in self.tiers if tier >= requested), self.tiers[-1])
-
-
-def topic_matches(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    """AMQP topic matching: `*` is exactly one word, `#` zero or more."""
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(topic_matches(rest, words[i:]) for i in range(len(words) + 1))
-    if not words:
-        return False
-    return (head in ("*", words[0])) and topic_matches(rest, words[1:])
 
 
 def _check_pattern(service: str, pattern: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consumers import Event, Service, ServiceDefinitionError
-from consumers.service import topic_matches
+from hookgate.routing import topic_matches
 
 
 def _matches(pattern: str, key: str) -> bool:
