@@ -70,6 +70,17 @@ def unrouted_name(exchange: str) -> str:
     return f"{exchange}.unrouted"
 
 
+def status_exchange(exchange: str) -> str:
+    """The topic exchange status changes travel on (`hookgate.status`): named from the ingress
+    exchange, so two deployments sharing a broker never mix their statuses."""
+    return f"{exchange}.status"
+
+
+async def declare_status_exchange(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
+    """Declare (idempotently) the status exchange of the ingress exchange `exchange`."""
+    await channel.exchange_declare(status_exchange(exchange), exchange_type="topic", durable=True)
+
+
 def exchange_arguments(exchange: str) -> FieldTable:
     return {"alternate-exchange": unrouted_name(exchange)}
 

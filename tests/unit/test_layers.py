@@ -2,11 +2,12 @@
 
     hookgate  ←  providers  ←  gateway
         ↑
-    consumers
+    consumers  ←  admin
 
 `hookgate` (the wire contract and shared floor) imports none of the others; `providers` only
 `hookgate`; the gateway `providers` and `hookgate`, never the consumer runtime; consumers only
-`hookgate`, never the gateway or providers. Checked twice: every import statement in the source
+`hookgate`, never the gateway or providers; `admin` (the status ledger and admin API) the
+consumers and `hookgate`, never the gateway. Checked twice: every import statement in the source
 (including those inside functions and `TYPE_CHECKING` blocks), and what a fresh interpreter has
 loaded after importing every module of a package.
 """
@@ -21,12 +22,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("hookgate", "providers", "gateway", "consumers")
+PACKAGES = ("hookgate", "providers", "gateway", "consumers", "admin")
 ALLOWED = {
     "hookgate": set(),
     "providers": {"hookgate"},
     "gateway": {"hookgate", "providers"},
     "consumers": {"hookgate"},
+    "admin": {"hookgate", "consumers"},
 }
 
 

@@ -1,0 +1,252 @@
+"""Event status: the status model, and the status-change message both sides emit.
+
+Per event (source + event ID) and per consumer service, a status moves `queued` → `running` →
+`completed`, or `retrying` (→ `running` again), or `failed` (dead-lettered), or `cancelled` (an
+operator skipped it). The gateway's own steps (`accepted`, `spooled`, `forwarded`, `duplicate`)
+and an operator's `replayed` join the same timeline with no service.
+
+The gateway and the consumers publish each change, without waiting for a confirm, on the
+exchange `{broker.exchange}.status` (`hookgate.topology.status_exchange`); `hookgate admin`
+records them. The ledger is a view: losing a status message never loses an event, the broker
+stays the source of truth. A change is identified by `StatusChange.key`, so a message sent
+twice is recorded once.
+
+Messages on that exchange: a change travels under the routing key `change.{status}`
+(`StatusChange.routing_key`); a consumer service announces itself, its queue and its handlers'
+patterns under `service.{name}` (`ServiceAnnouncement`) when it starts, which is how the
+recorder knows that an accepted event is `queued` for every service whose patterns match it.
+
+The overall status of an event (`overall`): `failed` if any service failed; else `running`,
+`retrying` or `queued` while any service is; `completed` when all completed; `cancelled` when
+every service that did not complete was cancelled.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+#: The version of the message format below; a recorder skips versions it does not know.
+VERSION = 1
+_TEXT_MAX = 2000  # detail and error text are cut to this many characters
+
+
+class Status(enum.StrEnum):
+    """A step on an event's timeline. The first six are a service's; the rest the gateway's
+    (`service` None) or an operator's."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ACCEPTED = "accepted"
+    SPOOLED = "spooled"
+    FORWARDED = "forwarded"
+    DUPLICATE = "duplicate"
+    REPLAYED = "replayed"
+
+
+#: A service's statuses, in the order they usually happen (ties on one timestamp sort by it).
+SERVICE_STATUSES = (
+    Status.QUEUED,
+    Status.RUNNING,
+    Status.RETRYING,
+    Status.COMPLETED,
+    Status.FAILED,
+    Status.CANCELLED,
+)
+_PENDING = (Status.RUNNING, Status.RETRYING, Status.QUEUED)  # most active first
+_RANK = {
+    status: rank
+    for rank, status in enumerate(
+        (
+            Status.ACCEPTED,
+            Status.SPOOLED,
+            Status.FORWARDED,
+            Status.DUPLICATE,
+            Status.REPLAYED,
+            *SERVICE_STATUSES,
+        )
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One step on one event's timeline.
+
+    `at` and the other times are Unix seconds. `attempt` counts a service's deliveries (1 on
+    the first); `detail` is a short human-readable reason (an error's type and message, who
+    replayed); `next_attempt_at` is when a `retrying` event runs again. `event_type` and
+    `received_at` travel with every change, so the first one recorded can describe the event.
+    """
+
+    source: str
+    event_id: str
+    status: Status
+    at: float
+    service: str | None = None
+    event_type: str | None = None
+    received_at: float | None = None
+    attempt: int | None = None
+    detail: str | None = None
+    next_attempt_at: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int, float]:
+        """What makes a change unique: the same event, service, status and attempt is the
+        same change, however many times its message arrives (a redelivered attempt that runs
+        again is still one `running`). Duplicates absorbed and replays are events of their
+        own, told apart by their time."""
+        repeatable = self.status in (Status.DUPLICATE, Status.REPLAYED)
+        return (
+            self.source,
+            self.event_id,
+            self.service or "",
+            self.status.value,
+            self.attempt or 0,
+            self.at if repeatable else 0.0,
+        )
+
+    @property
+    def order(self) -> tuple[float, int, int]:
+        """How a timeline sorts: by time, then attempt, then the usual order of statuses."""
+        return (self.at, self.attempt or 0, _RANK[self.status])
+
+    @property
+    def routing_key(self) -> str:
+        return f"change.{self.status.value}"
+
+    def encode(self) -> bytes:
+        """The message body (JSON)."""
+        return orjson.dumps(
+            {
+                "v": VERSION,
+                "kind": "change",
+                "source": self.source,
+                "event_id": self.event_id,
+                "status": self.status.value,
+                "at": self.at,
+                "service": self.service,
+                "event_type": self.event_type,
+                "received_at": self.received_at,
+                "attempt": self.attempt,
+                "detail": _cut(self.detail),
+                "next_attempt_at": self.next_attempt_at,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAnnouncement:
+    """A consumer service, as it announces itself when a worker starts."""
+
+    service: str
+    patterns: tuple[str, ...]
+    at: float
+
+    @property
+    def routing_key(self) -> str:
+        return f"service.{self.service}"
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": VERSION,
+                "kind": "service",
+                "service": self.service,
+                "patterns": list(self.patterns),
+                "at": self.at,
+            }
+        )
+
+
+def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
+    """A message from the status exchange read back. `ValueError` for anything that is not
+    one (the recorder counts and drops those; a status message is never worth a crash)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise ValueError(f"not JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("v") != VERSION:
+        raise ValueError("not a status message of a known version")
+    if data.get("kind") == "service":
+        return _announcement(data)
+    if data.get("kind") != "change":
+        raise ValueError("not a status message of a known kind")
+    try:
+        return StatusChange(
+            source=_text(data, "source"),
+            event_id=_text(data, "event_id"),
+            status=Status(_text(data, "status")),
+            at=_time(data, "at"),
+            service=_text(data, "service", optional=True),
+            event_type=_text(data, "event_type", optional=True),
+            received_at=_time(data, "received_at", optional=True),
+            attempt=_attempt(data.get("attempt")),
+            detail=_cut(_text(data, "detail", optional=True)),
+            next_attempt_at=_time(data, "next_attempt_at", optional=True),
+        )
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"bad status change: {err}") from None
+
+
+def _announcement(data: dict[str, Any]) -> ServiceAnnouncement:
+    patterns = data.get("patterns")
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise ValueError("bad service announcement: patterns: expected a list of strings")
+    try:
+        return ServiceAnnouncement(_text(data, "service"), tuple(patterns), _time(data, "at"))
+    except ValueError as err:
+        raise ValueError(f"bad service announcement: {err}") from None
+
+
+def overall(services: Iterable[Status]) -> Status | None:
+    """The event's status from each service's: None when no service has it (yet)."""
+    seen = set(services)
+    if not seen:
+        return None
+    if Status.FAILED in seen:
+        return Status.FAILED
+    for pending in _PENDING:
+        if pending in seen:
+            return pending
+    if seen == {Status.COMPLETED}:
+        return Status.COMPLETED
+    return Status.CANCELLED
+
+
+def _text(data: dict[str, Any], key: str, *, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key}: expected a non-empty string")
+    return value
+
+
+def _time(data: dict[str, Any], key: str, *, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1e11:
+        raise ValueError(f"{key}: expected a Unix time")
+    return float(value)
+
+
+def _attempt(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError("attempt: expected a positive integer")
+    return value
+
+
+def _cut(text: str | None) -> str | None:
+    return None if text is None else text[:_TEXT_MAX]

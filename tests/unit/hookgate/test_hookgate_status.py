@@ -1,0 +1,81 @@
+"""hookgate.status: the status model and the status messages, read back whatever they hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode, overall
+
+S = Status
+
+
+def test_a_change_survives_the_trip_and_a_resend_has_the_same_key() -> None:
+    change = StatusChange(
+        "stripe",
+        "evt_1",
+        S.RETRYING,
+        10.5,
+        service="billing",
+        event_type="invoice.paid",
+        received_at=10.0,
+        attempt=2,
+        detail="TimeoutError: slow",
+        next_attempt_at=40.5,
+    )
+    again = decode(change.encode())
+    assert again == change
+    assert again.key == change.key
+    assert change.routing_key == "change.retrying"
+
+
+def test_duplicates_and_replays_are_told_apart_by_time_other_changes_are_not() -> None:
+    assert (
+        StatusChange("s", "e", S.DUPLICATE, 1.0).key != StatusChange("s", "e", S.DUPLICATE, 2.0).key
+    )
+    running = StatusChange("s", "e", S.RUNNING, 1.0, service="b", attempt=1)
+    rerun = StatusChange("s", "e", S.RUNNING, 5.0, service="b", attempt=1)
+    assert running.key == rerun.key
+
+
+def test_an_announcement_survives_the_trip() -> None:
+    announcement = ServiceAnnouncement("billing", ("stripe.invoice.*", "github.#"), 3.0)
+    assert decode(announcement.encode()) == announcement
+    assert announcement.routing_key == "service.billing"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"[]",
+        b'{"v": 2, "kind": "change"}',
+        b'{"v": 1, "kind": "gossip"}',
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "lost", "at": 1}',
+        b'{"v": 1, "kind": "change", "source": "", "event_id": "e", "status": "queued", "at": 1}',
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "queued",'
+        b' "at": NaN}',
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "queued", "at": 1,'
+        b' "attempt": 0}',
+        b'{"v": 1, "kind": "service", "service": "b", "patterns": [1], "at": 1}',
+    ],
+)
+def test_anything_else_is_a_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError, match=r"^(not|bad) "):
+        decode(body)
+
+
+@pytest.mark.parametrize(
+    ("services", "expected"),
+    [
+        ([], None),
+        ([S.COMPLETED, S.FAILED, S.RUNNING], S.FAILED),
+        ([S.COMPLETED, S.QUEUED, S.RETRYING], S.RETRYING),
+        ([S.COMPLETED, S.QUEUED], S.QUEUED),
+        ([S.RUNNING, S.RETRYING, S.QUEUED], S.RUNNING),
+        ([S.COMPLETED, S.COMPLETED], S.COMPLETED),
+        ([S.COMPLETED, S.CANCELLED], S.CANCELLED),
+        ([S.CANCELLED], S.CANCELLED),
+    ],
+)
+def test_overall_status(services: list[Status], expected: Status | None) -> None:
+    assert overall(services) == expected
