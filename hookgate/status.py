@@ -145,11 +145,15 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class ServiceAnnouncement:
-    """A consumer service, as it announces itself when a worker starts."""
+    """A consumer service, as it announces itself when a worker starts: enough for the
+    recorder to queue events for it (`patterns`) and for the admin API to name its queues
+    (`hookgate.topology`, from `tiers` and `delivery_limit`)."""
 
     service: str
     patterns: tuple[str, ...]
     at: float
+    tiers: tuple[float, ...] = ()
+    delivery_limit: int = 10
 
     @property
     def routing_key(self) -> str:
@@ -163,6 +167,8 @@ class ServiceAnnouncement:
                 "service": self.service,
                 "patterns": list(self.patterns),
                 "at": self.at,
+                "tiers": list(self.tiers),
+                "delivery_limit": self.delivery_limit,
             }
         )
 
@@ -199,12 +205,21 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
 
 def _announcement(data: dict[str, Any]) -> ServiceAnnouncement:
     patterns = data.get("patterns")
+    tiers = data.get("tiers", [])
+    limit = data.get("delivery_limit", 10)
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
         raise ValueError("bad service announcement: patterns: expected a list of strings")
+    if not isinstance(tiers, list) or not all(
+        isinstance(s, int | float) and not isinstance(s, bool) and 0 < s < 1e9 for s in tiers
+    ):
+        raise ValueError("bad service announcement: tiers: expected a list of positive numbers")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError("bad service announcement: delivery_limit: expected a positive integer")
     try:
-        return ServiceAnnouncement(_text(data, "service"), tuple(patterns), _time(data, "at"))
+        service, at = _text(data, "service"), _time(data, "at")
     except ValueError as err:
         raise ValueError(f"bad service announcement: {err}") from None
+    return ServiceAnnouncement(service, tuple(patterns), at, tuple(map(float, tiers)), limit)
 
 
 def overall(services: Iterable[Status]) -> Status | None:

@@ -38,7 +38,9 @@ def test_duplicates_and_replays_are_told_apart_by_time_other_changes_are_not() -
 
 
 def test_an_announcement_survives_the_trip() -> None:
-    announcement = ServiceAnnouncement("billing", ("stripe.invoice.*", "github.#"), 3.0)
+    announcement = ServiceAnnouncement(
+        "billing", ("stripe.invoice.*", "github.#"), 3.0, tiers=(0.5, 30.0), delivery_limit=3
+    )
     assert decode(announcement.encode()) == announcement
     assert announcement.routing_key == "service.billing"
 
@@ -57,6 +59,7 @@ def test_an_announcement_survives_the_trip() -> None:
         b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "queued", "at": 1,'
         b' "attempt": 0}',
         b'{"v": 1, "kind": "service", "service": "b", "patterns": [1], "at": 1}',
+        b'{"v": 1, "kind": "service", "service": "b", "patterns": [], "at": 1, "tiers": [-1]}',
     ],
 )
 def test_anything_else_is_a_value_error(body: bytes) -> None:
