@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -32,7 +32,7 @@ from consumers.event import Event
 from consumers.idempotency import IdempotencyStore, as_idempotency_store, idempotency_key
 from consumers.metrics import UNAUTHENTICATED, UNMATCHED, ConsumerMetrics
 from consumers.service import Handler, Service
-from hookgate.observe import ConsumeOutcome, ConsumeRecord
+from hookgate.observe import ConsumeOutcome, ConsumeRecord, StartRecord
 
 _log = logging.getLogger("hookgate.consumer")
 _MAX_MESSAGE = 1000
@@ -101,6 +101,7 @@ class Outcome:
             retry_delay=self.delay,
             failure_type=failure.type if failure is not None else None,
             failure_message=failure.message if failure is not None else None,
+            received_at=event.received_at.timestamp(),
         )
 
 
@@ -110,6 +111,8 @@ class Dispatcher:
     `executor` runs sync handlers (default: asyncio's). The idempotency store (`idempotency`,
     default the service's own) is awaited: its calls never block the event loop.
     `message_keys` (the `[broker] message_key` values) turn on `authenticate`.
+    `on_started` hears each handler about to run (`hookgate.observe.StartRecord`): once the
+    idempotency store said the event is not done, never for a duplicate or unmatched event.
     """
 
     def __init__(
@@ -120,8 +123,10 @@ class Dispatcher:
         executor: Executor | None = None,
         idempotency: IdempotencyStore | _Default | None = _DEFAULT,
         message_keys: Iterable[str | bytes] = (),
+        on_started: Callable[[StartRecord], None] | None = None,
     ) -> None:
         self._service = service
+        self._on_started = on_started
         self._keys = authentication.message_keys(message_keys)
         self._metrics = metrics
         self._executor = executor
@@ -167,6 +172,18 @@ class Dispatcher:
         metrics = self._metrics
         if metrics is not None and event.attempt == 1:  # retries would count their tier's wait
             metrics.lag.observe(max(0.0, time.time() - event.received_at.timestamp()))
+        if self._on_started is not None:
+            self._on_started(
+                StartRecord(
+                    service=self._service.name,
+                    handler=handler.name,
+                    event_id=event.id,
+                    source=event.source,
+                    event_type=event.type,
+                    attempt=event.attempt,
+                    received_at=event.received_at.timestamp(),
+                )
+            )
         started = time.perf_counter()
         try:
             await self._call(handler, event)

@@ -136,14 +136,20 @@ async def deliver_async(
     as `hookgate consume` requires with `[broker] message_key` set. `observers` hear the
     outcome as `hookgate consume`'s do (`hookgate.observe`)."""
     started = time.perf_counter()
-    dispatcher = Dispatcher(service, idempotency=idempotency, message_keys=message_keys)
+    hearing = Observers(observers)
+    dispatcher = Dispatcher(
+        service,
+        idempotency=idempotency,
+        message_keys=message_keys,
+        on_started=hearing.on_started,
+    )
     message = published(event) if isinstance(event, Event) else event
     delivered = event if isinstance(event, Event) else _decoded(event)
     outcome = dispatcher.authenticate(message.body, message.headers)
     if outcome is None:
         outcome = await dispatcher.process(delivered)
     record = outcome.record(service.name, delivered, time.perf_counter() - started)
-    Observers(observers).on_consumed(record)
+    hearing.on_consumed(record)
     return outcome
 
 

@@ -46,7 +46,8 @@ class Worker:
     """Runs one service against RabbitMQ until `stop()`.
 
     Each answered delivery is recorded once, after its ack, to the metrics, the outcome log
-    and then `observers` (`hookgate.observe`)."""
+    and then `observers` (`hookgate.observe`); they also hear each handler start
+    (`on_started`)."""
 
     def __init__(
         self,
@@ -75,7 +76,11 @@ class Worker:
             max_workers=self._concurrency, thread_name_prefix=f"hookgate-{service.name}"
         )
         self._dispatcher = Dispatcher(
-            service, metrics=metrics, executor=self._executor, message_keys=message_keys
+            service,
+            metrics=metrics,
+            executor=self._executor,
+            message_keys=message_keys,
+            on_started=self._observers.on_started,
         )
         self._publish_channel: aiormq.abc.AbstractChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()

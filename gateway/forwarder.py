@@ -155,7 +155,9 @@ class Forwarder:
             await self._spool.delete([e.seq for e in confirmed])
             for e in confirmed:
                 self._observer.on_forwarded(
-                    ForwardRecord(e.source, e.event_id, ForwardOutcome.FORWARDED)
+                    ForwardRecord(
+                        e.source, e.event_id, ForwardOutcome.FORWARDED, e.event_type, e.received_at
+                    )
                 )
             _log.info(
                 "forwarded spooled events",
@@ -192,7 +194,13 @@ class Forwarder:
         moved = await self._spool.quarantine(event.seq, reason[:500])
         if moved:
             self._observer.on_forwarded(
-                ForwardRecord(event.source, event.event_id, ForwardOutcome.QUARANTINED)
+                ForwardRecord(
+                    event.source,
+                    event.event_id,
+                    ForwardOutcome.QUARANTINED,
+                    event.event_type,
+                    event.received_at,
+                )
             )
             _log.error(
                 "quarantined a spooled event: it can never be published as it is",

@@ -145,6 +145,7 @@ class IngestEndpoint:
                 event_id=event.id if event is not None else None,
                 event_type=event.type if event is not None else None,
                 publish_failure=failure,
+                received_at=received_at,
             )
         )
 

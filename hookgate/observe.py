@@ -142,6 +142,8 @@ class IngestRecord:
     event_type: str | None = None
     #: Why the broker did not confirm, when it did not (`SPOOLED`, `UNAVAILABLE`).
     publish_failure: PublishFailure | None = None
+    #: When the request arrived (Unix seconds).
+    received_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,24 @@ class ForwardRecord:
     source: str
     event_id: str
     outcome: ForwardOutcome
+    event_type: str | None = None
+    #: When the gateway received the event (Unix seconds).
+    received_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecord:
+    """A handler is about to run one delivery: after the message was authenticated and the
+    idempotency store said the event is not done yet."""
+
+    service: str
+    handler: str
+    event_id: str
+    source: str
+    event_type: str
+    attempt: int
+    #: When the gateway received the event (Unix seconds), if the message says.
+    received_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +194,8 @@ class ConsumeRecord:
     #: The error's type and message, when the handler (or the message) failed.
     failure_type: str | None = None
     failure_message: str | None = None
+    #: When the gateway received the event (Unix seconds), if the message says.
+    received_at: float | None = None
 
 
 class Observer(Protocol):
@@ -181,6 +203,7 @@ class Observer(Protocol):
 
     def on_ingest(self, record: IngestRecord) -> None: ...
     def on_forwarded(self, record: ForwardRecord) -> None: ...
+    def on_started(self, record: StartRecord) -> None: ...
     def on_consumed(self, record: ConsumeRecord) -> None: ...
 
 
@@ -192,6 +215,9 @@ class BaseObserver:
         pass
 
     def on_forwarded(self, record: ForwardRecord) -> None:
+        pass
+
+    def on_started(self, record: StartRecord) -> None:
         pass
 
     def on_consumed(self, record: ConsumeRecord) -> None:
@@ -211,6 +237,8 @@ class Observers(BaseObserver):
         self.failures = 0
         self._ingest = _hooks(self.observers, "on_ingest")
         self._forwarded = _hooks(self.observers, "on_forwarded")
+        # Optional: an observer written before the hook existed still plugs in.
+        self._started = _hooks(self.observers, "on_started", optional=True)
         self._consumed = _hooks(self.observers, "on_consumed")
         self._logged: set[tuple[type, type]] = set()
 
@@ -223,6 +251,13 @@ class Observers(BaseObserver):
 
     def on_forwarded(self, record: ForwardRecord) -> None:
         for hook in self._forwarded:
+            try:
+                hook(record)
+            except Exception as err:
+                self._failed(hook, err)
+
+    def on_started(self, record: StartRecord) -> None:
+        for hook in self._started:
             try:
                 hook(record)
             except Exception as err:
@@ -254,6 +289,12 @@ class Observers(BaseObserver):
         )
 
 
-def _hooks(observers: tuple[Observer, ...], name: str) -> tuple[Callable[..., None], ...]:
+def _hooks(
+    observers: tuple[Observer, ...], name: str, *, optional: bool = False
+) -> tuple[Callable[..., None], ...]:
     noop = getattr(BaseObserver, name)
-    return tuple(getattr(o, name) for o in observers if getattr(type(o), name, None) is not noop)
+    return tuple(
+        getattr(o, name)
+        for o in observers
+        if getattr(type(o), name, None) is not noop and (not optional or hasattr(o, name))
+    )

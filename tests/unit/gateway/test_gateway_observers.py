@@ -190,9 +190,14 @@ async def test_a_spooled_event_is_recorded_then_forwarded_once(tmp_path: Path) -
         IngestOutcome.SPOOLED,
         PublishFailure.TIMEOUT,
     )
-    assert recording.forwarded == [
-        ForwardRecord("stripe", "evt_obs_spooled", ForwardOutcome.FORWARDED)
-    ]
+    [forwarded] = recording.forwarded
+    assert forwarded == ForwardRecord(
+        "stripe",
+        "evt_obs_spooled",
+        ForwardOutcome.FORWARDED,
+        record.event_type,
+        record.received_at,  # the spool keeps the request's arrival time
+    )
     assert forwarded_total == 1.0
     assert [m.properties.message_id for m in publisher.messages] == ["evt_obs_spooled"]
 
@@ -223,7 +228,7 @@ async def test_a_quarantined_event_is_recorded_once(tmp_path: Path) -> None:
     assert await forwarder._forward_batch() == 2
     await spool.close()
     assert recording.forwarded == [
-        ForwardRecord("stripe", "x" * 300, ForwardOutcome.QUARANTINED),
-        ForwardRecord("stripe", "evt_ok", ForwardOutcome.FORWARDED),
+        ForwardRecord("stripe", "x" * 300, ForwardOutcome.QUARANTINED, "invoice.paid", 1000.0),
+        ForwardRecord("stripe", "evt_ok", ForwardOutcome.FORWARDED, "invoice.paid", 1000.0),
     ]
     assert metrics.registry.get_sample_value("hookgate_spool_forwarded_total") == 1.0

@@ -21,10 +21,12 @@ from hookgate.observe import (
     IngestRecord,
     Observers,
     PublishFailure,
+    StartRecord,
 )
 
 INGEST = IngestRecord("stripe", "stripe", IngestOutcome.ACCEPTED, 200, 0.001, "evt_1", "x")
 FORWARD = ForwardRecord("stripe", "evt_1", ForwardOutcome.FORWARDED)
+START = StartRecord("billing", "invoice", "evt_1", "stripe", "invoice.paid", 1, 1000.0)
 CONSUME = ConsumeRecord(
     "billing", "invoice", "evt_1", "stripe", "invoice.paid", 1, ConsumeOutcome.SUCCESS, 0.01
 )
@@ -38,6 +40,9 @@ class Recorder(BaseObserver):
         self.seen.append(record)
 
     def on_forwarded(self, record: ForwardRecord) -> None:
+        self.seen.append(record)
+
+    def on_started(self, record: StartRecord) -> None:
         self.seen.append(record)
 
     def on_consumed(self, record: ConsumeRecord) -> None:
@@ -62,6 +67,25 @@ class Broken(BaseObserver):
 
 class NotSubclassed:
     """Satisfies the protocol without the base class."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_ingest(self, record: IngestRecord) -> None:
+        self.calls += 1
+
+    def on_forwarded(self, record: ForwardRecord) -> None:
+        self.calls += 1
+
+    def on_started(self, record: StartRecord) -> None:
+        self.calls += 1
+
+    def on_consumed(self, record: ConsumeRecord) -> None:
+        self.calls += 1
+
+
+class WrittenBeforeOnStarted:
+    """An observer of the protocol as it was before `on_started` (three hooks)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -157,8 +181,23 @@ def test_an_observer_without_the_base_class_gets_every_hook() -> None:
     observers = Observers([plain])
     observers.on_ingest(INGEST)
     observers.on_forwarded(FORWARD)
+    observers.on_started(START)
     observers.on_consumed(CONSUME)
-    assert plain.calls == 3
+    assert plain.calls == 4
+
+
+def test_an_observer_written_before_on_started_still_plugs_in() -> None:
+    old = WrittenBeforeOnStarted()
+    observers = Observers([old])  # type: ignore[list-item]
+    observers.on_started(START)  # not heard, not an error
+    observers.on_consumed(CONSUME)
+    assert (old.calls, observers.failures) == (1, 0)
+
+
+def test_on_started_reaches_the_observers_that_override_it() -> None:
+    recorder, plain = Recorder(), BaseObserver()
+    Observers([plain, recorder]).on_started(START)
+    assert recorder.seen == [START]
 
 
 def test_an_object_missing_a_hook_is_refused_at_construction() -> None:
