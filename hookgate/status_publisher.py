@@ -1,0 +1,175 @@
+"""Publish status messages (`hookgate.status`) without ever making the caller wait.
+
+`emit` is a plain call on the hot path: it appends the message to a bounded buffer and
+returns. When the buffer is full (the broker is down or slow for long), the message is dropped
+and counted: the ledger is a view, the broker stays the source of truth, and an event must
+never wait for its status. A background task owns a connection of its own
+(`hookgate-status`), declares the status exchange and publishes what the buffer holds in
+batches, **without publisher confirms**, reconnecting with backoff.
+
+Messages are sent transient (delivery mode 1): a status message that a broker restart loses
+costs a line on a timeline, never an event, and a transient publish is cheaper. The
+recorder's queue is a quorum queue, which stores every message it takes durably anyway.
+
+A message leaves the buffer only once its publish was written to a live channel; a batch cut
+short by a lost connection is sent again after the reconnect (a change sent twice is recorded
+once: `StatusChange.key`). Without confirms, what was written just before a connection dropped
+may still be lost: the view may miss a step, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+import aiormq
+from pamqp.commands import Basic
+
+from hookgate.status import ServiceAnnouncement, StatusChange
+from hookgate.topology import declare_status_exchange, status_exchange
+
+_log = logging.getLogger("hookgate.status")
+
+_RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
+_CONNECT_TIMEOUT = 10.0
+_PROPERTIES = Basic.Properties(content_type="application/json", delivery_mode=1)
+
+StatusMessage = StatusChange | ServiceAnnouncement
+
+
+class StatusPublisher:
+    """Buffered, unconfirmed publishes to `{exchange}.status`.
+
+    `emitted` counts messages taken into the buffer, `dropped` those refused because it was
+    full, `published` those written to the broker."""
+
+    def __init__(
+        self,
+        url: str,
+        exchange: str,
+        *,
+        buffer: int = 10_000,
+        batch: int = 256,
+        name: str = "hookgate-status",
+    ) -> None:
+        self._url = url
+        self._exchange = exchange
+        self._status_exchange = status_exchange(exchange)
+        self._max = buffer
+        self._batch = batch
+        self._name = name
+        self._buffer: deque[StatusMessage] = deque()
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.emitted = 0
+        self.dropped = 0
+        self.published = 0
+        self.connected = False
+
+    @property
+    def pending(self) -> int:
+        """Messages waiting in the buffer."""
+        return len(self._buffer)
+
+    def emit(self, message: StatusMessage) -> None:
+        """Queue `message` for publishing; never waits. Dropped (and counted) when full."""
+        if len(self._buffer) >= self._max or self._closing:
+            self.dropped += 1
+            return
+        self._buffer.append(message)
+        self.emitted += 1
+        if not self._wake.is_set():
+            self._wake.set()
+
+    async def start(self) -> None:
+        """Start the background task (it connects on its own; nothing here waits for it)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def close(self, flush: float = 2.0) -> None:
+        """Stop taking messages; publish what the buffer holds for up to `flush` seconds."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._buffer and self.connected:
+            self._drained.clear()  # set again by the task once the buffer is empty
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush):
+                    await self._drained.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        delay = _RECONNECT_MIN
+        while True:
+            connection: aiormq.abc.AbstractConnection | None = None
+            try:
+                async with asyncio.timeout(_CONNECT_TIMEOUT):
+                    connection = await aiormq.connect(
+                        self._url, client_properties={"connection_name": self._name}
+                    )
+                    channel = await self._channel(connection)
+                self.connected = True
+                delay = _RECONNECT_MIN
+                await self._publish_forever(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                _log.warning(
+                    "status publisher: broker unreachable; retrying (events are unaffected)",
+                    extra={"fields": {"error": f"{type(err).__name__}"[:200], "retry_in": delay}},
+                )
+            finally:
+                self.connected = False
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(connection.close())
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RECONNECT_MAX)
+
+    async def _channel(
+        self, connection: aiormq.abc.AbstractConnection
+    ) -> aiormq.abc.AbstractChannel:
+        channel = await connection.channel()
+        try:
+            await declare_status_exchange(channel, self._exchange)
+        except aiormq.exceptions.ChannelAccessRefused:
+            # A user that may only publish: someone else (`hookgate admin`) declares it.
+            channel = await connection.channel()
+        return channel
+
+    async def _publish_forever(self, channel: aiormq.abc.AbstractChannel) -> None:
+        buffer = self._buffer
+        while True:
+            if not buffer:
+                self._drained.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._drained.clear()
+            if channel.is_closed:
+                raise ConnectionError("status channel closed")
+            count = min(len(buffer), self._batch)
+            batch = [buffer[i] for i in range(count)]
+            await asyncio.gather(
+                *(
+                    channel.basic_publish(
+                        message.encode(),
+                        exchange=self._status_exchange,
+                        routing_key=message.routing_key,
+                        properties=_PROPERTIES,
+                    )
+                    for message in batch
+                )
+            )
+            # Written: only now do they leave the buffer (emit only ever appends on the right).
+            for _ in range(count):
+                buffer.popleft()
+            self.published += count
