@@ -204,6 +204,7 @@ def _consume(args: argparse.Namespace) -> int:
             metrics_port=args.metrics_port,
             drain_timeout=args.drain_timeout,
             message_keys=[key.reveal() for key in broker.message_keys],
+            emit_status=broker.emit_status,
         )
     except ConsumerError as err:
         raise ConsumerError(redact(str(err), broker.url.reveal())) from err

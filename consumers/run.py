@@ -19,8 +19,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from consumers.errors import ConsumerError
 from consumers.metrics import ConsumerMetrics
 from consumers.service import Service
+from consumers.status_observer import ConsumerStatus
 from consumers.worker import Worker
 from hookgate.observe import Observer
+from hookgate.status_publisher import StatusPublisher
 
 
 def load_service(reference: str) -> Service:
@@ -68,12 +70,15 @@ def run_service(
     drain_timeout: float = 30.0,
     message_keys: Sequence[str | bytes] = (),
     observers: Iterable[Observer] = (),
+    emit_status: bool = False,
 ) -> int:
     """Run until signalled. Returns the exit status.
 
     With `message_keys` (`[broker] message_key`), only messages signed with one of them reach
     a handler; the rest are dead-lettered as `Unauthenticated`. `observers` hear every answered
-    delivery after the metrics and the log (`hookgate.observe`)."""
+    delivery after the metrics and the log (`hookgate.observe`). With `emit_status` (the
+    config has an `[admin]` table), the worker emits each event's status and announces the
+    service on the status exchange (`consumers.status_observer`)."""
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, service)
     if metrics_port:
@@ -84,6 +89,11 @@ def run_service(
                 f"cannot serve metrics on {metrics_host}:{metrics_port}: {err.strerror or err}; "
                 "pass another --metrics-port (0 turns metrics off)"
             ) from err
+    status = StatusPublisher(url, exchange) if emit_status else None
+    hooks = [*observers]
+    if status is not None:
+        announcer = ConsumerStatus(status, service)
+        hooks.append(announcer)
     worker = Worker(
         service,
         url=url,
@@ -92,7 +102,7 @@ def run_service(
         concurrency=concurrency,
         drain_timeout=drain_timeout,
         message_keys=message_keys,
-        observers=observers,
+        observers=hooks,
     )
 
     # A background job of a script has SIGINT ignored (so Ctrl-C reaches only the script, which
@@ -105,7 +115,16 @@ def run_service(
         loop = asyncio.get_running_loop()
         for sig in signals:
             loop.add_signal_handler(sig, worker.stop)
-        await worker.run()
+        if status is None:
+            await worker.run()
+            return
+        await status.start()
+        announcing = asyncio.create_task(announcer.announce_forever())
+        try:
+            await worker.run()
+        finally:
+            announcing.cancel()
+            await status.close()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(main())

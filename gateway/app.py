@@ -28,7 +28,9 @@ from gateway.metrics import GatewayMetrics
 from gateway.publisher import EventPublisher, Publisher
 from gateway.sources import build_sources, replay_warnings
 from gateway.spool import Spool
+from gateway.status_observer import GatewayStatus
 from hookgate.observe import IngestOutcome, Observer, Observers
+from hookgate.status_publisher import StatusPublisher
 
 _log = logging.getLogger("hookgate.app")
 _PURGE_INTERVAL = 60.0
@@ -44,6 +46,7 @@ def create_app(
     spool_stall_seconds: float = 60.0,
     publisher: EventPublisher | None = None,
     observers: Iterable[Observer] = (),
+    status: StatusPublisher | None = None,
 ) -> Starlette:
     """Build the gateway. Raises `ConfigError` when a source's provider cannot be built.
 
@@ -52,6 +55,10 @@ def create_app(
 
     `observers` hear every request's outcome and every forwarded spooled event
     (`hookgate.observe`), after the metrics and the request log.
+
+    `status`: emit each event's status (`hookgate.status`) through this publisher, which the
+    app starts and closes with its lifespan (`hookgate serve` passes one when the config has
+    an `[admin]` table).
 
     `spool_stall_seconds`: how long the spool may hold events, with the broker connected and
     none leaving, before `/readyz` says it is not draining."""
@@ -64,7 +71,14 @@ def create_app(
         multiprocess=multiprocess_metrics,
     )
     request_log = RequestLog()
-    observer = Observers([metrics, *([request_log] if request_log.enabled else []), *observers])
+    observer = Observers(
+        [
+            metrics,
+            *([request_log] if request_log.enabled else []),
+            *([GatewayStatus(status)] if status is not None else []),
+            *observers,
+        ]
+    )
     gateway = config.gateway
     # A claim lease longer than any publish can take, so a live publisher never loses its claim.
     lease = max(30.0, 3 * gateway.publish_timeout_seconds)
@@ -147,6 +161,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if status is not None:
+            await status.start()
         await publisher.start(wait=connect_wait)
         if not publisher.connected:
             _log.warning(
@@ -169,6 +185,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await publisher.close()
+            if status is not None:
+                await status.close()
             if spool is not None:
                 await spool.close()
             await store.close()

@@ -34,6 +34,8 @@ from gateway.listen import bind_listener
 from gateway.publisher import check_login
 from gateway.sources import build_sources
 from hookgate.logs import configure_logging
+from hookgate.settings import read_toml, status_enabled
+from hookgate.status_publisher import StatusPublisher
 
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _BACKLOG = 2048  # uvicorn's default
@@ -103,11 +105,20 @@ def _run(server_config: EdgeConfig, listener: socket.socket) -> int:
 
 def app_from_environment() -> Starlette:
     """The uvicorn factory each worker calls: rebuilds the app from `HOOKGATE_CONFIG`."""
-    config = load_config(os.environ["HOOKGATE_CONFIG"])
+    path = os.environ["HOOKGATE_CONFIG"]
+    config = load_config(path)
     configure_logging(config.gateway.log_level)
     # `*_created` series double the exposition and no dashboard reads them.
     disable_created_metrics()  # type: ignore[no-untyped-call]
-    return create_app(config, multiprocess_metrics=bool(os.environ.get(_MULTIPROC_ENV)))
+    # With `hookgate admin` in the deployment ([admin]), each worker emits event status.
+    status = (
+        StatusPublisher(config.broker.url.reveal(), config.broker.exchange)
+        if status_enabled(read_toml(path))
+        else None
+    )
+    return create_app(
+        config, multiprocess_metrics=bool(os.environ.get(_MULTIPROC_ENV)), status=status
+    )
 
 
 def _uvicorn_log_config(level: str) -> dict[str, Any]:

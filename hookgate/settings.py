@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +34,8 @@ class BrokerSettings:
     exchange: str = "webhooks"
     #: `[broker] message_key`: the first signs messages, any one verifies (rotation).
     message_keys: tuple[Secret, ...] = ()
+    #: The file has an `[admin]` table (`status_enabled`): emit status messages.
+    emit_status: bool = False
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and error messages."""
@@ -51,7 +53,14 @@ def load_broker_settings(
     env = os.environ if environ is None else environ
     raw = {} if path is None else read_toml(path)
     broker = interpolate(get_table(raw, "broker"), "broker", env)
-    return parse_broker(broker, env)
+    return replace(parse_broker(broker, env), emit_status=status_enabled(raw))
+
+
+def status_enabled(raw: Mapping[str, Any]) -> bool:
+    """Whether the deployment runs `hookgate admin` (the file has an `[admin]` table), and so
+    whether the gateway and the consumers emit status messages. Nothing in the table is read
+    (its token is admin's alone)."""
+    return isinstance(raw.get("admin"), dict)
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
