@@ -1,0 +1,274 @@
+"""The recorder: status messages from the broker into the ledger.
+
+It declares the status exchange (`{broker.exchange}.status`) and a durable quorum queue of its
+own (`{broker.exchange}.status.ledger`) bound with `#`, and consumes with a prefetch. Messages
+are taken in batches: each batch is decoded, written with one `ledger.record` call, and acked
+(all at once) only after the ledger confirmed it. A ledger outage holds the batch and retries
+it with backoff, never acks it: nothing is dropped, and the prefetch bounds what waits in
+memory; if the connection goes meanwhile, the broker hands the messages back. A message that
+is not a status message is counted and acked away: it would never decode.
+
+A service announcement is remembered (`ledger.announce`) and kept here too: an `accepted`,
+`forwarded` or `replayed` change adds a `queued` change, at the same time, for each announced
+service whose handlers' patterns match the event's routing key.
+
+Retention: a background loop deletes events last changed more than `retention_days` ago, a
+small batch per call, yielding between calls, so pruning never stalls the recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+import aiormq
+from aiormq.abc import DeliveredMessage
+from prometheus_client import CollectorRegistry
+
+from admin.ledger import LedgerStore
+from admin.recorder_metrics import RecorderMetrics
+from hookgate.routing import routing_key, topic_matches
+from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode
+from hookgate.topology import declare_status_exchange, status_exchange
+
+_log = logging.getLogger("hookgate.recorder")
+
+_RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
+_CONNECT_TIMEOUT = 10.0
+_STORE_RETRY_MIN, _STORE_RETRY_MAX = 0.2, 5.0
+_QUEUES = (Status.ACCEPTED, Status.FORWARDED, Status.REPLAYED)  # changes that queue an event
+_AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, RuntimeError)
+
+
+def ledger_queue(exchange: str) -> str:
+    """The recorder's queue: named from the ingress exchange, like the status exchange."""
+    return f"{status_exchange(exchange)}.ledger"
+
+
+def replayed_change(
+    source: str,
+    event_id: str,
+    *,
+    by: str,
+    event_type: str | None,
+    service: str | None = None,
+    at: float | None = None,
+) -> StatusChange:
+    """The `replayed` step an operator's replay adds to a timeline (`by`: "cli", "api", …).
+    With `event_type` known, the recorder queues the event again for `service` (or every
+    announced service that matches it)."""
+    return StatusChange(
+        source=source,
+        event_id=event_id,
+        status=Status.REPLAYED,
+        at=time.time() if at is None else at,
+        service=service,
+        event_type=event_type,
+        detail=f"replayed by {by}",
+    )
+
+
+class Recorder:
+    """Consumes the status exchange into `ledger` until `stop()`."""
+
+    def __init__(
+        self,
+        url: str,
+        exchange: str,
+        ledger: LedgerStore,
+        registry: CollectorRegistry,
+        *,
+        prefetch: int = 1000,
+        batch: int = 500,
+        linger: float = 0.05,
+        retention_days: float = 14.0,
+        prune_interval: float = 300.0,
+        prune_batch: int = 1000,
+    ) -> None:
+        self._url = url
+        self._exchange = exchange
+        self._queue = ledger_queue(exchange)
+        self._ledger = ledger
+        self.metrics = RecorderMetrics(registry)
+        self._prefetch = prefetch
+        self._batch = batch
+        self._linger = linger
+        self._retention = retention_days * 86400
+        self._prune_interval = prune_interval
+        self._prune_batch = prune_batch
+        self._services: dict[str, ServiceAnnouncement] = {}
+        self._inbox: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        #: Set while consuming (the queue declared and bound).
+        self.consuming = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Record until `stop()`, reconnecting with backoff; prune in the background."""
+        with contextlib.suppress(Exception):
+            for announcement in await self._ledger.services():
+                self._services[announcement.service] = announcement
+        pruning = asyncio.create_task(self._prune_forever(), name="hookgate-ledger-prune")
+        delay = _RECONNECT_MIN
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._session()
+                    delay = _RECONNECT_MIN
+                except (*_AMQP_ERRORS, TimeoutError) as err:
+                    _log.warning(
+                        "recorder: broker unreachable; retrying",
+                        extra={"fields": {"error": f"{type(err).__name__}: {err}"[:300]}},
+                    )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._stopping.wait()
+                delay = min(delay * 2, _RECONNECT_MAX)
+        finally:
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
+
+    async def _session(self) -> None:
+        async with asyncio.timeout(_CONNECT_TIMEOUT):
+            connection = await aiormq.connect(
+                self._url, client_properties={"connection_name": "hookgate-recorder"}
+            )
+        try:
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                channel = await connection.channel()
+                await declare_status_exchange(channel, self._exchange)
+                await channel.queue_declare(
+                    self._queue, durable=True, arguments={"x-queue-type": "quorum"}
+                )
+                await channel.queue_bind(self._queue, status_exchange(self._exchange), "#")
+                await channel.basic_qos(prefetch_count=self._prefetch)
+            self._inbox = asyncio.Queue()
+            await channel.basic_consume(self._queue, self._inbox.put)
+            self.consuming.set()
+            recording = asyncio.create_task(self._record_forever(channel))
+            stopping = asyncio.create_task(self._stopping.wait())
+            try:
+                await asyncio.wait(
+                    [connection.closing, channel.closing, recording, stopping],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if recording.done():
+                    recording.result()  # raises what ended it
+            finally:
+                self.consuming.clear()
+                for task in (recording, stopping):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, *_AMQP_ERRORS):
+                        await task
+        finally:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await connection.close()
+
+    async def _record_forever(self, channel: aiormq.abc.AbstractChannel) -> None:
+        while True:
+            batch = [await self._inbox.get()]
+            deadline = time.monotonic() + self._linger
+            while len(batch) < self._batch:
+                if self._inbox.empty():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(left):
+                            batch.append(await self._inbox.get())
+                    continue
+                batch.append(self._inbox.get_nowait())
+            await self._store(batch)
+            await channel.basic_ack(batch[-1].delivery_tag or 0, multiple=True)
+
+    async def _store(self, messages: Sequence[DeliveredMessage]) -> None:
+        """Decode and record `messages`, retrying the ledger until it takes them."""
+        items: list[StatusChange | ServiceAnnouncement] = []
+        for message in messages:
+            try:
+                items.append(decode(message.body))
+            except ValueError as err:
+                self.metrics.bad_messages.inc()
+                _log.warning(
+                    "recorder: not a status message; dropped",
+                    extra={"fields": {"error": str(err)[:200]}},
+                )
+        delay = _STORE_RETRY_MIN
+        while True:
+            try:
+                await self._apply(items)
+                return
+            except Exception as err:  # any backend's failure: hold the batch, try again
+                self.metrics.store_errors.inc()
+                _log.warning(
+                    "recorder: the ledger did not take a batch; retrying",
+                    extra={"fields": {"error": f"{type(err).__name__}: {err}"[:300]}},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _STORE_RETRY_MAX)
+
+    async def _apply(self, items: Sequence[StatusChange | ServiceAnnouncement]) -> None:
+        changes: list[StatusChange] = []
+        for item in items:
+            if isinstance(item, ServiceAnnouncement):
+                await self._ledger.announce(item)
+                self._services[item.service] = item
+                continue
+            changes.append(item)
+            if item.status in _QUEUES:
+                changes.extend(self._queued(item))
+        if changes:
+            await self._ledger.record(changes)
+            self.metrics.lag.set(max(0.0, time.time() - changes[-1].at))
+        for item in items:
+            kind = "service" if isinstance(item, ServiceAnnouncement) else item.status.value
+            self.metrics.messages[kind].inc()
+
+    def _queued(self, change: StatusChange) -> list[StatusChange]:
+        if change.event_type is None:
+            return []
+        key = tuple(routing_key(change.source, change.event_type).split("."))
+        return [
+            StatusChange(
+                source=change.source,
+                event_id=change.event_id,
+                status=Status.QUEUED,
+                at=change.at,
+                service=name,
+                event_type=change.event_type,
+                received_at=change.received_at,
+            )
+            for name, announced in sorted(self._services.items())
+            if (change.service is None or change.service == name)
+            and any(topic_matches(tuple(p.split(".")), key) for p in announced.patterns)
+        ]
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._prune_interval)
+            try:
+                await self._prune(time.time() - self._retention)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self.metrics.store_errors.inc()
+                _log.warning("recorder: pruning failed", extra={"fields": {"error": str(err)}})
+
+    async def _prune(self, before: float) -> int:
+        """Delete what is older than `before`, a batch per call, letting recording in
+        between; the number deleted."""
+        total = 0
+        for _ in range(10_000):  # bounded: at most ten million events a round
+            deleted = await self._ledger.prune(before, self._prune_batch)
+            total += deleted
+            if deleted < self._prune_batch:
+                break
+            await asyncio.sleep(0.05)
+        return total
