@@ -143,6 +143,7 @@ class Forwarder:
             else:
                 sendable.append((event, properties))
         # Started in order on one channel: the broker receives them in arrival order.
+        sent_at = time.time()
         publishes = [asyncio.create_task(self._publish(e, p)) for e, p in sendable]
         results = await asyncio.gather(*publishes, return_exceptions=True)
         outcomes = [(e, r) for (e, _), r in zip(sendable, results, strict=True)]
@@ -156,7 +157,12 @@ class Forwarder:
             for e in confirmed:
                 self._observer.on_forwarded(
                     ForwardRecord(
-                        e.source, e.event_id, ForwardOutcome.FORWARDED, e.event_type, e.received_at
+                        e.source,
+                        e.event_id,
+                        ForwardOutcome.FORWARDED,
+                        e.event_type,
+                        e.received_at,
+                        sent_at,
                     )
                 )
             _log.info(

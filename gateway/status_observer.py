@@ -53,7 +53,8 @@ class GatewayStatus(BaseObserver):
                 source=record.source,
                 event_id=record.event_id,
                 status=Status.FORWARDED,
-                at=time.time(),
+                # When its publish began: a consumer may start it before the confirm arrives.
+                at=record.sent_at or time.time(),
                 event_type=record.event_type,
                 received_at=record.received_at,
             )

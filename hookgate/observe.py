@@ -156,6 +156,8 @@ class ForwardRecord:
     event_type: str | None = None
     #: When the gateway received the event (Unix seconds).
     received_at: float | None = None
+    #: When its publish began (Unix seconds): a consumer may start it before the confirm.
+    sent_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,10 @@ async def test_a_spooled_event_is_recorded_then_forwarded_once(tmp_path: Path) -
         ForwardOutcome.FORWARDED,
         record.event_type,
         record.received_at,  # the spool keeps the request's arrival time
+        forwarded.sent_at,
     )
+    assert forwarded.sent_at is not None
+    assert forwarded.sent_at > record.received_at
     assert forwarded_total == 1.0
     assert [m.properties.message_id for m in publisher.messages] == ["evt_obs_spooled"]
 
@@ -227,8 +230,11 @@ async def test_a_quarantined_event_is_recorded_once(tmp_path: Path) -> None:
     assert await spool.take_lease(30)
     assert await forwarder._forward_batch() == 2
     await spool.close()
+    sent_at = recording.forwarded[1].sent_at
     assert recording.forwarded == [
         ForwardRecord("stripe", "x" * 300, ForwardOutcome.QUARANTINED, "invoice.paid", 1000.0),
-        ForwardRecord("stripe", "evt_ok", ForwardOutcome.FORWARDED, "invoice.paid", 1000.0),
+        ForwardRecord(
+            "stripe", "evt_ok", ForwardOutcome.FORWARDED, "invoice.paid", 1000.0, sent_at
+        ),
     ]
     assert metrics.registry.get_sample_value("hookgate_spool_forwarded_total") == 1.0
