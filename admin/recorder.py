@@ -55,11 +55,17 @@ def replayed_change(
     by: str,
     event_type: str | None,
     service: str | None = None,
+    replay: int = 1,
     at: float | None = None,
 ) -> StatusChange:
     """The `replayed` step an operator's replay adds to a timeline (`by`: "cli", "api", …).
-    With `event_type` known, the recorder queues the event again for `service` (or every
-    announced service that matches it)."""
+
+    `replay`: which replay of the event this is for the service (a dead letter's
+    `hookgate-replays` header + 1, as `consumers.messages.replay_copy` counts them): the
+    service's next steps carry it, so they are told apart from the first round's. Stamp it
+    (`at`, default now) *before* republishing, so it sorts before the handler starts. With
+    `event_type` known, the recorder queues the event again for `service` (or every announced
+    service that matches it). Record it with `Recorder.record`."""
     return StatusChange(
         source=source,
         event_id=event_id,
@@ -68,6 +74,7 @@ def replayed_change(
         service=service,
         event_type=event_type,
         detail=f"replayed by {by}",
+        replay=replay,
     )
 
 
@@ -107,6 +114,12 @@ class Recorder:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def record(self, changes: Sequence[StatusChange]) -> None:
+        """Record changes made in this process (an operator's `replayed_change`) as if they
+        had arrived as messages: a replay queues the event again for its services. Raises
+        what the ledger raises."""
+        await self._apply(changes)
 
     async def run(self) -> None:
         """Record until `stop()`, reconnecting with backoff; prune in the background."""
@@ -244,6 +257,7 @@ class Recorder:
                 service=name,
                 event_type=change.event_type,
                 received_at=change.received_at,
+                replay=change.replay,
             )
             for name, announced in sorted(self._services.items())
             if (change.service is None or change.service == name)

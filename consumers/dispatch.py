@@ -102,6 +102,7 @@ class Outcome:
             failure_type=failure.type if failure is not None else None,
             failure_message=failure.message if failure is not None else None,
             received_at=event.received_at.timestamp(),
+            replays=event.replays,
         )
 
 
@@ -182,6 +183,7 @@ class Dispatcher:
                     event_type=event.type,
                     attempt=event.attempt,
                     received_at=event.received_at.timestamp(),
+                    replays=event.replays,
                 )
             )
         started = time.perf_counter()

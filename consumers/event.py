@@ -33,6 +33,8 @@ class Event:
     content_type: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     attempt: int = 1
+    #: Times an operator replayed it from the dead-letter queue (its attempts start again).
+    replays: int = 0
     _json: Any = field(default=_UNPARSED, init=False, repr=False, compare=False)
 
     @property
@@ -75,6 +77,7 @@ def event_from_message(
         content_type=content_type,
         headers=read.http_headers,
         attempt=read.attempt,
+        replays=read.replays,
     )
 
 

@@ -67,6 +67,7 @@ class ConsumerStatus(BaseObserver):
                 event_type=record.event_type,
                 received_at=record.received_at,
                 attempt=record.attempt,
+                replay=record.replays,
             )
         )
 
@@ -90,5 +91,6 @@ class ConsumerStatus(BaseObserver):
                 next_attempt_at=now + record.retry_delay
                 if status is Status.RETRYING and record.retry_delay is not None
                 else None,
+                replay=record.replays,
             )
         )

@@ -82,6 +82,8 @@ class Envelope:
     received_at: datetime
     http_headers: dict[str, str] = field(default_factory=dict)
     attempt: int = 1
+    #: Times an operator replayed it from a dead-letter queue (`hookgate-replays`).
+    replays: int = 0
 
 
 def decode(
@@ -112,6 +114,7 @@ def decode(
         received_at=_received_at(h.get(RECEIVED_AT), timestamp),
         http_headers=_http_headers(h.get(HTTP_HEADERS)),
         attempt=_attempt(h.get(ATTEMPT)),
+        replays=_replays(h.get(REPLAYS)),
     )
 
 
@@ -139,6 +142,12 @@ def _http_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {str(name): _text(v) or str(v) for name, v in value.items()}
+
+
+def _replays(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 0
 
 
 def _attempt(value: Any) -> int:

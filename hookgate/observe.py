@@ -173,6 +173,8 @@ class StartRecord:
     attempt: int
     #: When the gateway received the event (Unix seconds), if the message says.
     received_at: float | None = None
+    #: Times an operator replayed it (its attempts count again from 1 after each).
+    replays: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,8 @@ class ConsumeRecord:
     failure_message: str | None = None
     #: When the gateway received the event (Unix seconds), if the message says.
     received_at: float | None = None
+    #: Times an operator replayed it (its attempts count again from 1 after each).
+    replays: int = 0
 
 
 class Observer(Protocol):

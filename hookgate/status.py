@@ -85,6 +85,9 @@ class StatusChange:
     the first); `detail` is a short human-readable reason (an error's type and message, who
     replayed); `next_attempt_at` is when a `retrying` event runs again. `event_type` and
     `received_at` travel with every change, so the first one recorded can describe the event.
+    `replay` counts the operator's replays before a service's change (a replayed event's
+    attempts start again at 1, so its second `running` 1 is a step of its own, not a resend);
+    on a `replayed` change, which replay it is.
     """
 
     source: str
@@ -97,9 +100,10 @@ class StatusChange:
     attempt: int | None = None
     detail: str | None = None
     next_attempt_at: float | None = None
+    replay: int = 0
 
     @property
-    def key(self) -> tuple[str, str, str, str, int, float]:
+    def key(self) -> tuple[str, str, str, str, int, float, int]:
         """What makes a change unique: the same event, service, status and attempt is the
         same change, however many times its message arrives (a redelivered attempt that runs
         again is still one `running`). Duplicates absorbed and replays are events of their
@@ -112,6 +116,7 @@ class StatusChange:
             self.status.value,
             self.attempt or 0,
             self.at if repeatable else 0.0,
+            self.replay,
         )
 
     @property
@@ -139,6 +144,7 @@ class StatusChange:
                 "attempt": self.attempt,
                 "detail": _cut(self.detail),
                 "next_attempt_at": self.next_attempt_at,
+                "replay": self.replay,
             }
         )
 
@@ -198,6 +204,7 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
             attempt=_attempt(data.get("attempt")),
             detail=_cut(_text(data, "detail", optional=True)),
             next_attempt_at=_time(data, "next_attempt_at", optional=True),
+            replay=_count(data.get("replay", 0)),
         )
     except (TypeError, ValueError) as err:
         raise ValueError(f"bad status change: {err}") from None
@@ -260,6 +267,14 @@ def _attempt(value: Any) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError("attempt: expected a positive integer")
+    return value
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("replay: expected a non-negative integer")
     return value
 
 

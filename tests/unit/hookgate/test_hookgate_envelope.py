@@ -88,3 +88,20 @@ def test_a_foreign_message_falls_back_on_its_routing_key_and_body_digest() -> No
     event = event_from_message(b"x", {"hookgate-attempt": True}, routing_key="shop.order.paid")
     assert (event.source, event.type, event.attempt) == ("shop", "order.paid", 1)
     assert event.id == hashlib.sha256(b"x").hexdigest()
+
+
+def test_the_replay_count_is_read_back_for_the_status_ledger() -> None:
+    headers = envelope.encode(
+        source="s",
+        provider="p",
+        event_id="e",
+        event_type="t",
+        received_at="2024-01-01T00:00:00.000Z",
+        http_headers={},
+        attempt=1,
+    )
+    assert envelope.decode(headers, body=b"", routing_key="s.t").replays == 0
+    headers[envelope.REPLAYS] = 2
+    assert envelope.decode(headers, body=b"", routing_key="s.t").replays == 2
+    headers[envelope.REPLAYS] = "2"  # not ours: ignored, never an error
+    assert envelope.decode(headers, body=b"", routing_key="s.t").replays == 0

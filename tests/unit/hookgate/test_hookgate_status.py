@@ -37,6 +37,20 @@ def test_duplicates_and_replays_are_told_apart_by_time_other_changes_are_not() -
     assert running.key == rerun.key
 
 
+def test_after_a_replay_attempt_one_runs_again_as_a_step_of_its_own() -> None:
+    first = StatusChange("s", "e", S.RUNNING, 1.0, service="b", attempt=1)
+    replayed = StatusChange("s", "e", S.RUNNING, 9.0, service="b", attempt=1, replay=1)
+    assert replayed.key != first.key
+    assert decode(replayed.encode()) == replayed
+
+
+def test_a_change_from_before_replays_were_counted_reads_as_round_zero() -> None:
+    body = StatusChange("s", "e", S.RUNNING, 1.0, service="b", attempt=1).encode()
+    assert decode(body.replace(b',"replay":0', b"")).replay == 0
+    with pytest.raises(ValueError, match="replay"):
+        decode(body.replace(b'"replay":0', b'"replay":-1'))
+
+
 def test_an_announcement_survives_the_trip() -> None:
     announcement = ServiceAnnouncement(
         "billing", ("stripe.invoice.*", "github.#"), 3.0, tiers=(0.5, 30.0), delivery_limit=3
