@@ -5,8 +5,9 @@ own (`{broker.exchange}.status.ledger`) bound with `#`, and consumes with a pref
 are taken in batches: each batch is decoded, written with one `ledger.record` call, and acked
 (all at once) only after the ledger confirmed it. A ledger outage holds the batch and retries
 it with backoff, never acks it: nothing is dropped, and the prefetch bounds what waits in
-memory; if the connection goes meanwhile, the broker hands the messages back. A message that
-is not a status message is counted and acked away: it would never decode.
+memory; if the connection goes meanwhile, the broker hands the messages back. A message may
+carry a batch of changes (`hookgate.status.decode_batch`); a line that is not a status message
+is counted and skipped: it would never decode.
 
 A service announcement is remembered (`ledger.announce`) and kept here too: an `accepted`,
 `forwarded` or `replayed` change adds a `queued` change, at the same time, for each announced
@@ -31,7 +32,7 @@ from prometheus_client import CollectorRegistry
 from admin.ledger import LedgerStore
 from admin.recorder_metrics import RecorderMetrics
 from hookgate.routing import routing_key, topic_matches
-from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode
+from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode_batch
 from hookgate.topology import declare_status_exchange, status_exchange
 
 _log = logging.getLogger("hookgate.recorder")
@@ -204,15 +205,16 @@ class Recorder:
     async def _store(self, messages: Sequence[DeliveredMessage]) -> None:
         """Decode and record `messages`, retrying the ledger until it takes them."""
         items: list[StatusChange | ServiceAnnouncement] = []
+        bad = 0
         for message in messages:
-            try:
-                items.append(decode(message.body))
-            except ValueError as err:
-                self.metrics.bad_messages.inc()
-                _log.warning(
-                    "recorder: not a status message; dropped",
-                    extra={"fields": {"error": str(err)[:200]}},
-                )
+            found, skipped = decode_batch(message.body)
+            items.extend(found)
+            bad += skipped
+        if bad:
+            self.metrics.bad_messages.inc(bad)
+            _log.warning(
+                "recorder: skipped what was not status messages", extra={"fields": {"count": bad}}
+            )
         delay = _STORE_RETRY_MIN
         while True:
             try:

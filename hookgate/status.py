@@ -15,6 +15,9 @@ Messages on that exchange: a change travels under the routing key `change.{statu
 (`StatusChange.routing_key`); a consumer service announces itself, its queue and its handlers'
 patterns under `service.{name}` (`ServiceAnnouncement`) when it starts, which is how the
 recorder knows that an accepted event is `queued` for every service whose patterns match it.
+Several messages may travel as one, under `batch` (`encode_batch`: one JSON message per line,
+`decode_batch` reads them back): a message per change would double the broker work of every
+event, and the recorder binds `#` anyway.
 
 The overall status of an event (`overall`): `failed` if any service failed; else `running`,
 `retrying` or `queued` while any service is; `completed` when all completed; `cancelled` when
@@ -208,6 +211,27 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
         )
     except (TypeError, ValueError) as err:
         raise ValueError(f"bad status change: {err}") from None
+
+
+BATCH_ROUTING_KEY = "batch"
+
+
+def encode_batch(messages: Iterable[StatusChange | ServiceAnnouncement]) -> bytes:
+    """Several messages as one body: one JSON message per line."""
+    return b"\n".join(message.encode() for message in messages)
+
+
+def decode_batch(body: bytes) -> tuple[list[StatusChange | ServiceAnnouncement], int]:
+    """Every message of a body (one, or a batch of lines) and the number of lines that were
+    not status messages (skipped: one bad line costs only itself)."""
+    found: list[StatusChange | ServiceAnnouncement] = []
+    bad = 0
+    for line in body.split(b"\n"):
+        try:
+            found.append(decode(line))
+        except ValueError:
+            bad += 1
+    return found, bad
 
 
 def _announcement(data: dict[str, Any]) -> ServiceAnnouncement:

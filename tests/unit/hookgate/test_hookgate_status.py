@@ -96,3 +96,14 @@ def test_anything_else_is_a_value_error(body: bytes) -> None:
 )
 def test_overall_status(services: list[Status], expected: Status | None) -> None:
     assert overall(services) == expected
+
+
+def test_a_batch_reads_back_line_by_line_and_a_bad_line_costs_only_itself() -> None:
+    from hookgate.status import decode_batch, encode_batch
+
+    change = StatusChange("s", "e", S.ACCEPTED, 1.0, event_type="t")
+    announcement = ServiceAnnouncement("billing", ("#",), 2.0)
+    body = encode_batch([change, announcement])
+    assert decode_batch(body) == ([change, announcement], 0)
+    assert decode_batch(body + b"\nnot json") == ([change, announcement], 1)
+    assert decode_batch(change.encode()) == ([change], 0)  # a single message is a batch of one
