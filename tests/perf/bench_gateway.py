@@ -5,7 +5,9 @@
 Targets, each a 1-worker uvicorn (uvloop + httptools) driven by wrk with pre-signed 1 KB GitHub
 bodies and a unique X-GitHub-Delivery per request: `bare` (no broker), `lean` (HMAC + in-memory
 dedupe + aiormq confirmed publish), and hookgate with its memory, SQLite and Redis dedupe stores
-(Redis: the local server, under a key prefix of this run's own, deleted at the end).
+(Redis: the local server, under a key prefix of this run's own, deleted at the end), and
+`hookgate-status`: memory dedupe with an `[admin]` table, so it emits event status (into a
+queue of the run's own, counted and deleted at the end).
 Rounds interleave the targets so drift on a noisy machine hits all of them alike; the median
 round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk), the local
 RabbitMQ and Redis. Every published message is counted on the broker and checked against wrk's
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import aiormq
 
-from hookgate.topology import declare_gateway_topology
+from hookgate.topology import declare_gateway_topology, declare_status_exchange, status_exchange
 from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis
 
 AMQP_URL = os.environ.get("HOOKGATE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -49,10 +51,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(tmp: Path, backend: str, secret: str) -> Path:
-    path = tmp / f"hookgate-{backend}.toml"
+def _config(tmp: Path, backend: str, secret: str, *, admin: bool = False) -> Path:
+    path = tmp / f"hookgate-{backend}{'-status' if admin else ''}.toml"
     path.write_text(
-        f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
+        (f'[admin]\ntoken = "{secrets.token_hex(16)}"\n' if admin else "")
+        + f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
         f'[dedupe]\nbackend = "{backend}"\npath = "{tmp / "dedupe.sqlite3"}"\n'
         f'url = "{REDIS_URL}"\nkey_prefix = "{REDIS_PREFIX}"\n'
         f'[spool]\npath = "{tmp / "spool.sqlite3"}"\n'
@@ -82,6 +85,7 @@ def _commands(tmp: Path, secret: str) -> dict[str, list[str]]:
         "hookgate-memory": [*serve, str(_config(tmp, "memory", secret))],
         "hookgate-sqlite": [*serve, str(_config(tmp, "sqlite", secret))],
         "hookgate-redis": [*serve, str(_config(tmp, "redis", secret))],
+        "hookgate-status": [*serve, str(_config(tmp, "memory", secret, admin=True))],
     }
 
 
@@ -152,6 +156,24 @@ async def _purge() -> int:
     return int(purged.message_count)
 
 
+async def _status(delete: bool = False) -> int:
+    """Status messages in the run's own status queue (emptied), or delete it."""
+    connection = await aiormq.connect(AMQP_URL)
+    channel = await connection.channel()
+    queue = f"{status_exchange(EXCHANGE)}.bench"
+    if delete:
+        await channel.queue_delete(queue)
+        await channel.exchange_delete(status_exchange(EXCHANGE))
+        await connection.close()
+        return 0
+    await declare_status_exchange(channel, EXCHANGE)
+    await channel.queue_declare(queue, durable=False)
+    await channel.queue_bind(queue, status_exchange(EXCHANGE), "#")
+    purged = await channel.queue_purge(queue)
+    await connection.close()
+    return int(purged.message_count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -168,6 +190,7 @@ def main() -> None:
     targets = args.only or list(commands)
     results: dict[str, list[float]] = {name: [] for name in targets}
     asyncio.run(_purge())
+    asyncio.run(_status())
 
     for round_number in range(args.rounds):
         for name in targets:
@@ -187,14 +210,18 @@ def main() -> None:
                 _write_requests(tmp / "requests.tsv", secret, _REQUESTS_PER_SECOND * 2)
                 _wrk(port, 2, args.connections, env)
                 asyncio.run(_purge())
+                asyncio.run(_status())
                 _write_requests(tmp / "requests.tsv", secret, _REQUESTS_PER_SECOND * args.seconds)
                 rate, total, failed = _wrk(port, args.seconds, args.connections, env)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
             published = asyncio.run(_purge())
+            statuses = asyncio.run(_status())
             results[name].append(rate)
             expected = "-" if name == "bare" else f"{published} published for {total - failed} 2xx"
+            if statuses:
+                expected += f", {statuses} status messages"
             print(
                 f"round {round_number + 1} {name:<16} {rate:>8.0f} req/s  "
                 f"{total} requests, {failed} non-2xx, {expected}",
@@ -208,6 +235,7 @@ def main() -> None:
         ratio = f"{median / lean:.2f}x" if lean else "-"
         print(f"  {name:<16} {median:>8.0f}  {ratio}")
     shutil.rmtree(tmp, ignore_errors=True)
+    asyncio.run(_status(delete=True))
     if "hookgate-redis" in targets:
         client = shared_redis()
         delete_prefix(client, REDIS_PREFIX)  # the run's keys only: the server is shared
