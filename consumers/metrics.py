@@ -55,6 +55,15 @@ class ConsumerMetrics(BaseObserver):
             ["service"],
             registry=registry,
         )
+        status = Counter(
+            "hookgate_status_messages",
+            "Status messages for hookgate admin's ledger (with an [admin] table), by result: "
+            "emitted (buffered to be sent), dropped (the buffer was full: the broker was away).",
+            ["service", "result"],
+            registry=registry,
+        )
+        self._status_emitted = status.labels(name, "emitted")
+        self._status_dropped = status.labels(name, "dropped")
         queue_messages = Gauge(
             "hookgate_queue_messages",
             "Messages ready in the service's work, retry and dead-letter queues (sampled).",
@@ -71,6 +80,11 @@ class ConsumerMetrics(BaseObserver):
         self.lag = lag.labels(name)
         self.in_flight = in_flight.labels(name)
         self.queue_messages = {queue: queue_messages.labels(queue) for queue in all_queues(service)}
+
+    def status_counts(self, emitted: int, dropped: int) -> None:
+        """The status publisher's counts since it last told (`StatusPublisher.counts`)."""
+        self._status_emitted.inc(emitted)
+        self._status_dropped.inc(dropped)
 
     def on_consumed(self, record: ConsumeRecord) -> None:
         self._events[record.handler, record.outcome].inc()

@@ -92,6 +92,7 @@ def run_service(
     status = StatusPublisher(url, exchange) if emit_status else None
     hooks = [*observers]
     if status is not None:
+        status.counts = metrics.status_counts
         announcer = ConsumerStatus(status, service)
         hooks.append(announcer)
     worker = Worker(

@@ -70,6 +70,8 @@ def create_app(
         sources,
         multiprocess=multiprocess_metrics,
     )
+    if status is not None:
+        status.counts = metrics.status_counts
     request_log = RequestLog()
     observer = Observers(
         [

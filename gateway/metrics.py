@@ -107,6 +107,15 @@ class GatewayMetrics(BaseObserver):
             registry=registry,
             multiprocess_mode="livemax",
         )
+        status = Counter(
+            "hookgate_status_messages",
+            "Status messages for hookgate admin's ledger (with an [admin] table), by result: "
+            "emitted (buffered to be sent), dropped (the buffer was full: the broker was away).",
+            ["result"],
+            registry=registry,
+        )
+        self._status_emitted = status.labels("emitted")
+        self._status_dropped = status.labels("dropped")
         self.spool_forwarded = Counter(
             "hookgate_spool_forwarded",
             "Spooled events forwarded to the broker and confirmed.",
@@ -120,6 +129,11 @@ class GatewayMetrics(BaseObserver):
                 self._request_counters[source, outcome] = self.requests.labels(source, outcome)
         self._failure_counters = {r: self.publish_failures.labels(r) for r in PublishFailure}
         self.broker_connected.set(0)
+
+    def status_counts(self, emitted: int, dropped: int) -> None:
+        """The status publisher's counts since it last told (`StatusPublisher.counts`)."""
+        self._status_emitted.inc(emitted)
+        self._status_dropped.inc(dropped)
 
     def on_ingest(self, record: IngestRecord) -> None:
         """Count one answered request. Its source is configured, or `UNKNOWN_SOURCE`."""

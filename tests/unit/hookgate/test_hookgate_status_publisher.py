@@ -53,3 +53,16 @@ async def test_without_a_broker_messages_wait_and_close_returns_promptly() -> No
     assert time.monotonic() - started < 1.0
     publisher.emit(_change(2))  # after close: dropped, never an error
     assert publisher.dropped == 1
+
+
+async def test_the_counts_reach_the_metrics_from_the_background_task() -> None:
+    heard: list[tuple[int, int]] = []
+    publisher = StatusPublisher(NOWHERE, "webhooks", buffer=2)
+    publisher.counts = lambda emitted, dropped: heard.append((emitted, dropped))
+    for n in range(3):
+        publisher.emit(_change(n))
+    assert heard == []  # never from emit
+    await publisher.start()
+    await asyncio.sleep(0.1)  # the first failed connection attempt reports
+    await publisher.close()
+    assert heard == [(2, 1)]
