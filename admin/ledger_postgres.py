@@ -85,9 +85,18 @@ class PostgresLedger:
     fails with `LedgerUnavailable` and the next one tries again. `close()` closes the pool; a
     later call opens a new one."""
 
-    def __init__(self, url: str, *, max_connections: int = 4) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 4,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        command_timeout: float = COMMAND_TIMEOUT,
+    ) -> None:
         self._url = url  # holds a password: never shown, see `display_url`
         self._max = max_connections
+        self._connect_timeout = connect_timeout
+        self._command_timeout = command_timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._opening = asyncio.Lock()
 
@@ -154,7 +163,7 @@ class PostgresLedger:
             pool, self._pool = self._pool, None
         if pool is not None:
             try:
-                await asyncio.wait_for(pool.close(), COMMAND_TIMEOUT)
+                await asyncio.wait_for(pool.close(), self._command_timeout)
             except _OUTAGE:
                 pool.terminate()
 
@@ -162,7 +171,7 @@ class PostgresLedger:
     async def _connection(self) -> AsyncIterator[PoolConnectionProxy[asyncpg.Record]]:
         try:
             pool = await self._open()
-            async with pool.acquire(timeout=COMMAND_TIMEOUT) as db:
+            async with pool.acquire(timeout=self._command_timeout) as db:
                 yield db
         except _OUTAGE as err:
             detail = describe(err, self._url)
@@ -175,11 +184,12 @@ class PostgresLedger:
                     self._url,
                     min_size=0,
                     max_size=self._max,
-                    timeout=CONNECT_TIMEOUT,
-                    command_timeout=COMMAND_TIMEOUT,
+                    timeout=self._connect_timeout,
+                    command_timeout=self._command_timeout,
                 )
                 try:
-                    async with pool.acquire(timeout=COMMAND_TIMEOUT) as db, db.transaction():
+                    timeout = self._command_timeout
+                    async with pool.acquire(timeout=timeout) as db, db.transaction():
                         await db.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                         await db.execute(_SCHEMA)
                 except BaseException:
