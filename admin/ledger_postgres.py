@@ -26,19 +26,11 @@ from typing import TYPE_CHECKING
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from admin import ledger_rows
 from admin import ledger_sql as sql
 from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary, LedgerUnavailable
 from admin.ledger_memory import decode_cursor, encode_cursor
 from admin.ledger_registry import LedgerBackend
-from admin.ledger_rows import (
-    applied,
-    by_event,
-    detail,
-    page,
-    service_from_row,
-    service_row,
-    timeline_row,
-)
 from hookgate.errors import ConfigError, describe
 from hookgate.settings import display_url
 from hookgate.status import ServiceAnnouncement, StatusChange
@@ -108,15 +100,19 @@ class PostgresLedger:
             return 0
         recorded = 0
         async with self._connection() as db, db.transaction():
-            for source, event_id, group in by_event(changes):
+            for source, event_id, group in ledger_rows.by_event(changes):
                 found = await db.fetchrow(_EVENT, source, event_id)
                 assert found is not None  # an upsert returns its row
                 event, *row = found
-                new = [c for c in group if await db.fetchval(_CHANGE, event, *timeline_row(c))]
+                new = [
+                    c
+                    for c in group
+                    if await db.fetchval(_CHANGE, event, *ledger_rows.timeline_row(c))
+                ]
                 if not new:
                     continue
                 states = await db.fetch(_STATES, event)
-                event_columns, state_rows = applied(source, event_id, row, states, new)
+                event_columns, state_rows = ledger_rows.applied(source, event_id, row, states, new)
                 await db.execute(_WRITE_EVENT, *event_columns, event)
                 if state_rows:
                     await db.executemany(_WRITE_STATE, [(event, *r) for r in state_rows])
@@ -125,12 +121,12 @@ class PostgresLedger:
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
         async with self._connection() as db:
-            await db.execute(_ANNOUNCE, *service_row(announcement))
+            await db.execute(_ANNOUNCE, *ledger_rows.service_row(announcement))
 
     async def services(self) -> list[ServiceAnnouncement]:
         async with self._connection() as db:
-            rows = await db.fetch(sql.SERVICES)
-        return [service_from_row(row) for row in rows]
+            found = await db.fetch(sql.SERVICES)
+        return [ledger_rows.service_from_row(row) for row in found]
 
     async def event(self, source: str, event_id: str) -> EventDetail | None:
         async with (
@@ -143,14 +139,14 @@ class PostgresLedger:
             event, *row = found
             states = await db.fetch(_STATES, event)
             changes = await db.fetch(_TIMELINE, event)
-        return detail(source, event_id, row, states, changes)
+        return ledger_rows.detail(source, event_id, row, states, changes)
 
     async def events(self, query: EventQuery) -> tuple[list[EventSummary], str | None]:
         limit = max(1, min(query.limit, MAX_LIMIT))
         text, params = sql.search(query, decode_cursor(query.cursor), limit, lambda n: f"${n}")
         async with self._connection() as db:
-            rows = await db.fetch(text, *params)
-        summaries, last = page(rows, limit)
+            found = await db.fetch(text, *params)
+        summaries, last = ledger_rows.page(found, limit)
         return summaries, encode_cursor(last) if last else None
 
     async def prune(self, before: float, batch: int = 1000) -> int:

@@ -14,19 +14,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from admin import ledger_rows
 from admin import ledger_sql as sql
 from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary, LedgerUnavailable
 from admin.ledger_memory import decode_cursor, encode_cursor
 from admin.ledger_registry import LedgerBackend
-from admin.ledger_rows import (
-    applied,
-    by_event,
-    detail,
-    page,
-    service_from_row,
-    service_row,
-    timeline_row,
-)
 from hookgate.errors import ConfigError
 from hookgate.sqlite import StoreThread, open_sqlite
 from hookgate.status import ServiceAnnouncement, StatusChange
@@ -57,11 +49,13 @@ class SqliteLedger:
         return await self._thread.write(lambda db: _record(db, batch))
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
-        await self._thread.write(lambda db: db.execute(sql.ANNOUNCE, service_row(announcement)))
+        await self._thread.write(
+            lambda db: db.execute(sql.ANNOUNCE, ledger_rows.service_row(announcement))
+        )
 
     async def services(self) -> list[ServiceAnnouncement]:
-        rows = await self._thread.run(lambda db: db.execute(sql.SERVICES).fetchall())
-        return [service_from_row(row) for row in rows]
+        found = await self._thread.run(lambda db: db.execute(sql.SERVICES).fetchall())
+        return [ledger_rows.service_from_row(row) for row in found]
 
     async def event(self, source: str, event_id: str) -> EventDetail | None:
         found: EventDetail | None = await self._thread.run(lambda db: _event(db, source, event_id))
@@ -70,8 +64,8 @@ class SqliteLedger:
     async def events(self, query: EventQuery) -> tuple[list[EventSummary], str | None]:
         limit = max(1, min(query.limit, MAX_LIMIT))
         text, params = sql.search(query, decode_cursor(query.cursor), limit, lambda _: "?")
-        rows = await self._thread.run(lambda db: db.execute(text, params).fetchall())
-        summaries, last = page(rows, limit)
+        found = await self._thread.run(lambda db: db.execute(text, params).fetchall())
+        summaries, last = ledger_rows.page(found, limit)
         return summaries, encode_cursor(last) if last else None
 
     async def prune(self, before: float, batch: int = 1000) -> int:
@@ -79,10 +73,6 @@ class SqliteLedger:
 
     async def close(self) -> None:
         await self._thread.close()
-
-    def close_unused(self) -> None:
-        """Close a ledger that never answered a call (the startup check), without a loop."""
-        self._thread.close_unused()
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -96,13 +86,17 @@ class SqliteLedger:
 
 def _record(db: sqlite3.Connection, changes: list[StatusChange]) -> int:
     recorded = 0
-    for source, event_id, group in by_event(changes):
+    for source, event_id, group in ledger_rows.by_event(changes):
         event, *row = db.execute(sql.EVENT, (source, event_id)).fetchone()
-        new = [c for c in group if db.execute(sql.CHANGE, (event, *timeline_row(c))).fetchone()]
+        new = [
+            c
+            for c in group
+            if db.execute(sql.CHANGE, (event, *ledger_rows.timeline_row(c))).fetchone()
+        ]
         if not new:
             continue
         states = db.execute(sql.STATES, (event,)).fetchall()
-        event_columns, state_rows = applied(source, event_id, row, states, new)
+        event_columns, state_rows = ledger_rows.applied(source, event_id, row, states, new)
         db.execute(sql.WRITE_EVENT, (*event_columns, event))
         db.executemany(sql.WRITE_STATE, [(event, *r) for r in state_rows])
         recorded += len(new)
@@ -115,7 +109,9 @@ def _event(db: sqlite3.Connection, source: str, event_id: str) -> EventDetail | 
         return None
     event, *row = found
     states = db.execute(sql.STATES, (event,)).fetchall()
-    return detail(source, event_id, row, states, db.execute(sql.TIMELINE, (event,)).fetchall())
+    return ledger_rows.detail(
+        source, event_id, row, states, db.execute(sql.TIMELINE, (event,)).fetchall()
+    )
 
 
 def _prune(db: sqlite3.Connection, before: float, batch: int) -> int:
