@@ -65,7 +65,13 @@ WITH old AS (
 )
 SELECT count(*) FROM gone
 """
-_OUTAGE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_OUTAGE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. a connection the server ended mid-call
+)
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 10.0
 

@@ -104,14 +104,17 @@ def _record(db: sqlite3.Connection, changes: list[StatusChange]) -> int:
 
 
 def _event(db: sqlite3.Connection, source: str, event_id: str) -> EventDetail | None:
-    found = db.execute(sql.FIND_EVENT, (source, event_id)).fetchone()
-    if found is None:
-        return None
-    event, *row = found
-    states = db.execute(sql.STATES, (event,)).fetchall()
-    return ledger_rows.detail(
-        source, event_id, row, states, db.execute(sql.TIMELINE, (event,)).fetchall()
-    )
+    db.execute("BEGIN")  # one snapshot for the three reads: another process may be writing
+    try:
+        found = db.execute(sql.FIND_EVENT, (source, event_id)).fetchone()
+        if found is None:
+            return None
+        event, *row = found
+        states = db.execute(sql.STATES, (event,)).fetchall()
+        changes = db.execute(sql.TIMELINE, (event,)).fetchall()
+    finally:
+        db.execute("COMMIT")
+    return ledger_rows.detail(source, event_id, row, states, changes)
 
 
 def _prune(db: sqlite3.Connection, before: float, batch: int) -> int:

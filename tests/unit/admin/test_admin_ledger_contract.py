@@ -287,10 +287,13 @@ async def _pages(ledger: LedgerStore, query: EventQuery) -> list[list[str]]:
 async def test_pages_run_newest_first_without_gaps_or_repeats_even_on_tied_times(
     ledger: LedgerStore,
 ) -> None:
-    # 5 receipt times x 2 sources x 3 IDs: ties on the timestamp break by source, then ID.
+    # 5 receipt times x 2 sources x 3 IDs: ties on the timestamp break by source, then ID,
+    # compared character by character (never by a locale's rules: "E" < "_" < "a-b" < "ab").
     events = [
-        (at, source, f"e{i}")
-        for at, source, i in itertools.product((1.0, 2.0, 2.5, 3.0, 4.0), ("a", "b"), range(3))
+        (at, source, event_id)
+        for at, source, event_id in itertools.product(
+            (1.0, 2.0, 2.5, 3.0, 4.0), ("a", "b"), ("E", "_", "a-b", "ab", "é")
+        )
     ]
     shuffled = random.Random(3).sample(events, len(events))
     await ledger.record(
@@ -298,7 +301,7 @@ async def test_pages_run_newest_first_without_gaps_or_repeats_even_on_tied_times
     )
     expected = [f"{s}/{e}@{at}" for at, s, e in sorted(events, reverse=True)]
     pages = await _pages(ledger, EventQuery(limit=4))
-    assert [len(page) for page in pages] == [4] * 7 + [2]
+    assert [len(page) for page in pages] == [4] * 12 + [2]
     assert list(itertools.chain(*pages)) == expected
     filtered = await _pages(ledger, EventQuery(source="b", limit=7))
     assert list(itertools.chain(*filtered)) == [e for e in expected if e.startswith("b/")]
