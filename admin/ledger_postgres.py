@@ -6,11 +6,12 @@ when a config names the backend. The schema and statements are the SQLite ledger
 events as the memory ledger does.
 
 Two recorders (two `hookgate admin` processes) may write the same event at once. A `record`
-call is one transaction that, event by event in (source, ID) order, upserts the event's row
-(which takes its row lock until the commit: the other writer waits), inserts the changes not
-yet on its timeline (`ON CONFLICT DO NOTHING`: each change once, whoever wrote it), then
-folds them into the state it reads under that lock. Taking the locks in one order means two
-writers never deadlock; `prune` skips the rows a writer holds (`SKIP LOCKED`).
+call is one transaction of a few statements, each for the whole batch (arrays through
+`unnest`): upsert the batch's events in (source, ID) order, which takes their row locks until
+the commit (the other writer waits; one order, so two writers never deadlock); insert the
+changes (`ON CONFLICT DO NOTHING`: each change once, whoever wrote it, and `RETURNING` says
+which are new); read the states of those events under the locks; fold the new changes in
+(`EventState.apply`) and write them back. `prune` skips the rows a writer holds (`SKIP LOCKED`).
 
 Every call is bounded: connecting (5 s), waiting for a pooled connection and each statement
 (10 s). An outage, a timeout or any database error is `LedgerUnavailable`, never a hang.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -44,9 +45,7 @@ _SCHEMA = sql.schema(
     real="DOUBLE PRECISION",
 )
 _SCHEMA_LOCK = 0x686F6F6B6C6564  # "hookled": one process creates the tables at a time
-_EVENT = sql.numbered(sql.EVENT)
 _FIND_EVENT = sql.numbered(sql.FIND_EVENT)
-_CHANGE = sql.numbered(sql.CHANGE)
 _STATES = sql.numbered(sql.STATES)
 _WRITE_EVENT = sql.numbered(sql.WRITE_EVENT)
 _WRITE_STATE = sql.numbered(sql.WRITE_STATE)
@@ -104,26 +103,31 @@ class PostgresLedger:
     async def record(self, changes: Sequence[StatusChange]) -> int:
         if not changes:
             return 0
-        recorded = 0
+        events = ledger_rows.by_event(changes)  # in lock order
         async with self._connection() as db, db.transaction():
-            for source, event_id, group in ledger_rows.by_event(changes):
-                found = await db.fetchrow(_EVENT, source, event_id)
-                assert found is not None  # an upsert returns its row
-                event, *row = found
-                new = [
-                    c
-                    for c in group
-                    if await db.fetchval(_CHANGE, event, *ledger_rows.timeline_row(c))
-                ]
-                if not new:
-                    continue
-                states = await db.fetch(_STATES, event)
-                event_columns, state_rows = ledger_rows.applied(source, event_id, row, states, new)
-                await db.execute(_WRITE_EVENT, *event_columns, event)
-                if state_rows:
-                    await db.executemany(_WRITE_STATE, [(event, *r) for r in state_rows])
-                recorded += len(new)
-        return recorded
+            stored = {
+                (row["source"], row["event_id"]): tuple(row)
+                for row in await db.fetch(
+                    sql.UPSERT_EVENTS, [e[0] for e in events], [e[1] for e in events]
+                )
+            }
+            timeline = [
+                (stored[(source, event_id)][0], *ledger_rows.timeline_row(c))
+                for source, event_id, group in events
+                for c in group
+            ]
+            columns = [list(column) for column in zip(*timeline, strict=True)]
+            new = {tuple(row) for row in await db.fetch(sql.INSERT_CHANGES, *columns)}
+            if not new:
+                return 0
+            states: dict[int, list[tuple[Any, ...]]] = {}
+            for row in await db.fetch(sql.STATES_OF_EVENTS, list({key[0] for key in new})):
+                states.setdefault(row[0], []).append(tuple(row)[1:])
+            event_rows, state_rows = _fold(events, stored, new, states)
+            await db.executemany(_WRITE_EVENT, event_rows)
+            if state_rows:
+                await db.executemany(_WRITE_STATE, state_rows)
+        return len(new)  # each change inserted, once
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
         async with self._connection() as db:
@@ -199,6 +203,33 @@ class PostgresLedger:
                     raise
                 self._pool = pool
             return self._pool
+
+
+def _fold(
+    events: list[tuple[str, str, list[StatusChange]]],
+    stored: dict[tuple[str, str], tuple[Any, ...]],
+    new: set[tuple[Any, ...]],
+    states: dict[int, list[tuple[Any, ...]]],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The events' rows and changed state rows after their `new` changes (by timeline key)."""
+    event_rows: list[tuple[Any, ...]] = []
+    state_rows: list[tuple[Any, ...]] = []
+    for source, event_id, group in events:
+        event, _, _, *row = stored[(source, event_id)]
+        applied, seen = [], set()
+        for change in group:
+            key = (event, *ledger_rows.timeline_row(change)[:4])
+            if key in new and key not in seen:  # sent twice in the batch: applied once
+                seen.add(key)
+                applied.append(change)
+        if not applied:
+            continue
+        columns, changed = ledger_rows.applied(
+            source, event_id, row, states.get(event, []), applied
+        )
+        event_rows.append((*columns, event))
+        state_rows.extend((event, *r) for r in changed)
+    return event_rows, state_rows
 
 
 def _open(settings: LedgerSettings) -> PostgresLedger:

@@ -131,6 +131,22 @@ WHERE excluded.at >= ledger_services.at
 SERVICES = f"SELECT {SERVICE_COLUMNS} FROM ledger_services ORDER BY service"  # noqa: S608
 
 
+# PostgreSQL only: a whole batch in one statement each (unnest: one array a column), so that a
+# batch costs a few round trips, not a few per change.
+UPSERT_EVENTS = f"""
+INSERT INTO ledger_events (source, event_id) SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (source, event_id) DO UPDATE SET source = excluded.source
+RETURNING id, source, event_id, {EVENT_COLUMNS}
+"""  # noqa: S608 - constants
+INSERT_CHANGES = f"""
+INSERT INTO ledger_timeline (event, {TIMELINE_COLUMNS})
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::float8[],
+    $6::float8[], $7::text[], $8::float8[], $9::text[], $10::float8[])
+ON CONFLICT DO NOTHING RETURNING event, service, status, attempt, repeat_at
+"""  # noqa: S608 - constants
+STATES_OF_EVENTS = f"SELECT event, {STATE_COLUMNS} FROM ledger_states WHERE event = ANY($1)"  # noqa: S608
+
+
 def numbered(sql: str) -> str:
     """`sql` with its `?` placeholders written `$1`, `$2`, ... (PostgreSQL)."""
     parts = sql.split("?")
