@@ -157,8 +157,10 @@ def search(
     query: EventQuery, after: tuple[float, str, str] | None, limit: int, mark: Callable[[int], str]
 ) -> tuple[str, list[Any]]:
     """The search as SQL and its parameters, newest first, one row past `limit` (is there a
-    next page?). `mark(n)` writes the n-th parameter's placeholder (`?`, `$n`). Each filter
-    is served by an index on (column, sort_at, source, event_id)."""
+    next page?). `mark(n)` writes the n-th parameter's placeholder (`?`, `$n`). Source,
+    status and type each have an index that also runs in the paging order, so a page reads
+    about `limit` rows however many events there are; `since` and the cursor bound the paging
+    index; `service` is one primary-key probe of `ledger_states` per event read."""
     where: list[str] = []
     params: list[Any] = []
 
