@@ -39,6 +39,9 @@ class BearerAuth:
             await send({"type": "http.response.start", "status": 401, "headers": _HEADERS})
             await send({"type": "http.response.body", "body": UNAUTHORIZED_BODY})
             return
+        if scope["type"] == "websocket" and not self._allowed(scope):
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+            return
         await self._app(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:

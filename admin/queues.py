@@ -73,6 +73,8 @@ class BrokerView:
     async def depths(self, announcements: Sequence[ServiceAnnouncement]) -> list[dict[str, Any]]:
         """Per service: its queues, ready/consumers of work, retry tiers summed, dead. With
         the broker down, the numbers are None and `error` says why (never an exception)."""
+        if not announcements:
+            return []
         shapes = [ServiceShape.announced(a) for a in announcements]
         states: dict[str, broker.QueueState] = {}
         error = None

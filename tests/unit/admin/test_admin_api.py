@@ -110,6 +110,27 @@ async def test_the_scheme_is_case_insensitive(client: httpx.AsyncClient) -> None
     assert response.status_code == 200
 
 
+async def test_a_websocket_without_the_token_is_closed() -> None:
+    app = create_admin_app(MemoryLedger(), token=TOKEN, broker_url=DOWN_BROKER, exchange="w")
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/api/events", "headers": [], "query_string": b""}
+    await app(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_no_announced_service_means_no_broker_call() -> None:
+    async with client_for(MemoryLedger()) as client:
+        response = await client.get("/api/services", headers=AUTH)
+    assert response.json() == {"services": []}
+
+
 def test_the_token_is_in_no_repr() -> None:
     app = create_admin_app(MemoryLedger(), token=TOKEN, broker_url=DOWN_BROKER, exchange="w")
     assert TOKEN not in repr(app)
