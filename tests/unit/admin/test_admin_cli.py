@@ -269,3 +269,43 @@ async def test_admin_serves_until_a_signal_then_stops_the_recorder_and_closes_th
     assert recorder.stopped
     assert ledger.closed
     sock.close()
+
+
+def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's wiring, with stand-ins for `admin.ledger_registry` and `admin.recorder`
+    (they arrive from other branches; the real ones replace these at merge)."""
+    import sys
+    import types
+
+    opened: list[Any] = []
+    made: list[tuple[Any, ...]] = []
+    ledger = ClosingLedger()
+
+    def open_ledger(settings: Any) -> MemoryLedger:
+        opened.append(settings)
+        return ledger
+
+    class Recorder(FakeRecorder):
+        def __init__(self, *args: Any) -> None:
+            super().__init__()
+            made.append(args)
+
+        async def run(self) -> None:
+            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+            await super().run()
+
+    monkeypatch.setitem(
+        sys.modules, "admin.ledger_registry", types.SimpleNamespace(open_ledger=open_ledger)
+    )
+    monkeypatch.setitem(sys.modules, "admin.recorder", types.SimpleNamespace(Recorder=Recorder))
+    config = _config(
+        tmp_path,
+        f'[admin]\ntoken = "{TOKEN}"\nport = 0\n[ledger]\nbackend = "memory"\n'
+        '[broker]\nurl = "amqp://u:p@127.0.0.1:5672/"\nexchange = "hooks"\n',
+    )
+    assert main(["admin", "--config", config, "--log-level", "error"]) == 0
+    assert [settings.backend for settings in opened] == ["memory"]
+    assert made[0][:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
+    assert ledger.closed
