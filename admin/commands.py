@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 #: `gateway.config.GatewaySettings.port`, which admin may not import (a test pins the two).
 GATEWAY_DEFAULT_PORT = 8000
+_BACKLOG = 128
 
 
 def register(commands: Commands) -> None:
@@ -65,17 +67,22 @@ def _gateway_port(raw: Mapping[str, Any]) -> int:
 
 def _admin(args: argparse.Namespace) -> int:
     from admin.ledger import LedgerUnavailable
+    from hookgate.listen import bind_listener
     from hookgate.logs import configure_logging
 
     config = load(config_path(args))
+    # Bound first: a taken port is one line, before the ledger or the broker is touched.
+    listener = bind_listener(config.admin.host, config.admin.port, _BACKLOG)
     configure_logging(args.log_level)
     try:
-        return asyncio.run(_run(config))
+        return asyncio.run(_run(config, listener))
     except LedgerUnavailable as err:
         raise HookgateError(f"ledger: cannot open it: {err}") from err
+    finally:
+        listener.close()
 
 
-async def _run(config: AdminConfig) -> int:
+async def _run(config: AdminConfig, listener: socket.socket) -> int:
     # wired at merge: admin.ledger_registry and admin.recorder arrive from the ledger and
     # recorder branches; their names and signatures here follow the brief.
     import inspect
@@ -92,4 +99,4 @@ async def _run(config: AdminConfig) -> int:
     recorder = Recorder(
         config.broker.url.reveal(), config.broker.exchange, ledger, CollectorRegistry()
     )
-    return await serve(config, ledger, recorder)
+    return await serve(config, ledger, recorder, sockets=[listener])

@@ -48,8 +48,8 @@ async def serve(
     sockets: Sequence[socket.socket] | None = None,
     handle_signals: bool = True,
 ) -> int:
-    """Serve until a stop signal (or `sockets` given: serve on them). 0 after a clean stop,
-    3 when the listener could not start (uvicorn logged why)."""
+    """Serve on `sockets` (else bind `[admin]` host:port) until SIGINT or SIGTERM. 0 after a
+    clean stop, 3 when the listener could not start (uvicorn logged why)."""
     app = create_admin_app(
         ledger,
         token=config.admin.token,

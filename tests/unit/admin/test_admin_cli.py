@@ -309,3 +309,14 @@ def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     assert [settings.backend for settings in opened] == ["memory"]
     assert made[0][:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
     assert ledger.closed
+
+
+def test_a_taken_port_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = _bound()
+    port = taken.getsockname()[1]
+    try:
+        config = _config(tmp_path, f'[admin]\ntoken = "{TOKEN}"\nport = {port}\n')
+        assert main(["admin", "--config", config]) == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in one_error_line(capsys)
+    finally:
+        taken.close()
