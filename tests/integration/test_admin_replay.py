@@ -23,7 +23,7 @@ from hookgate.status import ServiceAnnouncement, Status, StatusChange
 from hookgate.topology import all_queues, dead_queue, declare_service_topology, unrouted_name
 from providers import VerifiedEvent
 from tests.integration.broker import AMQP_URL
-from tests.integration.consumer_kit import queue_depth, service_name
+from tests.integration.consumer_kit import depth_is, eventually, queue_depth, service_name
 
 pytestmark = pytest.mark.anyio
 
@@ -103,8 +103,11 @@ async def test_replay_moves_the_event_to_the_work_queue_and_records_it(
             response = await client.post("/api/events/shop/evt%2F1%20%25/replay", headers=AUTH)
             assert response.status_code == 202, response.text
             assert response.json() == {"replayed": [name]}
+            # The other source's copy stays (handed back unacked: counted again shortly).
+            dead = dead_queue(ServiceShape(name))
+            await eventually(lambda: depth_is(channel, dead, 1), 5, "the other copy back")
             after = (await client.get("/api/services", headers=AUTH)).json()["services"][0]
-            assert (after["ready"], after["dead"]) == (1, 1)  # the other source's copy stays
+            assert (after["ready"], after["dead"]) == (1, 1)
             again = await client.post(
                 "/api/events/shop/evt%2F1%20%25/replay", headers=AUTH, json={"service": name}
             )
@@ -142,7 +145,8 @@ async def test_an_unsigned_dead_letter_is_refused_and_stays(
             response = await client.post("/api/events/shop/evt_2/replay", headers=AUTH)
         assert response.status_code == 409
         assert response.json()["status"] == "refused"
-        assert await queue_depth(channel, dead_queue(ServiceShape(name))) == 1
+        dead = dead_queue(ServiceShape(name))
+        await eventually(lambda: depth_is(channel, dead, 1), 5, "the refused copy back")
         assert await queue_depth(channel, name) == 0
     finally:
         await connection.close()
