@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from admin.ledger_registry import BACKEND_NAMES
 from hookgate.errors import ConfigError
 from hookgate.secret import Secret
 from hookgate.settings import (
@@ -39,7 +40,7 @@ from hookgate.settings import (
     read_toml,
 )
 
-LEDGER_BACKENDS = ("memory", "sqlite", "postgres")
+LEDGER_BACKENDS = BACKEND_NAMES  # admin.ledger_registry: one list of names
 _MIN_TOKEN = 16  # characters: a shorter bearer token is a placeholder, not a credential
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 

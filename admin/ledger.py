@@ -39,7 +39,7 @@ class EventDetail:
     summary: EventSummary
     services: dict[str, ServiceState]
     duplicates: int
-    #: Every change, in `StatusChange.order`.
+    #: Every change, in `StatusChange.order` (ties: by `StatusChange.key`).
     timeline: list[StatusChange]
 
 
@@ -65,7 +65,8 @@ class LedgerStore(Protocol):
         ...
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
-        """Remember a service and its patterns (the latest announcement wins)."""
+        """Remember a service and its patterns: the latest announcement wins, by its `at`
+        (on a tie, the one recorded last)."""
         ...
 
     async def services(self) -> list[ServiceAnnouncement]: ...

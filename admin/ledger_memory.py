@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import orjson
 
 from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary
+from admin.ledger_registry import LedgerBackend
 from admin.model import EventState
 from hookgate.status import ServiceAnnouncement, StatusChange
 
@@ -33,7 +34,9 @@ class MemoryLedger:
         return recorded
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
-        self._services[announcement.service] = announcement
+        known = self._services.get(announcement.service)
+        if known is None or announcement.at >= known.at:  # an older one arriving late: kept out
+            self._services[announcement.service] = announcement
 
     async def services(self) -> list[ServiceAnnouncement]:
         return sorted(self._services.values(), key=lambda a: a.service)
@@ -42,7 +45,7 @@ class MemoryLedger:
         state = self._states.get((source, event_id))
         if state is None:
             return None
-        timeline = sorted(self._timelines[(source, event_id)].values(), key=lambda c: c.order)
+        timeline = sorted(self._timelines[(source, event_id)].values(), key=timeline_order)
         return EventDetail(summary(state), dict(state.services), state.duplicates, timeline)
 
     async def events(self, query: EventQuery) -> tuple[list[EventSummary], str | None]:
@@ -71,8 +74,21 @@ class MemoryLedger:
         """Nothing to close; the contents stay until the object goes."""
 
 
+async def _usable(settings: object) -> None:
+    """Memory is always there."""
+
+
+MEMORY = LedgerBackend(open=lambda settings: MemoryLedger(), check=_usable)
+
+
 def summary(state: EventState) -> EventSummary:
     return EventSummary(state.source, state.event_id, state.type, state.received_at, state.status)
+
+
+def timeline_order(change: StatusChange) -> tuple[object, ...]:
+    """A timeline's order: `StatusChange.order`, ties (two services queued at once) broken by
+    the change's key, so that every ledger lists a timeline alike."""
+    return (change.order, change.key)
 
 
 def sort_key(state: EventState) -> tuple[float, str, str]:

@@ -109,11 +109,13 @@ async def replay(
     *,
     message_keys: Iterable[str | bytes] = (),
     refused: Callable[[DeadLetter, str], None] | None = None,
+    source: str | None = None,
 ) -> int:
     """Move the chosen dead letters (all when `event_ids` is None) back to `work_queue`.
 
     With `message_keys`, a chosen message that does not verify is left where it is and
-    reported to `refused` with the reason."""
+    reported to `refused` with the reason. With `source`, only that source's letters are
+    chosen (an event ID is unique within its source, not across sources)."""
     keys = authentication.message_keys(message_keys)
     connection = await _connect(url)
     try:
@@ -124,7 +126,9 @@ async def replay(
         moved = 0
         async for message in held(channel, queue, total):
             letter = DeadLetter.from_message(message)
-            if event_ids is not None and letter.event_id not in event_ids:
+            if (event_ids is not None and letter.event_id not in event_ids) or (
+                source is not None and letter.source != source
+            ):
                 continue  # handed back when the channel closes
             why = authentication.refusal(keys, message.body, message.header.properties.headers)
             if why:

@@ -1,10 +1,14 @@
 """Load the gateway's TOML config into frozen dataclasses, once, at the edge.
 
-`${VAR}` in any string is replaced from the environment (`$$` is a literal `$`); a missing
-variable is an error naming it. `HOOKGATE_BROKER_URL` overrides `broker.url`. Unknown keys and
-bad values are errors that name the key path. The `[broker]` table and the helpers come from
-`hookgate.settings` (consumers read the same table). Provider options are checked by the
-provider itself when the source is built (`gateway.sources`).
+One `hookgate.toml` serves every process: the gateway reads its own tables (`_TABLES`) and
+accepts the other processes' (`[admin]`, `[ledger]`: `hookgate admin`'s) without reading or
+interpolating them, so a variable only admin needs may be unset on a gateway host.
+
+`${VAR}` in any string of the gateway's tables is replaced from the environment (`$$` is a
+literal `$`); a missing variable is an error naming it. `HOOKGATE_BROKER_URL` overrides
+`broker.url`. Unknown keys and bad values are errors that name the key path. The `[broker]`
+table and the helpers come from `hookgate.settings` (consumers read the same table). Provider
+options are checked by the provider itself when the source is built (`gateway.sources`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ _SOURCE_KEYS = {
 }
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_DEDUPE_URL = Secret("redis://127.0.0.1:6379/0")
+_TABLES = ("gateway", "broker", "dedupe", "spool", "sources")
+_OTHER_PROCESSES = ("admin", "ledger")  # read by `hookgate admin` (admin.config)
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,8 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
 
 
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> Config:
-    data = interpolate(raw, "", env)
-    only_keys(data, {"gateway", "broker", "dedupe", "spool", "sources"}, "")
+    only_keys(raw, {*_TABLES, *_OTHER_PROCESSES}, "")
+    data = interpolate({k: v for k, v in raw.items() if k in _TABLES}, "", env)
     gateway = _gateway(get_table(data, "gateway"))
     broker = parse_broker(get_table(data, "broker"), env)
     dedupe = _dedupe(get_table(data, "dedupe"))

@@ -30,9 +30,9 @@ from uvicorn.supervisors import Multiprocess
 from gateway.app import check_stores, create_app
 from gateway.config import Config, load_config
 from gateway.http_protocol import EdgeConfig, EdgeLimits
-from gateway.listen import bind_listener
 from gateway.publisher import check_login
 from gateway.sources import build_sources
+from hookgate.listen import bind_listener
 from hookgate.logs import configure_logging
 from hookgate.settings import read_toml, status_enabled
 from hookgate.status_publisher import StatusPublisher

@@ -2,11 +2,11 @@
 
 The root knows no command. Each package registers its own through the `hookgate.commands`
 entry-point group (pyproject.toml): `gateway.commands` (serve, check-config, providers, send,
-spool) and `consumers.commands` (consume, dlq, topology, peek). An entry point names a
-`register(commands)` function that adds subparsers, each with `set_defaults(run=…)`. So the
-arrows point one way: this module imports neither package, and a plugin distribution can add
-commands through the same door. The helpers below (`config_arg`, `positive_int`, …) are what
-every command set shares.
+spool), `consumers.commands` (consume, dlq, topology, peek) and `admin.commands` (admin,
+events). An entry point names a `register(commands)` function that adds subparsers, each with
+`set_defaults(run=…)`. So the arrows point one way: this module imports none of them, and a
+plugin distribution can add commands through the same door. The helpers below (`config_arg`,
+`positive_int`, …) are what every command set shares.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ GROUP = "hookgate.commands"
 DEFAULT_CONFIG = "hookgate.toml"
 _CONFIG_HELP = f"config file (default: $HOOKGATE_CONFIG, else ./{DEFAULT_CONFIG})"
 # Built-in command sets first, in this order, in `--help`; any others after, by name.
-_BUILT_IN = ("gateway", "consumers")
+_BUILT_IN = ("gateway", "consumers", "admin")
 
 Register: TypeAlias = "Callable[[Commands], None]"
 

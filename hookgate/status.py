@@ -106,11 +106,13 @@ class StatusChange:
     replay: int = 0
 
     @property
-    def key(self) -> tuple[str, str, str, str, int, float, int]:
-        """What makes a change unique: the same event, service, status and attempt is the
-        same change, however many times its message arrives (a redelivered attempt that runs
-        again is still one `running`). Duplicates absorbed and replays are events of their
-        own, told apart by their time."""
+    def key(self) -> tuple[str, str, str, str, int, float]:
+        """What makes a change unique: the same event, service, status, attempt and replay
+        round is the same change, however many times its message arrives (a redelivered
+        attempt that runs again is still one `running`). Duplicates absorbed and replays are
+        events of their own, told apart by their time. The last element is that time for
+        them, else the replay round (0.0 before any replay: the key of every change that
+        predates rounds is unchanged, and a stored key keeps its shape)."""
         repeatable = self.status in (Status.DUPLICATE, Status.REPLAYED)
         return (
             self.source,
@@ -118,8 +120,7 @@ class StatusChange:
             self.service or "",
             self.status.value,
             self.attempt or 0,
-            self.at if repeatable else 0.0,
-            self.replay,
+            self.at if repeatable else float(self.replay),
         )
 
     @property

@@ -48,12 +48,14 @@ stop() {
     wait $server $consumer 2>/dev/null || true
     # The demo service is gone: drop its queues, or the work queue would keep collecting every
     # Stripe invoice and GitHub event sent to this broker, with nobody consuming it.
-    echo "hookgate: removing the demo service's queues" >&2
+    echo "hookgate: removing the demo service's queues" >&2 || true
     "$hookgate" topology delete -c "$config" --service "$service" --force >&2 || true
 }
 trap stop EXIT
 trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+trap 'exit 143' TERM
+# The terminal went away: nothing can be printed any more, but the queues must still go.
+trap 'exec >/dev/null 2>&1; exit 129' HUP
 
 "$hookgate" topology declare -c "$config" --service "$service"
 "$hookgate" serve -c "$config" --port "$port" &

@@ -305,6 +305,17 @@ def test_unknown_key_is_named_by_key_path(raw: dict[str, Any], expected: str) ->
     assert _error(raw) == expected
 
 
+def test_admin_and_ledger_tables_are_accepted_without_being_read_or_interpolated() -> None:
+    # One hookgate.toml serves every process: an admin token or ledger URL set only on the
+    # admin host must not stop the gateway, nor a value the gateway would refuse.
+    raw = _raw(
+        admin={"token": "${HOOKGATE_ADMIN_TOKEN}", "port": "not checked here"},
+        ledger={"backend": "postgres", "url": "${HOOKGATE_LEDGER_URL}", "odd": "$"},
+    )
+    config = parse_config(raw, {})
+    assert config == parse_config(_raw(), {})
+
+
 @pytest.mark.parametrize(
     ("raw", "prefix"),
     [

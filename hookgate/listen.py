@@ -1,6 +1,6 @@
-"""The listening socket, bound before anything else starts.
+"""The listening socket, bound before anything else starts (`hookgate serve`, `hookgate admin`).
 
-A taken port must stop `hookgate serve` with one line, before it connects to the broker or
+A taken port must stop the command with one line, before it connects to the broker or
 starts a worker. Binding the real socket here (and handing it to uvicorn) is exact: there is no
 window between a check and the bind in which another process could take the port.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import socket
 
-from gateway.errors import GatewayError
+from hookgate.errors import HookgateError
 
 
-class ListenError(GatewayError):
+class ListenError(HookgateError):
     """The listen address cannot be bound: taken, not ours, or not resolvable."""
 
 

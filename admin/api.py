@@ -1,0 +1,159 @@
+"""The admin API's routes: events from the ledger, replay from dead-letter queues, services'
+queues and sources. Every route sits behind `admin.auth.BearerAuth` (see `admin.app`).
+
+Not built yet: cancel, and replay from an archive of accepted events (so only an event that
+sits in a dead-letter queue can be replayed).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin.answers import ApiError, Refusal, json
+from admin.ledger import MAX_LIMIT, EventQuery, LedgerStore, LedgerUnavailable
+from admin.query import event_query
+from admin.queues import BrokerView
+from admin.views import detail_json, summary_json, time_text
+from hookgate.status import Status, StatusChange
+
+_MAX_BODY = 4096  # bytes: a replay's body is `{"service": NAME}`
+#: `GET /api/sources` reads at most this many events (newest first) until the ledger can
+#: count per source itself.
+SOURCES_SCAN = 10 * MAX_LIMIT
+
+
+class AdminApi:
+    """The route handlers, over one ledger and one broker view."""
+
+    def __init__(self, ledger: LedgerStore, broker: BrokerView) -> None:
+        self._ledger = ledger
+        self._broker = broker
+
+    async def list_events(self, request: Request) -> Response:
+        query = event_query(request.query_params)
+        try:
+            page, cursor = await self._ledger.events(query)
+        except ValueError:  # the only caller-made value a ledger checks is the cursor
+            raise ApiError(Refusal.BAD_REQUEST, "cursor: not a cursor from this ledger") from None
+        return json({"events": [summary_json(s) for s in page], "next": cursor})
+
+    async def show_event(self, request: Request) -> Response:
+        source, event_id = _event(request)
+        detail = await self._ledger.event(source, event_id)
+        if detail is None:
+            raise ApiError(Refusal.NOT_FOUND, "no such event in the ledger")
+        return json(detail_json(detail))
+
+    async def replay(self, request: Request) -> Response:
+        source, event_id = _event(request)
+        wanted = await _service_asked(request)
+        services = [wanted] if wanted else await self._candidates(source, event_id)
+        result = await self._broker.replay(source, event_id, services)
+        if not result.replayed and result.refused:
+            raise ApiError(
+                Refusal.REFUSED,
+                "its signature does not verify with [broker] message_key; it stays in the "
+                "dead-letter queue (hookgate dlq replay --allow-unauthenticated moves it)",
+            )
+        if not result.replayed:
+            raise ApiError(
+                Refusal.NOT_IN_DEAD_LETTER_QUEUE,
+                f"no dead-letter queue of {_names(services)} holds it; replaying an event "
+                "that did not fail (from an archive of accepted events) is not built yet",
+            )
+        answer: dict[str, Any] = {"replayed": result.replayed}
+        if result.refused:
+            answer["refused"] = sorted(result.refused)
+        now = time.time()
+        changes = [
+            StatusChange(source, event_id, Status.REPLAYED, now, service=name, detail="by api")
+            for name in result.replayed
+        ]
+        try:
+            await self._ledger.record(changes)
+        except LedgerUnavailable:  # the event moved: that is the answer; the ledger is a view
+            answer["detail"] = "replayed, but the ledger could not record it"
+        return json(answer, 202)
+
+    async def services(self, request: Request) -> Response:
+        announced = await self._ledger.services()
+        return json({"services": await self._broker.depths(announced)})
+
+    async def sources(self, request: Request) -> Response:
+        """Events per source among the newest `SOURCES_SCAN` in the ledger; `complete` says
+        whether that was all of them. Duplicates are not counted yet (null): the ledger
+        protocol has no per-source count."""
+        seen: dict[str, dict[str, Any]] = {}
+        cursor, scanned = None, 0
+        while scanned < SOURCES_SCAN:
+            page, cursor = await self._ledger.events(EventQuery(limit=MAX_LIMIT, cursor=cursor))
+            scanned += len(page)
+            for event in page:
+                row = seen.setdefault(
+                    event.source,
+                    {
+                        "source": event.source,
+                        "accepted": 0,
+                        "duplicates": None,
+                        "last_event_at": time_text(event.received_at),
+                    },
+                )
+                row["accepted"] += 1
+            if cursor is None:
+                break
+        return json(
+            {
+                "sources": sorted(seen.values(), key=lambda row: row["source"]),
+                "complete": not cursor,
+            }
+        )
+
+    async def _candidates(self, source: str, event_id: str) -> list[str]:
+        """Every announced service, and any other the ledger saw with this event."""
+        names = {a.service for a in await self._ledger.services()}
+        detail = await self._ledger.event(source, event_id)
+        if detail is not None:
+            names.update(detail.services)
+        return sorted(names)
+
+
+def _event(request: Request) -> tuple[str, str]:
+    source, event_id = request.path_params["source"], request.path_params["event_id"]
+    if not isinstance(source, str) or not isinstance(event_id, str) or not event_id:
+        raise ApiError(Refusal.NOT_FOUND)
+    return source, event_id
+
+
+async def _service_asked(request: Request) -> str | None:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_BODY:
+            raise ApiError(Refusal.BAD_REQUEST, f"body: larger than {_MAX_BODY} bytes")
+    if not body.strip():
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(Refusal.BAD_REQUEST, 'body: expected JSON, {"service": NAME}') from None
+    if not isinstance(data, dict) or set(data) - {"service"}:
+        raise ApiError(Refusal.BAD_REQUEST, 'body: expected {"service": NAME} or nothing')
+    service = data.get("service")
+    if service is None:
+        return None
+    if (
+        not isinstance(service, str)
+        or not service.isprintable()
+        or not 0 < len(service.encode()) < 200
+    ):
+        raise ApiError(Refusal.BAD_REQUEST, "service: expected a service name")
+    return service
+
+
+def _names(services: list[str]) -> str:
+    return ", ".join(services) if services else "any announced service"

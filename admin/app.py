@@ -1,0 +1,86 @@
+"""The admin API as an ASGI app: `create_admin_app` builds it from what it is given.
+
+    GET  /api/events                          a page of events, newest first (filters)
+    GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
+    POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, 202
+    GET  /api/services                        announced services and their queue depths
+    GET  /api/sources                         events per source
+
+Event IDs may hold any character, `/` included (a `path` converter; an ID ending in
+`/replay` is still shown by GET, since only POST replays). Refusals come from one table
+(`admin.answers`); a ledger that is down answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from admin.answers import ApiError, Refusal, refusal
+from admin.api import AdminApi
+from admin.auth import BearerAuth
+from admin.ledger import LedgerStore, LedgerUnavailable
+from admin.queues import BrokerUnavailable, BrokerView
+from hookgate.secret import Secret
+
+
+def create_admin_app(
+    ledger: LedgerStore,
+    *,
+    token: Secret | str,
+    broker_url: str,
+    exchange: str,
+    message_keys: Sequence[str] = (),
+    broker_timeout: float = 10.0,
+) -> ASGIApp:
+    """The admin API over `ledger`, behind the bearer `token`. `broker_url` and
+    `message_keys` (`[broker] message_key`: a dead letter that does not verify is not
+    replayed) are for the queues; `exchange` names the deployment."""
+    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout))
+    event = "/api/events/{source}/{event_id:path}"
+    app = Starlette(
+        routes=[
+            Route("/api/events", api.list_events, methods=["GET"]),
+            Route(event + "/replay", api.replay, methods=["POST"]),
+            Route(event, api.show_event, methods=["GET"]),
+            Route("/api/services", api.services, methods=["GET"]),
+            Route("/api/sources", api.sources, methods=["GET"]),
+        ],
+        exception_handlers={
+            ApiError: _api_error,
+            LedgerUnavailable: _ledger_unavailable,
+            BrokerUnavailable: _broker_unavailable,
+            HTTPException: _http_error,
+        },
+    )
+    app.state.exchange = exchange
+    secret = token.reveal() if isinstance(token, Secret) else token
+    return BearerAuth(app, secret)
+
+
+async def _api_error(_: Request, err: Exception) -> Response:
+    assert isinstance(err, ApiError)
+    return refusal(err.refusal, err.detail)
+
+
+async def _ledger_unavailable(_: Request, err: Exception) -> Response:
+    return refusal(Refusal.UNAVAILABLE, "the ledger is unavailable; try again shortly")
+
+
+async def _broker_unavailable(_: Request, err: Exception) -> Response:
+    return refusal(Refusal.UNAVAILABLE, f"the broker is unavailable: {err}")
+
+
+async def _http_error(_: Request, err: Exception) -> Response:
+    assert isinstance(err, HTTPException)
+    if err.status_code == 405:
+        return refusal(Refusal.METHOD_NOT_ALLOWED)
+    if err.status_code == 404:
+        return refusal(Refusal.NOT_FOUND)
+    return refusal(Refusal.BAD_REQUEST, err.detail)

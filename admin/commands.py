@@ -1,0 +1,102 @@
+"""The admin package's commands: `admin` (serve the admin API and run the recorder) and
+`events` (list, show, replay through the admin API), registered in the `hookgate.commands`
+entry-point group (the root is `hookgate.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from admin.events_cli import add_events_commands
+from hookgate.cli import config_arg, config_path
+from hookgate.errors import ConfigError, HookgateError
+
+if TYPE_CHECKING:
+    from admin.config import AdminConfig
+    from hookgate.cli import Commands
+
+#: `gateway.config.GatewaySettings.port`, which admin may not import (a test pins the two).
+GATEWAY_DEFAULT_PORT = 8000
+_BACKLOG = 128
+
+
+def register(commands: Commands) -> None:
+    admin = commands.add_parser(
+        "admin",
+        help="serve the admin API and record event status",
+        description="Serve the admin API on [admin] host:port (default 127.0.0.1:8081; never "
+        "the gateway's public port) and run the status recorder beside it, writing to the "
+        "[ledger]. Every route needs Authorization: Bearer with [admin] token.",
+    )
+    config_arg(admin)
+    admin.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="log level (default: info)",
+    )
+    admin.set_defaults(run=_admin)
+    add_events_commands(commands)
+
+
+def load(path: str, environ: Mapping[str, str] | None = None) -> AdminConfig:
+    """The admin config, refused when it would listen on the gateway's public port."""
+    from admin.config import parse_admin_config
+    from hookgate.settings import read_toml
+
+    raw = read_toml(path)
+    config = parse_admin_config(raw, os.environ if environ is None else environ)
+    gateway_port = _gateway_port(raw)
+    if config.admin.port and config.admin.port == gateway_port:
+        raise ConfigError(
+            f"admin.port: {config.admin.port} is the gateway's public port (gateway.port); "
+            "the admin API needs a listener of its own (default 8081)"
+        )
+    return config
+
+
+def _gateway_port(raw: Mapping[str, Any]) -> int:
+    table = raw.get("gateway")
+    port = table.get("port") if isinstance(table, dict) else None
+    return port if isinstance(port, int) else GATEWAY_DEFAULT_PORT
+
+
+def _admin(args: argparse.Namespace) -> int:
+    from admin.ledger import LedgerUnavailable
+    from hookgate.listen import bind_listener
+    from hookgate.logs import configure_logging
+
+    config = load(config_path(args))
+    # Bound first: a taken port is one line, before the ledger or the broker is touched.
+    listener = bind_listener(config.admin.host, config.admin.port, _BACKLOG)
+    configure_logging(args.log_level)
+    try:
+        return asyncio.run(_run(config, listener))
+    except LedgerUnavailable as err:
+        raise HookgateError(f"ledger: cannot open it: {err}") from err
+    finally:
+        listener.close()
+
+
+async def _run(config: AdminConfig, listener: socket.socket) -> int:
+    # wired at merge: admin.ledger_registry and admin.recorder arrive from the ledger and
+    # recorder branches; their names and signatures here follow the brief.
+    import inspect
+
+    from prometheus_client import CollectorRegistry
+
+    from admin.ledger_registry import open_ledger  # type: ignore[import-not-found,unused-ignore]
+    from admin.recorder import Recorder  # type: ignore[import-not-found,unused-ignore]
+    from admin.serve import serve
+
+    ledger = open_ledger(config.ledger)
+    if inspect.isawaitable(ledger):
+        ledger = await ledger
+    recorder = Recorder(
+        config.broker.url.reveal(), config.broker.exchange, ledger, CollectorRegistry()
+    )
+    return await serve(config, ledger, recorder, sockets=[listener])
