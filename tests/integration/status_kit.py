@@ -11,6 +11,7 @@ from typing import Any
 import aiormq
 from prometheus_client import CollectorRegistry
 
+from admin.ledger import LedgerStore
 from admin.ledger_memory import MemoryLedger
 from admin.recorder import Recorder, ledger_queue
 from consumers import Service
@@ -34,8 +35,8 @@ async def delete_status_topology(exchange: str) -> None:
 
 @contextlib.asynccontextmanager
 async def running_recorder(
-    exchange: str, ledger: MemoryLedger | None = None
-) -> AsyncIterator[tuple[Recorder, MemoryLedger]]:
+    exchange: str, ledger: LedgerStore | None = None
+) -> AsyncIterator[tuple[Recorder, LedgerStore]]:
     ledger = ledger or MemoryLedger()
     recorder = Recorder(AMQP_URL, exchange, ledger, CollectorRegistry(), linger=0.02)
     task = asyncio.create_task(recorder.run())
@@ -52,7 +53,7 @@ async def running_recorder(
 
 @contextlib.asynccontextmanager
 async def emitting_worker(
-    service: Service, exchange: str, ledger: MemoryLedger, **options: Any
+    service: Service, exchange: str, ledger: LedgerStore, **options: Any
 ) -> AsyncIterator[tuple[RunningWorker, StatusPublisher]]:
     """A real worker whose status goes through its own publisher; announced (and the
     announcement recorded) before it is yielded, as `hookgate consume` does on start."""
@@ -72,7 +73,7 @@ async def emitting_worker(
         await publisher.close()
 
 
-async def timeline(ledger: MemoryLedger, source: str, event_id: str) -> list[StatusChange]:
+async def timeline(ledger: LedgerStore, source: str, event_id: str) -> list[StatusChange]:
     detail = await ledger.event(source, event_id)
     return [] if detail is None else detail.timeline
 
@@ -82,7 +83,7 @@ def steps(changes: list[StatusChange], service: str | None = None) -> list[tuple
     return [(c.status.value, c.attempt) for c in changes if c.service == service]
 
 
-async def settled(ledger: MemoryLedger, source: str, event_id: str, final: list[str]) -> None:
+async def settled(ledger: LedgerStore, source: str, event_id: str, final: list[str]) -> None:
     """Until the event's services have reached `final` statuses (sorted) and nothing moves."""
 
     async def done() -> bool:

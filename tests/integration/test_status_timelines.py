@@ -1,6 +1,7 @@
 """Event timelines end to end: the real gateway app with a real status publisher, real
-consumer workers emitting status, the recorder writing into a memory ledger, all on the real
-broker. Each transition is recorded once and in order."""
+consumer workers emitting status, the recorder writing into a ledger (memory, SQLite and the
+real PostgreSQL server, each test on each), all on the real broker. Each transition is
+recorded once and in order."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from admin.ledger_memory import MemoryLedger
+from admin.config import LedgerSettings
+from admin.ledger import EventQuery, LedgerStore
+from admin.ledger_registry import BACKEND_NAMES, open_ledger
 from admin.recorder import Recorder, replayed_change
 from consumers import Event, Reject, Service
 from consumers.dlq import replay
 from gateway.config import Config
+from hookgate.secret import Secret
 from hookgate.status_publisher import StatusPublisher
 from hookgate.topology import dead_queue, work_queue
 from tests.integration.broker import AMQP_URL
@@ -33,6 +37,7 @@ from tests.integration.status_kit import (
     timeline,
 )
 from tests.integration.tcpproxy import TcpProxy
+from tests.postgres_kit import private_schema
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 CASE = CASES["stripe"]
@@ -74,16 +79,26 @@ async def _gateway(config: Config, url: str = AMQP_URL) -> AsyncIterator[Gateway
         yield gw
 
 
-@pytest.fixture
-async def recorded(exchange: str) -> AsyncIterator[tuple[Recorder, MemoryLedger]]:
-    async with running_recorder(exchange) as pair:
-        yield pair
+@pytest.fixture(params=BACKEND_NAMES)
+async def recorded(
+    request: pytest.FixtureRequest, exchange: str, tmp_path: Path
+) -> AsyncIterator[tuple[Recorder, LedgerStore]]:
+    async with contextlib.AsyncExitStack() as stack:
+        name = str(request.param)
+        url = await stack.enter_async_context(private_schema()) if name == "postgres" else None
+        settings = LedgerSettings(
+            backend=name, path=str(tmp_path / "ledger.sqlite3"), url=Secret(url) if url else None
+        )
+        ledger = open_ledger(settings)
+        stack.push_async_callback(ledger.close)
+        async with running_recorder(exchange, ledger) as pair:
+            yield pair
 
 
 async def test_success_and_two_failures_then_success(
     exchange: str,
     make_service: Callable[..., Service],
-    recorded: tuple[Recorder, MemoryLedger],
+    recorded: tuple[Recorder, LedgerStore],
 ) -> None:
     _, ledger = recorded
     plan = Plan()
@@ -127,7 +142,7 @@ async def test_success_and_two_failures_then_success(
 async def test_dead_lettered_then_replayed_after_the_fix_then_completed(
     exchange: str,
     make_service: Callable[..., Service],
-    recorded: tuple[Recorder, MemoryLedger],
+    recorded: tuple[Recorder, LedgerStore],
 ) -> None:
     recorder, ledger = recorded
     plan = Plan()
@@ -172,7 +187,7 @@ async def test_dead_lettered_then_replayed_after_the_fix_then_completed(
 async def test_two_services_one_completes_one_fails(
     exchange: str,
     make_service: Callable[..., Service],
-    recorded: tuple[Recorder, MemoryLedger],
+    recorded: tuple[Recorder, LedgerStore],
 ) -> None:
     _, ledger = recorded
     good = make_service(retry_delays=TIERS)
@@ -206,7 +221,7 @@ async def test_two_services_one_completes_one_fails(
 async def test_spooled_during_an_outage_then_forwarded_and_completed(
     exchange: str,
     make_service: Callable[..., Service],
-    recorded: tuple[Recorder, MemoryLedger],
+    recorded: tuple[Recorder, LedgerStore],
     tmp_path: Path,
 ) -> None:
     _, ledger = recorded
@@ -257,7 +272,7 @@ async def test_spooled_during_an_outage_then_forwarded_and_completed(
 
 
 async def test_status_messages_reach_the_recorder_once_each(
-    exchange: str, recorded: tuple[Recorder, MemoryLedger]
+    exchange: str, recorded: tuple[Recorder, LedgerStore]
 ) -> None:
     from hookgate.status import Status, StatusChange
 
@@ -278,7 +293,7 @@ async def test_status_messages_reach_the_recorder_once_each(
     finally:
         await publisher.close()
     assert publisher.dropped == 0
-    page, _ = await ledger.events(__import__("admin.ledger").ledger.EventQuery(limit=500))
+    page, _ = await ledger.events(EventQuery(limit=500))
     assert len(page) == 500
     assert [s.status.value for s in page] == ["accepted"] * 500
     accepted = recorder.metrics.messages["accepted"]._value.get()  # type: ignore[attr-defined]
