@@ -47,7 +47,8 @@ class StatusPublisher:
     """Buffered, unconfirmed publishes to `{exchange}.status`.
 
     `emitted` counts messages taken into the buffer, `dropped` those refused because it was
-    full, `published` those written to the broker. `counts`, when set, hears from the
+    full, `published` those written to the broker. After a quiet spell the task waits
+    `linger` seconds for more to gather before it sends. `counts`, when set, hears from the
     background task (never from `emit`) how many were emitted and dropped since it last did:
     the metrics, at no cost to the hot path."""
 
@@ -58,6 +59,7 @@ class StatusPublisher:
         *,
         buffer: int = 10_000,
         batch: int = 256,
+        linger: float = 0.05,
         name: str = "hookgate-status",
     ) -> None:
         self._url = url
@@ -65,6 +67,7 @@ class StatusPublisher:
         self._status_exchange = status_exchange(exchange)
         self._max = buffer
         self._batch = batch
+        self._linger = linger
         self._name = name
         self._buffer: deque[StatusMessage] = deque()
         self._wake = asyncio.Event()
@@ -171,6 +174,9 @@ class StatusPublisher:
                 self._drained.set()
                 self._wake.clear()
                 await self._wake.wait()
+                if not self._closing:
+                    # Let a batch gather: one message, not one per request, reaches the broker.
+                    await asyncio.sleep(self._linger)
                 continue
             self._drained.clear()
             if channel.is_closed:
