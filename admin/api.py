@@ -8,6 +8,7 @@ sits in a dead-letter queue can be replayed).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -18,8 +19,11 @@ from admin.answers import ApiError, Refusal, json
 from admin.ledger import MAX_LIMIT, EventQuery, LedgerStore, LedgerUnavailable
 from admin.query import event_query
 from admin.queues import BrokerView
+from admin.recorder import replayed_change
 from admin.views import detail_json, summary_json, time_text
-from hookgate.status import Status, StatusChange
+from hookgate.status import StatusChange
+
+Record = Callable[[Sequence[StatusChange]], Awaitable[object]]
 
 _MAX_BODY = 4096  # bytes: a replay's body is `{"service": NAME}`
 #: `GET /api/sources` reads at most this many events (newest first) until the ledger can
@@ -30,9 +34,13 @@ SOURCES_SCAN = 10 * MAX_LIMIT
 class AdminApi:
     """The route handlers, over one ledger and one broker view."""
 
-    def __init__(self, ledger: LedgerStore, broker: BrokerView) -> None:
+    def __init__(
+        self, ledger: LedgerStore, broker: BrokerView, record: Record | None = None
+    ) -> None:
         self._ledger = ledger
         self._broker = broker
+        # The recorder's `record` queues a replayed event again for its services.
+        self._record = record or ledger.record
 
     async def list_events(self, request: Request) -> Response:
         query = event_query(request.query_params)
@@ -53,6 +61,8 @@ class AdminApi:
         source, event_id = _event(request)
         wanted = await _service_asked(request)
         services = [wanted] if wanted else await self._candidates(source, event_id)
+        event_type = await self._event_type(source, event_id)
+        at = time.time()  # stamped before the copy is republished: it sorts before the run
         result = await self._broker.replay(source, event_id, services)
         if not result.replayed and result.refused:
             raise ApiError(
@@ -69,16 +79,31 @@ class AdminApi:
         answer: dict[str, Any] = {"replayed": result.replayed}
         if result.refused:
             answer["refused"] = sorted(result.refused)
-        now = time.time()
         changes = [
-            StatusChange(source, event_id, Status.REPLAYED, now, service=name, detail="by api")
+            replayed_change(
+                source,
+                event_id,
+                by="api",
+                event_type=event_type,
+                service=name,
+                replay=result.rounds.get(name, 1),
+                at=at,
+            )
             for name in result.replayed
         ]
         try:
-            await self._ledger.record(changes)
+            await self._record(changes)
         except LedgerUnavailable:  # the event moved: that is the answer; the ledger is a view
             answer["detail"] = "replayed, but the ledger could not record it"
         return json(answer, 202)
+
+    async def _event_type(self, source: str, event_id: str) -> str | None:
+        """The event's type as the ledger knows it (None when it does not, or is down)."""
+        try:
+            detail = await self._ledger.event(source, event_id)
+        except LedgerUnavailable:
+            return None
+        return detail.summary.type if detail is not None else None
 
     async def services(self, request: Request) -> Response:
         announced = await self._ledger.services()

@@ -5,6 +5,7 @@
     POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, 202
     GET  /api/services                        announced services and their queue depths
     GET  /api/sources                         events per source
+    GET  /metrics                             the recorder's metrics (when given)
 
 Event IDs may hold any character, `/` included (a `path` converter; an ID ending in
 `/replay` is still shown by GET, since only POST replays). Refusals come from one table
@@ -13,8 +14,9 @@ Event IDs may hold any character, `/` included (a `path` converter; an ID ending
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from admin.answers import ApiError, Refusal, refusal
-from admin.api import AdminApi
+from admin.api import AdminApi, Record
 from admin.auth import BearerAuth
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.queues import BrokerUnavailable, BrokerView
@@ -38,20 +40,28 @@ def create_admin_app(
     exchange: str,
     message_keys: Sequence[str] = (),
     broker_timeout: float = 10.0,
+    record: Record | None = None,
+    metrics: CollectorRegistry | None = None,
 ) -> ASGIApp:
     """The admin API over `ledger`, behind the bearer `token`. `broker_url` and
     `message_keys` (`[broker] message_key`: a dead letter that does not verify is not
-    replayed) are for the queues; `exchange` names the deployment."""
-    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout))
+    replayed) are for the queues; `exchange` names the deployment. `record` (the recorder's)
+    records an operator's replay so that the event is queued again for its services;
+    `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
+    like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
+    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout), record)
     event = "/api/events/{source}/{event_id:path}"
+    routes = [
+        Route("/api/events", api.list_events, methods=["GET"]),
+        Route(event + "/replay", api.replay, methods=["POST"]),
+        Route(event, api.show_event, methods=["GET"]),
+        Route("/api/services", api.services, methods=["GET"]),
+        Route("/api/sources", api.sources, methods=["GET"]),
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]))
     app = Starlette(
-        routes=[
-            Route("/api/events", api.list_events, methods=["GET"]),
-            Route(event + "/replay", api.replay, methods=["POST"]),
-            Route(event, api.show_event, methods=["GET"]),
-            Route("/api/services", api.services, methods=["GET"]),
-            Route("/api/sources", api.sources, methods=["GET"]),
-        ],
+        routes=routes,
         exception_handlers={
             ApiError: _api_error,
             LedgerUnavailable: _ledger_unavailable,
@@ -84,3 +94,10 @@ async def _http_error(_: Request, err: Exception) -> Response:
     if err.status_code == 404:
         return refusal(Refusal.NOT_FOUND)
     return refusal(Refusal.BAD_REQUEST, err.detail)
+
+
+def _metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics

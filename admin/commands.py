@@ -83,20 +83,20 @@ def _admin(args: argparse.Namespace) -> int:
 
 
 async def _run(config: AdminConfig, listener: socket.socket) -> int:
-    # wired at merge: admin.ledger_registry and admin.recorder arrive from the ledger and
-    # recorder branches; their names and signatures here follow the brief.
-    import inspect
-
     from prometheus_client import CollectorRegistry
 
-    from admin.ledger_registry import open_ledger  # type: ignore[import-not-found,unused-ignore]
-    from admin.recorder import Recorder  # type: ignore[import-not-found,unused-ignore]
+    from admin.ledger_registry import check_ledger, open_ledger
+    from admin.recorder import Recorder
     from admin.serve import serve
 
+    await check_ledger(config.ledger)  # a bad path or URL: one ConfigError line, at once
     ledger = open_ledger(config.ledger)
-    if inspect.isawaitable(ledger):
-        ledger = await ledger
+    metrics = CollectorRegistry()
     recorder = Recorder(
-        config.broker.url.reveal(), config.broker.exchange, ledger, CollectorRegistry()
+        config.broker.url.reveal(),
+        config.broker.exchange,
+        ledger,
+        metrics,
+        retention_days=config.ledger.retention_days,
     )
-    return await serve(config, ledger, recorder, sockets=[listener])
+    return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)

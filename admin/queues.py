@@ -15,6 +15,7 @@ from typing import Any
 
 from consumers import broker, dlq
 from consumers.errors import ConsumerError
+from hookgate import envelope
 from hookgate.errors import HookgateError, redact
 from hookgate.status import ServiceAnnouncement
 from hookgate.topology import dead_queue, retry_queues, work_queue
@@ -55,6 +56,9 @@ class Replay:
     replayed: list[str] = field(default_factory=list)
     #: service → why its copy was not replayed (its signature does not verify)
     refused: dict[str, str] = field(default_factory=dict)
+    #: service → which replay of the event this is (its dead letter's `hookgate-replays`
+    #: header + 1, as the consumer will read it from the copy)
+    rounds: dict[str, int] = field(default_factory=dict)
 
 
 class BrokerView:
@@ -105,7 +109,7 @@ class BrokerView:
                         dead_queue(shape),
                         work_queue(shape),
                         {event_id},
-                        _once(result.replayed, name),
+                        _once(result, name),
                         message_keys=self._keys,
                         refused=_refusal(result.refused, name),
                         source=source,
@@ -130,10 +134,12 @@ class BrokerView:
         return redact(str(err) if isinstance(err, HookgateError) else repr(err), self._url)
 
 
-def _once(replayed: list[str], name: str) -> Callable[[dlq.DeadLetter], None]:
-    def progress(_: dlq.DeadLetter) -> None:
-        if name not in replayed:
-            replayed.append(name)
+def _once(result: Replay, name: str) -> Callable[[dlq.DeadLetter], None]:
+    def progress(letter: dlq.DeadLetter) -> None:
+        if name not in result.replayed:
+            result.replayed.append(name)
+        before = letter.headers.get(envelope.REPLAYS)
+        result.rounds[name] = (before if isinstance(before, int) else 0) + 1
 
     return progress
 

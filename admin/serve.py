@@ -18,6 +18,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from admin.app import create_admin_app
 from admin.config import AdminConfig
@@ -47,6 +48,7 @@ async def serve(
     *,
     sockets: Sequence[socket.socket] | None = None,
     handle_signals: bool = True,
+    metrics: CollectorRegistry | None = None,
 ) -> int:
     """Serve on `sockets` (else bind `[admin]` host:port) until SIGINT or SIGTERM. 0 after a
     clean stop, 3 when the listener could not start (uvicorn logged why)."""
@@ -56,6 +58,8 @@ async def serve(
         broker_url=config.broker.url.reveal(),
         exchange=config.broker.exchange,
         message_keys=[key.reveal() for key in config.broker.message_keys],
+        record=getattr(recorder, "record", None),
+        metrics=metrics,
     )
     server = _Server(
         uvicorn.Config(

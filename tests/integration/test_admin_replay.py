@@ -81,7 +81,17 @@ async def test_replay_moves_the_event_to_the_work_queue_and_records_it(
     ledger = MemoryLedger()
     await ledger.announce(announcement)
     await ledger.record(
-        [StatusChange("shop", "evt/1 %", Status.FAILED, time.time(), service=name, attempt=3)]
+        [
+            StatusChange(
+                "shop",
+                "evt/1 %",
+                Status.FAILED,
+                time.time(),
+                service=name,
+                event_type="order.created",
+                attempt=3,
+            )
+        ]
     )
     connection = await aiormq.connect(AMQP_URL)
     channel = await connection.channel(publisher_confirms=True)
@@ -117,7 +127,11 @@ async def test_replay_moves_the_event_to_the_work_queue_and_records_it(
         detail = await ledger.event("shop", "evt/1 %")
         assert detail is not None
         replayed = [c for c in detail.timeline if c.status is Status.REPLAYED]
-        assert [(c.service, c.detail) for c in replayed] == [(name, "by api")]
+        # Stamped with the type the ledger knew and the round the consumer will read from the
+        # copy (its hookgate-replays header, 0 on a first dead letter, + 1).
+        assert [(c.service, c.detail, c.event_type, c.replay) for c in replayed] == [
+            (name, "replayed by api", "order.created", 1)
+        ]
     finally:
         await connection.close()
 

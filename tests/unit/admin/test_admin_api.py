@@ -360,3 +360,18 @@ async def test_replay_with_no_service_to_ask_is_404_and_says_archive_replay_is_n
     body = response.json()
     assert body["status"] == "not_in_dead_letter_queue"
     assert "archive" in body["detail"]
+
+
+@pytest.mark.anyio
+async def test_the_recorders_metrics_are_served_behind_the_token() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from admin.recorder_metrics import RecorderMetrics
+
+    registry = CollectorRegistry()
+    RecorderMetrics(registry)
+    async with client_for(MemoryLedger(), metrics=registry) as client:
+        assert (await client.get("/metrics")).status_code == 401
+        response = await client.get("/metrics", headers=AUTH)
+    assert response.status_code == 200
+    assert "hookgate_ledger_status_messages_total" in response.text

@@ -274,40 +274,47 @@ async def test_admin_serves_until_a_signal_then_stops_the_recorder_and_closes_th
 def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The command's wiring, with stand-ins for `admin.ledger_registry` and `admin.recorder`
-    (they arrive from other branches; the real ones replace these at merge)."""
-    import sys
-    import types
+    """The command's wiring: the ledger checked and opened from [ledger], the recorder made
+    with the broker, the ledger, a metrics registry and the retention, run, then stopped."""
+    import admin.ledger_registry
+    import admin.recorder
 
+    checked: list[Any] = []
     opened: list[Any] = []
-    made: list[tuple[Any, ...]] = []
+    made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     ledger = ClosingLedger()
+
+    async def check_ledger(settings: Any) -> None:
+        checked.append(settings)
 
     def open_ledger(settings: Any) -> MemoryLedger:
         opened.append(settings)
         return ledger
 
     class Recorder(FakeRecorder):
-        def __init__(self, *args: Any) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__()
-            made.append(args)
+            made.append((args, kwargs))
 
         async def run(self) -> None:
             threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
             await super().run()
 
-    monkeypatch.setitem(
-        sys.modules, "admin.ledger_registry", types.SimpleNamespace(open_ledger=open_ledger)
-    )
-    monkeypatch.setitem(sys.modules, "admin.recorder", types.SimpleNamespace(Recorder=Recorder))
+    monkeypatch.setattr(admin.ledger_registry, "check_ledger", check_ledger)
+    monkeypatch.setattr(admin.ledger_registry, "open_ledger", open_ledger)
+    monkeypatch.setattr(admin.recorder, "Recorder", Recorder)
     config = _config(
         tmp_path,
         f'[admin]\ntoken = "{TOKEN}"\nport = 0\n[ledger]\nbackend = "memory"\n'
+        "retention_days = 3\n"
         '[broker]\nurl = "amqp://u:p@127.0.0.1:5672/"\nexchange = "hooks"\n',
     )
     assert main(["admin", "--config", config, "--log-level", "error"]) == 0
+    assert [settings.backend for settings in checked] == ["memory"]
     assert [settings.backend for settings in opened] == ["memory"]
-    assert made[0][:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
+    args, kwargs = made[0]
+    assert args[:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
+    assert kwargs == {"retention_days": 3.0}
     assert ledger.closed
 
 
