@@ -249,28 +249,19 @@ class Observers(BaseObserver):
         self._logged: set[tuple[type, type]] = set()
 
     def on_ingest(self, record: IngestRecord) -> None:
-        for hook in self._ingest:
-            try:
-                hook(record)
-            except Exception as err:
-                self._failed(hook, err)
+        self._call(self._ingest, record)
 
     def on_forwarded(self, record: ForwardRecord) -> None:
-        for hook in self._forwarded:
-            try:
-                hook(record)
-            except Exception as err:
-                self._failed(hook, err)
+        self._call(self._forwarded, record)
 
     def on_started(self, record: StartRecord) -> None:
-        for hook in self._started:
-            try:
-                hook(record)
-            except Exception as err:
-                self._failed(hook, err)
+        self._call(self._started, record)
 
     def on_consumed(self, record: ConsumeRecord) -> None:
-        for hook in self._consumed:
+        self._call(self._consumed, record)
+
+    def _call(self, hooks: tuple[Callable[..., None], ...], record: object) -> None:
+        for hook in hooks:
             try:
                 hook(record)
             except Exception as err:
