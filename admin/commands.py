@@ -9,10 +9,11 @@ import asyncio
 import os
 import socket
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from admin.events_cli import add_events_commands
-from hookgate.cli import config_arg, config_path
+from hookgate.cli import config_arg, config_path, port
 from hookgate.errors import ConfigError, HookgateError
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ def register(commands: Commands) -> None:
         "[ledger]. Every route needs Authorization: Bearer with [admin] token.",
     )
     config_arg(admin)
+    admin.add_argument("--host", help="listen address (default: admin.host)")
+    admin.add_argument("--port", type=port, help="listen port (default: admin.port)")
     admin.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
@@ -43,13 +46,27 @@ def register(commands: Commands) -> None:
     add_events_commands(commands)
 
 
-def load(path: str, environ: Mapping[str, str] | None = None) -> AdminConfig:
-    """The admin config, refused when it would listen on the gateway's public port."""
+def load(
+    path: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> AdminConfig:
+    """The admin config (`host`, `port`: the command line's, over `[admin]`), refused when it
+    would listen on the gateway's public port."""
     from admin.config import parse_admin_config
     from hookgate.settings import read_toml
 
     raw = read_toml(path)
     config = parse_admin_config(raw, os.environ if environ is None else environ)
+    if host is not None or port is not None:
+        listen = replace(
+            config.admin,
+            host=config.admin.host if host is None else host,
+            port=config.admin.port if port is None else port,
+        )
+        config = replace(config, admin=listen)
     gateway_port = _gateway_port(raw)
     if config.admin.port and config.admin.port == gateway_port:
         raise ConfigError(
@@ -70,7 +87,7 @@ def _admin(args: argparse.Namespace) -> int:
     from hookgate.listen import bind_listener
     from hookgate.logs import configure_logging
 
-    config = load(config_path(args))
+    config = load(config_path(args), host=args.host, port=args.port)
     # Bound first: a taken port is one line, before the ledger or the broker is touched.
     listener = bind_listener(config.admin.host, config.admin.port, _BACKLOG)
     configure_logging(args.log_level)

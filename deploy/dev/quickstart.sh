@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # From a fresh checkout to a running gateway and consumer service: RabbitMQ (installed/started
 # if needed), a virtualenv, generated dev secrets, the topology, `hookgate serve`, the example
-# service `hookgate consume consumers.examples.billing:billing`, and one Stripe-signed demo
-# event sent through both. Ctrl-C stops them (each drains in-flight work first); then the demo
-# service's queues (`quickstart-billing`, its retry tiers and dead-letter queue) are deleted, so
-# no durable queue bound to `stripe.invoice.*` and `github.#` keeps collecting your events.
-#   PORT=8001 METRICS_PORT=9301 deploy/dev/quickstart.sh     # other ports
+# service `hookgate consume consumers.examples.billing:billing`, `hookgate admin` (event
+# status), and one Stripe-signed demo event sent through them, ending with its timeline.
+# Ctrl-C stops them (each drains in-flight work first); then the demo service's queues
+# (`quickstart-billing`, its retry tiers and dead-letter queue) and the status recorder's
+# queue are deleted, so no durable queue keeps collecting your events or their status.
+#   PORT=8001 METRICS_PORT=9301 ADMIN_PORT=8082 deploy/dev/quickstart.sh     # other ports
 #   HOOKGATE_CONFIG=my.toml deploy/dev/quickstart.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +25,10 @@ print(f"STANDARD_WEBHOOKS_SECRET=whsec_{base64.b64encode(secrets.token_bytes(24)
 PY
     echo "hookgate: wrote development secrets to .env.dev" >&2
 fi
+if ! grep -q '^HOOKGATE_ADMIN_TOKEN=' .env.dev; then  # an .env.dev from before the admin API
+    umask 077
+    echo "HOOKGATE_ADMIN_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')" >> .env.dev
+fi
 set -a
 # shellcheck disable=SC1091
 . ./.env.dev
@@ -32,6 +37,8 @@ set +a
 config="${HOOKGATE_CONFIG:-deploy/examples/hookgate.toml}"
 port="${PORT:-8000}"
 metrics_port="${METRICS_PORT:-9300}"
+admin_port="${ADMIN_PORT:-8081}"
+admin_url="http://127.0.0.1:$admin_port"
 service=consumers.examples.billing:billing
 hookgate=.venv/bin/hookgate
 
@@ -39,17 +46,33 @@ hookgate=.venv/bin/hookgate
 
 server=
 consumer=
+admin=
 stopped=
 stop() {
     [ -n "$stopped" ] && return
     stopped=1
     # shellcheck disable=SC2086 # an unset pid is no argument at all
-    kill -TERM $server $consumer 2>/dev/null || true
-    wait $server $consumer 2>/dev/null || true
+    kill -TERM $server $consumer $admin 2>/dev/null || true
+    wait $server $consumer $admin 2>/dev/null || true
     # The demo service is gone: drop its queues, or the work queue would keep collecting every
-    # Stripe invoice and GitHub event sent to this broker, with nobody consuming it.
-    echo "hookgate: removing the demo service's queues" >&2 || true
+    # Stripe invoice and GitHub event sent to this broker, with nobody consuming it; and the
+    # recorder's queue, or it would keep collecting every status change.
+    echo "hookgate: removing the demo service's queues and the status recorder's" >&2 || true
     "$hookgate" topology delete -c "$config" --service "$service" --force >&2 || true
+    .venv/bin/python - "$config" <<'PY' >&2 || true
+import asyncio, sys, aiormq
+from admin.recorder import ledger_queue
+from hookgate.settings import load_broker_settings
+broker = load_broker_settings(sys.argv[1])
+async def delete():
+    connection = await aiormq.connect(broker.url.reveal())
+    try:
+        await (await connection.channel()).queue_delete(ledger_queue(broker.exchange))
+        print(f"deleted queue {ledger_queue(broker.exchange)}")
+    finally:
+        await connection.close()
+asyncio.run(delete())
+PY
 }
 trap stop EXIT
 trap 'exit 130' INT
@@ -58,6 +81,30 @@ trap 'exit 143' TERM
 trap 'exec >/dev/null 2>&1; exit 129' HUP
 
 "$hookgate" topology declare -c "$config" --service "$service"
+# The recorder first: the service announces itself when it starts, and the recorder must be
+# listening by then to know that the demo event is queued for it.
+"$hookgate" admin -c "$config" --port "$admin_port" &
+admin=$!
+.venv/bin/python - "$config" <<'PY'
+import asyncio, sys, aiormq
+from admin.recorder import ledger_queue
+from hookgate.settings import load_broker_settings
+broker = load_broker_settings(sys.argv[1])
+async def wait_for_the_recorder():
+    connection = await aiormq.connect(broker.url.reveal())
+    try:
+        for _ in range(150):
+            channel = await connection.channel()
+            try:
+                await channel.queue_declare(ledger_queue(broker.exchange), passive=True)
+                return
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                await asyncio.sleep(0.2)
+        sys.exit("hookgate: hookgate admin's recorder did not start; see its log lines above")
+    finally:
+        await connection.close()
+asyncio.run(wait_for_the_recorder())
+PY
 "$hookgate" serve -c "$config" --port "$port" &
 server=$!
 "$hookgate" consume -c "$config" --metrics-port "$metrics_port" "$service" &
@@ -78,7 +125,8 @@ PY
 
 mkdir -p var
 demo=var/quickstart-stripe-event.json
-sed "s/evt_1QuickstartDemo0000000000/evt_quickstart_$(date +%s%N)/" \
+event_id="evt_quickstart_$(date +%s%N)"
+sed "s/evt_1QuickstartDemo0000000000/$event_id/" \
     deploy/examples/payloads/stripe-invoice-paid.json > "$demo"
 echo
 echo "== sending a Stripe-signed demo event: hookgate send stripe $demo"
@@ -100,17 +148,32 @@ for _ in range(100):
 else:
     sys.exit("hookgate: the example service did not process the event; see its log lines above")
 PY
+echo
+echo "== its status, as hookgate admin recorded it: hookgate events show stripe $event_id"
+for _ in $(seq 1 50); do
+    if shown=$("$hookgate" events show -c "$config" --admin-url "$admin_url" stripe "$event_id" 2>/dev/null) \
+        && grep -q '^status *completed' <<<"$shown"; then
+        break
+    fi
+    sleep 0.2
+done
+if [ -n "${shown:-}" ]; then
+    echo "$shown"
+else
+    echo "hookgate: hookgate admin did not record the event; see its log lines above" >&2
+fi
 cat <<TXT
 
-The gateway is running on http://127.0.0.1:$port, the demo billing service beside it
-(Ctrl-C stops both and deletes the demo service's queues)
+The gateway is running on http://127.0.0.1:$port, the demo billing service and the admin API
+($admin_url) beside it (Ctrl-C stops them and deletes the demo's queues)
   webhooks:  POST http://127.0.0.1:$port/webhooks/{stripe,github,svix}
   health:    http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
   metrics:   http://127.0.0.1:$port/metrics (gateway)   http://127.0.0.1:$metrics_port/metrics (billing)
+  status:    .venv/bin/hookgate events list --admin-url $admin_url   (token: HOOKGATE_ADMIN_TOKEN in .env.dev)
   failures:  .venv/bin/hookgate dlq list quickstart-billing
   where:     .venv/bin/hookgate topology show -c $config --service $service
 From a second terminal, send the same event again (the answer is "duplicate"):
   set -a; . ./.env.dev; set +a
   .venv/bin/hookgate send -c $config --url http://127.0.0.1:$port/webhooks/stripe stripe $demo
 TXT
-wait "$server" "$consumer"
+wait "$server" "$consumer" "$admin"

@@ -1,6 +1,7 @@
-"""deploy/dev/quickstart.sh, run as a user runs it and stopped with Ctrl-C: the demo service's
-durable queue must not stay behind, bound to `stripe.invoice.*` and `github.#`, collecting the
-user's later events with nobody consuming them."""
+"""deploy/dev/quickstart.sh, run as a user runs it and stopped with Ctrl-C: the demo event's
+timeline is printed from `hookgate admin`, and the demo service's durable queues must not stay
+behind, bound to `stripe.invoice.*` and `github.#`, collecting the user's later events with
+nobody consuming them (nor the status recorder's, collecting their status)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import aiormq
 import pytest
 
+from admin.recorder import ledger_queue
 from consumers.run import load_service
 from hookgate.topology import all_queues
 from tests.integration.broker import AMQP_URL
@@ -59,16 +61,27 @@ async def test_quickstart_deletes_the_demo_queues_when_stopped(
             120,
             "the quickstart's demo event to be processed",
         )
+        await eventually(
+            lambda: b"Ctrl-C stops them" in log.read_bytes() or script.poll() is not None,
+            60,
+            "the quickstart to print the event's timeline",
+        )
         assert script.poll() is None, log.read_text()[-3000:]
         assert await _existing(queues) == queues  # the demo is running on its queues
+        timeline = log.read_text().split("== its status, as hookgate admin recorded it")[1]
+        assert re.search(r"(?m)^status +completed$", timeline), timeline
+        for step in ("accepted", "queued", "running", "completed"):
+            assert re.search(rf"(?m)^\S+ +\S+ +{step} ", timeline), (step, timeline)
+        recorder_queue = ledger_queue(exchange)
+        assert await _existing([recorder_queue]) == [recorder_queue]
         os.killpg(script.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         await eventually(lambda: script.poll() is not None, 60, "the quickstart to stop")
-        assert await _existing(queues) == [], log.read_text()[-3000:]
+        assert await _existing([*queues, recorder_queue]) == [], log.read_text()[-3000:]
     finally:
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait(10)
-        await _cleanup(queues, exchange)
+        await _cleanup([*queues, ledger_queue(exchange)], exchange)
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -77,6 +90,7 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
         "HOOKGATE_CONFIG": str(config),
         "PORT": str(_free_port()),
         "METRICS_PORT": str(_free_port()),
+        "ADMIN_PORT": str(_free_port()),
     }
     env.pop("HOOKGATE_BROKER_URL", None)
     with log.open("wb") as out:
@@ -114,5 +128,6 @@ async def _cleanup(queues: list[str], exchange: str) -> None:
             await channel.queue_delete(queue)
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.unrouted")
+        await channel.exchange_delete(f"{exchange}.status")
     finally:
         await connection.close()
