@@ -60,7 +60,15 @@ class AdminApi:
     async def replay(self, request: Request) -> Response:
         source, event_id = _event(request)
         wanted = await _service_asked(request)
-        services = [wanted] if wanted else await self._candidates(source, event_id)
+        candidates = await self._candidates(source, event_id)
+        if wanted is not None and wanted not in candidates:
+            # Only a service that announced itself or saw the event: a name alone must not
+            # let a token holder move any `<name>.dead` queue of the vhost.
+            raise ApiError(
+                Refusal.NOT_FOUND,
+                "no announced service, nor one that saw this event, has that name",
+            )
+        services = [wanted] if wanted else candidates
         event_type = await self._event_type(source, event_id)
         at = time.time()  # stamped before the copy is republished: it sorts before the run
         result = await self._broker.replay(source, event_id, services)

@@ -19,6 +19,17 @@ from hookgate.terminal import safe
 _TIMEOUT = 30.0  # seconds: a replay scans dead-letter queues
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, never followed: urllib would send the Authorization header,
+    the token, on to wherever it points."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class AdminClientError(HookgateError):
     """The admin API could not be reached, refused the token, or refused the request."""
 
@@ -32,6 +43,13 @@ class AdminClient:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise AdminClientError(f"--admin-url: expected an http:// or https:// URL, not {url!r}")
+        token = token.strip()
+        if not token or not all(" " < c <= "~" for c in token):
+            # Never echo it: a CR or LF in it would otherwise end up in an error message.
+            raise AdminClientError(
+                "the admin token holds a space, a control character or a non-ASCII character "
+                "(a CRLF .env file?); set HOOKGATE_ADMIN_TOKEN to [admin] token exactly"
+            )
         self.url = url.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -60,17 +78,23 @@ class AdminClient:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 return _json(response.read())
         except urllib.error.HTTPError as err:
-            raise _refusal(err) from None
+            try:
+                raise _refusal(err) from None
+            finally:
+                err.close()
         except urllib.error.URLError as err:
             raise AdminClientError(
                 f"cannot reach the admin API at {self.url}: {_reason(err.reason)} "
                 "(is `hookgate admin` running? --admin-url sets where)"
             ) from None
         except (OSError, ValueError) as err:
-            raise AdminClientError(f"the admin API at {self.url} failed: {_reason(err)}") from None
+            # Not the error's text: http.client's may quote the Authorization header.
+            raise AdminClientError(
+                f"the admin API at {self.url} failed: {type(err).__name__}"
+            ) from None
 
 
 def _event_path(source: str, event_id: str) -> str:
@@ -78,6 +102,11 @@ def _event_path(source: str, event_id: str) -> str:
 
 
 def _refusal(err: urllib.error.HTTPError) -> AdminClientError:
+    if 300 <= err.code < 400:
+        return AdminClientError(
+            f"the admin API answered {err.code} (a redirect, not followed: it would carry the "
+            "token elsewhere); point --admin-url at `hookgate admin` itself"
+        )
     if err.code == 401:
         return AdminClientError(
             "the admin API refused the token (HOOKGATE_ADMIN_TOKEN must be [admin] token)",

@@ -132,7 +132,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"received  {safe(event['received_at'] or '-')}")
     print(f"status    {safe(event['status'])}")
     if event.get("duplicates"):
-        print(f"duplicates absorbed  {event['duplicates']}")
+        print(f"duplicates absorbed  {safe(event['duplicates'])}")
     services: dict[str, dict[str, Any]] = event.get("services") or {}
     if services:
         print("\nservices:")

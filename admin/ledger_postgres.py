@@ -179,6 +179,10 @@ class PostgresLedger:
             pool = await self._open()
             async with pool.acquire(timeout=self._command_timeout) as db:
                 yield db
+        except asyncpg.DataError as err:
+            # What was asked cannot be stored or matched (a value the column refuses): the
+            # caller's data, not an outage. A ValueError, so no one waits for it to pass.
+            raise ValueError(f"the ledger refused a value: {type(err).__name__}") from err
         except _OUTAGE as err:
             detail = describe(err, self._url)
             raise LedgerUnavailable(f"ledger {display_url(self._url)}: {detail}") from err

@@ -29,7 +29,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from prometheus_client import CollectorRegistry
 
-from admin.ledger import LedgerStore
+from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.recorder_metrics import RecorderMetrics
 from hookgate.routing import routing_key, topic_matches
 from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode_batch
@@ -204,23 +204,24 @@ class Recorder:
 
     async def _store(self, messages: Sequence[DeliveredMessage]) -> None:
         """Decode and record `messages`, retrying the ledger until it takes them."""
-        items: list[StatusChange | ServiceAnnouncement] = []
+        found_items: list[StatusChange | ServiceAnnouncement] = []
         bad = 0
         for message in messages:
             found, skipped = decode_batch(message.body)
-            items.extend(found)
+            found_items.extend(found)
             bad += skipped
         if bad:
             self.metrics.bad_messages.inc(bad)
             _log.warning(
                 "recorder: skipped what was not status messages", extra={"fields": {"count": bad}}
             )
+        items: Sequence[StatusChange | ServiceAnnouncement] = found_items
         delay = _STORE_RETRY_MIN
-        while True:
+        while items:
             try:
                 await self._apply(items)
                 return
-            except Exception as err:  # any backend's failure: hold the batch, try again
+            except LedgerUnavailable as err:  # an outage: hold the batch, try again
                 self.metrics.store_errors.inc()
                 _log.warning(
                     "recorder: the ledger did not take a batch; retrying",
@@ -228,6 +229,30 @@ class Recorder:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _STORE_RETRY_MAX)
+            except Exception:
+                # The ledger refused what a message says, not for an outage: apply the batch
+                # one by one and skip (count, ack away) only what it refuses, so one bad
+                # message never holds every later one behind it.
+                self.metrics.store_errors.inc()
+                items = await self._apply_each(items)
+
+    async def _apply_each(
+        self, items: Sequence[StatusChange | ServiceAnnouncement]
+    ) -> Sequence[StatusChange | ServiceAnnouncement]:
+        """Apply each item alone, skipping the ones the ledger refuses; what is left when an
+        outage begins on the way (to be held and retried), else nothing."""
+        for index, item in enumerate(items):
+            try:
+                await self._apply([item])
+            except LedgerUnavailable:
+                return items[index:]
+            except Exception as err:
+                self.metrics.bad_messages.inc()
+                _log.error(
+                    "recorder: the ledger refused a status message; skipped",
+                    extra={"fields": {"error": f"{type(err).__name__}: {err}"[:300]}},
+                )
+        return []
 
     async def _apply(self, items: Sequence[StatusChange | ServiceAnnouncement]) -> None:
         changes: list[StatusChange] = []

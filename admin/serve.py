@@ -87,7 +87,15 @@ async def serve(
         if recorder is not None and recording is not None:
             await _stop_recorder(recorder, recording)
         await ledger.close()
-    return 0 if server.started else 3
+    if not server.started:
+        return 3
+    crashed = (
+        recording is not None
+        and recording.done()
+        and not recording.cancelled()
+        and recording.exception() is not None
+    )
+    return 1 if crashed else 0  # a supervisor restarts what failed
 
 
 def _stop(server: uvicorn.Server) -> None:

@@ -6,7 +6,7 @@ package raised it: `gateway.GatewayError`, `consumers.ConsumerError` and these.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class HookgateError(Exception):
@@ -31,5 +31,8 @@ def redact(text: str, url: str) -> str:
     """`text` with the URL's password masked, cut to one short line."""
     password = urlsplit(url).password
     if password:
-        text = text.replace(password, "***")  # before truncating, or a cut password leaks
-    return text[:300]
+        # Both spellings, before truncating (or a cut password leaks): as written in the URL
+        # and percent-decoded, as a client library may quote it.
+        for spelling in {password, unquote(password)}:
+            text = text.replace(spelling, "***")
+    return " ".join(text.splitlines())[:300]

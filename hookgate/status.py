@@ -36,6 +36,7 @@ import orjson
 #: The version of the message format below; a recorder skips versions it does not know.
 VERSION = 1
 _TEXT_MAX = 2000  # detail and error text are cut to this many characters
+_INT_MAX = 2**31 - 1  # attempts and replay rounds: what every ledger's integer column holds
 
 
 class Status(enum.StrEnum):
@@ -275,6 +276,8 @@ def _text(data: dict[str, Any], key: str, *, optional: bool = False) -> Any:
         return None
     if not isinstance(value, str) or not value:
         raise ValueError(f"{key}: expected a non-empty string")
+    if "\x00" in value:  # no store takes it (PostgreSQL text cannot hold NUL)
+        raise ValueError(f"{key}: holds a NUL character")
     return value
 
 
@@ -290,18 +293,23 @@ def _time(data: dict[str, Any], key: str, *, optional: bool = False) -> Any:
 def _attempt(value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError("attempt: expected a positive integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= _INT_MAX:
+        raise ValueError("attempt: expected a positive 32-bit integer")
     return value
 
 
 def _count(value: Any) -> int:
     if value is None:
         return 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError("replay: expected a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _INT_MAX:
+        raise ValueError("replay: expected a non-negative 32-bit integer")
     return value
 
 
 def _cut(text: str | None) -> str | None:
-    return None if text is None else text[:_TEXT_MAX]
+    """Free text (an error message) made storable: bounded, without NUL or lone surrogates
+    (which JSON cannot carry and PostgreSQL cannot store)."""
+    if text is None:
+        return None
+    text = text[:_TEXT_MAX].replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8")

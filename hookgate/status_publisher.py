@@ -30,7 +30,7 @@ from collections.abc import Callable
 import aiormq
 from pamqp.commands import Basic
 
-from hookgate.status import BATCH_ROUTING_KEY, ServiceAnnouncement, StatusChange, encode_batch
+from hookgate.status import BATCH_ROUTING_KEY, ServiceAnnouncement, StatusChange
 from hookgate.topology import declare_status_exchange, status_exchange
 
 _log = logging.getLogger("hookgate.status")
@@ -182,15 +182,34 @@ class StatusPublisher:
             if channel.is_closed:
                 raise ConnectionError("status channel closed")
             count = min(len(buffer), self._batch)
-            if count == 1:
-                body, key, properties = buffer[0].encode(), buffer[0].routing_key, _ONE
+            bodies = [_encoded(buffer[i]) for i in range(count)]
+            lines = [body for body in bodies if body is not None]
+            if len(lines) < count:  # a message JSON cannot carry: dropped, never retried
+                self.dropped += count - len(lines)
+                _log.warning(
+                    "status: dropped messages that cannot be encoded",
+                    extra={"fields": {"count": count - len(lines)}},
+                )
+            if not lines:
+                for _ in range(count):
+                    buffer.popleft()
+                continue
+            if len(lines) == 1 and count == 1:
+                body, key, properties = lines[0], buffer[0].routing_key, _ONE
             else:
-                batch = [buffer[i] for i in range(count)]
-                body, key, properties = encode_batch(batch), BATCH_ROUTING_KEY, _BATCH
+                body, key, properties = b"\n".join(lines), BATCH_ROUTING_KEY, _BATCH
             await channel.basic_publish(
                 body, exchange=self._status_exchange, routing_key=key, properties=properties
             )
             # Written: only now do they leave the buffer (emit only ever appends on the right).
             for _ in range(count):
                 buffer.popleft()
-            self.published += count
+            self.published += len(lines)
+
+
+def _encoded(message: StatusMessage) -> bytes | None:
+    """The message's body, or None when it cannot be encoded (a lone surrogate in an ID)."""
+    try:
+        return message.encode()
+    except (TypeError, ValueError):
+        return None

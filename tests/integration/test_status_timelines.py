@@ -298,3 +298,34 @@ async def test_status_messages_reach_the_recorder_once_each(
     assert [s.status.value for s in page] == ["accepted"] * 500
     accepted = recorder.metrics.messages["accepted"]._value.get()  # type: ignore[attr-defined]
     assert accepted == 501
+
+
+async def test_a_message_that_cannot_travel_is_dropped_alone_and_bad_text_is_cleaned(
+    exchange: str, recorded: tuple[Recorder, LedgerStore]
+) -> None:
+    # A lone surrogate cannot be JSON; a NUL cannot be stored by PostgreSQL. Neither may hold
+    # the messages behind it (review finding: one such message stalled the publisher).
+    from hookgate.status import Status, StatusChange
+
+    _, ledger = recorded
+    publisher = StatusPublisher(AMQP_URL, exchange)
+    await publisher.start()
+    try:
+        publisher.emit(StatusChange("shop", "evt_\ud800", Status.ACCEPTED, 1000.0))
+        publisher.emit(
+            StatusChange(
+                "shop", "evt_ok", Status.FAILED, 1001.0, service="svc", detail="E: a\x00b\ud800"
+            )
+        )
+        await eventually(lambda: publisher.published == 1, 15, "the good one published")
+
+        async def recorded_ok() -> bool:
+            return await ledger.event("shop", "evt_ok") is not None
+
+        await eventually(recorded_ok, 15, "the good one recorded")
+    finally:
+        await publisher.close()
+    assert publisher.dropped == 1
+    detail = await ledger.event("shop", "evt_ok")
+    assert detail is not None
+    assert detail.services["svc"].last_error == "E: a\ufffdb?"

@@ -375,3 +375,14 @@ async def test_the_recorders_metrics_are_served_behind_the_token() -> None:
         response = await client.get("/metrics", headers=AUTH)
     assert response.status_code == 200
     assert "hookgate_ledger_status_messages_total" in response.text
+
+
+@pytest.mark.anyio
+async def test_replay_names_only_a_service_that_announced_itself_or_saw_the_event() -> None:
+    # A name alone must not let a token holder move any `<name>.dead` queue of the vhost.
+    async with client_for(await filled()) as client:
+        response = await client.post(
+            "/api/events/stripe/evt_1/replay", headers=AUTH, json={"service": "payroll"}
+        )
+    assert response.status_code == 404
+    assert response.json()["status"] == "not_found"

@@ -114,3 +114,23 @@ async def test_pruning_deletes_in_batches_until_nothing_is_old() -> None:
 
 def test_the_queue_is_named_from_the_exchange() -> None:
     assert ledger_queue("webhooks") == "webhooks.status.ledger"
+
+
+class _Picky(MemoryLedger):
+    """Refuses one event's changes as a value it cannot store (not an outage)."""
+
+    async def record(self, changes: Sequence[StatusChange]) -> int:
+        if any(change.event_id == "evt_bad" for change in changes):
+            raise ValueError("the ledger refused a value")
+        return await super().record(changes)
+
+
+async def test_a_change_the_ledger_refuses_is_skipped_alone_and_the_rest_recorded() -> None:
+    ledger = _Picky()
+    recorder, registry = _recorder(ledger)
+    batch = [_accepted("evt_1"), _accepted("evt_bad"), _accepted("evt_2")]
+    await recorder._store(_messages(*batch))  # returns: nothing waits behind the bad one
+    assert await ledger.event("stripe", "evt_1") is not None
+    assert await ledger.event("stripe", "evt_2") is not None
+    assert await ledger.event("stripe", "evt_bad") is None
+    assert registry.get_sample_value("hookgate_ledger_bad_messages_total") == 1

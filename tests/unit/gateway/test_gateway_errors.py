@@ -57,3 +57,13 @@ def test_every_package_root_and_config_error_derive_from_hookgate_error() -> Non
 
     for error in (ConfigError, GatewayError, ConsumerError, TopologyError):
         assert issubclass(error, HookgateError)
+
+
+def test_redact_masks_the_password_as_written_and_decoded_on_one_line() -> None:
+    from hookgate.errors import redact
+
+    url = "amqp://user:p%40ss%2Fword@host:5672/"
+    text = redact("failed for p@ss/word\nand p%40ss%2Fword", url)
+    assert "p@ss/word" not in text
+    assert "p%40ss%2Fword" not in text
+    assert "\n" not in text

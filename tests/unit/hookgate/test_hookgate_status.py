@@ -107,3 +107,24 @@ def test_a_batch_reads_back_line_by_line_and_a_bad_line_costs_only_itself() -> N
     assert decode_batch(body) == ([change, announcement], 0)
     assert decode_batch(body + b"\nnot json") == ([change, announcement], 1)
     assert decode_batch(change.encode()) == ([change], 0)  # a single message is a batch of one
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e\\u0000", "status": "queued",'
+        b' "at": 1}',
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "queued", "at": 1,'
+        b' "attempt": 2147483648}',
+        b'{"v": 1, "kind": "change", "source": "s", "event_id": "e", "status": "queued", "at": 1,'
+        b' "replay": 2147483648}',
+    ],
+)
+def test_what_no_ledger_can_store_is_refused_at_the_door(body: bytes) -> None:
+    with pytest.raises(ValueError, match=r"^bad "):
+        decode(body)
+
+
+def test_free_text_is_cleaned_so_it_can_travel_and_be_stored() -> None:
+    change = StatusChange("s", "e", S.FAILED, 1.0, service="b", detail="E: a\x00b\ud800")
+    assert decode(change.encode()).detail == "E: a\ufffdb?"
