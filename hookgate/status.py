@@ -218,9 +218,18 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
 BATCH_ROUTING_KEY = "batch"
 
 
-def encode_batch(messages: Iterable[StatusChange | ServiceAnnouncement]) -> bytes:
-    """Several messages as one body: one JSON message per line."""
-    return b"\n".join(message.encode() for message in messages)
+def encode_batch(messages: Iterable[StatusChange | ServiceAnnouncement]) -> tuple[bytes, int]:
+    """Several messages as one body, one JSON message per line, and how many were left out
+    because JSON cannot carry them (a lone surrogate in an ID): one such message never holds
+    the others back."""
+    lines: list[bytes] = []
+    skipped = 0
+    for message in messages:
+        try:
+            lines.append(message.encode())
+        except (TypeError, ValueError):
+            skipped += 1
+    return b"\n".join(lines), skipped
 
 
 def decode_batch(body: bytes) -> tuple[list[StatusChange | ServiceAnnouncement], int]:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import aiormq
 from pamqp.commands import Basic
 
-from hookgate.status import BATCH_ROUTING_KEY, ServiceAnnouncement, StatusChange
+from hookgate.status import BATCH_ROUTING_KEY, ServiceAnnouncement, StatusChange, encode_batch
 from hookgate.topology import declare_status_exchange, status_exchange
 
 _log = logging.getLogger("hookgate.status")
@@ -182,34 +182,25 @@ class StatusPublisher:
             if channel.is_closed:
                 raise ConnectionError("status channel closed")
             count = min(len(buffer), self._batch)
-            bodies = [_encoded(buffer[i]) for i in range(count)]
-            lines = [body for body in bodies if body is not None]
-            if len(lines) < count:  # a message JSON cannot carry: dropped, never retried
-                self.dropped += count - len(lines)
+            messages = [buffer[i] for i in range(count)]
+            body, skipped = encode_batch(messages)
+            if skipped:  # dropped, never retried
+                self.dropped += skipped
                 _log.warning(
                     "status: dropped messages that cannot be encoded",
-                    extra={"fields": {"count": count - len(lines)}},
+                    extra={"fields": {"count": skipped}},
                 )
-            if not lines:
+            if skipped == count:
                 for _ in range(count):
                     buffer.popleft()
                 continue
-            if len(lines) == 1 and count == 1:
-                body, key, properties = lines[0], buffer[0].routing_key, _ONE
-            else:
-                body, key, properties = b"\n".join(lines), BATCH_ROUTING_KEY, _BATCH
+            single = count == 1
+            key = messages[0].routing_key if single else BATCH_ROUTING_KEY
+            properties = _ONE if single else _BATCH
             await channel.basic_publish(
                 body, exchange=self._status_exchange, routing_key=key, properties=properties
             )
             # Written: only now do they leave the buffer (emit only ever appends on the right).
             for _ in range(count):
                 buffer.popleft()
-            self.published += len(lines)
-
-
-def _encoded(message: StatusMessage) -> bytes | None:
-    """The message's body, or None when it cannot be encoded (a lone surrogate in an ID)."""
-    try:
-        return message.encode()
-    except (TypeError, ValueError):
-        return None
+            self.published += count - skipped

@@ -103,8 +103,11 @@ def test_a_batch_reads_back_line_by_line_and_a_bad_line_costs_only_itself() -> N
 
     change = StatusChange("s", "e", S.ACCEPTED, 1.0, event_type="t")
     announcement = ServiceAnnouncement("billing", ("#",), 2.0)
-    body = encode_batch([change, announcement])
+    body, skipped = encode_batch([change, announcement])
+    assert skipped == 0
     assert decode_batch(body) == ([change, announcement], 0)
+    unencodable = StatusChange("s", "e\ud800", S.ACCEPTED, 1.0)
+    assert encode_batch([unencodable, change]) == (change.encode(), 1)
     assert decode_batch(body + b"\nnot json") == ([change, announcement], 1)
     assert decode_batch(change.encode()) == ([change], 0)  # a single message is a batch of one
 
