@@ -85,7 +85,7 @@ _RANK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per event and service step, on the hot paths
 class StatusChange:
     """One step on one event's timeline.
 
