@@ -16,19 +16,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.answers import ApiError, Refusal, json
-from admin.ledger import MAX_LIMIT, EventQuery, LedgerStore, LedgerUnavailable
+from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.query import event_query
 from admin.queues import BrokerView
 from admin.recorder import replayed_change
-from admin.views import detail_json, summary_json, time_text
+from admin.views import (
+    SERVICE_OUTCOMES,
+    WINDOW_MINUTES,
+    detail_json,
+    outcomes_json,
+    sources_json,
+    summary_json,
+)
 from hookgate.status import StatusChange
 
 Record = Callable[[Sequence[StatusChange]], Awaitable[object]]
 
 _MAX_BODY = 4096  # bytes: a replay's body is `{"service": NAME}`
-#: `GET /api/sources` reads at most this many events (newest first) until the ledger can
-#: count per source itself.
-SOURCES_SCAN = 10 * MAX_LIMIT
+
+
+def _no_outcomes() -> dict[str, object]:
+    return {
+        "outcomes_last_hour": dict.fromkeys(SERVICE_OUTCOMES, 0),
+        "per_minute": [0] * WINDOW_MINUTES,
+    }
 
 
 class AdminApi:
@@ -114,37 +125,22 @@ class AdminApi:
         return detail.summary.type if detail is not None else None
 
     async def services(self, request: Request) -> Response:
+        """Each announced service's queues, and what its handlers did in the last hour (a
+        service the ledger saw but that never announced itself: the outcomes alone)."""
         announced = await self._ledger.services()
-        return json({"services": await self._broker.depths(announced)})
+        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
+        outcomes = outcomes_json(activity, time.time())
+        rows = await self._broker.depths(announced)
+        for row in rows:
+            row.update(outcomes.pop(row["name"], _no_outcomes()))
+        rows.extend({"name": name, **row} for name, row in sorted(outcomes.items()))
+        return json({"services": rows})
 
     async def sources(self, request: Request) -> Response:
-        """Events per source among the newest `SOURCES_SCAN` in the ledger; `complete` says
-        whether that was all of them. Duplicates are not counted yet (null): the ledger
-        protocol has no per-source count."""
-        seen: dict[str, dict[str, Any]] = {}
-        cursor, scanned = None, 0
-        while scanned < SOURCES_SCAN:
-            page, cursor = await self._ledger.events(EventQuery(limit=MAX_LIMIT, cursor=cursor))
-            scanned += len(page)
-            for event in page:
-                row = seen.setdefault(
-                    event.source,
-                    {
-                        "source": event.source,
-                        "accepted": 0,
-                        "duplicates": None,
-                        "last_event_at": time_text(event.received_at),
-                    },
-                )
-                row["accepted"] += 1
-            if cursor is None:
-                break
-        return json(
-            {
-                "sources": sorted(seen.values(), key=lambda row: row["source"]),
-                "complete": not cursor,
-            }
-        )
+        """Per source: accepted, duplicates and refusals by reason in the last hour, and its
+        latest event."""
+        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
+        return json({"sources": sources_json(activity, time.time())})
 
     async def _candidates(self, source: str, event_id: str) -> list[str]:
         """Every announced service, and any other the ledger saw with this event."""
