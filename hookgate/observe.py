@@ -122,6 +122,8 @@ class ConsumeOutcome(enum.StrEnum):
     UNMATCHED = "unmatched"
     #: The message's signature did not verify: dead-lettered, never handed to a handler.
     UNAUTHENTICATED = "unauthenticated"
+    #: An operator cancelled the event (`hookgate events cancel`): acked, not run.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
