@@ -113,6 +113,13 @@ class CancelReader:
         while True:
             try:
                 await self._session()
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                # This user may not declare it: nothing was cancelled yet (`hookgate admin`
+                # declares it when it starts, and at each cancel).
+                if not self.caught_up.is_set():
+                    _log.info("cancellations: no cancel stream yet", extra={"fields": {}})
+                    self.caught_up.set()
+                delay = _RECONNECT_MAX
             except (*_AMQP_ERRORS, TimeoutError) as err:
                 _log.warning(
                     "cancellations: broker unreachable; retrying",
