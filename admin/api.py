@@ -117,8 +117,10 @@ class AdminApi:
         source, event_id = _event(request)
         wanted = await _service_asked(request)
         detail = await self._ledger.event(source, event_id)
-        if detail is None or self._cancels is None:
+        if detail is None:
             raise ApiError(Refusal.NOT_FOUND, "no such event in the ledger")
+        if self._cancels is None:
+            raise ApiError(Refusal.NOT_FOUND, "cancel is not configured here")
         if wanted is not None and wanted not in await self._candidates(source, event_id):
             raise ApiError(
                 Refusal.NOT_FOUND,

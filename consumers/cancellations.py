@@ -23,6 +23,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 
 from hookgate.cancel import Cancellation, decode
+from hookgate.errors import TopologyError
 from hookgate.topology import CANCEL_RETENTION, cancel_stream, declare_cancel_stream
 
 _log = logging.getLogger("hookgate.consumer")
@@ -113,9 +114,10 @@ class CancelReader:
         while True:
             try:
                 await self._session()
+                delay = _RECONNECT_MIN
             except aiormq.exceptions.ChannelNotFoundEntity:
-                # This user may not declare it: nothing was cancelled yet (`hookgate admin`
-                # declares it when it starts, and at each cancel).
+                # This user may not declare it, and nothing was cancelled yet (`hookgate
+                # admin` declares it at its first cancel).
                 if not self.caught_up.is_set():
                     _log.info("cancellations: no cancel stream yet", extra={"fields": {}})
                     self.caught_up.set()
@@ -138,6 +140,13 @@ class CancelReader:
                 channel = await self._channel(connection)
                 await channel.basic_qos(prefetch_count=500)  # a stream needs a prefetch
                 self._last_delivery = time.monotonic()
+                cancelled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+                def on_cancel(_: object) -> None:
+                    if not cancelled.done():
+                        cancelled.set_result(None)
+
+                channel.on_consumer_cancel_callbacks.add(on_cancel)
                 await channel.basic_consume(
                     self._stream,
                     lambda message: self._take(channel, message),
@@ -145,7 +154,13 @@ class CancelReader:
                 )
             watching = asyncio.create_task(self._watch_catch_up())
             try:
-                await asyncio.wait([connection.closing, channel.closing])
+                await asyncio.wait(
+                    [connection.closing, channel.closing, cancelled],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if cancelled.done():  # the stream was deleted: a new one starts at 0
+                    self._next = "first"
+                    _log.warning("cancellations: the stream went away; reading it again")
             finally:
                 watching.cancel()
         finally:
@@ -159,7 +174,7 @@ class CancelReader:
         channel = await connection.channel()
         try:
             await declare_cancel_stream(channel, self._exchange)
-        except Exception:  # credentials that may not declare it: hookgate admin does
+        except TopologyError:  # a user that may not declare it: hookgate admin does
             channel = await connection.channel()
         return channel
 

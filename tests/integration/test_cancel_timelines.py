@@ -287,3 +287,19 @@ async def test_hookgate_consume_with_admin_reads_the_stream_before_it_consumes(
     finally:
         await delete_queues(all_queues(service))
         await delete_status_topology(exchange)
+
+
+async def test_the_reader_reads_a_stream_deleted_and_declared_again(
+    exchange: str, stream: str
+) -> None:
+    sender = CancelSender(AMQP_URL, exchange)
+    await sender.send(Cancellation("shop", "evt_1", {"svc": 0}, time.time(), "test"))
+    async with _reading(exchange) as reader:
+        assert reader.cancels.covers("shop", "evt_1", "svc", 0)
+        connection = await aiormq.connect(AMQP_URL)
+        try:
+            await (await connection.channel()).queue_delete(stream)
+        finally:
+            await connection.close()
+        await sender.send(Cancellation("shop", "evt_2", {"svc": 0}, time.time(), "test"))
+        await eventually(lambda: reader.cancels.covers("shop", "evt_2", "svc", 0), 15, "evt_2")
