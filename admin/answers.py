@@ -20,6 +20,8 @@ class Refusal(enum.StrEnum):
     NOT_IN_DEAD_LETTER_QUEUE = "not_in_dead_letter_queue"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REFUSED = "refused"
+    #: A cancel of an event that every service already completed (or failed): 409.
+    ALREADY_FINISHED = "already_finished"
     UNAVAILABLE = "unavailable"
 
 
@@ -31,6 +33,7 @@ _TABLE: dict[Refusal, tuple[int, dict[str, str]]] = {
     Refusal.NOT_IN_DEAD_LETTER_QUEUE: (404, {}),
     Refusal.METHOD_NOT_ALLOWED: (405, {}),
     Refusal.REFUSED: (409, {}),
+    Refusal.ALREADY_FINISHED: (409, {}),
     Refusal.UNAVAILABLE: (503, {"retry-after": "5"}),
 }
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.answers import ApiError, Refusal, json
+from admin.cancel import CancelSender, cancellable, cancelled_change, new_cancel
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.query import event_query
 from admin.queues import BrokerView
@@ -46,8 +47,13 @@ class AdminApi:
     """The route handlers, over one ledger and one broker view."""
 
     def __init__(
-        self, ledger: LedgerStore, broker: BrokerView, record: Record | None = None
+        self,
+        ledger: LedgerStore,
+        broker: BrokerView,
+        record: Record | None = None,
+        cancels: CancelSender | None = None,
     ) -> None:
+        self._cancels = cancels
         self._ledger = ledger
         self._broker = broker
         # The recorder's `record` queues a replayed event again for its services.
@@ -114,6 +120,38 @@ class AdminApi:
             await self._record(changes)
         except LedgerUnavailable:  # the event moved: that is the answer; the ledger is a view
             answer["detail"] = "replayed, but the ledger could not record it"
+        return json(answer, 202)
+
+    async def cancel(self, request: Request) -> Response:
+        """Tell every consumer of the services still busy with the event to skip it, and
+        record `cancelled` for them (`admin.cancel`)."""
+        source, event_id = _event(request)
+        wanted = await _service_asked(request)
+        detail = await self._ledger.event(source, event_id)
+        if detail is None:
+            raise ApiError(Refusal.NOT_FOUND, "no such event in the ledger")
+        if self._cancels is None:
+            raise ApiError(Refusal.NOT_FOUND, "cancel is not configured here")
+        if wanted is not None and wanted not in await self._candidates(source, event_id):
+            raise ApiError(
+                Refusal.NOT_FOUND,
+                "no announced service, nor one that saw this event, has that name",
+            )
+        rounds = cancellable(detail, [wanted] if wanted else sorted(detail.services))
+        if not rounds:
+            raise ApiError(
+                Refusal.ALREADY_FINISHED,
+                f"{_names([wanted] if wanted else sorted(detail.services))} already completed "
+                "or failed it (a dead letter is replayed or purged, not cancelled)",
+            )
+        cancel = new_cancel(source, event_id, rounds)
+        await self._cancels.send(cancel)
+        answer: dict[str, Any] = {"cancelled": sorted(rounds)}
+        changes = [cancelled_change(cancel, name, detail.summary.type) for name in rounds]
+        try:
+            await self._record(changes)
+        except LedgerUnavailable:  # sent: that is the answer; the consumers' skips record it
+            answer["detail"] = "cancelled, but the ledger could not record it"
         return json(answer, 202)
 
     async def _event_type(self, source: str, event_id: str) -> str | None:

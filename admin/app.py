@@ -3,6 +3,7 @@
     GET  /api/events                          a page of events, newest first (filters)
     GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
     POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, 202
+    POST /api/events/{source}/{event_id}/cancel   skip it wherever it waits, 202 (409 done)
     GET  /api/services                        announced services and their queue depths
     GET  /api/sources                         events per source
     GET  /metrics                             the recorder's metrics (when given)
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp
 from admin.answers import ApiError, Refusal, refusal
 from admin.api import AdminApi, Record
 from admin.auth import BearerAuth
+from admin.cancel import CancelSender
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.queues import BrokerUnavailable, BrokerView
 from hookgate.secret import Secret
@@ -49,11 +51,17 @@ def create_admin_app(
     records an operator's replay so that the event is queued again for its services;
     `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
     like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
-    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout), record)
+    api = AdminApi(
+        ledger,
+        BrokerView(broker_url, message_keys, timeout=broker_timeout),
+        record,
+        CancelSender(broker_url, exchange, timeout=broker_timeout),
+    )
     event = "/api/events/{source}/{event_id:path}"
     routes = [
         Route("/api/events", api.list_events, methods=["GET"]),
         Route(event + "/replay", api.replay, methods=["POST"]),
+        Route(event + "/cancel", api.cancel, methods=["POST"]),
         Route(event, api.show_event, methods=["GET"]),
         Route("/api/services", api.services, methods=["GET"]),
         Route("/api/sources", api.sources, methods=["GET"]),

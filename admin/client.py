@@ -68,6 +68,10 @@ class AdminClient:
         body = {"service": service} if service else {}
         return self._call("POST", _event_path(source, event_id) + "/replay", body)
 
+    def cancel(self, source: str, event_id: str, service: str | None) -> dict[str, Any]:
+        body = {"service": service} if service else {}
+        return self._call("POST", _event_path(source, event_id) + "/cancel", body)
+
     def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above

@@ -122,6 +122,8 @@ class ConsumeOutcome(enum.StrEnum):
     UNMATCHED = "unmatched"
     #: The message's signature did not verify: dead-lettered, never handed to a handler.
     UNAUTHENTICATED = "unauthenticated"
+    #: An operator cancelled the event (`hookgate events cancel`): acked, not run.
+    CANCELLED = "cancelled"
 
 
 # Records are made per request and per delivery: plain slotted classes, not frozen ones (a

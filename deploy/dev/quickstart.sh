@@ -63,12 +63,14 @@ stop() {
 import asyncio, sys, aiormq
 from admin.recorder import ledger_queue
 from hookgate.settings import load_broker_settings
+from hookgate.topology import cancel_stream
 broker = load_broker_settings(sys.argv[1])
 async def delete():
     connection = await aiormq.connect(broker.url.reveal())
     try:
-        await (await connection.channel()).queue_delete(ledger_queue(broker.exchange))
-        print(f"deleted queue {ledger_queue(broker.exchange)}")
+        for queue in (ledger_queue(broker.exchange), cancel_stream(broker.exchange)):
+            await (await connection.channel()).queue_delete(queue)
+            print(f"deleted queue {queue}")
     finally:
         await connection.close()
 asyncio.run(delete())

@@ -140,6 +140,7 @@ def test_values_are_the_strings_callers_and_dashboards_know() -> None:
         "duplicate",
         "unmatched",
         "unauthenticated",
+        "cancelled",
     ]
     assert [o.value for o in ForwardOutcome] == ["forwarded", "quarantined"]
 
