@@ -1,4 +1,4 @@
-"""The admin API as an ASGI app: `create_admin_app` builds it from what it is given.
+"""The admin API and console as an ASGI app: `create_admin_app` builds it from what it is given.
 
     GET  /api/events                          a page of events, newest first (filters)
     GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
@@ -9,7 +9,8 @@
 
 Event IDs may hold any character, `/` included (a `path` converter; an ID ending in
 `/replay` is still shown by GET, since only POST replays). Refusals come from one table
-(`admin.answers`); a ledger that is down answers 503 with Retry-After.
+(`admin.answers`); a ledger that is down answers 503 with Retry-After. The web console's pages
+(`admin.console`) sit beside the API; `admin.auth` says who gets in.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from starlette.types import ASGIApp
 
 from admin.answers import ApiError, Refusal, refusal
 from admin.api import AdminApi, Record
-from admin.auth import BearerAuth
+from admin.auth import AdminAuth, Token
+from admin.console import Console
+from admin.headers import SecurityHeaders
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.queues import BrokerUnavailable, BrokerView
+from admin.sessions import Sessions
 from hookgate.secret import Secret
 
 
@@ -49,7 +53,10 @@ def create_admin_app(
     records an operator's replay so that the event is queued again for its services;
     `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
     like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
-    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout), record)
+    broker = BrokerView(broker_url, message_keys, timeout=broker_timeout)
+    api = AdminApi(ledger, broker, record)
+    sessions, secret = Sessions(), Token(token.reveal() if isinstance(token, Secret) else token)
+    console = Console(api, broker, sessions, secret)
     event = "/api/events/{source}/{event_id:path}"
     routes = [
         Route("/api/events", api.list_events, methods=["GET"]),
@@ -61,7 +68,7 @@ def create_admin_app(
     if metrics is not None:
         routes.append(Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]))
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *console.routes()],
         exception_handlers={
             ApiError: _api_error,
             LedgerUnavailable: _ledger_unavailable,
@@ -70,8 +77,7 @@ def create_admin_app(
         },
     )
     app.state.exchange = exchange
-    secret = token.reveal() if isinstance(token, Secret) else token
-    return BearerAuth(app, secret)
+    return SecurityHeaders(AdminAuth(app, secret, sessions, console.sign_in_required))
 
 
 async def _api_error(_: Request, err: Exception) -> Response:
