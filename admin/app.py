@@ -47,12 +47,13 @@ def create_admin_app(
     record: Record | None = None,
     metrics: CollectorRegistry | None = None,
 ) -> ASGIApp:
-    """The admin API over `ledger`, behind the bearer `token`. `broker_url` and
-    `message_keys` (`[broker] message_key`: a dead letter that does not verify is not
-    replayed) are for the queues; `exchange` names the deployment. `record` (the recorder's)
-    records an operator's replay so that the event is queued again for its services;
-    `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
-    like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
+    """The admin API and console over `ledger`, behind the bearer `token` (the console signs
+    in with it). `broker_url` and `message_keys` (`[broker] message_key`: a dead letter that
+    does not verify is not replayed) are for the queues; `exchange` names the deployment.
+    `record` (the recorder's) records an operator's replay so that the event is queued again
+    for its services; `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`,
+    behind the token like every API route (Prometheus: `authorization: {credentials: …}` in
+    the scrape config)."""
     broker = BrokerView(broker_url, message_keys, timeout=broker_timeout)
     api = AdminApi(ledger, broker, record)
     sessions, secret = Sessions(), Token(token.reveal() if isinstance(token, Secret) else token)

@@ -178,6 +178,7 @@ class Console:
             return self._pages.render(
                 request, "login.html", 401, next=target, error="That is not the admin token."
             )
+        self._sessions.drop(session_id(request.headers.get("cookie")))  # never reuse one
         new_id, _ = self._sessions.create()
         answer = RedirectResponse(target, 303)
         secure = request.url.scheme == "https"

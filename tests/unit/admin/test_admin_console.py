@@ -301,3 +301,17 @@ def test_a_sparkline_draws_a_bar_per_nonzero_minute() -> None:
 @pytest.mark.parametrize("values", [None, [], "1,2", [1, "2"], [True, 1], [-1, 2], {"a": 1}])
 def test_a_sparkline_without_counts_says_no_data(values: object) -> None:
     assert "no data" in str(sparkline(values))
+
+
+async def test_signing_in_again_ends_the_session_the_browser_had(
+    signed_in: tuple[httpx.AsyncClient, str],
+) -> None:
+    client, _ = signed_in
+    old = client.cookies[COOKIE]
+    assert (await sign_in(client)).status_code == 303
+    new = client.cookies[COOKIE]
+    assert new != old
+    client.cookies.clear()
+    for value, status in ((old, 401), (new, 200)):
+        response = await client.get("/api/events", headers={"cookie": f"{COOKIE}={value}"})
+        assert response.status_code == status
