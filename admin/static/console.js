@@ -5,19 +5,30 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
-function ago(date) {
-  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
-  const future = seconds < 0;
-  const s = Math.abs(seconds);
-  const text = s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min`
+function span(s) {
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min`
     : s < 86400 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 86400)} d`;
-  return future ? `in ${text}` : `${text} ago`;
 }
 
+function ago(date) {
+  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+  return seconds < 0 ? `in ${span(-seconds)}` : `${span(seconds)} ago`;
+}
+
+function since(date, first) {
+  const seconds = (date.getTime() - first.getTime()) / 1000;
+  return seconds < 10 ? `+${seconds.toFixed(2)} s` : `+${span(Math.round(seconds))}`;
+}
+
+// Every time relative to now; on a timeline, each step after the first relative to it.
 function relabel() {
+  let first = null;
   for (const el of document.querySelectorAll("time[datetime]")) {
     const date = new Date(el.getAttribute("datetime"));
-    if (!Number.isNaN(date.getTime())) el.textContent = ago(date);
+    if (Number.isNaN(date.getTime())) continue;
+    const step = el.closest("ol.timeline") !== null;
+    el.textContent = step && first ? since(date, first) : ago(date);
+    if (step && !first) first = date;
   }
 }
 

@@ -182,6 +182,12 @@ def browse(base: str, broken_id: str, service: str, fix: Callable[[], None]) -> 
         browser.get(f"{base}/services")
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "table.services"))
         shot("services")
+        browser.get(f"{base}/sources")
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "table.sources"))
+        shot("sources")
+        # Nothing the pages do breaks their own Content-Security-Policy.
+        logs = [entry["message"] for entry in browser.get_log("browser")]
+        assert not [line for line in logs if "Content Security Policy" in line], logs
 
 
 async def test_sign_in_find_a_dead_lettered_event_replay_it_and_watch_it_complete(
