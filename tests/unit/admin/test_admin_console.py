@@ -315,3 +315,41 @@ async def test_signing_in_again_ends_the_session_the_browser_had(
     for value, status in ((old, 401), (new, 200)):
         response = await client.get("/api/events", headers={"cookie": f"{COOKIE}={value}"})
         assert response.status_code == status
+
+
+def test_rates_are_charted_once_the_api_gives_per_minute_counts() -> None:
+    # What `GET /api/sources` and `/api/services` add (refused, per_minute, outcomes).
+    from starlette.requests import Request
+
+    from admin.pages import Pages
+
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    minutes = [0] * 58 + [3, 5]
+    sources = [
+        {
+            "source": "stripe",
+            "accepted": 8,
+            "duplicates": 1,
+            "refused": {"invalid_signature": 2},
+            "last_event_at": "2026-12-02T10:00:00.000Z",
+            "per_minute": minutes,
+        }
+    ]
+    page = Pages().render(request, "sources.html", sources=sources, complete=True).body
+    assert b'<svg class="spark"' in page
+    assert b"invalid_signature 2" in page
+    service = {
+        "name": "billing",
+        "patterns": ["stripe.#"],
+        "queues": {"work": "billing", "retry": [], "dead": "billing.dead"},
+        "ready": 0,
+        "consumers": 1,
+        "retrying": 0,
+        "dead": 0,
+        "error": None,
+        "outcomes_last_hour": {"completed": 7, "retrying": 1, "failed": 0},
+        "per_minute": minutes,
+    }
+    page = Pages().render(request, "services.html", services=[service]).body
+    assert b'<svg class="spark"' in page
+    assert b'class="badge s-completed">completed 7' in page
