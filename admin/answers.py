@@ -46,6 +46,11 @@ class ApiError(Exception):
         self.detail = detail
 
 
+def status_code(kind: Refusal) -> int:
+    """The HTTP status a refusal is answered with (the console's error pages use it too)."""
+    return _TABLE[kind][0]
+
+
 def refusal(kind: Refusal, detail: str | None = None) -> Response:
     status_code, headers = _TABLE[kind]
     payload: dict[str, Any] = {"status": kind.value}

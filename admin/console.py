@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from admin.answers import ApiError, Refusal
+from admin.answers import ApiError, Refusal, status_code
 from admin.api import AdminApi
 from admin.auth import Token, cross_origin
 from admin.ledger import LedgerUnavailable
@@ -149,7 +149,7 @@ class Console:
             try:
                 return await page(request)
             except ApiError as err:
-                code = {Refusal.BAD_REQUEST: 400, Refusal.NOT_FOUND: 404}.get(err.refusal, 409)
+                code = status_code(err.refusal)
                 return self._pages.error(request, code, err.refusal.value, err.detail)
             except LedgerUnavailable:
                 return self._pages.error(
