@@ -353,3 +353,25 @@ def test_rates_are_charted_once_the_api_gives_per_minute_counts() -> None:
     page = Pages().render(request, "services.html", services=[service]).body
     assert b'<svg class="spark"' in page
     assert b'class="badge s-completed">completed 7' in page
+
+
+async def test_older_events_follow_the_cursor_keeping_the_filters() -> None:
+    ledger = MemoryLedger()
+    await ledger.record(
+        [
+            StatusChange("shop", f"evt_{n:03}", Status.ACCEPTED, 1000.0 + n, received_at=1000.0 + n)
+            for n in range(60)
+        ]
+    )
+    async with client_for(ledger) as client:
+        await sign_in(client)
+        first = await client.get("/?source=shop")
+        assert first.text.count('class="badge s-accepted"') == 50
+        older = re.search(r'href="(/\?[^"]*cursor=[^"]+)">Older events', first.text)
+        assert older
+        assert "source=shop" in older.group(1)
+        second = await client.get(older.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert second.text.count('class="badge s-accepted"') == 10
+    assert "evt_000" in second.text
+    assert "Older events" not in second.text
