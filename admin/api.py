@@ -1,5 +1,5 @@
 """The admin API's routes: events from the ledger, replay from dead-letter queues, services'
-queues and sources. Every route sits behind `admin.auth.BearerAuth` (see `admin.app`).
+queues and sources. Every route sits behind `admin.auth.AdminAuth` (see `admin.app`).
 
 Not built yet: cancel, and replay from an archive of accepted events (so only an event that
 sits in a dead-letter queue can be replayed).

@@ -1,4 +1,4 @@
-"""The admin API as an ASGI app: `create_admin_app` builds it from what it is given.
+"""The admin API and console as an ASGI app: `create_admin_app` builds it from what it is given.
 
     GET  /api/events                          a page of events, newest first (filters)
     GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
@@ -10,7 +10,8 @@
 
 Event IDs may hold any character, `/` included (a `path` converter; an ID ending in
 `/replay` is still shown by GET, since only POST replays). Refusals come from one table
-(`admin.answers`); a ledger that is down answers 503 with Retry-After.
+(`admin.answers`); a ledger that is down answers 503 with Retry-After. The web console's pages
+(`admin.console`) sit beside the API; `admin.auth` says who gets in.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ from starlette.types import ASGIApp
 
 from admin.answers import ApiError, Refusal, refusal
 from admin.api import AdminApi, Record
-from admin.auth import BearerAuth
+from admin.auth import AdminAuth, Token
 from admin.cancel import CancelSender
+from admin.console import Console
+from admin.headers import SecurityHeaders
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.queues import BrokerUnavailable, BrokerView
+from admin.sessions import Sessions
 from hookgate.secret import Secret
 
 
@@ -45,18 +49,19 @@ def create_admin_app(
     record: Record | None = None,
     metrics: CollectorRegistry | None = None,
 ) -> ASGIApp:
-    """The admin API over `ledger`, behind the bearer `token`. `broker_url` and
-    `message_keys` (`[broker] message_key`: a dead letter that does not verify is not
-    replayed) are for the queues; `exchange` names the deployment. `record` (the recorder's)
-    records an operator's replay so that the event is queued again for its services;
-    `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
-    like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
+    """The admin API and console over `ledger`, behind the bearer `token` (the console signs
+    in with it). `broker_url` and `message_keys` (`[broker] message_key`: a dead letter that
+    does not verify is not replayed) are for the queues; `exchange` names the deployment.
+    `record` (the recorder's) records an operator's replay so that the event is queued again
+    for its services; `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`,
+    behind the token like every API route (Prometheus: `authorization: {credentials: …}` in
+    the scrape config)."""
+    broker = BrokerView(broker_url, message_keys, timeout=broker_timeout)
     api = AdminApi(
-        ledger,
-        BrokerView(broker_url, message_keys, timeout=broker_timeout),
-        record,
-        CancelSender(broker_url, exchange, timeout=broker_timeout),
+        ledger, broker, record, CancelSender(broker_url, exchange, timeout=broker_timeout)
     )
+    sessions, secret = Sessions(), Token(token.reveal() if isinstance(token, Secret) else token)
+    console = Console(api, broker, sessions, secret)
     event = "/api/events/{source}/{event_id:path}"
     routes = [
         Route("/api/events", api.list_events, methods=["GET"]),
@@ -69,7 +74,7 @@ def create_admin_app(
     if metrics is not None:
         routes.append(Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]))
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *console.routes()],
         exception_handlers={
             ApiError: _api_error,
             LedgerUnavailable: _ledger_unavailable,
@@ -78,8 +83,7 @@ def create_admin_app(
         },
     )
     app.state.exchange = exchange
-    secret = token.reveal() if isinstance(token, Secret) else token
-    return BearerAuth(app, secret)
+    return SecurityHeaders(AdminAuth(app, secret, sessions, console.sign_in_required))
 
 
 async def _api_error(_: Request, err: Exception) -> Response:

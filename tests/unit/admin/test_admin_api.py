@@ -247,7 +247,7 @@ async def test_one_event_with_services_timeline_and_duplicates(client: httpx.Asy
 
 
 async def test_unknown_event_and_unknown_route_are_404(client: httpx.AsyncClient) -> None:
-    for path in ("/api/events/stripe/nope", "/api/events/nosuch/evt_1", "/api/nowhere", "/"):
+    for path in ("/api/events/stripe/nope", "/api/events/nosuch/evt_1", "/api/nowhere", "/nowhere"):
         response = await client.get(path, headers=AUTH)
         assert response.status_code == 404, path
         assert response.json()["status"] == "not_found"
