@@ -4,7 +4,9 @@ session cookie, CSRF, escaping, and the pages (the broker is down: a closed port
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -375,3 +377,20 @@ async def test_older_events_follow_the_cursor_keeping_the_filters() -> None:
     assert second.text.count('class="badge s-accepted"') == 10
     assert "evt_000" in second.text
     assert "Older events" not in second.text
+
+
+async def test_a_service_seen_but_never_announced_is_listed_without_queues() -> None:
+    ledger = MemoryLedger()
+    name = "<i>audit</i>"
+    await ledger.record(
+        [StatusChange("shop", "e1", Status.FAILED, time.time(), service=name, attempt=1)]
+    )
+    async with client_for(ledger) as client:
+        await sign_in(client)
+        listed = await client.get("/services")
+        page = await client.get(f"/services/{quote(name, safe='')}")
+    assert listed.status_code == 200
+    assert "never announced" in listed.text
+    assert "&lt;i&gt;audit&lt;/i&gt;" in listed.text
+    assert name not in listed.text
+    assert page.status_code == 404  # no queue of its is ever read
