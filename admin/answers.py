@@ -18,6 +18,7 @@ class Refusal(enum.StrEnum):
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
     NOT_IN_DEAD_LETTER_QUEUE = "not_in_dead_letter_queue"
+    NOT_IN_ARCHIVE = "not_in_archive"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REFUSED = "refused"
     UNAVAILABLE = "unavailable"
@@ -29,6 +30,7 @@ _TABLE: dict[Refusal, tuple[int, dict[str, str]]] = {
     Refusal.BAD_REQUEST: (400, {}),
     Refusal.NOT_FOUND: (404, {}),
     Refusal.NOT_IN_DEAD_LETTER_QUEUE: (404, {}),
+    Refusal.NOT_IN_ARCHIVE: (404, {}),
     Refusal.METHOD_NOT_ALLOWED: (405, {}),
     Refusal.REFUSED: (409, {}),
     Refusal.UNAVAILABLE: (503, {"retry-after": "5"}),

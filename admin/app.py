@@ -2,7 +2,8 @@
 
     GET  /api/events                          a page of events, newest first (filters)
     GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
-    POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, 202
+    POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, else the archive
+    POST /api/replay                          many events from the archive to one service
     GET  /api/services                        announced services and their queue depths
     GET  /api/sources                         events per source
     GET  /metrics                             the recorder's metrics (when given)
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp
 
 from admin.answers import ApiError, Refusal, refusal
 from admin.api import AdminApi, Record
+from admin.archive import ArchiveView
+from admin.archive_api import ArchiveReplays
 from admin.auth import BearerAuth
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.queues import BrokerUnavailable, BrokerView
@@ -42,18 +45,26 @@ def create_admin_app(
     broker_timeout: float = 10.0,
     record: Record | None = None,
     metrics: CollectorRegistry | None = None,
+    archive: bool = False,
 ) -> ASGIApp:
     """The admin API over `ledger`, behind the bearer `token`. `broker_url` and
     `message_keys` (`[broker] message_key`: a dead letter that does not verify is not
     replayed) are for the queues; `exchange` names the deployment. `record` (the recorder's)
     records an operator's replay so that the event is queued again for its services;
     `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`, behind the token
-    like every route (Prometheus: `authorization: {credentials: …}` in the scrape config)."""
-    api = AdminApi(ledger, BrokerView(broker_url, message_keys, timeout=broker_timeout), record)
+    like every route (Prometheus: `authorization: {credentials: …}` in the scrape config).
+    `archive`: replay from `{exchange}.archive` too (`[ledger] archive`)."""
+    replays = None
+    if archive:
+        view = ArchiveView(broker_url, exchange, message_keys)
+        replays = ArchiveReplays(ledger, view, record or ledger.record)
+    broker = BrokerView(broker_url, message_keys, timeout=broker_timeout)
+    api = AdminApi(ledger, broker, record, replays)
     event = "/api/events/{source}/{event_id:path}"
     routes = [
         Route("/api/events", api.list_events, methods=["GET"]),
         Route(event + "/replay", api.replay, methods=["POST"]),
+        Route("/api/replay", api.replay_range, methods=["POST"]),
         Route(event, api.show_event, methods=["GET"]),
         Route("/api/services", api.services, methods=["GET"]),
         Route("/api/sources", api.sources, methods=["GET"]),
