@@ -306,7 +306,7 @@ def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     config = _config(
         tmp_path,
         f'[admin]\ntoken = "{TOKEN}"\nport = 0\n[ledger]\nbackend = "memory"\n'
-        "retention_days = 3\n"
+        "retention_days = 3\narchive = false\n"
         '[broker]\nurl = "amqp://u:p@127.0.0.1:5672/"\nexchange = "hooks"\n',
     )
     assert main(["admin", "--config", config, "--log-level", "error"]) == 0
@@ -314,7 +314,7 @@ def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     assert [settings.backend for settings in opened] == ["memory"]
     args, kwargs = made[0]
     assert args[:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
-    assert kwargs == {"retention_days": 3.0}
+    assert kwargs == {"retention_days": 3.0, "on_announce": None}
     assert ledger.closed
 
 
