@@ -8,6 +8,11 @@ arrives for `Bounds.idle` seconds, or at a bound: `max_scan` messages, `seconds`
 or a message received more than `horizon` after the wanted range (a spooled event reaches the
 broker after later ones, so the read goes on past the range for that long).
 
+The stream gets each event from the archive's inbox (`Archiver`, `admin.archiver`):
+RabbitMQ 3.10 drops table-valued headers from stream messages, so the forwarded HTTP headers
+travel in the stream as one JSON string (`archived_form`) and are put back as the table they
+were (`restored`) before anything reads, verifies or republishes the event.
+
 A copy is republished as `hookgate dlq replay` republishes a dead letter
 (`consumers.messages.replay_copy`: attempt 1, the replay counter set), straight to the work
 queue, publisher-confirmed; its signature is checked first with `[broker] message_key`.
@@ -18,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import aiormq
+import orjson
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
@@ -32,9 +39,16 @@ from consumers.errors import ConsumerError
 from consumers.messages import replay_copy
 from hookgate import envelope
 from hookgate.errors import HookgateError, redact
-from hookgate.topology import archive_name, bind_archive, declare_archive
+from hookgate.topology import (
+    archive_name,
+    bind_archive,
+    declare_archive,
+    ensure_gateway_topology,
+)
 
 _CONNECTION_NAME = "hookgate-archive"
+#: Where an archived copy keeps the forwarded HTTP headers (`hookgate-http-headers`).
+HTTP_HEADERS_JSON = "hookgate-http-headers-json"
 #: Read from this long before the wanted time: the stream stamps chunks with the broker's
 #: clock, `received_at` is the gateway's.
 LEAD = 300.0
@@ -77,6 +91,37 @@ class Archived:
     offset: int = field(default=-1)
 
 
+def archived_form(properties: Basic.Properties) -> Basic.Properties:
+    """The copy the stream keeps: the forwarded HTTP headers table as one JSON string (left
+    as it is when it cannot be: a non-UTF-8 value; the stream then drops it)."""
+    archived = copy.copy(properties)
+    headers = dict(properties.headers or {})
+    table = headers.get(envelope.HTTP_HEADERS)
+    if isinstance(table, Mapping):
+        try:
+            text = orjson.dumps(dict(table)).decode()
+        except TypeError:  # orjson.JSONEncodeError: bytes, lone surrogates
+            return archived
+        del headers[envelope.HTTP_HEADERS]
+        headers[HTTP_HEADERS_JSON] = text
+    archived.headers = headers
+    return archived
+
+
+def restored(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """The headers as the gateway published them, from an archived copy's."""
+    result = dict(headers)
+    text = result.pop(HTTP_HEADERS_JSON, None)
+    if isinstance(text, str | bytes):
+        try:
+            table = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            table = None
+        if isinstance(table, dict):
+            result[envelope.HTTP_HEADERS] = table
+    return result
+
+
 class ArchiveView:
     """The archive as the admin API uses it: one short-lived connection per question."""
 
@@ -108,8 +153,9 @@ class ArchiveView:
             raise BrokerUnavailable(f"archive: {redact(text, self._url)}") from err
 
     def check(self, message: DeliveredMessage) -> Archived:
-        properties = message.header.properties
-        headers = dict(properties.headers or {})
+        properties = copy.copy(message.header.properties)
+        headers = restored(properties.headers or {})
+        properties.headers = headers
         event = envelope.decode(
             headers,
             body=message.body,
@@ -241,9 +287,11 @@ async def declare(
     max_bytes: int,
     patterns: Sequence[str],
 ) -> None:
-    """Declare the archive, bound to the unrouted exchange and with `patterns` (every
-    announced service's); `hookgate admin` calls it at startup. Raises `HookgateError`."""
+    """Declare the archive and its inbox (and the ingress topology they hang from, or check
+    it exists), bound to the unrouted exchange and with `patterns` (every announced service's);
+    `hookgate admin` calls it at startup. Raises `HookgateError`."""
     async with broker.connection(url, _CONNECTION_NAME) as connection:
+        await ensure_gateway_topology(connection, exchange)
         channel = await connection.channel()
         await declare_archive(channel, exchange, retention_days, max_bytes)
         await bind_archive(channel, exchange, patterns)

@@ -122,7 +122,18 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
         retention_days=config.ledger.retention_days,
         on_announce=hook,
     )
-    return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)
+    if not config.ledger.archive:
+        return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)
+    from admin.archiver import Archiver, WithArchiver
+
+    archiver = Archiver(
+        config.broker.url.reveal(),
+        config.broker.exchange,
+        retention_days=config.ledger.retention_days,
+        max_bytes=config.ledger.archive_max_bytes,
+    )
+    both = WithArchiver(recorder, archiver)
+    return await serve(config, ledger, both, sockets=[listener], metrics=metrics)
 
 
 async def _archive(
