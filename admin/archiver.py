@@ -99,16 +99,24 @@ class Archiver:
             await channel.basic_qos(prefetch_count=self._prefetch)
 
             async def archive(message: DeliveredMessage) -> None:
-                result = await publisher.basic_publish(
-                    message.body,
-                    routing_key=self._stream,
-                    properties=archived_form(message.header.properties),
-                    mandatory=True,
-                )
-                if isinstance(result, Basic.Ack):
+                try:
+                    result = await publisher.basic_publish(
+                        message.body,
+                        routing_key=self._stream,
+                        properties=archived_form(message.header.properties),
+                        mandatory=True,
+                        timeout=_CONNECT_TIMEOUT,
+                    )
+                    if not isinstance(result, Basic.Ack):
+                        raise RuntimeError(f"the broker answered {type(result).__name__}")
                     await channel.basic_ack(message.delivery_tag or 0)
-                else:  # back to the inbox, tried again
-                    await channel.basic_nack(message.delivery_tag or 0, requeue=True)
+                except Exception as err:  # the stream is gone or refuses: start over
+                    _log.warning(
+                        "archiver: could not archive a message; reconnecting",
+                        extra={"fields": {"error": f"{type(err).__name__}: {err}"[:300]}},
+                    )
+                    if not channel.is_closed:  # hands every unacked message back
+                        await channel.close()
 
             await channel.basic_consume(self._inbox, archive)
             self.consuming.set()
