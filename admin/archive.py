@@ -10,8 +10,8 @@ broker after later ones, so the read goes on past the range for that long).
 
 The stream gets each event from the archive's inbox (`Archiver`, `admin.archiver`):
 RabbitMQ 3.10 drops table-valued headers from stream messages, so the forwarded HTTP headers
-travel in the stream as one JSON string (`archived_form`) and are put back as the table they
-were (`restored`) before anything reads, verifies or republishes the event.
+travel in the stream as one JSON string and are put back as the table they were before
+anything reads, verifies or republishes the event (`admin.archive_form`).
 
 A copy is republished as `hookgate dlq replay` republishes a dead letter
 (`consumers.messages.replay_copy`: attempt 1, the replay counter set), straight to the work
@@ -23,16 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import aiormq
-import orjson
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
+from admin.archive_form import restored
 from admin.queues import BrokerUnavailable
 from consumers import authentication, broker
 from consumers.errors import ConsumerError
@@ -47,8 +46,6 @@ from hookgate.topology import (
 )
 
 _CONNECTION_NAME = "hookgate-archive"
-#: Where an archived copy keeps the forwarded HTTP headers (`hookgate-http-headers`).
-HTTP_HEADERS_JSON = "hookgate-http-headers-json"
 #: Read from this long before the wanted time: the stream stamps chunks with the broker's
 #: clock, `received_at` is the gateway's.
 LEAD = 300.0
@@ -89,37 +86,6 @@ class Archived:
     refusal: str = ""
     #: its position in the stream (`x-stream-offset`), for logs
     offset: int = field(default=-1)
-
-
-def archived_form(properties: Basic.Properties) -> Basic.Properties:
-    """The copy the stream keeps: the forwarded HTTP headers table as one JSON string (left
-    as it is when it cannot be: a non-UTF-8 value; the stream then drops it)."""
-    archived = copy.copy(properties)
-    headers = dict(properties.headers or {})
-    table = headers.get(envelope.HTTP_HEADERS)
-    if isinstance(table, Mapping):
-        try:
-            text = orjson.dumps(dict(table)).decode()
-        except TypeError:  # orjson.JSONEncodeError: bytes, lone surrogates
-            return archived
-        del headers[envelope.HTTP_HEADERS]
-        headers[HTTP_HEADERS_JSON] = text
-    archived.headers = headers
-    return archived
-
-
-def restored(headers: Mapping[str, Any]) -> dict[str, Any]:
-    """The headers as the gateway published them, from an archived copy's."""
-    result = dict(headers)
-    text = result.pop(HTTP_HEADERS_JSON, None)
-    if isinstance(text, str | bytes):
-        try:
-            table = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            table = None
-        if isinstance(table, dict):
-            result[envelope.HTTP_HEADERS] = table
-    return result
 
 
 class ArchiveView:

@@ -33,13 +33,14 @@ from hookgate.topology import work_queue
 
 Record = Callable[[Sequence[StatusChange]], Awaitable[object]]
 
-ARCHIVE = "archive"
 _RECORD_BATCH = 500
 #: A bulk replay may read for this long (a replay by ID: `Bounds.seconds`).
 BULK_SECONDS = 240.0
 
 
 class ArchiveReplays:
+    """What the admin API replays from the archive, over its ledger and `ArchiveView`."""
+
     def __init__(self, ledger: LedgerStore, archive: ArchiveView, record: Record) -> None:
         self._ledger = ledger
         self._archive = archive
@@ -58,8 +59,9 @@ class ArchiveReplays:
                 cut = "" if report.complete else f" (stopped at a bound: {report.ended})"
                 raise ApiError(
                     Refusal.NOT_IN_ARCHIVE,
-                    "no dead-letter queue holds it, and the archive does not either: it keeps "
-                    f"events for [ledger] retention_days; {report.scanned} read{cut}",
+                    "no dead-letter queue holds it, and the archive does not either (it keeps "
+                    "events for [ledger] retention_days); "
+                    f"{report.scanned} archived events read{cut}",
                 )
             if found.refusal:
                 raise ApiError(

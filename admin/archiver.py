@@ -19,7 +19,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
-from admin.archive import archived_form
+from admin.archive_form import archived_form
 from hookgate.errors import TopologyError
 from hookgate.status import StatusChange
 from hookgate.topology import (

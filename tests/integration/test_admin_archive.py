@@ -20,7 +20,7 @@ from pamqp.commands import Basic
 
 from admin import archive
 from admin.app import create_admin_app
-from admin.archive import archived_form
+from admin.archive_form import archived_form
 from admin.archiver import Archiver
 from admin.ledger import LedgerStore
 from admin.ledger_memory import MemoryLedger

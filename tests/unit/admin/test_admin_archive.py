@@ -7,7 +7,7 @@ import time
 
 from pamqp.commands import Basic
 
-from admin.archive import HTTP_HEADERS_JSON, archived_form, restored
+from admin.archive_form import HTTP_HEADERS_JSON, archived_form, restored
 from hookgate import envelope, message_auth
 
 KEY = b"message-key-0123456789abcdef0123"
