@@ -149,11 +149,13 @@ async def test_a_completed_event_is_replayed_from_the_archive_and_runs_again(
 ) -> None:
     exchange = archived
     runs: list[str] = []
+    seen_headers: list[dict[str, str]] = []
     service = Service(service_name(), retry_delays=(0.2,))
 
     @service.handler("stripe.#")
     async def handle(event: Event) -> None:
         runs.append(event.id)
+        seen_headers.append(dict(event.headers))
 
     raw = make_config(exchange, {"stripe": CASE.source_table()})
     config = replace(raw, broker=replace(raw.broker, message_keys=(Secret(KEY),)))
@@ -191,6 +193,9 @@ async def test_a_completed_event_is_replayed_from_the_archive_and_runs_again(
             await channel.queue_delete(queue)
         await connection.close()
     assert runs == [event_id, event_id]
+    # The forwarded HTTP headers survive the stream (kept as JSON there, restored on replay).
+    assert seen_headers[0] == seen_headers[1]
+    assert "stripe-signature" in seen_headers[1]
     steps = [
         (c.status.value, c.replay)
         for c in await timeline(ledger, "stripe", event_id)

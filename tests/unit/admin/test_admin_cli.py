@@ -154,6 +154,21 @@ def test_replay_with_the_broker_down_is_one_line(
     assert "answered 503: the broker is unavailable" in one_error_line(capsys)
 
 
+@pytest.mark.usefixtures("token")
+def test_replay_range_without_an_archive_is_one_line(
+    admin_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["events", "replay-range", "--admin-url", admin_url, "--service", "billing"]
+    assert main([*argv, "--since", "2026-12-01T00:00:00Z", "--type", "invoice.*"]) == 2
+    line = one_error_line(capsys)
+    assert "answered 404" in line
+    assert "archive = false" in line
+    with pytest.raises(SystemExit) as exited:  # argparse: --since is required
+        main(argv)
+    assert exited.value.code == 2
+    assert "--since" in capsys.readouterr().err
+
+
 def test_a_wrong_token_is_one_line(
     admin_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
