@@ -47,8 +47,9 @@ from hookgate.topology import (
 
 _CONNECTION_NAME = "hookgate-archive"
 #: Read from this long before the wanted time: the stream stamps chunks with the broker's
-#: clock, `received_at` is the gateway's.
-LEAD = 300.0
+#: clock, `received_at` is the gateway's (kept short: every second read before the wanted
+#: time is a second's worth of traffic; about 4-5k messages/s are read on a small host).
+LEAD = 10.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Bounds:
     seconds: float = 25.0
     max_scan: int = 2_000_000
     horizon: float = 6 * 3600.0
-    prefetch: int = 500
+    prefetch: int = 2000
 
 
 @dataclass
@@ -69,6 +70,8 @@ class ScanReport:
 
     scanned: int = 0
     ended: str = ""
+    #: `received_at` of the last message read (Unix time), where a next read may start
+    last_received: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -139,6 +142,17 @@ class ArchiveView:
         )
 
 
+def _event(message: DeliveredMessage) -> envelope.Envelope:
+    properties = message.header.properties
+    return envelope.decode(
+        properties.headers,
+        body=message.body,
+        routing_key=message.routing_key or "",
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+    )
+
+
 class ArchiveSession:
     """One connection: read the archive, republish what was found."""
 
@@ -173,6 +187,7 @@ class ArchiveSession:
             await channel.basic_consume(
                 self._view.stream, inbox.put, arguments={"x-stream-offset": start}
             )
+            credit = max(1, bounds.prefetch // 4)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + bounds.seconds
             while True:
@@ -184,14 +199,15 @@ class ArchiveSession:
                     report.ended = "end" if remaining > bounds.idle else "deadline"
                     return
                 report.scanned += 1
-                await channel.basic_ack(message.delivery_tag or 0)  # credit, removes nothing
-                archived = self._view.check(message)
-                received = archived.event.received_at.timestamp()
-                if until is not None and received > until + bounds.horizon:
+                if report.scanned % credit == 0:  # acks only give credit; nothing is removed
+                    await channel.basic_ack(message.delivery_tag or 0, multiple=True)
+                event = _event(message)  # the headers a match needs, nothing verified yet
+                report.last_received = event.received_at.timestamp()
+                if until is not None and report.last_received > until + bounds.horizon:
                     report.ended = "horizon"
                     return
-                if match(archived.event):
-                    yield archived
+                if match(event):
+                    yield self._view.check(message)
                 if report.scanned >= bounds.max_scan:
                     report.ended = "max_scan"
                     return

@@ -26,7 +26,7 @@ from admin.bulk import MAX_BODY, parse_bulk
 from admin.ledger import EventDetail, LedgerStore, LedgerUnavailable
 from admin.queues import ServiceShape
 from admin.recorder import replayed_change
-from hookgate.envelope import Envelope
+from hookgate.envelope import Envelope, rfc3339_ms
 from hookgate.routing import routing_key, topic_matches
 from hookgate.status import ServiceAnnouncement, StatusChange
 from hookgate.topology import work_queue
@@ -134,6 +134,10 @@ class ArchiveReplays:
         answer.update(
             replayed=replayed, refused=refused, scanned=report.scanned, stopped=report.ended
         )
+        if report.ended not in ("end", "horizon") and report.last_received is not None:
+            # Where to go on from (stream order is nearly receipt order: an event received in
+            # that same millisecond may be replayed again).
+            answer["next_since"] = rfc3339_ms(report.last_received)
         return json(answer, 202)
 
     async def _republish(

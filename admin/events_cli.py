@@ -220,8 +220,9 @@ def _replay_range(args: argparse.Namespace) -> int:
     )
     if answer.get("refused"):
         print(f"hookgate: warning: {answer['refused']} not replayed: signature does not verify")
-    if answer.get("stopped") in ("max_scan", "deadline"):
-        print("hookgate: warning: stopped at a bound; run again with --since after the last one")
+    if answer.get("next_since"):
+        more = "stopped at --limit" if answer.get("stopped") == "limit" else "stopped at a bound"
+        print(f"hookgate: {more}; to go on: --since {safe(answer['next_since'])}")
     if answer.get("detail"):
         print(f"hookgate: warning: {safe(answer['detail'])}")
     return 0

@@ -296,6 +296,23 @@ async def test_bulk_replay_sends_exactly_the_range_of_one_source_to_one_service(
                 (Status.REPLAYED, first.service, 1)
             ]
         assert await ledger.event("shop", "before") is None
+        async with _client(_app(ledger, exchange)) as client:
+            page = await client.post(
+                "/api/replay",
+                headers=AUTH,
+                json={
+                    "service": first.service,
+                    "source": "shop",
+                    "since": envelope.rfc3339_ms(since),
+                    "limit": 2,
+                },
+            )
+        assert page.status_code == 202, page.text
+        assert (page.json()["replayed"], page.json()["stopped"]) == (2, "limit")
+        assert page.json()["next_since"] >= envelope.rfc3339_ms(since)
+        copies = await drain(channel, first.service)
+        assert [m.header.properties.message_id for m in copies] == inside[:2]
+        assert [(m.header.properties.headers or {})[envelope.REPLAYS] for m in copies] == [2, 2]
         assert await ledger.event("other", "other-source") is None
     finally:
         await connection.close()
