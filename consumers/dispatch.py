@@ -164,7 +164,7 @@ class Dispatcher:
             message = f"no handler of service {self._service.name} matches {key}"
             failure = Failure("NoHandler", message)
             return Outcome(ConsumeOutcome.UNMATCHED, UNMATCHED, failure=failure)
-        store_key = idempotency_key(event.source, event.id)
+        store_key = idempotency_key(event.source, event.id, event.replays)
         try:
             if await self._store_call("is_done", store_key):
                 return Outcome(ConsumeOutcome.DUPLICATE, handler.name)
