@@ -16,11 +16,14 @@ from starlette.responses import Response
 class Refusal(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     BAD_REQUEST = "bad_request"
+    FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     NOT_IN_DEAD_LETTER_QUEUE = "not_in_dead_letter_queue"
     NOT_IN_ARCHIVE = "not_in_archive"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REFUSED = "refused"
+    #: A cancel of an event that every service already completed (or failed): 409.
+    ALREADY_FINISHED = "already_finished"
     UNAVAILABLE = "unavailable"
 
 
@@ -28,11 +31,13 @@ class Refusal(enum.StrEnum):
 _TABLE: dict[Refusal, tuple[int, dict[str, str]]] = {
     Refusal.UNAUTHORIZED: (401, {"www-authenticate": "Bearer"}),
     Refusal.BAD_REQUEST: (400, {}),
+    Refusal.FORBIDDEN: (403, {}),
     Refusal.NOT_FOUND: (404, {}),
     Refusal.NOT_IN_DEAD_LETTER_QUEUE: (404, {}),
     Refusal.NOT_IN_ARCHIVE: (404, {}),
     Refusal.METHOD_NOT_ALLOWED: (405, {}),
     Refusal.REFUSED: (409, {}),
+    Refusal.ALREADY_FINISHED: (409, {}),
     Refusal.UNAVAILABLE: (503, {"retry-after": "5"}),
 }
 
@@ -44,6 +49,11 @@ class ApiError(Exception):
         super().__init__(detail or refusal.value)
         self.refusal = refusal
         self.detail = detail
+
+
+def status_code(kind: Refusal) -> int:
+    """The HTTP status a refusal is answered with (the console's error pages use it too)."""
+    return _TABLE[kind][0]
 
 
 def refusal(kind: Refusal, detail: str | None = None) -> Response:

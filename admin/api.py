@@ -1,8 +1,6 @@
 """The admin API's routes: events from the ledger, replay from dead-letter queues (else from
-the archive of accepted events, `admin.archive_api`), services' queues and sources. Every route
-sits behind `admin.auth.BearerAuth` (see `admin.app`).
-
-Not built yet: cancel.
+the archive of accepted events, `admin.archive_api`), cancel, services' queues and sources.
+Every route sits behind `admin.auth.AdminAuth` (see `admin.app`).
 """
 
 from __future__ import annotations
@@ -17,19 +15,31 @@ from starlette.responses import Response
 
 from admin.answers import ApiError, Refusal, json
 from admin.archive_api import ArchiveReplays
-from admin.ledger import MAX_LIMIT, EventQuery, LedgerStore, LedgerUnavailable
+from admin.cancel import CancelSender, cancellable, cancelled_change, new_cancel
+from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.query import event_query
 from admin.queues import BrokerView
 from admin.recorder import replayed_change
-from admin.views import detail_json, summary_json, time_text
+from admin.views import (
+    SERVICE_OUTCOMES,
+    WINDOW_MINUTES,
+    detail_json,
+    outcomes_json,
+    sources_json,
+    summary_json,
+)
 from hookgate.status import StatusChange
 
 Record = Callable[[Sequence[StatusChange]], Awaitable[object]]
 
 _MAX_BODY = 4096  # bytes: a replay's body is `{"service": NAME}`
-#: `GET /api/sources` reads at most this many events (newest first) until the ledger can
-#: count per source itself.
-SOURCES_SCAN = 10 * MAX_LIMIT
+
+
+def _no_outcomes() -> dict[str, object]:
+    return {
+        "outcomes_last_hour": dict.fromkeys(SERVICE_OUTCOMES, 0),
+        "per_minute": [0] * WINDOW_MINUTES,
+    }
 
 
 class AdminApi:
@@ -40,8 +50,11 @@ class AdminApi:
         ledger: LedgerStore,
         broker: BrokerView,
         record: Record | None = None,
+        cancels: CancelSender | None = None,
+        *,
         archive: ArchiveReplays | None = None,
     ) -> None:
+        self._cancels = cancels
         self._ledger = ledger
         self._broker = broker
         # The recorder's `record` queues a replayed event again for its services.
@@ -135,6 +148,38 @@ class AdminApi:
             )
         return await self.archive.replay_range(request)
 
+    async def cancel(self, request: Request) -> Response:
+        """Tell every consumer of the services still busy with the event to skip it, and
+        record `cancelled` for them (`admin.cancel`)."""
+        source, event_id = _event(request)
+        wanted = await _service_asked(request)
+        detail = await self._ledger.event(source, event_id)
+        if detail is None:
+            raise ApiError(Refusal.NOT_FOUND, "no such event in the ledger")
+        if self._cancels is None:
+            raise ApiError(Refusal.NOT_FOUND, "cancel is not configured here")
+        if wanted is not None and wanted not in await self._candidates(source, event_id):
+            raise ApiError(
+                Refusal.NOT_FOUND,
+                "no announced service, nor one that saw this event, has that name",
+            )
+        rounds = cancellable(detail, [wanted] if wanted else sorted(detail.services))
+        if not rounds:
+            raise ApiError(
+                Refusal.ALREADY_FINISHED,
+                f"{_names([wanted] if wanted else sorted(detail.services))} already completed "
+                "or failed it (a dead letter is replayed or purged, not cancelled)",
+            )
+        cancel = new_cancel(source, event_id, rounds)
+        await self._cancels.send(cancel)
+        answer: dict[str, Any] = {"cancelled": sorted(rounds)}
+        changes = [cancelled_change(cancel, name, detail.summary.type) for name in rounds]
+        try:
+            await self._record(changes)
+        except LedgerUnavailable:  # sent: that is the answer; the consumers' skips record it
+            answer["detail"] = "cancelled, but the ledger could not record it"
+        return json(answer, 202)
+
     async def _event_type(self, source: str, event_id: str) -> str | None:
         """The event's type as the ledger knows it (None when it does not, or is down)."""
         try:
@@ -144,37 +189,22 @@ class AdminApi:
         return detail.summary.type if detail is not None else None
 
     async def services(self, request: Request) -> Response:
+        """Each announced service's queues, and what its handlers did in the last hour (a
+        service the ledger saw but that never announced itself: the outcomes alone)."""
         announced = await self._ledger.services()
-        return json({"services": await self._broker.depths(announced)})
+        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
+        outcomes = outcomes_json(activity, time.time())
+        rows = await self._broker.depths(announced)
+        for row in rows:
+            row.update(outcomes.pop(row["name"], _no_outcomes()))
+        rows.extend({"name": name, **row} for name, row in sorted(outcomes.items()))
+        return json({"services": rows})
 
     async def sources(self, request: Request) -> Response:
-        """Events per source among the newest `SOURCES_SCAN` in the ledger; `complete` says
-        whether that was all of them. Duplicates are not counted yet (null): the ledger
-        protocol has no per-source count."""
-        seen: dict[str, dict[str, Any]] = {}
-        cursor, scanned = None, 0
-        while scanned < SOURCES_SCAN:
-            page, cursor = await self._ledger.events(EventQuery(limit=MAX_LIMIT, cursor=cursor))
-            scanned += len(page)
-            for event in page:
-                row = seen.setdefault(
-                    event.source,
-                    {
-                        "source": event.source,
-                        "accepted": 0,
-                        "duplicates": None,
-                        "last_event_at": time_text(event.received_at),
-                    },
-                )
-                row["accepted"] += 1
-            if cursor is None:
-                break
-        return json(
-            {
-                "sources": sorted(seen.values(), key=lambda row: row["source"]),
-                "complete": not cursor,
-            }
-        )
+        """Per source: accepted, duplicates and refusals by reason in the last hour, and its
+        latest event."""
+        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
+        return json({"sources": sources_json(activity, time.time())})
 
     async def _candidates(self, source: str, event_id: str) -> list[str]:
         """Every announced service, and any other the ledger saw with this event."""

@@ -74,6 +74,10 @@ class AdminClient:
         body = {k: v for k, v in request.items() if v is not None}
         return self._call("POST", "/api/replay", body, timeout=max(self._timeout, _BULK_TIMEOUT))
 
+    def cancel(self, source: str, event_id: str, service: str | None) -> dict[str, Any]:
+        body = {"service": service} if service else {}
+        return self._call("POST", _event_path(source, event_id) + "/cancel", body)
+
     def _call(
         self, method: str, path: str, body: Any = None, *, timeout: float | None = None
     ) -> dict[str, Any]:

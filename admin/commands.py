@@ -35,7 +35,8 @@ def register(commands: Commands) -> None:
         help="serve the admin API and record event status",
         description="Serve the admin API on [admin] host:port (default 127.0.0.1:8081; never "
         "the gateway's public port) and run the status recorder beside it, writing to the "
-        "[ledger]. Every route needs Authorization: Bearer with [admin] token.",
+        "[ledger]. Every API route needs Authorization: Bearer with [admin] token; the web "
+        "console at / signs in with that token.",
     )
     config_arg(admin)
     admin.add_argument("--host", help="listen address (default: admin.host)")

@@ -1,4 +1,4 @@
-"""`hookgate events list|show|replay|replay-range`: event status through the admin API.
+"""`hookgate events list|show|replay|replay-range|cancel`: event status through the admin API.
 
 The token comes from `$HOOKGATE_ADMIN_TOKEN` only (a flag would show in `ps`); the URL from
 `--admin-url`, else `[admin]` host and port in the config file, else http://127.0.0.1:8081.
@@ -27,7 +27,7 @@ DEFAULT_URL = "http://127.0.0.1:8081"
 def add_events_commands(commands: Commands) -> None:
     events = commands.add_parser(
         "events",
-        help="list, show or replay events through the admin API",
+        help="list, show, replay or cancel events through the admin API",
         description=f"Event status from `hookgate admin`. The token comes from ${TOKEN_ENV}.",
     )
     events_commands = events.add_subparsers(title="commands", metavar="COMMAND")
@@ -70,6 +70,19 @@ def add_events_commands(commands: Commands) -> None:
     replay.add_argument("--service", metavar="NAME", help="only this service")
     replay.set_defaults(run=_replay)
     _add_replay_range(events_commands)
+
+    cancel = events_commands.add_parser(
+        "cancel",
+        help="skip an event wherever it waits (work queue, retry tier), without running it",
+        description="Tell the consumers of --service (default: every service not done with "
+        "the event) to ack it without running it, wherever it waits. Exits 1 when every "
+        "service already completed or failed it.",
+    )
+    _common(cancel)
+    cancel.add_argument("source", metavar="SOURCE")
+    cancel.add_argument("event_id", metavar="EVENT_ID")
+    cancel.add_argument("--service", metavar="NAME", help="only this service")
+    cancel.set_defaults(run=_cancel)
 
 
 def _add_replay_range(events_commands: Any) -> None:
@@ -223,6 +236,15 @@ def _replay_range(args: argparse.Namespace) -> int:
     if answer.get("next_since"):
         more = "stopped at --limit" if answer.get("stopped") == "limit" else "stopped at a bound"
         print(f"hookgate: {more}; to go on: --since {safe(answer['next_since'])}")
+    if answer.get("detail"):
+        print(f"hookgate: warning: {safe(answer['detail'])}")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    answer = _client(args).cancel(args.source, args.event_id, args.service)
+    names = ", ".join(safe(name) for name in answer.get("cancelled", []))
+    print(f"cancelled {safe(args.source)} {safe(args.event_id)} for {names}")
     if answer.get("detail"):
         print(f"hookgate: warning: {safe(answer['detail'])}")
     return 0

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 
 import orjson
 
-from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary
+from admin.ledger import (
+    MAX_LIMIT,
+    Activity,
+    Count,
+    CountKey,
+    EventDetail,
+    EventQuery,
+    EventSummary,
+    counts_of,
+)
 from admin.ledger_registry import LedgerBackend
 from admin.model import EventState
 from hookgate.status import ServiceAnnouncement, StatusChange
@@ -19,9 +28,11 @@ class MemoryLedger:
         self._states: dict[tuple[str, str], EventState] = {}
         self._timelines: dict[tuple[str, str], dict[tuple[object, ...], StatusChange]] = {}
         self._services: dict[str, ServiceAnnouncement] = {}
+        self._counts: dict[CountKey, int] = {}
+        self._last_event_at: dict[str, float] = {}
 
     async def record(self, changes: Sequence[StatusChange]) -> int:
-        recorded = 0
+        new: list[StatusChange] = []
         for change in changes:
             event = (change.source, change.event_id)
             timeline = self._timelines.setdefault(event, {})
@@ -30,8 +41,12 @@ class MemoryLedger:
             timeline[change.key] = change
             state = self._states.get(event) or EventState(change.source, change.event_id)
             self._states[event] = state.apply(change)
-            recorded += 1
-        return recorded
+            new.append(change)
+        counts, seen = counts_of(new)
+        await self.count(counts)
+        for source, at in seen.items():
+            self._last_event_at[source] = max(at, self._last_event_at.get(source, 0.0))
+        return len(new)
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
         known = self._services.get(announcement.service)
@@ -40,6 +55,18 @@ class MemoryLedger:
 
     async def services(self) -> list[ServiceAnnouncement]:
         return sorted(self._services.values(), key=lambda a: a.service)
+
+    async def count(self, counts: Sequence[Count]) -> None:
+        for c in counts:
+            key = (c.kind, c.name, c.minute, c.outcome)
+            self._counts[key] = self._counts.get(key, 0) + c.n
+
+    async def activity(self, since: float) -> Activity:
+        first = int(since // 60)
+        return Activity(
+            [Count(*key, n) for key, n in sorted(self._counts.items()) if key[2] >= first],
+            dict(self._last_event_at),
+        )
 
     async def event(self, source: str, event_id: str) -> EventDetail | None:
         state = self._states.get((source, event_id))
@@ -68,6 +95,8 @@ class MemoryLedger:
         for key in old:
             del self._states[key]
             del self._timelines[key]
+        first = int(before // 60)
+        self._counts = {k: n for k, n in self._counts.items() if k[2] >= first}
         return len(old)
 
     async def close(self) -> None:

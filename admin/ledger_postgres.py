@@ -29,7 +29,16 @@ from asyncpg.pool import PoolConnectionProxy
 
 from admin import ledger_rows
 from admin import ledger_sql as sql
-from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary, LedgerUnavailable
+from admin.ledger import (
+    MAX_LIMIT,
+    Activity,
+    Count,
+    EventDetail,
+    EventQuery,
+    EventSummary,
+    LedgerUnavailable,
+    counts_of,
+)
 from admin.ledger_memory import decode_cursor, encode_cursor
 from admin.ledger_registry import LedgerBackend
 from hookgate.errors import ConfigError, describe
@@ -51,6 +60,10 @@ _WRITE_EVENT = sql.numbered(sql.WRITE_EVENT)
 _WRITE_STATE = sql.numbered(sql.WRITE_STATE)
 _TIMELINE = sql.numbered(sql.TIMELINE)
 _ANNOUNCE = sql.numbered(sql.ANNOUNCE)
+_COUNT = sql.numbered(sql.COUNT)
+_SEEN = sql.numbered(sql.SEEN)
+_COUNTS = sql.numbered(sql.COUNTS)
+_PRUNE_COUNTS = sql.numbered(sql.PRUNE_COUNTS)
 _PRUNE = """
 WITH old AS (
     SELECT id FROM ledger_events WHERE updated_at < $1 ORDER BY updated_at LIMIT $2
@@ -123,10 +136,14 @@ class PostgresLedger:
             states: dict[int, list[tuple[Any, ...]]] = {}
             for row in await db.fetch(sql.STATES_OF_EVENTS, list({key[0] for key in new})):
                 states.setdefault(row[0], []).append(tuple(row)[1:])
-            event_rows, state_rows = _fold(events, stored, new, states)
+            event_rows, state_rows, applied = _fold(events, stored, new, states)
             await db.executemany(_WRITE_EVENT, event_rows)
             if state_rows:
                 await db.executemany(_WRITE_STATE, state_rows)
+            counts, seen = counts_of(applied)
+            await db.executemany(_COUNT, [ledger_rows.count_row(c) for c in counts])
+            if seen:
+                await db.executemany(_SEEN, sorted(seen.items()))
         return len(new)  # each change inserted, once
 
     async def announce(self, announcement: ServiceAnnouncement) -> None:
@@ -137,6 +154,18 @@ class PostgresLedger:
         async with self._connection() as db:
             found = await db.fetch(sql.SERVICES)
         return [ledger_rows.service_from_row(row) for row in found]
+
+    async def count(self, counts: Sequence[Count]) -> None:
+        rows = [ledger_rows.count_row(c) for c in sorted(counts, key=lambda c: c.order)]
+        if rows:
+            async with self._connection() as db:
+                await db.executemany(_COUNT, rows)
+
+    async def activity(self, since: float) -> Activity:
+        async with self._connection() as db:
+            counts = await db.fetch(_COUNTS, int(since // 60))
+            last_events = await db.fetch(sql.LAST_EVENTS)
+        return ledger_rows.activity(counts, last_events)
 
     async def event(self, source: str, event_id: str) -> EventDetail | None:
         async with (
@@ -162,6 +191,7 @@ class PostgresLedger:
     async def prune(self, before: float, batch: int = 1000) -> int:
         async with self._connection() as db:
             pruned: int = await db.fetchval(_PRUNE, before, batch)
+            await db.execute(_PRUNE_COUNTS, int(before // 60))
         return pruned
 
     async def close(self) -> None:
@@ -214,10 +244,12 @@ def _fold(
     stored: dict[tuple[str, str], tuple[Any, ...]],
     new: set[tuple[Any, ...]],
     states: dict[int, list[tuple[Any, ...]]],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The events' rows and changed state rows after their `new` changes (by timeline key)."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[StatusChange]]:
+    """The events' rows and changed state rows after their `new` changes (by timeline key),
+    and those changes."""
     event_rows: list[tuple[Any, ...]] = []
     state_rows: list[tuple[Any, ...]] = []
+    every: list[StatusChange] = []
     for source, event_id, group in events:
         event, _, _, *row = stored[(source, event_id)]
         applied, seen = [], set()
@@ -233,7 +265,8 @@ def _fold(
         )
         event_rows.append((*columns, event))
         state_rows.extend((event, *r) for r in changed)
-    return event_rows, state_rows
+        every.extend(applied)
+    return event_rows, state_rows, every
 
 
 def _open(settings: LedgerSettings) -> PostgresLedger:

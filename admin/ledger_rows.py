@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from admin.ledger import EventDetail, EventSummary
+from admin.ledger import Activity, Count, EventDetail, EventSummary
 from admin.ledger_memory import sort_key, summary, timeline_order
 from admin.model import EventState, ServiceState
 from hookgate.status import ServiceAnnouncement, Status, StatusChange
@@ -175,4 +175,20 @@ def detail(
     state = event_state(source, event_id, row, states)
     return EventDetail(
         summary(state), dict(state.services), state.duplicates, timeline(source, event_id, changes)
+    )
+
+
+def count_row(count: Count) -> tuple[Any, ...]:
+    """A count in `COUNT`'s parameter order."""
+    return (count.kind, count.name, count.minute, count.outcome, count.n)
+
+
+def activity(counts: Iterable[Row], last_events: Iterable[Row]) -> Activity:
+    """`LedgerStore.activity` from the rows of `COUNTS` and `LAST_EVENTS`."""
+    return Activity(
+        [
+            Count(kind, name, int(minute), outcome, int(n))
+            for kind, name, minute, outcome, n in counts
+        ],
+        {source: at for source, at in last_events},
     )

@@ -9,6 +9,10 @@ Tables:
 - `ledger_timeline`: every change, unique on its key (`StatusChange.key`: the event's row, then
   service, status, attempt and, for repeatable changes, time).
 - `ledger_services`: the latest announcement of each service.
+- `ledger_counts`: outcomes per source or service and minute (`admin.ledger.Count`), for rates
+  and charts; pruned with the events.
+- `ledger_sources`: each source's latest event time (a silent source still shows when it last
+  sent, however long ago).
 """
 
 from __future__ import annotations
@@ -74,6 +78,18 @@ CREATE TABLE IF NOT EXISTS ledger_services (
     tiers {text} NOT NULL,
     delivery_limit INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ledger_counts (
+    minute BIGINT NOT NULL,
+    kind {text} NOT NULL,
+    name {text} NOT NULL,
+    outcome {text} NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (minute, kind, name, outcome)
+){keyed};
+CREATE TABLE IF NOT EXISTS ledger_sources (
+    source {text} PRIMARY KEY,
+    last_event_at {real} NOT NULL
+);
 """
 
 
@@ -129,6 +145,18 @@ ON CONFLICT (service) DO UPDATE SET patterns = excluded.patterns, at = excluded.
 WHERE excluded.at >= ledger_services.at
 """  # noqa: S608 - constants
 SERVICES = f"SELECT {SERVICE_COLUMNS} FROM ledger_services ORDER BY service"  # noqa: S608
+COUNT = """
+INSERT INTO ledger_counts (kind, name, minute, outcome, n) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (minute, kind, name, outcome) DO UPDATE SET n = ledger_counts.n + excluded.n
+"""
+SEEN = """
+INSERT INTO ledger_sources (source, last_event_at) VALUES (?, ?)
+ON CONFLICT (source) DO UPDATE SET last_event_at = excluded.last_event_at
+WHERE excluded.last_event_at > ledger_sources.last_event_at
+"""
+COUNTS = "SELECT kind, name, minute, outcome, n FROM ledger_counts WHERE minute >= ?"
+LAST_EVENTS = "SELECT source, last_event_at FROM ledger_sources"
+PRUNE_COUNTS = "DELETE FROM ledger_counts WHERE minute < ?"
 
 
 # PostgreSQL only: a whole batch in one statement each (unnest: one array a column), so that a

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 
 from admin import ledger_rows
 from admin import ledger_sql as sql
-from admin.ledger import MAX_LIMIT, EventDetail, EventQuery, EventSummary, LedgerUnavailable
+from admin.ledger import (
+    MAX_LIMIT,
+    Activity,
+    Count,
+    EventDetail,
+    EventQuery,
+    EventSummary,
+    LedgerUnavailable,
+    counts_of,
+)
 from admin.ledger_memory import decode_cursor, encode_cursor
 from admin.ledger_registry import LedgerBackend
 from hookgate.errors import ConfigError
@@ -57,6 +66,18 @@ class SqliteLedger:
         found = await self._thread.run(lambda db: db.execute(sql.SERVICES).fetchall())
         return [ledger_rows.service_from_row(row) for row in found]
 
+    async def count(self, counts: Sequence[Count]) -> None:
+        rows = [ledger_rows.count_row(c) for c in counts]
+        if rows:
+            await self._thread.write(lambda db: db.executemany(sql.COUNT, rows))
+
+    async def activity(self, since: float) -> Activity:
+        def read(db: sqlite3.Connection) -> Activity:
+            counts = db.execute(sql.COUNTS, (int(since // 60),)).fetchall()
+            return ledger_rows.activity(counts, db.execute(sql.LAST_EVENTS).fetchall())
+
+        return await self._thread.run(read)
+
     async def event(self, source: str, event_id: str) -> EventDetail | None:
         found: EventDetail | None = await self._thread.run(lambda db: _event(db, source, event_id))
         return found
@@ -85,7 +106,7 @@ class SqliteLedger:
 
 
 def _record(db: sqlite3.Connection, changes: list[StatusChange]) -> int:
-    recorded = 0
+    fresh: list[StatusChange] = []
     for source, event_id, group in ledger_rows.by_event(changes):
         event, *row = db.execute(sql.EVENT, (source, event_id)).fetchone()
         new = [
@@ -99,8 +120,11 @@ def _record(db: sqlite3.Connection, changes: list[StatusChange]) -> int:
         event_columns, state_rows = ledger_rows.applied(source, event_id, row, states, new)
         db.execute(sql.WRITE_EVENT, (*event_columns, event))
         db.executemany(sql.WRITE_STATE, [(event, *r) for r in state_rows])
-        recorded += len(new)
-    return recorded
+        fresh.extend(new)
+    counts, seen = counts_of(fresh)
+    db.executemany(sql.COUNT, [ledger_rows.count_row(c) for c in counts])
+    db.executemany(sql.SEEN, list(seen.items()))
+    return len(fresh)
 
 
 def _event(db: sqlite3.Connection, source: str, event_id: str) -> EventDetail | None:
@@ -122,6 +146,7 @@ def _prune(db: sqlite3.Connection, before: float, batch: int) -> int:
     db.executemany("DELETE FROM ledger_timeline WHERE event = ?", ids)
     db.executemany("DELETE FROM ledger_states WHERE event = ?", ids)
     db.executemany("DELETE FROM ledger_events WHERE id = ?", ids)
+    db.execute(sql.PRUNE_COUNTS, (int(before // 60),))
     return len(ids)
 
 

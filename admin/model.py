@@ -2,6 +2,13 @@
 
 Pure and shared by every ledger backend, so that they all agree: a backend stores the
 changes and the state `EventState.apply` computes from them, nothing else.
+
+Cancel: the admin API records `cancelled` for a service (no attempt, "cancelled by api") when
+the operator asks; the consumer's skip, later, is the same change (`StatusChange.key`) and is
+recorded once. A `running` or `retrying` on either side of a `cancelled` never undoes it,
+whatever their order (a handler that was running when the cancel came may still fail; its
+next delivery is skipped): the service stays `cancelled`. A later `completed` or `failed`
+(the running handler finished after all) and a `queued` (a replay) do replace it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from hookgate.status import SERVICE_STATUSES, Status, StatusChange, overall
 _GATEWAY_STEPS = (Status.ACCEPTED, Status.SPOOLED, Status.FORWARDED)
 _FAILING = (Status.RETRYING, Status.FAILED)
 _NEVER = (-1.0, 0, 0)
+_ACTIVE = frozenset((Status.RUNNING, Status.RETRYING))  # what a cancel outranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,8 @@ class EventState:
     def apply(self, change: StatusChange) -> EventState:
         """The state after `change`. A ledger applies a change only the first time it sees
         its `key`; changes may arrive in any order, and a service's state follows the
-        latest by `StatusChange.order`."""
+        latest by `StatusChange.order` (but a cancel outranks `running` and `retrying`: see the
+        module's docstring)."""
         state = replace(
             self,
             type=self.type or change.event_type,
@@ -77,7 +86,7 @@ class EventState:
         )
         if change.status in _FAILING and change.detail and change.order > error_since:
             error, error_since = change.detail, change.order
-        if current is None or change.order >= current.since:
+        if current is None or _outranks(change, current):
             updated = ServiceState(
                 status=change.status,
                 attempts=attempts,
@@ -91,3 +100,12 @@ class EventState:
         else:  # an older change arriving late adds its attempt and error, not its status
             updated = replace(current, attempts=attempts, last_error=error, error_since=error_since)
         return replace(state, services={**state.services, change.service: updated})
+
+
+def _outranks(change: StatusChange, current: ServiceState) -> bool:
+    """Whether `change` sets the service's status: the latest by order, except that a
+    `cancelled` outranks a `running` or `retrying` whatever their order."""
+    pair = (change.status, current.status)
+    if Status.CANCELLED in pair and _ACTIVE.intersection(pair):
+        return change.status is Status.CANCELLED
+    return change.order >= current.since

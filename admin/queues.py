@@ -1,5 +1,6 @@
-"""What the admin API asks the broker: each announced service's queue depths, and moving one
-event from dead-letter queues back to work queues (`consumers.dlq.replay`).
+"""What the admin API asks the broker: each announced service's queue depths, the first of its
+dead letters (`consumers.dlq.peek`), and moving one event from dead-letter queues back to work
+queues (`consumers.dlq.replay`).
 
 Queue names come from `hookgate.topology`, given a service as it announced itself
 (`hookgate.status.ServiceAnnouncement`). Depths come from passive declares: AMQP alone, no
@@ -93,6 +94,16 @@ class BrokerView:
         return [
             _depth(a, shape, states, error) for a, shape in zip(announcements, shapes, strict=True)
         ]
+
+    async def dead_letters(self, service: str, limit: int) -> tuple[int, list[dlq.DeadLetter]]:
+        """How many dead letters `service` has, and the first `limit` of them, oldest first.
+        They stay where they are: taken unacked and handed back when the channel closes, as
+        `hookgate dlq list` does (a replay at that very moment may miss one held here)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await dlq.peek(self._url, dead_queue(ServiceShape(service)), limit)
+        except (ConsumerError, TimeoutError, *broker.AMQP_ERRORS) as err:
+            raise BrokerUnavailable(self._describe(err)) from err
 
     async def replay(self, source: str, event_id: str, services: Sequence[str]) -> Replay:
         """Move the event from each named service's dead-letter queue (those that exist and

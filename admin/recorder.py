@@ -31,10 +31,10 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from prometheus_client import CollectorRegistry
 
-from admin.ledger import LedgerStore, LedgerUnavailable
+from admin.ledger import Count, LedgerStore, LedgerUnavailable
 from admin.recorder_metrics import RecorderMetrics
 from hookgate.routing import routing_key, topic_matches
-from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode_batch
+from hookgate.status import Message, ServiceAnnouncement, Status, StatusChange, Tally, decode_batch
 from hookgate.topology import declare_status_exchange, status_exchange
 
 _log = logging.getLogger("hookgate.recorder")
@@ -208,7 +208,7 @@ class Recorder:
 
     async def _store(self, messages: Sequence[DeliveredMessage]) -> None:
         """Decode and record `messages`, retrying the ledger until it takes them."""
-        found_items: list[StatusChange | ServiceAnnouncement] = []
+        found_items: list[Message] = []
         bad = 0
         for message in messages:
             found, skipped = decode_batch(message.body)
@@ -219,7 +219,7 @@ class Recorder:
             _log.warning(
                 "recorder: skipped what was not status messages", extra={"fields": {"count": bad}}
             )
-        items: Sequence[StatusChange | ServiceAnnouncement] = found_items
+        items: Sequence[Message] = found_items
         delay = _STORE_RETRY_MIN
         while items:
             try:
@@ -240,9 +240,7 @@ class Recorder:
                 self.metrics.store_errors.inc()
                 items = await self._apply_each(items)
 
-    async def _apply_each(
-        self, items: Sequence[StatusChange | ServiceAnnouncement]
-    ) -> Sequence[StatusChange | ServiceAnnouncement]:
+    async def _apply_each(self, items: Sequence[Message]) -> Sequence[Message]:
         """Apply each item alone, skipping the ones the ledger refuses; what is left when an
         outage begins on the way (to be held and retried), else nothing."""
         for index, item in enumerate(items):
@@ -258,23 +256,30 @@ class Recorder:
                 )
         return []
 
-    async def _apply(self, items: Sequence[StatusChange | ServiceAnnouncement]) -> None:
+    async def _apply(self, items: Sequence[Message]) -> None:
         changes: list[StatusChange] = []
+        counts: list[Count] = []
         for item in items:
             if isinstance(item, ServiceAnnouncement):
                 await self._ledger.announce(item)
                 self._services[item.service] = item
                 await self._announced(item)
-                continue
-            changes.append(item)
-            if item.status in _QUEUES:
-                changes.extend(self._queued(item))
+            elif isinstance(item, Tally):
+                counts.extend(
+                    Count("source", item.source, item.minute, reason, n)
+                    for reason, n in item.counts
+                )
+            else:
+                changes.append(item)
+                if item.status in _QUEUES:
+                    changes.extend(self._queued(item))
         if changes:
             await self._ledger.record(changes)
             self.metrics.lag.set(max(0.0, time.time() - changes[-1].at))
+        if counts:  # last: a batch held through an outage is recorded again, never counted again
+            await self._ledger.count(counts)
         for item in items:
-            kind = "service" if isinstance(item, ServiceAnnouncement) else item.status.value
-            self.metrics.messages[kind].inc()
+            self.metrics.messages[_kind(item)].inc()
 
     async def _announced(self, announcement: ServiceAnnouncement) -> None:
         if self._on_announce is None:
@@ -329,3 +334,12 @@ class Recorder:
                 break
             await asyncio.sleep(0.05)
         return total
+
+
+def _kind(message: Message) -> str:
+    """The `kind` label of `hookgate_ledger_status_messages`."""
+    if isinstance(message, ServiceAnnouncement):
+        return "service"
+    if isinstance(message, Tally):
+        return "tally"
+    return message.status.value

@@ -6,15 +6,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from hookgate.status import Status
 
-#: The `kind` label: a change's status, or `service` for an announcement.
-KINDS = (*(status.value for status in Status), "service")
+#: The `kind` label: a change's status, `service` for an announcement, `tally` for the
+#: gateway's counts of refusals.
+KINDS = (*(status.value for status in Status), "service", "tally")
 
 
 class RecorderMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         counter = Counter(
             "hookgate_ledger_status_messages",
-            "Status messages recorded into the ledger, by kind (a status, or service)",
+            "Status messages recorded into the ledger, by kind (a status, service, or tally)",
             ["kind"],
             registry=registry,
         )

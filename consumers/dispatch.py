@@ -7,6 +7,8 @@ the in-memory tester (`consumers.testing`) both act on its answer:
   dead-lettered at once, never handed to a handler (`authenticate`, before `process`);
 - no handler matches → `unmatched`: dead-lettered with the reason, never silently dropped (a
   binding outlived its handler; the dead-letter queue shows it);
+- an operator cancelled the event for this service (`consumers.cancellations`) → `cancelled`
+  (acked, not run), checked on every delivery, so also when it comes back from a retry tier;
 - the idempotency store says the event was completed → `duplicate` (acked, not run again);
 - the handler returns → `success`; it raises `Reject` → `rejected` (dead-letter now);
 - it raises `Retry`, any other exception, or runs past its timeout → `retry` with the tier to
@@ -27,6 +29,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from consumers import authentication
+from consumers.cancellations import CancelSet
 from consumers.errors import Reject, Retry
 from consumers.event import Event
 from consumers.idempotency import IdempotencyStore, as_idempotency_store, idempotency_key
@@ -55,7 +58,7 @@ class Failure:
     traceback: str = ""
 
 
-_ACKED = frozenset((ConsumeOutcome.SUCCESS, ConsumeOutcome.DUPLICATE))
+_ACKED = frozenset((ConsumeOutcome.SUCCESS, ConsumeOutcome.DUPLICATE, ConsumeOutcome.CANCELLED))
 _DEAD_LETTERED = frozenset(
     (
         ConsumeOutcome.REJECTED,
@@ -77,7 +80,7 @@ class Outcome:
 
     @property
     def acked(self) -> bool:
-        """Done with, nothing republished: success or duplicate."""
+        """Done with, nothing republished: success, duplicate or cancelled."""
         return self.kind in _ACKED
 
     @property
@@ -114,6 +117,8 @@ class Dispatcher:
     `message_keys` (the `[broker] message_key` values) turn on `authenticate`.
     `on_started` hears each handler about to run (`hookgate.observe.StartRecord`): once the
     idempotency store said the event is not done, never for a duplicate or unmatched event.
+    `cancellations` (filled by `consumers.cancellations.CancelReader`) skips what an operator
+    cancelled.
     """
 
     def __init__(
@@ -125,8 +130,10 @@ class Dispatcher:
         idempotency: IdempotencyStore | _Default | None = _DEFAULT,
         message_keys: Iterable[str | bytes] = (),
         on_started: Callable[[StartRecord], None] | None = None,
+        cancellations: CancelSet | None = None,
     ) -> None:
         self._service = service
+        self._cancels = cancellations
         self._on_started = on_started
         self._keys = authentication.message_keys(message_keys)
         self._metrics = metrics
@@ -164,6 +171,11 @@ class Dispatcher:
             message = f"no handler of service {self._service.name} matches {key}"
             failure = Failure("NoHandler", message)
             return Outcome(ConsumeOutcome.UNMATCHED, UNMATCHED, failure=failure)
+        cancels = self._cancels
+        if cancels is not None and cancels.covers(
+            event.source, event.id, self._service.name, event.replays
+        ):
+            return Outcome(ConsumeOutcome.CANCELLED, handler.name)
         store_key = idempotency_key(event.source, event.id, event.replays)
         try:
             if await self._store_call("is_done", store_key):

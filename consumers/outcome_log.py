@@ -1,6 +1,7 @@
 """The one log line per event a worker answers: service, handler, event ID, outcome, attempt,
-duration. Successes and skipped duplicates are info; retries warnings; events parked in the
-dead-letter queue errors. Never the body (it may hold personal data), never message keys."""
+duration. Successes, skipped duplicates and cancelled events are info; retries warnings;
+events parked in the dead-letter queue errors. Never the body (it may hold personal data),
+never message keys."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ _log = logging.getLogger("hookgate.consumer")
 _LINES: dict[ConsumeOutcome, tuple[int, str]] = {
     ConsumeOutcome.SUCCESS: (logging.INFO, "event handled"),
     ConsumeOutcome.DUPLICATE: (logging.INFO, "already completed; skipped"),
+    ConsumeOutcome.CANCELLED: (logging.INFO, "cancelled by an operator; skipped"),
     ConsumeOutcome.RETRY: (logging.WARNING, "handler failed"),
     ConsumeOutcome.DEAD_LETTERED: (logging.ERROR, "handler failed"),
     ConsumeOutcome.REJECTED: (logging.ERROR, "handler rejected the event"),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, start_http_server
 
+from consumers.cancellations import CancelReader, CancelSet
 from consumers.errors import ConsumerError
 from consumers.metrics import ConsumerMetrics
 from consumers.service import Service
@@ -78,7 +79,8 @@ def run_service(
     a handler; the rest are dead-lettered as `Unauthenticated`. `observers` hear every answered
     delivery after the metrics and the log (`hookgate.observe`). With `emit_status` (the
     config has an `[admin]` table), the worker emits each event's status and announces the
-    service on the status exchange (`consumers.status_observer`)."""
+    service on the status exchange (`consumers.status_observer`), and reads operators' cancels
+    (`consumers.cancellations`) before it consumes work."""
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, service)
     if metrics_port:
@@ -95,6 +97,7 @@ def run_service(
         status.counts = metrics.status_counts
         announcer = ConsumerStatus(status, service)
         hooks.append(announcer)
+    cancels = CancelReader(url, exchange, CancelSet()) if emit_status else None
     worker = Worker(
         service,
         url=url,
@@ -104,6 +107,7 @@ def run_service(
         drain_timeout=drain_timeout,
         message_keys=message_keys,
         observers=hooks,
+        cancellations=cancels.cancels if cancels is not None else None,
     )
 
     # A background job of a script has SIGINT ignored (so Ctrl-C reaches only the script, which
@@ -121,10 +125,15 @@ def run_service(
             return
         await status.start()
         announcing = asyncio.create_task(announcer.announce_forever())
+        reading = asyncio.create_task(cancels.run()) if cancels is not None else None
         try:
+            if cancels is not None:
+                await cancels.wait_caught_up()
             await worker.run()
         finally:
             announcing.cancel()
+            if reading is not None:
+                reading.cancel()
             await status.close()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:

@@ -8,6 +8,10 @@ A `duplicate` (the idempotency store says the event completed already) is emitte
 `completed`: the usual way to get one is a worker that died between marking the event done
 and acking it, and then the first `completed` was never emitted (the ledger records a
 repeated one once).
+
+A `cancelled` skip is emitted without an attempt: the same change (`StatusChange.key`) as the
+one the admin API recorded when the operator cancelled, so the timeline shows one `cancelled`
+(and the skip still records it when the API's write was lost).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ _STATUS = {
     ConsumeOutcome.DEAD_LETTERED: Status.FAILED,
     ConsumeOutcome.REJECTED: Status.FAILED,
     ConsumeOutcome.UNMATCHED: Status.FAILED,
+    ConsumeOutcome.CANCELLED: Status.CANCELLED,
 }
 
 
@@ -77,6 +82,7 @@ class ConsumerStatus(BaseObserver):
             return
         now = time.time()
         failed = record.failure_type is not None
+        cancelled = status is Status.CANCELLED
         self._emit(
             StatusChange(
                 source=record.source,
@@ -86,8 +92,10 @@ class ConsumerStatus(BaseObserver):
                 service=record.service,
                 event_type=record.event_type,
                 received_at=record.received_at,
-                attempt=record.attempt,
-                detail=f"{record.failure_type}: {record.failure_message}" if failed else None,
+                attempt=None if cancelled else record.attempt,
+                detail=f"{record.failure_type}: {record.failure_message}"
+                if failed
+                else ("skipped: cancelled by an operator" if cancelled else None),
                 next_attempt_at=now + record.retry_delay
                 if status is Status.RETRYING and record.retry_delay is not None
                 else None,

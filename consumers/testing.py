@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from consumers.cancellations import CancelSet
 from consumers.dispatch import Dispatcher, Outcome
 from consumers.event import Event, event_from_message, event_headers
 from consumers.idempotency import IdempotencyStore
@@ -129,12 +130,14 @@ async def deliver_async(
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
     observers: Iterable[Observer] = (),
+    cancellations: CancelSet | None = None,
 ) -> Outcome:
     """Deliver `event` (or a message) to `service` once, in memory; return what would happen.
 
     With `message_keys`, the message must be signed with one of them (`published(…, key=…)`),
     as `hookgate consume` requires with `[broker] message_key` set. `observers` hear the
-    outcome as `hookgate consume`'s do (`hookgate.observe`)."""
+    outcome as `hookgate consume`'s do (`hookgate.observe`). `cancellations`: what an operator
+    cancelled (`CancelSet`; a cancelled event's outcome is `cancelled`, its handler not run)."""
     started = time.perf_counter()
     hearing = Observers(observers)
     dispatcher = Dispatcher(
@@ -142,6 +145,7 @@ async def deliver_async(
         idempotency=idempotency,
         message_keys=message_keys,
         on_started=hearing.on_started,
+        cancellations=cancellations,
     )
     message = published(event) if isinstance(event, Event) else event
     delivered = event if isinstance(event, Event) else _decoded(event)
@@ -160,6 +164,7 @@ def deliver(
     idempotency: IdempotencyStore | None = None,
     message_keys: Iterable[str | bytes] = (),
     observers: Iterable[Observer] = (),
+    cancellations: CancelSet | None = None,
 ) -> Outcome:
     """`deliver_async` for synchronous tests (runs its own event loop)."""
     return asyncio.run(
@@ -169,6 +174,7 @@ def deliver(
             idempotency=idempotency,
             message_keys=message_keys,
             observers=observers,
+            cancellations=cancellations,
         )
     )
 

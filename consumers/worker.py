@@ -23,6 +23,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
+from consumers.cancellations import CancelSet
 from consumers.dispatch import Dispatcher, Outcome
 from consumers.errors import ConsumerError, TopologyError
 from consumers.event import event_from_message
@@ -47,7 +48,7 @@ class Worker:
 
     Each answered delivery is recorded once, after its ack, to the metrics, the outcome log
     and then `observers` (`hookgate.observe`); they also hear each handler start
-    (`on_started`)."""
+    (`on_started`). `cancellations`: what operators cancelled (`consumers.cancellations`)."""
 
     def __init__(
         self,
@@ -61,6 +62,7 @@ class Worker:
         sample_interval: float = _SAMPLE_INTERVAL,
         message_keys: Iterable[str | bytes] = (),
         observers: Iterable[Observer] = (),
+        cancellations: CancelSet | None = None,
     ) -> None:
         self.service = service
         self._url = url
@@ -81,6 +83,7 @@ class Worker:
             executor=self._executor,
             message_keys=message_keys,
             on_started=self._observers.on_started,
+            cancellations=cancellations,
         )
         self._publish_channel: aiormq.abc.AbstractChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()

@@ -15,7 +15,10 @@ Messages on that exchange: a change travels under the routing key `change.{statu
 (`StatusChange.routing_key`); a consumer service announces itself, its queue and its handlers'
 patterns under `service.{name}` (`ServiceAnnouncement`) when it starts, which is how the
 recorder knows that an accepted event is `queued` for every service whose patterns match it.
-Several messages may travel as one, under `batch` (`encode_batch`: one JSON message per line,
+The gateway's refusals (a bad signature, an unknown source, ...) are no event's change: it
+counts them per source, reason and minute and sends the counts every few seconds (`Tally`,
+routing key `tally`), for the admin's per-source rates. Several messages may travel as one,
+under `batch` (`encode_batch`: one JSON message per line,
 `decode_batch` reads them back): a message per change would double the broker work of every
 event, and the recorder binds `#` anyway.
 
@@ -27,6 +30,7 @@ every service that did not complete was cancelled.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +85,7 @@ _RANK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per event and service step, on the hot paths
 class StatusChange:
     """One step on one event's timeline.
 
@@ -184,7 +188,34 @@ class ServiceAnnouncement:
         )
 
 
-def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many of one source's requests the gateway answered with each refusal (an
+    `IngestOutcome` value) in one minute (`minute`: Unix seconds // 60)."""
+
+    source: str
+    minute: int
+    counts: tuple[tuple[str, int], ...]
+
+    routing_key = "tally"
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": VERSION,
+                "kind": "tally",
+                "source": self.source,
+                "minute": self.minute,
+                "counts": dict(self.counts),
+            }
+        )
+
+
+#: Anything that travels on the status exchange.
+Message = StatusChange | ServiceAnnouncement | Tally
+
+
+def decode(body: bytes) -> Message:
     """A message from the status exchange read back. `ValueError` for anything that is not
     one (the recorder counts and drops those; a status message is never worth a crash)."""
     try:
@@ -195,6 +226,8 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
         raise ValueError("not a status message of a known version")
     if data.get("kind") == "service":
         return _announcement(data)
+    if data.get("kind") == "tally":
+        return _tally(data)
     if data.get("kind") != "change":
         raise ValueError("not a status message of a known kind")
     try:
@@ -218,7 +251,7 @@ def decode(body: bytes) -> StatusChange | ServiceAnnouncement:
 BATCH_ROUTING_KEY = "batch"
 
 
-def encode_batch(messages: Iterable[StatusChange | ServiceAnnouncement]) -> tuple[bytes, int]:
+def encode_batch(messages: Iterable[Message]) -> tuple[bytes, int]:
     """Several messages as one body, one JSON message per line, and how many were left out
     because JSON cannot carry them (a lone surrogate in an ID): one such message never holds
     the others back."""
@@ -232,10 +265,10 @@ def encode_batch(messages: Iterable[StatusChange | ServiceAnnouncement]) -> tupl
     return b"\n".join(lines), skipped
 
 
-def decode_batch(body: bytes) -> tuple[list[StatusChange | ServiceAnnouncement], int]:
+def decode_batch(body: bytes) -> tuple[list[Message], int]:
     """Every message of a body (one, or a batch of lines) and the number of lines that were
     not status messages (skipped: one bad line costs only itself)."""
-    found: list[StatusChange | ServiceAnnouncement] = []
+    found: list[Message] = []
     bad = 0
     for line in body.split(b"\n"):
         try:
@@ -262,6 +295,34 @@ def _announcement(data: dict[str, Any]) -> ServiceAnnouncement:
     except ValueError as err:
         raise ValueError(f"bad service announcement: {err}") from None
     return ServiceAnnouncement(service, tuple(patterns), at, tuple(map(float, tiers)), limit)
+
+
+_REASON = re.compile(r"[a-z][a-z_]{0,39}")
+_TALLY_MAX = 64  # reasons in one tally: far more than there are refusals
+
+
+def _tally(data: dict[str, Any]) -> Tally:
+    counts, minute = data.get("counts"), data.get("minute")
+    if not isinstance(minute, int) or isinstance(minute, bool) or not 0 <= minute < 1e10:
+        raise ValueError("bad tally: minute: expected a Unix minute")
+    if (
+        not isinstance(counts, dict)
+        or not 0 < len(counts) <= _TALLY_MAX
+        or not all(
+            isinstance(reason, str)
+            and _REASON.fullmatch(reason)
+            and isinstance(n, int)
+            and not isinstance(n, bool)
+            and 1 <= n <= _INT_MAX
+            for reason, n in counts.items()
+        )
+    ):
+        raise ValueError("bad tally: counts: expected {reason: positive integer}")
+    try:
+        source = _text(data, "source")
+    except ValueError as err:
+        raise ValueError(f"bad tally: {err}") from None
+    return Tally(source, minute, tuple(sorted(counts.items())))
 
 
 def overall(services: Iterable[Status]) -> Status | None:

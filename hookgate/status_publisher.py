@@ -30,7 +30,7 @@ from collections.abc import Callable
 import aiormq
 from pamqp.commands import Basic
 
-from hookgate.status import BATCH_ROUTING_KEY, ServiceAnnouncement, StatusChange, encode_batch
+from hookgate.status import BATCH_ROUTING_KEY, Message, encode_batch
 from hookgate.topology import declare_status_exchange, status_exchange
 
 _log = logging.getLogger("hookgate.status")
@@ -39,8 +39,6 @@ _RECONNECT_MIN, _RECONNECT_MAX = 0.25, 5.0
 _CONNECT_TIMEOUT = 10.0
 _ONE = Basic.Properties(content_type="application/json", delivery_mode=1)
 _BATCH = Basic.Properties(content_type="application/x-ndjson", delivery_mode=1)
-
-StatusMessage = StatusChange | ServiceAnnouncement
 
 
 class StatusPublisher:
@@ -69,7 +67,7 @@ class StatusPublisher:
         self._batch = batch
         self._linger = linger
         self._name = name
-        self._buffer: deque[StatusMessage] = deque()
+        self._buffer: deque[Message] = deque()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,13 +78,15 @@ class StatusPublisher:
         self.connected = False
         self.counts: Callable[[int, int], None] | None = None
         self._counted = (0, 0)
+        #: Called first thing in `close`: a last word from whoever emits (pending tallies).
+        self.before_close: list[Callable[[], None]] = []
 
     @property
     def pending(self) -> int:
         """Messages waiting in the buffer."""
         return len(self._buffer)
 
-    def emit(self, message: StatusMessage) -> None:
+    def emit(self, message: Message) -> None:
         """Queue `message` for publishing; never waits. Dropped (and counted) when full."""
         if len(self._buffer) >= self._max or self._closing:
             self.dropped += 1
@@ -103,6 +103,8 @@ class StatusPublisher:
 
     async def close(self, flush: float = 2.0) -> None:
         """Stop taking messages; publish what the buffer holds for up to `flush` seconds."""
+        for last_word in self.before_close:
+            last_word()
         self._closing = True
         task, self._task = self._task, None
         if task is None:

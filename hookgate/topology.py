@@ -37,6 +37,11 @@ The archive of accepted events (declared by `hookgate admin` when `[ledger] arch
 All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
 makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
 
+Cancellations (`hookgate.cancel`): `webhooks.cancellations`, a stream (RabbitMQ 3.9+) the admin
+API appends an operator's cancel to and every consumer process reads from its start: a worker
+started after the cancel, or one whose event waits an hour in a retry tier, still learns of it.
+Kept `CANCEL_RETENTION` (7 days, and at most `_CANCEL_BYTES`).
+
 A service is anything shaped like `consumers.Service` (`ServiceShape`): this module knows the
 names and arguments, not the consumer runtime.
 """
@@ -167,6 +172,32 @@ def status_exchange(exchange: str) -> str:
 async def declare_status_exchange(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
     """Declare (idempotently) the status exchange of the ingress exchange `exchange`."""
     await channel.exchange_declare(status_exchange(exchange), exchange_type="topic", durable=True)
+
+
+#: How long a cancel is kept (the stream's `x-max-age`, and each consumer's memory of it).
+CANCEL_RETENTION = 7 * 86400.0
+_CANCEL_BYTES = 64 * 1024 * 1024  # a cancel is ~200 bytes: hundreds of thousands fit
+_CANCEL_SEGMENT = 1024 * 1024  # small segments: retention drops whole segments
+
+
+def cancel_stream(exchange: str) -> str:
+    """The stream of operators' cancels (`webhooks.cancellations`), named from the ingress
+    exchange like the status exchange."""
+    return f"{exchange}.cancellations"
+
+
+def cancel_stream_arguments() -> FieldTable:
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": f"{round(CANCEL_RETENTION / 86400)}D",
+        "x-max-length-bytes": _CANCEL_BYTES,
+        "x-stream-max-segment-size-bytes": _CANCEL_SEGMENT,
+    }
+
+
+async def declare_cancel_stream(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
+    """Declare (idempotently) the cancel stream of the ingress exchange `exchange`."""
+    await _declare(channel, cancel_stream(exchange), cancel_stream_arguments())
 
 
 def exchange_arguments(exchange: str) -> FieldTable:

@@ -64,15 +64,14 @@ stop() {
 import asyncio, sys, aiormq
 from admin.recorder import ledger_queue
 from hookgate.settings import load_broker_settings
-from hookgate.topology import archive_inbox, archive_name
+from hookgate.topology import archive_inbox, archive_name, cancel_stream
 broker = load_broker_settings(sys.argv[1])
 async def delete():
     connection = await aiormq.connect(broker.url.reveal())
     try:
-        channel = await connection.channel()
-        for queue in (ledger_queue(broker.exchange), archive_inbox(broker.exchange),
-                      archive_name(broker.exchange)):
-            await channel.queue_delete(queue)
+        for queue in (ledger_queue(broker.exchange), cancel_stream(broker.exchange),
+                      archive_inbox(broker.exchange), archive_name(broker.exchange)):
+            await (await connection.channel()).queue_delete(queue)
             print(f"deleted queue {queue}")
     finally:
         await connection.close()

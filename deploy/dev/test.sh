@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: lint, type-check and run every test against a real local RabbitMQ, Redis
-# and PostgreSQL.
+# and PostgreSQL, and the web console's in Debian's headless chromium.
 # Extra arguments go to pytest (e.g. deploy/dev/test.sh -k stripe -x).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 deploy/dev/ensure-rabbitmq.sh
 deploy/dev/ensure-redis.sh
 deploy/dev/ensure-postgres.sh
+deploy/dev/ensure-chromium.sh
 deploy/dev/venv.sh test
 
 echo "== ruff" >&2

@@ -1,5 +1,5 @@
 """Integration helpers for event status: a recorder into a memory ledger, consumers that emit
-status, and the status exchange and ledger queue deleted after each test."""
+status, and the status exchange, ledger queue and cancel stream deleted after each test."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from consumers import Service
 from consumers.status_observer import ConsumerStatus
 from hookgate.status import StatusChange
 from hookgate.status_publisher import StatusPublisher
-from hookgate.topology import status_exchange
+from hookgate.topology import cancel_stream, status_exchange
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import RunningWorker, eventually, running_worker
 
@@ -28,6 +28,7 @@ async def delete_status_topology(exchange: str) -> None:
     try:
         channel = await connection.channel()
         await channel.queue_delete(ledger_queue(exchange))
+        await channel.queue_delete(cancel_stream(exchange))  # a consumer may have declared it
         await channel.exchange_delete(status_exchange(exchange))
     finally:
         await connection.close()

@@ -127,7 +127,7 @@ async def _cleanup(queues: list[str], exchange: str) -> None:
     connection = await aiormq.connect(AMQP_URL)
     try:
         channel = await connection.channel()
-        for queue in [*queues, f"{exchange}.unrouted"]:
+        for queue in [*queues, f"{exchange}.unrouted", f"{exchange}.cancellations"]:
             await channel.queue_delete(queue)
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.unrouted")

@@ -329,3 +329,39 @@ async def test_a_message_that_cannot_travel_is_dropped_alone_and_bad_text_is_cle
     detail = await ledger.event("shop", "evt_ok")
     assert detail is not None
     assert detail.services["svc"].last_error == "E: a\ufffdb?"
+
+
+async def test_refusals_reach_the_ledger_as_counts_per_source_and_reason(
+    exchange: str, recorded: tuple[Recorder, LedgerStore]
+) -> None:
+    _, ledger = recorded
+    config = make_config(exchange, {"stripe": CASE.source_table()})
+    async with _gateway(config) as gw:
+        await _send(gw)
+        body = CASE.body("evt_tampered")
+        headers = CASE.sign(body, CASE.secrets[0], "evt_tampered", int(time.time()))
+        for _ in range(3):
+            answer = await gw.client.post("/webhooks/stripe", content=body + b" ", headers=headers)
+            assert answer.status_code == 401
+        answer = await gw.client.post("/webhooks/no-such-source", content=body, headers=headers)
+        assert answer.status_code == 404
+    # Closing the gateway sent what it had counted (otherwise: within TALLY_SECONDS).
+
+    async def counted() -> dict[tuple[str, str], int]:
+        activity = await ledger.activity(time.time() - 120)
+        found: dict[tuple[str, str], int] = {}
+        for c in activity.counts:
+            if c.kind == "source":
+                found[(c.name, c.outcome)] = found.get((c.name, c.outcome), 0) + c.n
+        return found
+
+    expected = {
+        ("stripe", "accepted"): 1,
+        ("stripe", "invalid_signature"): 3,
+        ("_unknown", "unknown_source"): 1,
+    }
+
+    async def all_counted() -> bool:
+        return await counted() == expected
+
+    await eventually(all_counted, 15, "the refusals counted")

@@ -4,9 +4,11 @@
                                                   [--rate 200] [--seconds 15]
 
 Throughput: the same quorum queue is filled with N gateway-shaped events, then drained by
-(a) a bare aio-pika consume-and-ack loop (prefetch 256) and (b) hookgate's worker running a
-no-op async handler (concurrency 256), both on uvloop in this process; rounds interleave and
-the median is reported, hookgate as a ratio of bare.
+(a) a bare aio-pika consume-and-ack loop (prefetch 256), (b) hookgate's worker running a
+no-op async handler (concurrency 256) and (c) the same worker emitting event status (the
+ledger on: `running` and `completed` per event through a `StatusPublisher`, into a queue
+bound like the recorder's), all on uvloop in this process; rounds interleave and the median
+is reported as a ratio of bare.
 
 Latency: a real `hookgate serve` and a real `hookgate consume` process; signed GitHub
 deliveries are POSTed at a steady rate; for each event, the time from the gateway's 200
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aio_pika
@@ -39,9 +42,16 @@ from prometheus_client import CollectorRegistry
 
 from consumers import Event, Service
 from consumers.metrics import ConsumerMetrics
+from consumers.status_observer import ConsumerStatus
 from consumers.worker import Worker
 from gateway.message import build_properties
-from hookgate.topology import all_queues, declare_service_topology
+from hookgate.status_publisher import StatusPublisher
+from hookgate.topology import (
+    all_queues,
+    declare_service_topology,
+    declare_status_exchange,
+    status_exchange,
+)
 from providers import VerifiedEvent
 from providers.testing import sign_request
 
@@ -101,7 +111,7 @@ async def _bare(queue: str, count: int) -> float:
     return count / elapsed
 
 
-async def _hookgate(service_name: str, count: int) -> float:
+async def _hookgate(service_name: str, count: int, *, status: bool = False) -> float:
     done = asyncio.Event()
     seen = 0
     service = Service(service_name, concurrency=256)
@@ -113,12 +123,16 @@ async def _hookgate(service_name: str, count: int) -> float:
         if seen >= count:
             done.set()
 
+    publisher = StatusPublisher(AMQP_URL, EXCHANGE) if status else None
     worker = Worker(
         service,
         url=AMQP_URL,
         exchange=EXCHANGE,
         metrics=ConsumerMetrics(CollectorRegistry(), service),
+        observers=[ConsumerStatus(publisher, service)] if publisher else [],
     )
+    if publisher is not None:
+        await publisher.start()
     task = asyncio.create_task(worker.run())
     await worker.consuming.wait()
     started = time.perf_counter()
@@ -126,7 +140,19 @@ async def _hookgate(service_name: str, count: int) -> float:
     elapsed = time.perf_counter() - started
     worker.stop()
     await task
+    if publisher is not None:
+        await publisher.close()
+        assert publisher.dropped == 0, f"{publisher.dropped} status messages dropped"
     return count / elapsed
+
+
+async def _status_queue(channel: aiormq.abc.AbstractChannel) -> str:
+    """A queue that takes the status messages, as the recorder's does (emptied each round)."""
+    await declare_status_exchange(channel, EXCHANGE)
+    queue = f"{status_exchange(EXCHANGE)}.bench"
+    await channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+    await channel.queue_bind(queue, status_exchange(EXCHANGE), "#")
+    return queue
 
 
 async def throughput(events: int, rounds: int) -> None:
@@ -135,26 +161,34 @@ async def throughput(events: int, rounds: int) -> None:
     service.handler("#")(lambda event: None)
     connection = await aiormq.connect(AMQP_URL)
     await declare_service_topology(connection, service, EXCHANGE)
-    results: dict[str, list[float]] = {"bare aio-pika": [], "hookgate worker": []}
+    channel = await connection.channel()
+    status_queue = await _status_queue(channel)
+    contenders: dict[str, Callable[[], Awaitable[float]]] = {
+        "bare aio-pika consume+ack": lambda: _bare(name, events),
+        "hookgate worker, no-op": lambda: _hookgate(name, events),
+        "  + event status (ledger on)": lambda: _hookgate(name, events, status=True),
+    }
+    results: dict[str, list[float]] = {label: [] for label in contenders}
     try:
         for _ in range(rounds):
-            for label in results:
+            for label, run in contenders.items():
                 await _fill(name, events)
-                rate = await (
-                    _bare(name, events) if label == "bare aio-pika" else _hookgate(name, events)
-                )
+                await channel.queue_purge(status_queue)
+                rate = await run()
                 results[label].append(rate)
-                print(f"  {label:<16} {rate:9,.0f} events/s", flush=True)
+                print(f"  {label:<30} {rate:9,.0f} events/s", flush=True)
     finally:
-        channel = await connection.channel()
-        for queue in all_queues(service):
+        for queue in [*all_queues(service), status_queue]:
             await channel.queue_delete(queue)
+        await channel.exchange_delete(status_exchange(EXCHANGE))
         await connection.close()
-    bare = statistics.median(results["bare aio-pika"])
-    ours = statistics.median(results["hookgate worker"])
+    medians = {label: statistics.median(rates) for label, rates in results.items()}
+    bare = medians["bare aio-pika consume+ack"]
     print(f"\nthroughput, {events} events x {rounds} rounds (median):")
-    print(f"  bare aio-pika consume+ack  {bare:9,.0f} events/s  1.00x")
-    print(f"  hookgate worker, no-op     {ours:9,.0f} events/s  {ours / bare:.2f}x")
+    for label, rate in medians.items():
+        print(f"  {label:<30} {rate:9,.0f} events/s  {rate / bare:.2f}x")
+    off, on = medians["hookgate worker, no-op"], medians["  + event status (ledger on)"]
+    print(f"  event status on vs off: {on / off:.2f}x")
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:

@@ -3,6 +3,7 @@ points at a closed port, so broker-backed routes show how they answer when it is
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import quote
 
@@ -10,8 +11,16 @@ import httpx
 import pytest
 
 from admin.app import create_admin_app
-from admin.ledger import EventDetail, EventQuery, EventSummary, LedgerUnavailable
+from admin.ledger import (
+    Activity,
+    Count,
+    EventDetail,
+    EventQuery,
+    EventSummary,
+    LedgerUnavailable,
+)
 from admin.ledger_memory import MemoryLedger
+from hookgate.envelope import rfc3339_ms
 from hookgate.status import ServiceAnnouncement, Status, StatusChange
 
 pytestmark = pytest.mark.anyio
@@ -238,7 +247,7 @@ async def test_one_event_with_services_timeline_and_duplicates(client: httpx.Asy
 
 
 async def test_unknown_event_and_unknown_route_are_404(client: httpx.AsyncClient) -> None:
-    for path in ("/api/events/stripe/nope", "/api/events/nosuch/evt_1", "/api/nowhere", "/"):
+    for path in ("/api/events/stripe/nope", "/api/events/nosuch/evt_1", "/api/nowhere", "/nowhere"):
         response = await client.get(path, headers=AUTH)
         assert response.status_code == 404, path
         assert response.json()["status"] == "not_found"
@@ -275,6 +284,9 @@ class DownLedger(MemoryLedger):
     async def record(self, changes: Sequence[StatusChange]) -> int:
         raise LedgerUnavailable("disk I/O error")
 
+    async def activity(self, since: float) -> Activity:
+        raise LedgerUnavailable("disk I/O error")
+
 
 @pytest.mark.parametrize(("method", "path"), ROUTES[:-1])
 async def test_a_ledger_that_is_down_answers_503_with_retry_after(method: str, path: str) -> None:
@@ -303,25 +315,80 @@ async def test_services_with_the_broker_down_have_null_numbers_and_an_error(
     assert "broker-pw" not in response.text
 
 
-async def test_sources_count_events_and_the_last_one(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/sources", headers=AUTH)
+async def test_sources_count_the_last_hour_by_outcome_and_keep_the_last_event() -> None:
+    ledger = await filled()  # long ago: only their last event shows
+    now = time.time()
+    minute = int(now // 60)
+    await ledger.record(
+        [
+            accepted("stripe", "new_1", now - 120),
+            StatusChange("stripe", "new_1", Status.DUPLICATE, now - 60, received_at=now - 60),
+            StatusChange("stripe", "new_2", Status.SPOOLED, now, received_at=now),
+        ]
+    )
+    await ledger.count(
+        [
+            Count("source", "stripe", minute, "invalid_signature", 7),
+            Count("source", "_unknown", minute, "unknown_source", 2),
+            Count("source", "stripe", minute - 61, "invalid_signature", 100),  # too old
+        ]
+    )
+    async with client_for(ledger) as client:
+        response = await client.get("/api/sources", headers=AUTH)
     assert response.status_code == 200
-    assert response.json() == {
-        "sources": [
-            {
-                "source": "github",
-                "accepted": 1,
-                "duplicates": None,
-                "last_event_at": "2023-11-14T22:13:24.000Z",
-            },
-            {
-                "source": "stripe",
-                "accepted": 2,
-                "duplicates": None,
-                "last_event_at": "2023-11-14T22:13:23.000Z",
-            },
-        ],
-        "complete": True,
+    rows = {row["source"]: row for row in response.json()["sources"]}
+    assert sorted(rows) == ["_unknown", "github", "stripe"]
+    stripe = rows["stripe"]
+    assert (stripe["accepted"], stripe["duplicates"]) == (2, 1)
+    assert stripe["refused"] == {"invalid_signature": 7}
+    assert stripe["last_event_at"] == rfc3339_ms(now)
+    assert len(stripe["per_minute"]) == 60
+    assert stripe["per_minute"][-3:] == [1, 0, 1]
+    assert sum(stripe["per_minute"]) == 2
+    assert rows["github"] == {
+        "source": "github",
+        "accepted": 0,
+        "duplicates": 0,
+        "refused": {},
+        "last_event_at": "2023-11-14T22:13:25.000Z",
+        "per_minute": [0] * 60,
+    }
+    assert rows["_unknown"]["refused"] == {"unknown_source": 2}
+    assert rows["_unknown"]["last_event_at"] is None
+
+
+async def test_services_show_their_handlers_outcomes_of_the_last_hour() -> None:
+    ledger = await filled()
+    now = time.time()
+    steps = [
+        (Status.RETRYING, now - 30, 1),
+        (Status.COMPLETED, now - 20, 2),
+    ]
+    await ledger.record(
+        [
+            StatusChange("stripe", "evt_9", status, at, service="billing", attempt=attempt)
+            for status, at, attempt in steps
+        ]
+        + [StatusChange("stripe", "evt_9", Status.FAILED, now, service="audit", attempt=1)]
+    )
+    async with client_for(ledger) as client:
+        response = await client.get("/api/services", headers=AUTH)
+    assert response.status_code == 200
+    billing, audit = response.json()["services"]
+    assert billing["name"] == "billing"
+    assert billing["queues"]["work"] == "billing"  # announced: its queues too
+    assert billing["outcomes_last_hour"] == {
+        "completed": 1,
+        "retrying": 1,
+        "failed": 0,  # its failure of 2023 is older than the hour
+        "cancelled": 0,
+    }
+    assert sum(billing["per_minute"]) == 1
+    # Seen, never announced: no queues to name, its outcomes all the same.
+    assert audit == {
+        "name": "audit",
+        "outcomes_last_hour": {"completed": 0, "retrying": 0, "failed": 1, "cancelled": 0},
+        "per_minute": [0] * 60,
     }
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from admin.config import LedgerSettings
-from admin.ledger import EventDetail, EventQuery, EventSummary, LedgerStore
+from admin.ledger import Count, EventDetail, EventQuery, EventSummary, LedgerStore
 from admin.ledger_memory import MemoryLedger
 from admin.ledger_registry import BACKEND_NAMES, open_ledger
 from hookgate.secret import Secret
@@ -447,3 +447,53 @@ async def test_two_recorders_writing_the_same_events_at_once_agree(
         assert got.summary == dataclasses.replace(expected.summary, event_id=event_id)
         assert got.services == expected.services
         assert got.timeline == [dataclasses.replace(c, event_id=event_id) for c in STORY]
+
+
+# --- counts: rates per source and service ------------------------------------------------------
+
+
+async def test_recorded_changes_are_counted_once_per_minute_and_outcome(
+    ledger: LedgerStore,
+) -> None:
+    await ledger.record(STORY)
+    await ledger.record(STORY)  # sent again: not counted again
+    dupes = [change(S.DUPLICATE, 70.0 + n, received_at=70.0 + n) for n in range(3)]
+    await ledger.record(dupes)
+    activity = await ledger.activity(since=0.0)
+    assert activity.counts == [
+        Count("service", "audit", 0, "failed", 1),
+        Count("service", "billing", 0, "completed", 1),
+        Count("service", "billing", 0, "retrying", 2),
+        Count("source", "stripe", 0, "accepted", 1),
+        Count("source", "stripe", 1, "duplicate", 3),
+    ]
+    assert activity.last_event_at == {"stripe": 72.0}
+    later = await ledger.activity(since=60.0)  # from minute 1 on
+    assert later.counts == [Count("source", "stripe", 1, "duplicate", 3)]
+
+
+async def test_counts_from_elsewhere_add_up_and_are_pruned_with_their_minute(
+    ledger: LedgerStore,
+) -> None:
+    refused = [
+        Count("source", "stripe", 1, "invalid_signature", 2),
+        Count("source", "_unknown", 1, "unknown_source", 1),
+    ]
+    await ledger.count(refused)
+    await ledger.count(refused[:1])
+    await ledger.count([])
+    assert (await ledger.activity(since=0.0)).counts == [
+        Count("source", "_unknown", 1, "unknown_source", 1),
+        Count("source", "stripe", 1, "invalid_signature", 4),
+    ]
+    await ledger.count([Count("source", "stripe", 3, "invalid_signature", 1)])
+    await ledger.prune(before=180.0)  # minutes before 3 go
+    assert (await ledger.activity(since=0.0)).counts == [
+        Count("source", "stripe", 3, "invalid_signature", 1)
+    ]
+
+
+async def test_last_event_time_only_moves_forward(ledger: LedgerStore) -> None:
+    await ledger.record([change(S.ACCEPTED, 50.0, received_at=50.0, event_id="b")])
+    await ledger.record([change(S.ACCEPTED, 20.0, received_at=20.0, event_id="a")])
+    assert (await ledger.activity(since=0.0)).last_event_at == {"stripe": 50.0}

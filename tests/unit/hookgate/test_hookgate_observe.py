@@ -140,6 +140,7 @@ def test_values_are_the_strings_callers_and_dashboards_know() -> None:
         "duplicate",
         "unmatched",
         "unauthenticated",
+        "cancelled",
     ]
     assert [o.value for o in ForwardOutcome] == ["forwarded", "quarantined"]
 
@@ -150,10 +151,12 @@ def test_an_outcome_is_its_string() -> None:
     assert {"accepted": 1}[IngestOutcome.ACCEPTED] == 1
 
 
-def test_records_are_frozen() -> None:
+def test_records_are_slotted_and_take_no_new_attribute() -> None:
+    # Not frozen (a frozen dataclass costs ~4 us more per record, per request and delivery);
+    # slots: nothing more per request than the fields, and no attribute made up by mistake.
+    assert not hasattr(INGEST, "__dict__")
     with pytest.raises(AttributeError):
-        INGEST.outcome = IngestOutcome.ERROR  # type: ignore[misc]
-    assert not hasattr(INGEST, "__dict__")  # slots: nothing more per request than the fields
+        INGEST.outcomes = IngestOutcome.ERROR  # type: ignore[attr-defined]
 
 
 def test_each_observer_hears_each_outcome_once_in_order() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookgate.status import ServiceAnnouncement, Status, StatusChange, decode, overall
+from hookgate.status import ServiceAnnouncement, Status, StatusChange, Tally, decode, overall
 
 S = Status
 
@@ -59,6 +59,12 @@ def test_an_announcement_survives_the_trip() -> None:
     assert announcement.routing_key == "service.billing"
 
 
+def test_a_tally_survives_the_trip() -> None:
+    tally = Tally("stripe", 29_000_000, (("invalid_signature", 3), ("stale_timestamp", 1)))
+    assert decode(tally.encode()) == tally
+    assert tally.routing_key == "tally"
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -74,6 +80,13 @@ def test_an_announcement_survives_the_trip() -> None:
         b' "attempt": 0}',
         b'{"v": 1, "kind": "service", "service": "b", "patterns": [1], "at": 1}',
         b'{"v": 1, "kind": "service", "service": "b", "patterns": [], "at": 1, "tiers": [-1]}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1, "counts": {}}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1, "counts": {"Bad": 1}}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1, "counts": {"x": 0}}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1, "counts": {"x": true}}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1.5, "counts": {"x": 1}}',
+        b'{"v": 1, "kind": "tally", "source": "", "minute": 1, "counts": {"x": 1}}',
+        b'{"v": 1, "kind": "tally", "source": "s", "minute": 1, "counts": {"x": 4294967296}}',
     ],
 )
 def test_anything_else_is_a_value_error(body: bytes) -> None:
