@@ -105,7 +105,7 @@ class Console:
     async def service(self, request: Request) -> Response:
         name = request.path_params["name"]
         answer = await _call(self._api.services, request)
-        found = [s for s in answer["services"] if s["name"] == name]
+        found = [s for s in answer["services"] if s["name"] == name and "queues" in s]
         if not found:  # only an announced service's queue is ever read
             raise ApiError(Refusal.NOT_FOUND, "no announced service has that name")
         letters: list[DeadLetter] = []
@@ -121,9 +121,7 @@ class Console:
 
     async def sources(self, request: Request) -> Response:
         answer = await _call(self._api.sources, request)
-        return self._pages.render(
-            request, "sources.html", sources=answer["sources"], complete=answer["complete"]
-        )
+        return self._pages.render(request, "sources.html", sources=answer["sources"])
 
     async def _find(self, request: Request, event_id: str, source: str) -> list[dict[str, Any]]:
         """The event with this ID in `source`, or in any source the ledger knows."""
