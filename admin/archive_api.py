@@ -85,7 +85,7 @@ class ArchiveReplays:
                 )
             changes = []
             for name in targets:
-                change = _change(source, event_id, detail, name)
+                change = _change(source, event_id, detail, name, found.event.type)
                 await session.republish(found, work_queue(ServiceShape(name)), change.replay)
                 changes.append(change)
         return targets, changes
@@ -189,7 +189,7 @@ def _change(
         source,
         event_id,
         by="api",
-        event_type=detail.summary.type if detail is not None else event_type,
+        event_type=(detail.summary.type if detail is not None else None) or event_type,
         service=service,
         replay=max(rounds, default=0) + 1,
     )
