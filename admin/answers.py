@@ -19,6 +19,7 @@ class Refusal(enum.StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     NOT_IN_DEAD_LETTER_QUEUE = "not_in_dead_letter_queue"
+    NOT_IN_ARCHIVE = "not_in_archive"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REFUSED = "refused"
     #: A cancel of an event that every service already completed (or failed): 409.
@@ -33,6 +34,7 @@ _TABLE: dict[Refusal, tuple[int, dict[str, str]]] = {
     Refusal.FORBIDDEN: (403, {}),
     Refusal.NOT_FOUND: (404, {}),
     Refusal.NOT_IN_DEAD_LETTER_QUEUE: (404, {}),
+    Refusal.NOT_IN_ARCHIVE: (404, {}),
     Refusal.METHOD_NOT_ALLOWED: (405, {}),
     Refusal.REFUSED: (409, {}),
     Refusal.ALREADY_FINISHED: (409, {}),

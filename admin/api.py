@@ -1,8 +1,6 @@
-"""The admin API's routes: events from the ledger, replay from dead-letter queues, services'
-queues and sources. Every route sits behind `admin.auth.AdminAuth` (see `admin.app`).
-
-Not built yet: cancel, and replay from an archive of accepted events (so only an event that
-sits in a dead-letter queue can be replayed).
+"""The admin API's routes: events from the ledger, replay from dead-letter queues (else from
+the archive of accepted events, `admin.archive_api`), cancel, services' queues and sources.
+Every route sits behind `admin.auth.AdminAuth` (see `admin.app`).
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.answers import ApiError, Refusal, json
+from admin.archive_api import ArchiveReplays
 from admin.cancel import CancelSender, cancellable, cancelled_change, new_cancel
 from admin.ledger import LedgerStore, LedgerUnavailable
 from admin.query import event_query
@@ -52,12 +51,16 @@ class AdminApi:
         broker: BrokerView,
         record: Record | None = None,
         cancels: CancelSender | None = None,
+        *,
+        archive: ArchiveReplays | None = None,
     ) -> None:
         self._cancels = cancels
         self._ledger = ledger
         self._broker = broker
         # The recorder's `record` queues a replayed event again for its services.
         self._record = record or ledger.record
+        #: None with `[ledger] archive = false`: only dead letters can be replayed.
+        self.archive = archive
 
     async def list_events(self, request: Request) -> Response:
         query = event_query(request.query_params)
@@ -95,13 +98,19 @@ class AdminApi:
                 "its signature does not verify with [broker] message_key; it stays in the "
                 "dead-letter queue (hookgate dlq replay --allow-unauthenticated moves it)",
             )
+        if not result.replayed and self.archive is not None:
+            names, archived = await self.archive.replay_one(source, event_id, wanted, services)
+            return await self._answer(names, archived, "archive")
         if not result.replayed:
             raise ApiError(
                 Refusal.NOT_IN_DEAD_LETTER_QUEUE,
-                f"no dead-letter queue of {_names(services)} holds it; replaying an event "
-                "that did not fail (from an archive of accepted events) is not built yet",
+                f"no dead-letter queue of {_names(services)} holds it, and there is no "
+                "archive to replay it from ([ledger] archive = false)",
             )
-        answer: dict[str, Any] = {"replayed": result.replayed}
+        answer: dict[str, Any] = {
+            "replayed": result.replayed,
+            "from": dict.fromkeys(result.replayed, "dead-letter queue"),
+        }
         if result.refused:
             answer["refused"] = sorted(result.refused)
         changes = [
@@ -116,11 +125,28 @@ class AdminApi:
             )
             for name in result.replayed
         ]
+        return await self._answer(result.replayed, changes, "dead-letter queue", answer)
+
+    async def _answer(
+        self,
+        names: list[str],
+        changes: list[StatusChange],
+        origin: str,
+        answer: dict[str, Any] | None = None,
+    ) -> Response:
+        answer = answer or {"replayed": names, "from": dict.fromkeys(names, origin)}
         try:
             await self._record(changes)
         except LedgerUnavailable:  # the event moved: that is the answer; the ledger is a view
             answer["detail"] = "replayed, but the ledger could not record it"
         return json(answer, 202)
+
+    async def replay_range(self, request: Request) -> Response:
+        if self.archive is None:
+            raise ApiError(
+                Refusal.NOT_FOUND, "no archive to replay from ([ledger] archive = false)"
+            )
+        return await self.archive.replay_range(request)
 
     async def cancel(self, request: Request) -> Response:
         """Tell every consumer of the services still busy with the event to skip it, and

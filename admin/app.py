@@ -2,8 +2,9 @@
 
     GET  /api/events                          a page of events, newest first (filters)
     GET  /api/events/{source}/{event_id}      one event: services, timeline, duplicates
-    POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, 202
+    POST /api/events/{source}/{event_id}/replay   from the dead-letter queues, else the archive
     POST /api/events/{source}/{event_id}/cancel   skip it wherever it waits, 202 (409 done)
+    POST /api/replay                          many events from the archive to one service
     GET  /api/services                        announced services and their queue depths
     GET  /api/sources                         events per source
     GET  /metrics                             the recorder's metrics (when given)
@@ -28,6 +29,8 @@ from starlette.types import ASGIApp
 
 from admin.answers import ApiError, Refusal, refusal
 from admin.api import AdminApi, Record
+from admin.archive import ArchiveView
+from admin.archive_api import ArchiveReplays
 from admin.auth import AdminAuth, Token
 from admin.cancel import CancelSender
 from admin.console import Console
@@ -48,6 +51,7 @@ def create_admin_app(
     broker_timeout: float = 10.0,
     record: Record | None = None,
     metrics: CollectorRegistry | None = None,
+    archive: bool = False,
 ) -> ASGIApp:
     """The admin API and console over `ledger`, behind the bearer `token` (the console signs
     in with it). `broker_url` and `message_keys` (`[broker] message_key`: a dead letter that
@@ -55,10 +59,18 @@ def create_admin_app(
     `record` (the recorder's) records an operator's replay so that the event is queued again
     for its services; `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`,
     behind the token like every API route (Prometheus: `authorization: {credentials: …}` in
-    the scrape config)."""
+    the scrape config). `archive`: replay from `{exchange}.archive` too (`[ledger] archive`)."""
+    replays = None
+    if archive:
+        view = ArchiveView(broker_url, exchange, message_keys)
+        replays = ArchiveReplays(ledger, view, record or ledger.record)
     broker = BrokerView(broker_url, message_keys, timeout=broker_timeout)
     api = AdminApi(
-        ledger, broker, record, CancelSender(broker_url, exchange, timeout=broker_timeout)
+        ledger,
+        broker,
+        record,
+        CancelSender(broker_url, exchange, timeout=broker_timeout),
+        archive=replays,
     )
     sessions, secret = Sessions(), Token(token.reveal() if isinstance(token, Secret) else token)
     console = Console(api, broker, sessions, secret)
@@ -66,6 +78,7 @@ def create_admin_app(
     routes = [
         Route("/api/events", api.list_events, methods=["GET"]),
         Route(event + "/replay", api.replay, methods=["POST"]),
+        Route("/api/replay", api.replay_range, methods=["POST"]),
         Route(event + "/cancel", api.cancel, methods=["POST"]),
         Route(event, api.show_event, methods=["GET"]),
         Route("/api/services", api.services, methods=["GET"]),

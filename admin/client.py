@@ -16,7 +16,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from hookgate.errors import HookgateError
 from hookgate.terminal import safe
 
-_TIMEOUT = 30.0  # seconds: a replay scans dead-letter queues
+_TIMEOUT = 30.0  # seconds: a replay scans dead-letter queues, then the archive
+_BULK_TIMEOUT = 300.0  # a bulk replay reads the archive for up to 240 s
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -68,11 +69,18 @@ class AdminClient:
         body = {"service": service} if service else {}
         return self._call("POST", _event_path(source, event_id) + "/replay", body)
 
+    def replay_range(self, **request: Any) -> dict[str, Any]:
+        """`POST /api/replay` with the given keys (None left out): see `admin.bulk`."""
+        body = {k: v for k, v in request.items() if v is not None}
+        return self._call("POST", "/api/replay", body, timeout=max(self._timeout, _BULK_TIMEOUT))
+
     def cancel(self, source: str, event_id: str, service: str | None) -> dict[str, Any]:
         body = {"service": service} if service else {}
         return self._call("POST", _event_path(source, event_id) + "/cancel", body)
 
-    def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             self.url + path, data=data, method=method
@@ -82,7 +90,7 @@ class AdminClient:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with _OPENER.open(request, timeout=self._timeout) as response:
+            with _OPENER.open(request, timeout=timeout or self._timeout) as response:
                 return _json(response.read())
         except urllib.error.HTTPError as err:
             try:

@@ -17,8 +17,12 @@ from hookgate.cli import config_arg, config_path, port
 from hookgate.errors import ConfigError, HookgateError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from admin.config import AdminConfig
+    from admin.ledger import LedgerStore
     from hookgate.cli import Commands
+    from hookgate.status import ServiceAnnouncement
 
 #: `gateway.config.GatewaySettings.port`, which admin may not import (a test pins the two).
 GATEWAY_DEFAULT_PORT = 8000
@@ -109,6 +113,7 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
 
     await check_ledger(config.ledger)  # a bad path or URL: one ConfigError line, at once
     ledger = open_ledger(config.ledger)
+    hook = await _archive(config, ledger) if config.ledger.archive else None
     metrics = CollectorRegistry()
     recorder = Recorder(
         config.broker.url.reveal(),
@@ -116,5 +121,42 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
         ledger,
         metrics,
         retention_days=config.ledger.retention_days,
+        on_announce=hook,
     )
-    return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)
+    if not config.ledger.archive:
+        return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)
+    from admin.archiver import Archiver, WithArchiver
+
+    archiver = Archiver(
+        config.broker.url.reveal(),
+        config.broker.exchange,
+        retention_days=config.ledger.retention_days,
+        max_bytes=config.ledger.archive_max_bytes,
+    )
+    both = WithArchiver(recorder, archiver)
+    return await serve(config, ledger, both, sockets=[listener], metrics=metrics)
+
+
+async def _archive(
+    config: AdminConfig, ledger: LedgerStore
+) -> Callable[[ServiceAnnouncement], Awaitable[None]]:
+    """Declare the archive with every announced service's patterns (a broker that is down
+    now is logged, and the archive declared on a later start); the hook that binds a newly
+    announced service's patterns."""
+    import logging
+
+    from admin import archive
+
+    url, exchange = config.broker.url.reveal(), config.broker.exchange
+    patterns = sorted({p for a in await ledger.services() for p in a.patterns})
+    try:
+        await archive.declare(
+            url, exchange, config.ledger.retention_days, config.ledger.archive_max_bytes, patterns
+        )
+    except HookgateError as err:
+        logging.getLogger("hookgate.admin").error("archive: not declared: %s", err)
+
+    async def bind(announcement: ServiceAnnouncement) -> None:
+        await archive.bind(url, exchange, announcement.patterns)
+
+    return bind

@@ -13,7 +13,9 @@ other table without reading it.
     backend = "sqlite"                 # memory | sqlite | postgres
     path = "var/ledger.sqlite3"        # sqlite
     url = "${HOOKGATE_LEDGER_URL}"     # postgres: postgresql://user:password@host:5432/db
-    retention_days = 14
+    retention_days = 14                # the ledger's events, and the archive's
+    archive = true                     # keep accepted events in a stream for replay
+    archive_max_bytes = 10_000_000_000 # the archive's cap besides its age (>= 64 MiB)
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from hookgate.settings import (
 LEDGER_BACKENDS = BACKEND_NAMES  # admin.ledger_registry: one list of names
 _MIN_TOKEN = 16  # characters: a shorter bearer token is a placeholder, not a credential
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
+_MIN_ARCHIVE_BYTES = 64 * 2**20  # a stream keeps at least one segment: a smaller cap is a typo
+_MAX_ARCHIVE_BYTES = 2**50
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class LedgerSettings:
     #: postgres: holds a password, so a `Secret`; `display_url()` for logs and errors.
     url: Secret | None = None
     retention_days: float = 14.0
+    #: Keep accepted events in the `{exchange}.archive` stream, for replay beyond the DLQ.
+    archive: bool = True
+    archive_max_bytes: int = 10_000_000_000
 
     def display_url(self) -> str:
         return display_url(self.url.reveal()) if self.url is not None else ""
@@ -116,7 +123,11 @@ def _admin(table: dict[str, Any]) -> AdminSettings:
 
 
 def _ledger(table: dict[str, Any]) -> LedgerSettings:
-    only_keys(table, {"backend", "path", "url", "retention_days"}, "ledger")
+    only_keys(
+        table,
+        {"backend", "path", "url", "retention_days", "archive", "archive_max_bytes"},
+        "ledger",
+    )
     d = LedgerSettings()
     backend = get_str(table, "backend", "ledger", d.backend)
     if backend not in LEDGER_BACKENDS:
@@ -138,4 +149,20 @@ def _ledger(table: dict[str, Any]) -> LedgerSettings:
         path=get_str(table, "path", "ledger", d.path),
         url=url,
         retention_days=get_number(table, "retention_days", "ledger", 14.0, positive=True),
+        archive=_get_bool(table, "archive", "ledger", d.archive),
+        archive_max_bytes=get_int(
+            table,
+            "archive_max_bytes",
+            "ledger",
+            d.archive_max_bytes,
+            _MIN_ARCHIVE_BYTES,
+            _MAX_ARCHIVE_BYTES,
+        ),
     )
+
+
+def _get_bool(table: dict[str, Any], key: str, path: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}.{key}: expected true or false (unquoted)")
+    return value

@@ -1,4 +1,4 @@
-"""`hookgate events list|show|replay|cancel`: event status through the admin API.
+"""`hookgate events list|show|replay|replay-range|cancel`: event status through the admin API.
 
 The token comes from `$HOOKGATE_ADMIN_TOKEN` only (a flag would show in `ps`); the URL from
 `--admin-url`, else `[admin]` host and port in the config file, else http://127.0.0.1:8081.
@@ -57,16 +57,19 @@ def add_events_commands(commands: Commands) -> None:
 
     replay = events_commands.add_parser(
         "replay",
-        help="send a dead-lettered event back to its service's work queue",
+        help="send one event to its services' work queues again",
         description="Move the event from the dead-letter queue of --service (default: of "
-        "every service whose dead-letter queue holds it) back to the work queue. Events that "
-        "did not fail cannot be replayed yet.",
+        "every service whose dead-letter queue holds it) back to the work queue. When no "
+        "dead-letter queue holds it (it completed), copy it from the archive of accepted "
+        "events to --service (default: every service that saw it or binds it). A message "
+        "whose signature does not verify with [broker] message_key is not replayed.",
     )
     _common(replay)
     replay.add_argument("source", metavar="SOURCE")
     replay.add_argument("event_id", metavar="EVENT_ID")
     replay.add_argument("--service", metavar="NAME", help="only this service")
     replay.set_defaults(run=_replay)
+    _add_replay_range(events_commands)
 
     cancel = events_commands.add_parser(
         "cancel",
@@ -80,6 +83,28 @@ def add_events_commands(commands: Commands) -> None:
     cancel.add_argument("event_id", metavar="EVENT_ID")
     cancel.add_argument("--service", metavar="NAME", help="only this service")
     cancel.set_defaults(run=_cancel)
+
+
+def _add_replay_range(events_commands: Any) -> None:
+    bulk = events_commands.add_parser(
+        "replay-range",
+        help="send every archived event of a time range to one service again",
+        description="Copy the events received between --since and --until (of --source, "
+        "of --type) from the archive of accepted events to the work queue of --service, "
+        "oldest first, at most --limit; only those the service binds. Each is recorded in "
+        "the ledger as replayed. Times are RFC 3339 with an offset, e.g. "
+        "2026-12-01T00:00:00Z.",
+    )
+    _common(bulk)
+    bulk.add_argument("--service", metavar="NAME", required=True, help="the service (required)")
+    bulk.add_argument("--since", metavar="TIME", required=True, help="received at or after")
+    bulk.add_argument("--until", metavar="TIME", help="received at or before (default: now)")
+    bulk.add_argument("--source", help="only this source's events (default: every source)")
+    bulk.add_argument(
+        "--type", metavar="PATTERN", help="only these types: exact, or invoice.* / invoice.#"
+    )
+    bulk.add_argument("--limit", type=positive_int, help="at most this many (1000; max 100000)")
+    bulk.set_defaults(run=_replay_range)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -182,10 +207,35 @@ def _show(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     answer = _client(args).replay(args.source, args.event_id, args.service)
     names = ", ".join(safe(name) for name in answer.get("replayed", []))
-    print(f"replayed {safe(args.source)} {safe(args.event_id)} to {names}")
+    origins = sorted(set((answer.get("from") or {}).values()))
+    where = f" from the {' and the '.join(origins)}" if origins else ""
+    print(f"replayed {safe(args.source)} {safe(args.event_id)} to {names}{safe(where)}")
     if answer.get("refused"):
         refused = ", ".join(safe(name) for name in answer["refused"])
         print(f"hookgate: warning: not replayed to {refused}: its signature does not verify")
+    if answer.get("detail"):
+        print(f"hookgate: warning: {safe(answer['detail'])}")
+    return 0
+
+
+def _replay_range(args: argparse.Namespace) -> int:
+    answer = _client(args).replay_range(
+        service=args.service,
+        since=args.since,
+        until=args.until,
+        source=args.source,
+        type=args.type,
+        limit=args.limit,
+    )
+    print(
+        f"replayed {answer.get('replayed', 0)} events to {safe(args.service)} "
+        f"({answer.get('scanned', 0)} archived read; stopped: {safe(answer.get('stopped', '-'))})"
+    )
+    if answer.get("refused"):
+        print(f"hookgate: warning: {answer['refused']} not replayed: signature does not verify")
+    if answer.get("next_since"):
+        more = "stopped at --limit" if answer.get("stopped") == "limit" else "stopped at a bound"
+        print(f"hookgate: {more}; to go on: --since {safe(answer['next_since'])}")
     if answer.get("detail"):
         print(f"hookgate: warning: {safe(answer['detail'])}")
     return 0

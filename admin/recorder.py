@@ -11,7 +11,9 @@ is counted and skipped: it would never decode.
 
 A service announcement is remembered (`ledger.announce`) and kept here too: an `accepted`,
 `forwarded` or `replayed` change adds a `queued` change, at the same time, for each announced
-service whose handlers' patterns match the event's routing key.
+service whose handlers' patterns match the event's routing key. `on_announce` hears each
+announcement too (`hookgate admin` binds the archive with the service's patterns); its
+failure is logged, never stops the recording.
 
 Retention: a background loop deletes events last changed more than `retention_days` ago, a
 small batch per call, yielding between calls, so pruning never stalls the recording.
@@ -23,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiormq
 from aiormq.abc import DeliveredMessage
@@ -95,6 +97,7 @@ class Recorder:
         retention_days: float = 14.0,
         prune_interval: float = 300.0,
         prune_batch: int = 1000,
+        on_announce: Callable[[ServiceAnnouncement], Awaitable[object]] | None = None,
     ) -> None:
         self._url = url
         self._exchange = exchange
@@ -108,6 +111,7 @@ class Recorder:
         self._prune_interval = prune_interval
         self._prune_batch = prune_batch
         self._services: dict[str, ServiceAnnouncement] = {}
+        self._on_announce = on_announce
         self._inbox: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
         self._stopping = asyncio.Event()
         #: Set while consuming (the queue declared and bound).
@@ -259,6 +263,7 @@ class Recorder:
             if isinstance(item, ServiceAnnouncement):
                 await self._ledger.announce(item)
                 self._services[item.service] = item
+                await self._announced(item)
             elif isinstance(item, Tally):
                 counts.extend(
                     Count("source", item.source, item.minute, reason, n)
@@ -275,6 +280,17 @@ class Recorder:
             await self._ledger.count(counts)
         for item in items:
             self.metrics.messages[_kind(item)].inc()
+
+    async def _announced(self, announcement: ServiceAnnouncement) -> None:
+        if self._on_announce is None:
+            return
+        try:
+            await self._on_announce(announcement)
+        except Exception as err:  # a hook's failure never stops the recording
+            _log.warning(
+                "recorder: the announcement hook failed",
+                extra={"fields": {"service": announcement.service, "error": repr(err)[:300]}},
+            )
 
     def _queued(self, change: StatusChange) -> list[StatusChange]:
         if change.event_type is None:

@@ -60,6 +60,7 @@ async def serve(
         message_keys=[key.reveal() for key in config.broker.message_keys],
         record=getattr(recorder, "record", None),
         metrics=metrics,
+        archive=config.ledger.archive,
     )
     server = _Server(
         uvicorn.Config(

@@ -176,7 +176,7 @@ class Dispatcher:
             event.source, event.id, self._service.name, event.replays
         ):
             return Outcome(ConsumeOutcome.CANCELLED, handler.name)
-        store_key = idempotency_key(event.source, event.id)
+        store_key = idempotency_key(event.source, event.id, event.replays)
         try:
             if await self._store_call("is_done", store_key):
                 return Outcome(ConsumeOutcome.DUPLICATE, handler.name)

@@ -103,8 +103,10 @@ def as_idempotency_store(value: object, service: str) -> IdempotencyStore | None
     return value  # type: ignore[return-value]  # checked: it has the protocol's coroutines
 
 
-def idempotency_key(source: str, event_id: str) -> str:
-    return f"{source}:{event_id}"
+def idempotency_key(source: str, event_id: str, replay: int = 0) -> str:
+    """The store's key for an event; an operator's replay (`hookgate-replays` = `replay`) has
+    its own, so a completed event that is replayed on purpose runs again, once."""
+    return f"{source}:{event_id}" + (f":replay-{replay}" if replay else "")
 
 
 def _open_memory(location: str, service: str, ttl_seconds: float) -> MemoryIdempotencyStore:

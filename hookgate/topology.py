@@ -15,6 +15,25 @@ Per consumer service `billing`:
   longer one.
 - `billing.dead`: quorum queue, the parking lot that `hookgate dlq` inspects and replays.
 
+The archive of accepted events (declared by `hookgate admin` when `[ledger] archive` is on):
+- `webhooks.archive`: a stream (`x-max-age` = `[ledger] retention_days`, a byte cap, small
+  segments so retention drops little at a time) that `hookgate admin` replays from.
+- `webhooks.archive.inbox`: a quorum queue that feeds it. RabbitMQ 3.10 stores a stream's
+  messages as AMQP 1.0 and drops header values that are tables (the forwarded
+  `hookgate-http-headers`), so an event bound straight to the stream could neither be
+  replayed whole nor verified: `hookgate admin` moves each inbox message into the stream
+  with that table as one JSON string, and restores it when it reads the stream back.
+- The inbox is bound to `webhooks.unrouted` (so what no service binds is archived too) and to
+  `webhooks` with each consumer binding's pattern, never with `#`: an alternate exchange only
+  receives what *no* binding matched, so a `#` binding would route every event and the
+  unrouted queue would never hear of one again. Mirroring the services' patterns archives
+  each event exactly once (a queue takes one copy per publish however many of its bindings
+  match) and leaves the unrouted signal as it was. The cost: the archive's bindings must
+  follow the services'. `declare_service_topology` binds them (when the archive exists and
+  the credentials may), and `hookgate admin` binds every announced service's at startup and
+  on each announcement. A pattern left bound after its service is deleted keeps its events
+  out of the unrouted queue (they are archived, not lost): unbind it from the inbox too.
+
 All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
 makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
 
@@ -29,6 +48,7 @@ names and arguments, not the consumer runtime.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -73,6 +93,74 @@ _REFUSED = (
 def unrouted_name(exchange: str) -> str:
     """The alternate exchange and the queue that keeps unmatched events."""
     return f"{exchange}.unrouted"
+
+
+def archive_name(exchange: str) -> str:
+    """The stream that keeps accepted events for replay (`webhooks.archive`)."""
+    return f"{exchange}.archive"
+
+
+def archive_inbox(exchange: str) -> str:
+    """The queue bound where the archive should be (`webhooks.archive.inbox`)."""
+    return f"{archive_name(exchange)}.inbox"
+
+
+def archive_arguments(retention_days: float, max_bytes: int) -> FieldTable:
+    """A stream kept `retention_days` and at most `max_bytes`. Retention drops whole
+    segments: one is a twentieth of the cap (1 MiB to 64 MiB), so little is dropped early."""
+    segment = max(2**20, min(64 * 2**20, max_bytes // 20))
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": f"{math.ceil(retention_days * 86400)}s",
+        "x-max-length-bytes": max_bytes,
+        "x-stream-max-segment-size-bytes": segment,
+    }
+
+
+async def declare_archive(
+    channel: aiormq.abc.AbstractChannel, exchange: str, retention_days: float, max_bytes: int
+) -> None:
+    """Declare the archive stream and its inbox, bound to the unrouted exchange (the ingress
+    topology must exist). `TopologyError` when the stream exists with other arguments: the
+    broker keeps the first ones (change retention with a policy, or delete the stream)."""
+    name = archive_name(exchange)
+    try:
+        await channel.queue_declare(
+            name, durable=True, arguments=archive_arguments(retention_days, max_bytes)
+        )
+    except aiormq.exceptions.ChannelPreconditionFailed as err:
+        raise TopologyError(
+            f"stream {name!r} exists with other retention arguments ({err}); it keeps those: "
+            f"change them with a policy (rabbitmqctl set_policy ... '^{name}$' "
+            """'{"max-age":"14D"}' --apply-to queues) or delete the stream (losing the archive)"""
+        ) from err
+    inbox = archive_inbox(exchange)
+    await channel.queue_declare(inbox, durable=True, arguments={"x-queue-type": "quorum"})
+    await channel.queue_bind(inbox, unrouted_name(exchange), routing_key="")
+
+
+async def bind_archive(
+    channel: aiormq.abc.AbstractChannel, exchange: str, patterns: Sequence[str]
+) -> None:
+    """Bind the archive's inbox to the ingress exchange with these consumer patterns."""
+    for pattern in patterns:
+        await channel.queue_bind(archive_inbox(exchange), exchange, routing_key=pattern)
+
+
+async def _archive_too(
+    connection: aiormq.abc.AbstractConnection, exchange: str, patterns: Sequence[str]
+) -> None:
+    """Bind the archive with a service's patterns when it exists and these credentials may;
+    else leave it to `hookgate admin`, which binds announced services' patterns."""
+    channel = await connection.channel()
+    try:
+        await channel.queue_declare(archive_inbox(exchange), passive=True)
+        await bind_archive(channel, exchange, patterns)
+    except (*_REFUSED, aiormq.exceptions.ChannelNotFoundEntity):
+        pass
+    finally:
+        if not channel.is_closed:
+            await channel.close()
 
 
 def status_exchange(exchange: str) -> str:
@@ -232,6 +320,8 @@ async def declare_service_topology(
     Uses its own channel: a refused declaration closes the channel it was made on.
     """
     await ensure_gateway_topology(connection, exchange)
+    # Before the work queue's bindings: no event reaches the service unarchived.
+    await _archive_too(connection, exchange, [h.pattern for h in service.handlers])
     channel = await connection.channel()
     try:
         queue = work_queue(service)

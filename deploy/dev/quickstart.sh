@@ -56,19 +56,21 @@ stop() {
     wait $server $consumer $admin 2>/dev/null || true
     # The demo service is gone: drop its queues, or the work queue would keep collecting every
     # Stripe invoice and GitHub event sent to this broker, with nobody consuming it; and the
-    # recorder's queue, or it would keep collecting every status change.
-    echo "hookgate: removing the demo service's queues and the status recorder's" >&2 || true
+    # recorder's queue, or it would keep collecting every status change; and the archive's
+    # (its inbox is bound with the demo service's patterns).
+    echo "hookgate: removing the demo service's queues, the recorder's and the archive" >&2 || true
     "$hookgate" topology delete -c "$config" --service "$service" --force >&2 || true
     .venv/bin/python - "$config" <<'PY' >&2 || true
 import asyncio, sys, aiormq
 from admin.recorder import ledger_queue
 from hookgate.settings import load_broker_settings
-from hookgate.topology import cancel_stream
+from hookgate.topology import archive_inbox, archive_name, cancel_stream
 broker = load_broker_settings(sys.argv[1])
 async def delete():
     connection = await aiormq.connect(broker.url.reveal())
     try:
-        for queue in (ledger_queue(broker.exchange), cancel_stream(broker.exchange)):
+        for queue in (ledger_queue(broker.exchange), cancel_stream(broker.exchange),
+                      archive_inbox(broker.exchange), archive_name(broker.exchange)):
             await (await connection.channel()).queue_delete(queue)
             print(f"deleted queue {queue}")
     finally:

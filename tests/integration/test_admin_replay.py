@@ -112,7 +112,7 @@ async def test_replay_moves_the_event_to_the_work_queue_and_records_it(
             )
             response = await client.post("/api/events/shop/evt%2F1%20%25/replay", headers=AUTH)
             assert response.status_code == 202, response.text
-            assert response.json() == {"replayed": [name]}
+            assert response.json() == {"replayed": [name], "from": {name: "dead-letter queue"}}
             # The other source's copy stays (handed back unacked: counted again shortly).
             dead = dead_queue(ServiceShape(name))
             await eventually(lambda: depth_is(channel, dead, 1), 5, "the other copy back")

@@ -18,7 +18,7 @@ import pytest
 
 from admin.recorder import ledger_queue
 from consumers.run import load_service
-from hookgate.topology import all_queues
+from hookgate.topology import all_queues, archive_inbox, archive_name
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import REPO, eventually
 
@@ -72,16 +72,19 @@ async def test_quickstart_deletes_the_demo_queues_when_stopped(
         assert re.search(r"(?m)^status +completed$", timeline), timeline
         for step in ("accepted", "queued", "running", "completed"):
             assert re.search(rf"(?m)^\S+ +\S+ +{step} ", timeline), (step, timeline)
-        recorder_queue = ledger_queue(exchange)
-        assert await _existing([recorder_queue]) == [recorder_queue]
+        admin_queues = [ledger_queue(exchange), archive_inbox(exchange), archive_name(exchange)]
+        assert await _existing(admin_queues) == admin_queues
         os.killpg(script.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         await eventually(lambda: script.poll() is not None, 60, "the quickstart to stop")
-        assert await _existing([*queues, recorder_queue]) == [], log.read_text()[-3000:]
+        assert await _existing([*queues, *admin_queues]) == [], log.read_text()[-3000:]
     finally:
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait(10)
-        await _cleanup([*queues, ledger_queue(exchange)], exchange)
+        await _cleanup(
+            [*queues, ledger_queue(exchange), archive_inbox(exchange), archive_name(exchange)],
+            exchange,
+        )
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -154,6 +154,21 @@ def test_replay_with_the_broker_down_is_one_line(
     assert "answered 503: the broker is unavailable" in one_error_line(capsys)
 
 
+@pytest.mark.usefixtures("token")
+def test_replay_range_without_an_archive_is_one_line(
+    admin_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["events", "replay-range", "--admin-url", admin_url, "--service", "billing"]
+    assert main([*argv, "--since", "2026-12-01T00:00:00Z", "--type", "invoice.*"]) == 2
+    line = one_error_line(capsys)
+    assert "answered 404" in line
+    assert "archive = false" in line
+    with pytest.raises(SystemExit) as exited:  # argparse: --since is required
+        main(argv)
+    assert exited.value.code == 2
+    assert "--since" in capsys.readouterr().err
+
+
 def test_a_wrong_token_is_one_line(
     admin_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -306,7 +321,7 @@ def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     config = _config(
         tmp_path,
         f'[admin]\ntoken = "{TOKEN}"\nport = 0\n[ledger]\nbackend = "memory"\n'
-        "retention_days = 3\n"
+        "retention_days = 3\narchive = false\n"
         '[broker]\nurl = "amqp://u:p@127.0.0.1:5672/"\nexchange = "hooks"\n',
     )
     assert main(["admin", "--config", config, "--log-level", "error"]) == 0
@@ -314,7 +329,7 @@ def test_hookgate_admin_opens_the_ledger_runs_the_recorder_and_stops_on_sigint(
     assert [settings.backend for settings in opened] == ["memory"]
     args, kwargs = made[0]
     assert args[:3] == ("amqp://u:p@127.0.0.1:5672/", "hooks", ledger)
-    assert kwargs == {"retention_days": 3.0}
+    assert kwargs == {"retention_days": 3.0, "on_announce": None}
     assert ledger.closed
 
 

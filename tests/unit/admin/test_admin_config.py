@@ -30,6 +30,7 @@ def test_defaults_and_only_its_own_tables_are_interpolated() -> None:
         None,
     )
     assert config.ledger.retention_days == 14.0
+    assert (config.ledger.archive, config.ledger.archive_max_bytes) == (True, 10_000_000_000)
     assert config.broker.exchange == "webhooks"
 
 
@@ -54,8 +55,21 @@ def test_postgres_needs_its_url_and_never_shows_the_password() -> None:
         (_raw(ledger={"backend": "mongo"}), r"^ledger\.backend: expected one of"),
         (_raw(ledger={"retention_days": 0}), r"^ledger\.retention_days: expected a positive"),
         (_raw(admin={"token": TOKEN, "prot": 1}), r"^admin\.prot: unknown key"),
+        (_raw(ledger={"archive": "yes"}), r"^ledger\.archive: expected true or false"),
+        (_raw(ledger={"archive": 1}), r"^ledger\.archive: expected true or false"),
+        (_raw(ledger={"archive_max_bytes": "1GB"}), r"^ledger\.archive_max_bytes: expected an"),
+        (
+            _raw(ledger={"archive_max_bytes": 1000}),
+            r"^ledger\.archive_max_bytes: expected an integer from 67108864",
+        ),
     ],
 )
 def test_bad_values_are_named_by_key_path(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_admin_config(raw, {"TOKEN": TOKEN})
+
+
+def test_the_archive_can_be_turned_off_and_capped() -> None:
+    raw = _raw(ledger={"archive": False, "archive_max_bytes": 2**30, "retention_days": 3})
+    ledger = parse_admin_config(raw, {"TOKEN": TOKEN}).ledger
+    assert (ledger.archive, ledger.archive_max_bytes, ledger.retention_days) == (False, 2**30, 3)

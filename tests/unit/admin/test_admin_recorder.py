@@ -134,3 +134,19 @@ async def test_a_change_the_ledger_refuses_is_skipped_alone_and_the_rest_recorde
     assert await ledger.event("stripe", "evt_2") is not None
     assert await ledger.event("stripe", "evt_bad") is None
     assert registry.get_sample_value("hookgate_ledger_bad_messages_total") == 1
+
+
+async def test_each_announcement_is_heard_and_a_failing_hook_stops_nothing() -> None:
+    heard: list[str] = []
+
+    async def hook(announcement: ServiceAnnouncement) -> None:
+        heard.append(announcement.service)
+        if announcement.service == "audit":
+            raise ConnectionError("the broker went away")
+
+    ledger = MemoryLedger()
+    recorder = Recorder(NOWHERE, "webhooks", ledger, CollectorRegistry(), on_announce=hook)
+    await recorder._store(_messages(BILLING, AUDIT, SHIPPING, _accepted()))
+    assert heard == ["billing", "audit", "shipping"]
+    assert [a.service for a in await ledger.services()] == ["audit", "billing", "shipping"]
+    assert await ledger.event("stripe", "evt_1") is not None

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from consumers import (
     SqliteIdempotencyStore,
     idempotency_store,
 )
+from consumers.dispatch import ConsumeOutcome
 from consumers.idempotency_redis import RedisIdempotencyStore
 from consumers.idempotency_registry import BACKEND_NAMES, IdempotencyBackend, idempotency_backend
 from consumers.testing import deliver, make_event
@@ -223,3 +225,26 @@ async def test_redis_store_answers_again_after_redis_restarts(tmp_path: Path) ->
             assert await asyncio.wait_for(store.is_done("stripe:evt_1", 0), 10) is False
         finally:
             await store.close()
+
+
+def test_an_operators_replay_of_a_completed_event_runs_once_more() -> None:
+    runs: list[int] = []
+    service = Service("billing", idempotency="memory")
+
+    @service.handler("test.#")
+    def handle(event: object) -> None:
+        runs.append(getattr(event, "replays", 0))
+
+    store = service.idempotency
+    event = make_event({"n": 1}, type="invoice.paid", id="evt_1")
+    replayed = replace(event, replays=1)  # `hookgate-replays` 1 on the copy
+    outcomes = [
+        deliver(service, e, idempotency=store).kind for e in (event, event, replayed, replayed)
+    ]
+    assert outcomes == [
+        ConsumeOutcome.SUCCESS,
+        ConsumeOutcome.DUPLICATE,
+        ConsumeOutcome.SUCCESS,
+        ConsumeOutcome.DUPLICATE,
+    ]
+    assert runs == [0, 1]
