@@ -7,7 +7,10 @@ bodies and a unique X-GitHub-Delivery per request: `bare` (no broker), `lean` (H
 dedupe + aiormq confirmed publish), and hookgate with its memory, SQLite and Redis dedupe stores
 (Redis: the local server, under a key prefix of this run's own, deleted at the end), and
 `hookgate-status`: memory dedupe with an `[admin]` table, so it emits event status (into a
-queue of the run's own, counted and deleted at the end).
+queue of the run's own, counted and deleted at the end); `hookgate-admin`: the same with a real
+`hookgate admin` beside it on this machine (SQLite ledger, archive on: the recorder's queue,
+the archive's inbox and stream all take their share of the broker and the CPU), its queues and
+stream deleted at the end.
 Rounds interleave the targets so drift on a noisy machine hits all of them alike; the median
 round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk), the local
 RabbitMQ and Redis. Every published message is counted on the broker and checked against wrk's
@@ -36,7 +39,13 @@ from pathlib import Path
 
 import aiormq
 
-from hookgate.topology import declare_gateway_topology, declare_status_exchange, status_exchange
+from hookgate.topology import (
+    archive_inbox,
+    archive_name,
+    declare_gateway_topology,
+    declare_status_exchange,
+    status_exchange,
+)
 from tests.redis_kit import REDIS_URL, delete_prefix, shared_redis
 
 AMQP_URL = os.environ.get("HOOKGATE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -54,7 +63,12 @@ def _free_port() -> int:
 def _config(tmp: Path, backend: str, secret: str, *, admin: bool = False) -> Path:
     path = tmp / f"hookgate-{backend}{'-status' if admin else ''}.toml"
     path.write_text(
-        (f'[admin]\ntoken = "{secrets.token_hex(16)}"\n' if admin else "")
+        (
+            f'[admin]\ntoken = "{secrets.token_hex(16)}"\nport = {_free_port()}\n'
+            f'[ledger]\nbackend = "sqlite"\npath = "{tmp / "ledger.sqlite3"}"\n'
+            if admin
+            else ""
+        )
         + f'[broker]\nurl = "{AMQP_URL}"\nexchange = "{EXCHANGE}"\n'
         f'[dedupe]\nbackend = "{backend}"\npath = "{tmp / "dedupe.sqlite3"}"\n'
         f'url = "{REDIS_URL}"\nkey_prefix = "{REDIS_PREFIX}"\n'
@@ -86,7 +100,31 @@ def _commands(tmp: Path, secret: str) -> dict[str, list[str]]:
         "hookgate-sqlite": [*serve, str(_config(tmp, "sqlite", secret))],
         "hookgate-redis": [*serve, str(_config(tmp, "redis", secret))],
         "hookgate-status": [*serve, str(_config(tmp, "memory", secret, admin=True))],
+        "hookgate-admin": [*serve, str(_config(tmp, "memory", secret, admin=True))],
     }
+
+
+def _admin(tmp: Path, log: object) -> subprocess.Popen[bytes]:
+    """`hookgate admin` on the status config, once its recorder and archiver have started."""
+    config = tmp / "hookgate-memory-status.toml"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hookgate", "admin", "-c", str(config), "--log-level", "warning"],
+        stdout=log,  # type: ignore[arg-type]
+        stderr=subprocess.STDOUT,
+    )
+    port = int(re.search(r"port = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    _wait_listening(port, process)
+    time.sleep(1.0)  # the recorder's and the archiver's queues declared and bound
+    return process
+
+
+async def _delete_admin_queues() -> None:
+    connection = await aiormq.connect(AMQP_URL)
+    channel = await connection.channel()
+    for queue in (f"{status_exchange(EXCHANGE)}.ledger", archive_inbox(EXCHANGE)):
+        await channel.queue_delete(queue)
+    await channel.queue_delete(archive_name(EXCHANGE))
+    await connection.close()
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -204,6 +242,7 @@ def main() -> None:
             }
             command = [*commands[name], "--port", str(port)]
             with open(tmp / f"{name}.log", "ab") as log:
+                admin = _admin(tmp, log) if name == "hookgate-admin" else None
                 process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 _wait_listening(port, process)
@@ -216,6 +255,9 @@ def main() -> None:
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
+                if admin is not None:
+                    admin.send_signal(signal.SIGTERM)
+                    admin.wait(timeout=30)
             published = asyncio.run(_purge())
             statuses = asyncio.run(_status())
             results[name].append(rate)
@@ -236,6 +278,8 @@ def main() -> None:
         print(f"  {name:<16} {median:>8.0f}  {ratio}")
     shutil.rmtree(tmp, ignore_errors=True)
     asyncio.run(_status(delete=True))
+    if "hookgate-admin" in targets:
+        asyncio.run(_delete_admin_queues())
     if "hookgate-redis" in targets:
         client = shared_redis()
         delete_prefix(client, REDIS_PREFIX)  # the run's keys only: the server is shared
