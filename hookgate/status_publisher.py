@@ -45,10 +45,10 @@ class StatusPublisher:
     """Buffered, unconfirmed publishes to `{exchange}.status`.
 
     `emitted` counts messages taken into the buffer, `dropped` those refused because it was
-    full, `published` those written to the broker. After a quiet spell the task waits
-    `linger` seconds for more to gather before it sends. `counts`, when set, hears from the
-    background task (never from `emit`) how many were emitted and dropped since it last did:
-    the metrics, at no cost to the hot path."""
+    full, `published` those written to the broker. The task sends a full batch (`batch`
+    messages) at once, anything less after waiting `linger` seconds for more to gather.
+    `counts`, when set, hears from the background task (never from `emit`) how many were
+    emitted and dropped since it last did: the metrics, at no cost to the hot path."""
 
     def __init__(
         self,
@@ -206,3 +206,8 @@ class StatusPublisher:
             for _ in range(count):
                 buffer.popleft()
             self.published += count - skipped
+            if len(buffer) < self._batch and not self._closing:
+                # Under load too, let the next batch gather rather than send a message per
+                # few changes: at most one small message per `linger` (each write costs the
+                # process about what the encoding of a whole batch does).
+                await asyncio.sleep(self._linger)
