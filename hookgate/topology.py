@@ -169,6 +169,12 @@ def status_exchange(exchange: str) -> str:
     return f"{exchange}.status"
 
 
+def ledger_queue(exchange: str) -> str:
+    """`hookgate admin`'s recorder queue (`webhooks.status.ledger`), bound to the status
+    exchange with `#`."""
+    return f"{status_exchange(exchange)}.ledger"
+
+
 async def declare_status_exchange(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
     """Declare (idempotently) the status exchange of the ingress exchange `exchange`."""
     await channel.exchange_declare(status_exchange(exchange), exchange_type="topic", durable=True)
