@@ -37,6 +37,10 @@ The archive of accepted events (declared by `hookgate admin` when `[ledger] arch
 All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
 makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
 
+Event status (`hookgate.status`, declared by `hookgate admin`): `webhooks.status`, a topic
+exchange the gateway and consumers publish status to, and `webhooks.status.ledger`, the
+recorder's quorum queue, bound to it with `#`.
+
 Cancellations (`hookgate.cancel`): `webhooks.cancellations`, a stream (RabbitMQ 3.9+) the admin
 API appends an operator's cancel to and every consumer process reads from its start: a worker
 started after the cancel, or one whose event waits an hour in a retry tier, still learns of it.
