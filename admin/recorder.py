@@ -35,7 +35,9 @@ from admin.ledger import Count, LedgerStore, LedgerUnavailable
 from admin.recorder_metrics import RecorderMetrics
 from hookgate.routing import routing_key, topic_matches
 from hookgate.status import Message, ServiceAnnouncement, Status, StatusChange, Tally, decode_batch
-from hookgate.topology import declare_status_exchange, status_exchange
+from hookgate.topology import declare_status_exchange, ledger_queue, status_exchange
+
+__all__ = ["Recorder", "ledger_queue", "replayed_change"]
 
 _log = logging.getLogger("hookgate.recorder")
 
@@ -44,11 +46,6 @@ _CONNECT_TIMEOUT = 10.0
 _STORE_RETRY_MIN, _STORE_RETRY_MAX = 0.2, 5.0
 _QUEUES = (Status.ACCEPTED, Status.FORWARDED, Status.REPLAYED)  # changes that queue an event
 _AMQP_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, RuntimeError)
-
-
-def ledger_queue(exchange: str) -> str:
-    """The recorder's queue: named from the ingress exchange, like the status exchange."""
-    return f"{status_exchange(exchange)}.ledger"
 
 
 def replayed_change(

@@ -10,6 +10,13 @@ The reader consumes the stream from its first message, so a process started afte
 knows it too. `caught_up` is set once the stream stopped delivering for `settle` seconds (a
 stream's declare does not tell its length), or after `catch_up_limit`: `hookgate consume`
 waits for it before it consumes work. After a lost connection it goes on from the next offset.
+
+It declares the stream where its user may (a development broker's). A least-privilege
+service user may only read it (`consumers.permissions`: configure would let one service delete
+every service's cancels): the refused declare is passed over and the reader consumes the
+stream `hookgate admin` declared; while there is none yet (admin declares it at its first
+cancel) there is nothing to skip, so the reader counts as caught up and looks again every few
+seconds.
 """
 
 from __future__ import annotations
@@ -174,7 +181,7 @@ class CancelReader:
         channel = await connection.channel()
         try:
             await declare_cancel_stream(channel, self._exchange)
-        except TopologyError:  # a user that may not declare it: hookgate admin does
+        except TopologyError:  # a user that may only read it: hookgate admin declares it
             channel = await connection.channel()
         return channel
 

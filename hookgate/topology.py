@@ -37,6 +37,10 @@ The archive of accepted events (declared by `hookgate admin` when `[ledger] arch
 All declarations are idempotent. Changing a queue's arguments later (e.g. `delivery_limit`)
 makes the broker refuse the redeclaration: `TopologyError` says which queue and what to do.
 
+Event status (`hookgate.status`, declared by `hookgate admin`): `webhooks.status`, a topic
+exchange the gateway and consumers publish status to, and `webhooks.status.ledger`, the
+recorder's quorum queue, bound to it with `#`.
+
 Cancellations (`hookgate.cancel`): `webhooks.cancellations`, a stream (RabbitMQ 3.9+) the admin
 API appends an operator's cancel to and every consumer process reads from its start: a worker
 started after the cancel, or one whose event waits an hour in a retry tier, still learns of it.
@@ -167,6 +171,12 @@ def status_exchange(exchange: str) -> str:
     """The topic exchange status changes travel on (`hookgate.status`): named from the ingress
     exchange, so two deployments sharing a broker never mix their statuses."""
     return f"{exchange}.status"
+
+
+def ledger_queue(exchange: str) -> str:
+    """`hookgate admin`'s recorder queue (`webhooks.status.ledger`), bound to the status
+    exchange with `#`."""
+    return f"{status_exchange(exchange)}.ledger"
 
 
 async def declare_status_exchange(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:

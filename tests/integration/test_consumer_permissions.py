@@ -7,13 +7,9 @@ deployer's, larger, set."""
 from __future__ import annotations
 
 import asyncio
-import secrets
-import shutil
-import subprocess
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiormq
 import pytest
@@ -22,7 +18,6 @@ from pamqp.commands import Basic
 from consumers import Event, Reject, Service
 from consumers.dlq import peek
 from consumers.permissions import (
-    Permissions,
     deployer_permissions,
     gateway_permissions,
     service_permissions,
@@ -33,6 +28,7 @@ from hookgate.topology import ensure_gateway_topology
 from tests.integration.cases import CASES
 from tests.integration.conftest import make_config, running_gateway
 from tests.integration.consumer_kit import eventually, publish_event, running_worker
+from tests.integration.permission_kit import Broker, refusals, throwaway_broker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -41,38 +37,10 @@ SERVICE = "billing"
 GITHUB = CASES["github"]
 
 
-class Broker:
-    """A vhost of its own on the local broker, and users made with `rabbitmqctl`."""
-
-    def __init__(self) -> None:
-        self.vhost = f"hg-perm-{uuid.uuid4().hex[:8]}"
-        self.users: list[str] = []
-
-    def ctl(self, *args: str) -> None:
-        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-    def user(self, role: str, permissions: Permissions) -> str:
-        """A new user with `permissions` on the vhost; its AMQP URL (random password)."""
-        name = f"{self.vhost}-{role}"
-        password = secrets.token_hex(16)
-        self.ctl("add_user", name, password)
-        self.users.append(name)
-        self.ctl("set_permissions", "-p", self.vhost, name, *permissions)
-        return f"amqp://{name}:{password}@127.0.0.1:5672/{self.vhost}"
-
-
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    if shutil.which("rabbitmqctl") is None:
-        pytest.fail("rabbitmqctl is needed to create the throwaway vhost and users")
-    b = Broker()
-    b.ctl("add_vhost", b.vhost)
-    try:
+    with throwaway_broker() as b:
         yield b
-    finally:
-        for name in b.users:
-            subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", b.vhost], capture_output=True)
 
 
 @pytest.fixture
@@ -114,7 +82,7 @@ async def test_each_user_can_do_its_job_and_no_more(
             "read the unrouted queue": lambda ch: ch.basic_get(f"{EXCHANGE}.unrouted"),
             "delete the exchange": lambda ch: ch.exchange_delete(EXCHANGE),
         }
-        assert await _refusals(gateway, refused) == set(refused)
+        assert await refusals(gateway, refused) == set(refused)
     finally:
         await gateway.close()
 
@@ -157,7 +125,7 @@ async def test_each_user_can_do_its_job_and_no_more(
             "declare another service's queue": lambda ch: ch.queue_declare("shipping"),
             "delete the unrouted queue": lambda ch: ch.queue_delete(f"{EXCHANGE}.unrouted"),
         }
-        assert await _refusals(service_conn, refused) == set(refused)
+        assert await refusals(service_conn, refused) == set(refused)
         # The documented limit: amq.default lets it put a message into any queue by name.
         channel = await service_conn.channel(publisher_confirms=True)
         confirm = await channel.basic_publish(
@@ -174,27 +142,6 @@ async def test_each_user_can_do_its_job_and_no_more(
         f"{SERVICE}.retry.300ms",
         f"{SERVICE}.dead",
     ]
-
-
-async def _refusals(
-    connection: aiormq.abc.AbstractConnection,
-    attempts: dict[str, Callable[[aiormq.abc.AbstractChannel], Awaitable[Any]]],
-) -> set[str]:
-    """The attempts the broker refused with ACCESS_REFUSED (each on a channel of its own)."""
-    refused = set()
-    for what, attempt in attempts.items():
-        channel = await connection.channel(publisher_confirms=True)
-        try:
-            await attempt(channel)
-            await asyncio.sleep(0.1)  # a refused publish closes the channel asynchronously
-            if channel.is_closed:
-                refused.add(what)
-        except aiormq.exceptions.ChannelAccessRefused:
-            refused.add(what)
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-    return refused
 
 
 def _config(tmp_path: Path, url: str) -> str:
