@@ -55,8 +55,10 @@ def add_events_commands(commands: Commands) -> None:
     show.add_argument("event_id", metavar="EVENT_ID")
     show.set_defaults(run=_show)
 
-    replay = events_commands.add_parser(
+    _add_event_action(
+        events_commands,
         "replay",
+        _replay,
         help="send one event to its services' work queues again",
         description="Move the event from the dead-letter queue of --service (default: of "
         "every service whose dead-letter queue holds it) back to the work queue. When no "
@@ -64,25 +66,28 @@ def add_events_commands(commands: Commands) -> None:
         "events to --service (default: every service that saw it or binds it). A message "
         "whose signature does not verify with [broker] message_key is not replayed.",
     )
-    _common(replay)
-    replay.add_argument("source", metavar="SOURCE")
-    replay.add_argument("event_id", metavar="EVENT_ID")
-    replay.add_argument("--service", metavar="NAME", help="only this service")
-    replay.set_defaults(run=_replay)
     _add_replay_range(events_commands)
-
-    cancel = events_commands.add_parser(
+    _add_event_action(
+        events_commands,
         "cancel",
+        _cancel,
         help="skip an event wherever it waits (work queue, retry tier), without running it",
         description="Tell the consumers of --service (default: every service not done with "
         "the event) to ack it without running it, wherever it waits. Exits 1 when every "
         "service already completed or failed it.",
     )
-    _common(cancel)
-    cancel.add_argument("source", metavar="SOURCE")
-    cancel.add_argument("event_id", metavar="EVENT_ID")
-    cancel.add_argument("--service", metavar="NAME", help="only this service")
-    cancel.set_defaults(run=_cancel)
+
+
+def _add_event_action(
+    events_commands: Any, name: str, run: Any, *, help: str, description: str
+) -> None:
+    """`hookgate events NAME SOURCE EVENT_ID [--service NAME]`."""
+    action = events_commands.add_parser(name, help=help, description=description)
+    _common(action)
+    action.add_argument("source", metavar="SOURCE")
+    action.add_argument("event_id", metavar="EVENT_ID")
+    action.add_argument("--service", metavar="NAME", help="only this service")
+    action.set_defaults(run=run)
 
 
 def _add_replay_range(events_commands: Any) -> None:

@@ -5,12 +5,10 @@ replaced by a list, or points at a closed port), the ledger model's rule that a 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from admin.app import create_admin_app
 from admin.cancel import CancelSender
@@ -21,7 +19,7 @@ from hookgate.cli import main
 from hookgate.status import Status, StatusChange
 from tests.cli_output import one_error_line
 from tests.unit.admin.test_admin_api import AUTH, TOKEN, client_for, filled
-from tests.unit.admin.test_admin_cli import _bound
+from tests.unit.admin.test_admin_cli import served
 
 pytestmark = pytest.mark.anyio
 T = 1_700_000_000.0
@@ -205,18 +203,8 @@ def admin_url() -> Iterator[str]:
     app = create_admin_app(
         asyncio.run(_ledger()), token=TOKEN, broker_url="amqp://127.0.0.1:1/", exchange="w"
     )
-    sock = _bound()
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

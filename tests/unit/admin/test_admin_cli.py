@@ -4,6 +4,7 @@ thread), and `hookgate admin`'s config checks and process (`admin.serve`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 
 from admin.app import create_admin_app
 from admin.commands import GATEWAY_DEFAULT_PORT
@@ -56,6 +58,13 @@ def admin_url() -> Iterator[str]:
         )
     )
     app = create_admin_app(ledger, token=TOKEN, broker_url="amqp://127.0.0.1:1/", exchange="w")
+    with served(app) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def served(app: ASGIApp) -> Iterator[str]:
+    """`app` on uvicorn in a thread, on a free loopback port: its URL."""
     sock = _bound()
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
