@@ -105,7 +105,7 @@ class AdminApi:
             raise ApiError(
                 Refusal.NOT_IN_DEAD_LETTER_QUEUE,
                 f"no dead-letter queue of {_names(services)} holds it, and there is no "
-                "archive to replay it from ([ledger] archive = false)",
+                "archive to replay it from (turn on [ledger] archive to keep one)",
             )
         answer: dict[str, Any] = {
             "replayed": result.replayed,
@@ -144,7 +144,8 @@ class AdminApi:
     async def replay_range(self, request: Request) -> Response:
         if self.archive is None:
             raise ApiError(
-                Refusal.NOT_FOUND, "no archive to replay from ([ledger] archive = false)"
+                Refusal.NOT_FOUND,
+                "no archive to replay from (turn on [ledger] archive to keep one)",
             )
         return await self.archive.replay_range(request)
 

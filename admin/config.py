@@ -14,7 +14,7 @@ other table without reading it.
     path = "var/ledger.sqlite3"        # sqlite
     url = "${HOOKGATE_LEDGER_URL}"     # postgres: postgresql://user:password@host:5432/db
     retention_days = 14                # the ledger's events, and the archive's
-    archive = true                     # keep accepted events in a stream for replay
+    archive = false                    # true: keep accepted events in a stream for replay
     archive_max_bytes = 10_000_000_000 # the archive's cap besides its age (>= 64 MiB)
 """
 
@@ -63,8 +63,10 @@ class LedgerSettings:
     #: postgres: holds a password, so a `Secret`; `display_url()` for logs and errors.
     url: Secret | None = None
     retention_days: float = 14.0
-    #: Keep accepted events in the `{exchange}.archive` stream, for replay beyond the DLQ.
-    archive: bool = True
+    #: Keep accepted events in the `{exchange}.archive` stream, for replay beyond the DLQ. Off
+    #: by default: it costs two more broker writes and a copy by `hookgate admin` per event
+    #: (on one small host, 0.55x the throughput; deploy/README.md, "The archive").
+    archive: bool = False
     archive_max_bytes: int = 10_000_000_000
 
     def display_url(self) -> str:

@@ -72,8 +72,9 @@ async def test_quickstart_deletes_the_demo_queues_when_stopped(
         assert re.search(r"(?m)^status +completed$", timeline), timeline
         for step in ("accepted", "queued", "running", "completed"):
             assert re.search(rf"(?m)^\S+ +\S+ +{step} ", timeline), (step, timeline)
-        admin_queues = [ledger_queue(exchange), archive_inbox(exchange), archive_name(exchange)]
+        admin_queues = [ledger_queue(exchange)]  # the example config keeps no archive
         assert await _existing(admin_queues) == admin_queues
+        assert await _existing([archive_inbox(exchange), archive_name(exchange)]) == []
         os.killpg(script.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         await eventually(lambda: script.poll() is not None, 60, "the quickstart to stop")
         assert await _existing([*queues, *admin_queues]) == [], log.read_text()[-3000:]

@@ -136,7 +136,7 @@ async def test_without_an_archive_bulk_replay_is_not_found() -> None:
             "/api/replay", headers=AUTH, json={"service": "b", "since": SINCE}
         )
     assert answer.status_code == 404
-    assert "archive = false" in answer.json()["detail"]
+    assert "turn on [ledger] archive" in answer.json()["detail"]
 
 
 def test_the_archive_keeps_retention_days_in_small_segments() -> None:

@@ -171,7 +171,7 @@ def test_replay_range_without_an_archive_is_one_line(
     assert main([*argv, "--since", "2026-12-01T00:00:00Z", "--type", "invoice.*"]) == 2
     line = one_error_line(capsys)
     assert "answered 404" in line
-    assert "archive = false" in line
+    assert "turn on [ledger] archive" in line
     with pytest.raises(SystemExit) as exited:  # argparse: --since is required
         main(argv)
     assert exited.value.code == 2

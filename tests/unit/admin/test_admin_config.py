@@ -30,7 +30,7 @@ def test_defaults_and_only_its_own_tables_are_interpolated() -> None:
         None,
     )
     assert config.ledger.retention_days == 14.0
-    assert (config.ledger.archive, config.ledger.archive_max_bytes) == (True, 10_000_000_000)
+    assert (config.ledger.archive, config.ledger.archive_max_bytes) == (False, 10_000_000_000)
     assert config.broker.exchange == "webhooks"
 
 
