@@ -8,9 +8,8 @@ dedupe + aiormq confirmed publish), and hookgate with its memory, SQLite and Red
 (Redis: the local server, under a key prefix of this run's own, deleted at the end), and
 `hookgate-status`: memory dedupe with an `[admin]` table, so it emits event status (into a
 queue of the run's own, counted and deleted at the end); `hookgate-admin`: the same with a real
-`hookgate admin` beside it on this machine (SQLite ledger, archive on: the recorder's queue,
-the archive's inbox and stream all take their share of the broker and the CPU), its queues and
-stream deleted at the end.
+`hookgate admin` beside it on this machine (SQLite ledger, the default: no archive), its
+recorder's queue taking its share of the broker and the CPU, deleted at the end.
 Rounds interleave the targets so drift on a noisy machine hits all of them alike; the median
 round is reported, and hookgate as a ratio of `lean`. Needs wrk (apt-get install wrk), the local
 RabbitMQ and Redis. Every published message is counted on the broker and checked against wrk's
