@@ -4,7 +4,7 @@ port, the real gateway app, a real consumer service and the recorder, all on the
 
 An event fails until its handler is fixed and is dead-lettered; in the browser an operator
 signs in, finds it by ID, opens its timeline, replays it and watches it turn `completed`.
-Screenshots of each step go to tests/artifacts/console/ (gitignored); docs/console.png is a
+Screenshots of each step go to tests/artifacts/console/ (gitignored); deploy/console.png is a
 copy of `events.png` from a run. Without chromium the test fails, it does not skip.
 """
 
