@@ -58,7 +58,7 @@ stop() {
     # Stripe invoice and GitHub event sent to this broker, with nobody consuming it; and the
     # recorder's queue, or it would keep collecting every status change; and the archive's
     # (its inbox is bound with the demo service's patterns).
-    echo "hookgate: removing the demo service's queues, the recorder's and the archive" >&2 || true
+    echo "hookgate: removing the demo service's queues, the recorder's, the cancels and any archive" >&2 || true
     "$hookgate" topology delete -c "$config" --service "$service" --force >&2 || true
     .venv/bin/python - "$config" <<'PY' >&2 || true
 import asyncio, sys, aiormq
@@ -174,6 +174,7 @@ The gateway is running on http://127.0.0.1:$port, the demo billing service and t
   health:    http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
   metrics:   http://127.0.0.1:$port/metrics (gateway)   http://127.0.0.1:$metrics_port/metrics (billing)
   status:    .venv/bin/hookgate events list --admin-url $admin_url   (token: HOOKGATE_ADMIN_TOKEN in .env.dev)
+  console:   $admin_url/   (sign in with that token)
   failures:  .venv/bin/hookgate dlq list quickstart-billing
   where:     .venv/bin/hookgate topology show -c $config --service $service
 From a second terminal, send the same event again (the answer is "duplicate"):
