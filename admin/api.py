@@ -193,8 +193,8 @@ class AdminApi:
         """Each announced service's queues, and what its handlers did in the last hour (a
         service the ledger saw but that never announced itself: the outcomes alone)."""
         announced = await self._ledger.services()
-        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
-        outcomes = outcomes_json(activity, time.time())
+        now = time.time()
+        outcomes = outcomes_json(await self._ledger.activity(now - 60 * WINDOW_MINUTES), now)
         rows = await self._broker.depths(announced)
         for row in rows:
             row.update(outcomes.pop(row["name"], _no_outcomes()))
@@ -204,8 +204,9 @@ class AdminApi:
     async def sources(self, request: Request) -> Response:
         """Per source: accepted, duplicates and refusals by reason in the last hour, and its
         latest event."""
-        activity = await self._ledger.activity(time.time() - 60 * WINDOW_MINUTES)
-        return json({"sources": sources_json(activity, time.time())})
+        now = time.time()
+        activity = await self._ledger.activity(now - 60 * WINDOW_MINUTES)
+        return json({"sources": sources_json(activity, now)})
 
     async def _candidates(self, source: str, event_id: str) -> list[str]:
         """Every announced service, and any other the ledger saw with this event."""
