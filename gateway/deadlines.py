@@ -19,8 +19,10 @@ class ReadDeadlines:
         self._reading: dict[asyncio.Task[object], float] = {}
         self._expired: set[asyncio.Task[object]] = set()
         self._watchdog: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._watchdog = asyncio.create_task(self._watch(), name="hookgate-read-deadlines")
 
     async def stop(self) -> None:
@@ -31,9 +33,10 @@ class ReadDeadlines:
             self._watchdog = None
 
     def begin(self) -> asyncio.Task[object]:
-        task = asyncio.current_task()
+        loop = self._loop or asyncio.get_running_loop()  # known once started: saves a lookup
+        task = asyncio.current_task(loop)
         assert task is not None
-        self._reading[task] = asyncio.get_running_loop().time() + self.timeout
+        self._reading[task] = loop.time() + self.timeout
         return task
 
     def end(self, task: asyncio.Task[object]) -> None:

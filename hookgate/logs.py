@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Any
 
 import orjson
 
+from hookgate.envelope import rfc3339_ms
+
 
 def log_timestamp(unix_time: float) -> str:
-    milliseconds = int(unix_time * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix_time)) + f".{milliseconds:03d}Z"
+    """RFC 3339, UTC, milliseconds: the one format of every time hookgate writes."""
+    return rfc3339_ms(unix_time)
 
 
 class JsonFormatter(logging.Formatter):
