@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from hookgate.cli import config_arg, config_path, positive_int
@@ -19,7 +20,11 @@ def register(commands: Commands) -> None:
     serve.add_argument("--host", help="listen address (default: gateway.host)")
     serve.add_argument("--port", type=int, help="listen port (default: gateway.port)")
     serve.add_argument(
-        "--workers", type=positive_int, default=1, help="worker processes (default: 1)"
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N|auto",
+        help="worker processes; auto: one per CPU this process may run on (default: 1)",
     )
     serve.set_defaults(run=_serve)
 
@@ -55,6 +60,21 @@ def register(commands: Commands) -> None:
     from gateway.spool_cli import add_spool_commands
 
     add_spool_commands(commands, config_arg=config_arg, config_path=config_path)
+
+
+def worker_count(text: str) -> int:
+    """A positive number, or `auto`: the CPUs this process may run on (its affinity mask, which
+    a container's cpuset narrows; `os.cpu_count()` would count the whole host)."""
+    if text == "auto":
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    try:
+        return positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of 1 or more, or auto") from None
 
 
 def _load(args: argparse.Namespace) -> Config:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import time
@@ -99,6 +100,21 @@ def test_serve_refuses_a_bad_worker_count(workers: str, capsys: pytest.CaptureFi
         main(["serve", "--workers", workers])
     assert info.value.code == 2
     assert "--workers" in capsys.readouterr().err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(("given", "expected"), [("auto", len(os.sched_getaffinity(0))), ("3", 3)])
+def test_serve_workers_auto_is_one_per_cpu_this_process_may_use(
+    given: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    def serve(path: str, *, host: str | None, port: int | None, workers: int) -> int:
+        started.append(workers)
+        return 0
+
+    monkeypatch.setattr("gateway.serve.serve", serve)
+    assert main(["serve", "--workers", given]) == 0
+    assert started == [expected]
 
 
 # --- check-config ---------------------------------------------------------------------------------
