@@ -29,6 +29,10 @@ a socket with unread input sends a reset, which can destroy the answer before th
 read it. Past the cap, at most 64 refused connections linger at once; beyond that they are
 answered and closed at once, so a flood costs at most cap + 64 descriptors.
 
+Writes are gathered per turn of the event loop (`_TurnWriter`): uvicorn writes a response's
+head and body separately, two system calls per request; the protocol hands the real transport
+one joined write at the end of the turn instead, and before any close or EOF.
+
 Cost on the hot path: a few attribute writes per request. Deadlines are a float on each
 connection; one timer per worker sweeps the connections about once a second. No task or timer
 is created per request.
@@ -136,6 +140,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = _TurnWriter(transport, self.loop)  # type: ignore[assignment]
         self._sweeper.ensure_running()
         # This connection is already counted: more than the cap means it is one too many.
         over = len(self.connections) - self._limits.max_connections
@@ -214,6 +219,44 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self.deadline = self.loop.time() + _LINGER
         self.transport.write_eof()
         self.flow.resume_reading()  # keep reading, to drop what still comes
+
+
+class _TurnWriter:
+    """A transport whose writes of one event-loop turn go out as one write, at the turn's end
+    (or at once, before `close`, `write_eof` or `abort` would cut them off). Everything else is
+    the real transport's."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class _Sweeper:
