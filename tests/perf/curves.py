@@ -34,8 +34,6 @@ from tests.perf.prefill import prefill_redis, prefill_sqlite
 from tests.perf.servers import REPO
 from tests.perf.sizes import Sizes
 from tests.perf.table import measure_http
-from tests.perf.workload import write_wrk_requests
-from tests.perf.wrk import run_wrk
 from tests.redis_kit import PrivateRedis
 
 CURVES = ("body-size", "sources", "dedupe-keys", "workers", "consumer", "memory")
@@ -109,7 +107,11 @@ def _wrk_point(run: Run, sizes: Sizes, options: Options) -> _Measure:
 
 def sources(run: Run, sizes: Sizes) -> list[Point]:
     plan = [
-        ("hookgate", f"{count:,} sources", _wrk_point(run, sizes, Options(sources=count)))
+        (
+            "hookgate",
+            f"{count:,} source{'s' * (count > 1)}",
+            _wrk_point(run, sizes, Options(sources=count)),
+        )
         for count in (1, sizes.sources)
     ]
     return _rounds(plan, sizes.rounds, "req/s")
@@ -162,23 +164,23 @@ def _stores(run: Run, keys: int) -> Iterator[dict[tuple[str, bool], Options]]:
 
 
 def memory(run: Run, sizes: Sizes) -> list[Point]:
-    """RSS after the warm-up, then at each checkpoint of answered requests, chunk by chunk
-    (each chunk a fresh file of unique requests, signed just before it is sent)."""
+    """RSS after the warm-up, then at each checkpoint of answered requests, chunk by chunk:
+    each chunk a run of the closed-loop generator with a fresh signing timestamp (a 1M-request
+    run outlasts Stripe's 300 s tolerance), each request a new event ID."""
     chunk = min(100_000, sizes.memory_checkpoints[0])
-    requests = run.workdir / "memory.tsv"
     points: list[Point] = []
     with running(run, "hookgate") as server:
-        url = f"http://127.0.0.1:{server.port}"
-        write_wrk_requests(requests, run.secret, 2000, ["/webhooks/stripe"])
-        run_wrk(url, requests, seconds=sizes.warmup)
+        run_load("closed", server.port, run.secret, "--seconds", str(sizes.warmup))
         points.append(_rss_point(server.rss_bytes(), "warm-up", 0))
         done = 0
         for checkpoint in sizes.memory_checkpoints:
             while done < checkpoint:
                 count = min(chunk, checkpoint - done)
-                write_wrk_requests(requests, run.secret, count + 64, ["/webhooks/stripe"])
-                result = run_wrk(url, requests, seconds=count / 200 + 60, max_requests=count)
-                done += result.requests
+                arguments = ("--requests", str(count), "--seconds", "280")
+                result = run_load("closed", server.port, run.secret, *arguments)
+                done += int(result["requests"])
+                if result["ok"] < result["requests"]:
+                    raise SystemExit(f"memory: {result['non_2xx']} non-2xx answers in a chunk")
                 purge(run.exchange)
             points.append(_rss_point(server.rss_bytes(), f"{checkpoint:,}", done))
             print(f"  after {done:,} requests: RSS {points[-1]['value']:.1f} MiB", flush=True)

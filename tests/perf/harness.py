@@ -29,6 +29,8 @@ import argparse
 import dataclasses
 import importlib
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -122,6 +124,9 @@ def estimate_seconds(parts: list[str], contenders: list[str], sizes: Sizes) -> f
 def main() -> None:
     args = _parser().parse_args()
     _check_tools()
+    # A stop from outside (timeout, systemd) unwinds like Ctrl-C: servers stopped, the run's
+    # queues and exchanges deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from tests.perf.plots import write_plots  # matplotlib: only once _check_tools found it
 
     base = QUICK if args.quick else FULL

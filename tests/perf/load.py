@@ -10,7 +10,7 @@ The requests are built and signed before the clock starts.
 
 `closed`: `concurrency` connections, each sending its next request when the previous answer is
 in, signing on the fly (the body's ID is its tail: see `workload.StripeSigner`), so 1 MB
-bodies need no pre-built files.
+bodies need no pre-built files; for `--seconds`, or until `--requests` have been sent.
 
 Prints one JSON object: requests, ok (2xx), non_2xx, errors, rate, p50_ms, p99_ms, max_ms.
 Needs BENCH_SECRET (the source's Stripe secret) in the environment.
@@ -131,17 +131,26 @@ async def open_loop(
 
 
 async def closed_loop(
-    port: int, path: str, secret: str, concurrency: int, seconds: float, body_bytes: int
+    port: int,
+    path: str,
+    secret: str,
+    concurrency: int,
+    seconds: float,
+    body_bytes: int,
+    requests: int | None = None,
 ) -> dict[str, Any]:
     signer = StripeSigner(secret, body_bytes)
-    ids = event_ids(10**12)
+    ids = event_ids(10**12 if requests is None else requests)
     tally = _Tally()
     deadline = time.monotonic() + seconds
 
     async def worker() -> None:
         connection = await _Connection.open(port)
         while time.monotonic() < deadline:
-            suffix = signer.suffix(next(ids))
+            event_id = next(ids, None)
+            if event_id is None:
+                break  # `requests` sent
+            suffix = signer.suffix(event_id)
             length = len(signer.prefix) + len(suffix)
             head = request_head(path, signer.signature(suffix), length)
             sent = time.monotonic()
@@ -177,6 +186,7 @@ def main() -> None:
         else:
             sub.add_argument("--concurrency", type=int, default=32)
             sub.add_argument("--body-bytes", type=int, default=1024)
+            sub.add_argument("--requests", type=int, help="stop after this many (and --seconds)")
     args = parser.parse_args()
     secret = os.environ.get("BENCH_SECRET")
     if not secret:
@@ -189,7 +199,13 @@ def main() -> None:
         else:
             result = uvloop.run(
                 closed_loop(
-                    args.port, args.path, secret, args.concurrency, args.seconds, args.body_bytes
+                    args.port,
+                    args.path,
+                    secret,
+                    args.concurrency,
+                    args.seconds,
+                    args.body_bytes,
+                    args.requests,
                 )
             )
     except OSError as err:

@@ -1,11 +1,8 @@
 -- wrk script: cycle pre-built requests, each signed beforehand (wrk's Lua cannot compute HMACs).
 -- BENCH_REQUESTS_FILE holds one request a line: PATH<TAB>Header: value<TAB>...<TAB>BODY
--- (tests/perf/workload.py writes it). BENCH_MAX_REQUESTS, when set, stops the thread once that
--- many answers have come back; give the file a few more lines than that (one per connection),
--- so the requests sent while the last answers are on their way are fresh ones too.
+-- (tests/perf/workload.py writes it).
 local requests = {}
-local count, sent, answered = 0, 0, 0
-local limit = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "")
+local count, sent = 0, 0
 
 function init(args)
     for line in io.lines(os.getenv("BENCH_REQUESTS_FILE")) do
@@ -28,11 +25,4 @@ function request()
     -- Past the file's end the requests repeat: a gateway answers them `duplicate` without
     -- publishing, which the harness's published-vs-2xx line shows. Write enough lines.
     return requests[((sent - 1) % count) + 1]
-end
-
-function response(status, headers, body)
-    answered = answered + 1
-    if limit and answered >= limit then
-        wrk.thread:stop()
-    end
 end

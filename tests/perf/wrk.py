@@ -35,13 +35,10 @@ def run_wrk(
     *,
     seconds: float,
     connections: int = 32,
-    max_requests: int | None = None,
 ) -> WrkResult:
-    """One wrk thread, `connections` keep-alive connections, for `seconds` (or until
-    `max_requests` answers). SystemExit with wrk's own words when it fails."""
+    """One wrk thread, `connections` keep-alive connections, for `seconds`. SystemExit with
+    wrk's own words when it fails."""
     env = {**os.environ, "BENCH_REQUESTS_FILE": str(requests_file)}
-    if max_requests is not None:
-        env["BENCH_MAX_REQUESTS"] = str(max_requests)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     done = subprocess.run(
         [*command, "-s", str(_SCRIPT), url], capture_output=True, text=True, env=env, check=False
