@@ -65,12 +65,18 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes in all")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small sizes (3 s runs, 1 round, 100k keys, 20k requests for memory): about "
+        f"{estimate_seconds(list(PARTS), list(CONTENDERS), QUICK) / 60:.0f} min in all, against "
+        f"{estimate_seconds(list(PARTS), list(CONTENDERS), FULL) / 60:.0f} min for the full run",
+    )
     parser.add_argument(
         "--out",
         type=Path,
         default=REPO / "tests/perf/results",
-        help="where results.json and the PNGs go",
+        help="where results.json and the PNGs go (default: tests/perf/results/)",
     )
     parser.add_argument(
         "--only",
@@ -110,7 +116,7 @@ def estimate_seconds(parts: list[str], contenders: list[str], sizes: Sizes) -> f
         "open-loop": len(_RATES) * 2 * (sizes.open_seconds + sizes.warmup + 5),
         "body-size": sizes.rounds * 2 * len(sizes.body_sizes) * one,
         "sources": sizes.rounds * 2 * one,
-        "dedupe-keys": sizes.rounds * 4 * one + sizes.dedupe_keys / 150_000,
+        "dedupe-keys": sizes.rounds * 4 * one + sizes.dedupe_keys / 200_000,
         "workers": sizes.rounds * 2 * one,
         "consumer": sizes.rounds
         * 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -32,13 +33,12 @@ FULL = Sizes(
     consumer_levels="1,8,32,128,256",
     consumer_events=5000,
 )
-QUICK = Sizes(
+QUICK = dataclasses.replace(
+    FULL,
     seconds=3,
     rounds=1,
     warmup=1,
     open_seconds=3,
-    body_sizes=(1024, 65536, 2**20),
-    sources=1000,
     dedupe_keys=100_000,
     memory_checkpoints=(2_000, 20_000),
     consumer_levels="1,32",
