@@ -33,6 +33,8 @@ def _bars(path: Path, title: str, points: list[dict[str, Any]], unit: str) -> No
         bars = axes.bar(positions, [values.get(x, 0.0) for x in xs], width, label=name)
         axes.bar_label(bars, fmt="%.0f", fontsize=8)
     axes.set_xticks(range(len(xs)), xs)
+    if len(xs) > 4:
+        axes.tick_params(axis="x", labelrotation=20)
     axes.set_ylabel(unit)
     axes.set_title(title)
     if len(series) > 1:

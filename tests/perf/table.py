@@ -46,7 +46,8 @@ def measure_http(
         lines = _BARE_LINES if name == "bare" else round(LINES_PER_SECOND * seconds)
         write_wrk_requests(requests, run.secret, lines, paths)
         result = run_wrk(url, requests, seconds=seconds, connections=connections)
-    return {**result.as_dict(), "published": purge(run.exchange)}
+    figures = {**result.as_dict(), "connections": connections}
+    return {**figures, "published": purge(run.exchange)}
 
 
 def measure_broker(run: Run, seconds: float) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def _round_line(name: str, figures: dict[str, Any]) -> str:
         return f"{figures['rate']:>8.0f} msg/s  {figures['published']} confirmed and landed"
     landed = "-"
     if name != "bare":
-        verdict = landed_verdict(figures["published"], figures["ok"], 32)
+        verdict = landed_verdict(figures["published"], figures["ok"], figures["connections"])
         landed = f"{figures['published']} landed for {figures['ok']} 2xx: {verdict}"
     return (
         f"{figures['rate']:>8.0f} req/s  p50 {figures['p50_ms']:.1f} ms  "
@@ -112,7 +113,8 @@ def _landed(name: str, rounds: list[dict[str, Any]]) -> str:
         return "- (publishes nothing)"
     published = sum(r["published"] for r in rounds)
     ok = sum(r["ok"] for r in rounds)
-    return f"{published}/{ok} {landed_verdict(published, ok, 32 * len(rounds))}"
+    in_flight = sum(r["connections"] for r in rounds)
+    return f"{published}/{ok} {landed_verdict(published, ok, in_flight)}"
 
 
 def landed_verdict(published: int, ok: int, in_flight: int) -> str:
