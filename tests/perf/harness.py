@@ -223,4 +223,9 @@ def _delete_redis_keys(prefix: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        raise SystemExit(
+            "interrupted: the run's servers, queues, exchanges and keys are gone"
+        ) from None
