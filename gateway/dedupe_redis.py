@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
+from typing import Any
 
 import redis
 
@@ -28,6 +30,8 @@ from gateway.dedupe_registry import DedupeBackend
 from gateway.errors import ConfigError, DedupeUnavailable
 from hookgate.errors import describe
 from hookgate.redis_client import RedisPipeline, ping
+
+_log = logging.getLogger("hookgate.dedupe")
 
 # 1: NEW (claimed now, or already ours: a repeat after a lost answer); 2: committed
 # (DUPLICATE); 0: claimed by someone else (IN_PROGRESS).
@@ -90,11 +94,20 @@ class RedisDedupeStore:
         return Claim.DUPLICATE if state == 2 else Claim.IN_PROGRESS
 
     async def commit(self, key: str, now: float) -> None:
-        """Mark `key` seen, waiting for Redis: another host may get this event's redelivery
-        the moment the provider has our 2xx."""
+        """Mark `key` seen. Sent in the next pipeline without waiting for it, as SQLite
+        batches its commits: the request that is already durable is not held up by a round
+        trip. Until Redis has it, the key still holds this claim (another host answers 409,
+        and the provider's retry finds it committed); this host's later calls go in later
+        pipelines, after it. A commit Redis refuses is logged: the claim's lease then runs
+        out, and a redelivery may be published again (at-least-once)."""
         self._tokens.pop(key, None)
         # Unconditional, like SQLite's upsert: the lease may have run out mid-publish.
-        await self._redis.call("SET", self._prefix + key, _COMMITTED, "PX", self._ttl_ms)
+        sent = self._redis.send("SET", self._prefix + key, _COMMITTED, "PX", self._ttl_ms)
+        sent.add_done_callback(_log_failed_commit)
+
+    async def flush(self) -> None:
+        """Wait until every commit sent so far has its answer from Redis."""
+        await self._redis.idle()
 
     async def release(self, key: str) -> None:
         token = self._tokens.pop(key, None)
@@ -110,6 +123,11 @@ class RedisDedupeStore:
             await self._redis.close()
         finally:
             self._tokens.clear()
+
+
+def _log_failed_commit(sent: asyncio.Future[Any]) -> None:
+    if not sent.cancelled() and (err := sent.exception()) is not None:
+        _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
 
 
 def _unavailable(detail: str) -> DedupeUnavailable:

@@ -11,6 +11,7 @@ password masked. A URL may hold a password: no message here ever quotes one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -66,9 +67,19 @@ class RedisPipeline:
             raise self._error("closed")
         return await self._turns.submit(command)
 
-    def send(self, *command: Any) -> None:
-        """Send `command` in the next pipeline, nobody waiting for its reply."""
-        self._turns.submit(command)
+    def send(self, *command: Any) -> asyncio.Future[Any]:
+        """Send `command` in the next pipeline without waiting for its reply: the future gets
+        it (or the "unavailable" error), for whoever wants to know."""
+        if self._closed:
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(self._error("closed"))
+            failed.exception()  # retrieved: nobody need look
+            return failed
+        return self._turns.submit(command)
+
+    async def idle(self) -> None:
+        """Return once every command sent so far has its reply."""
+        await self._turns.idle()
 
     async def close(self) -> None:
         self._closed = True
