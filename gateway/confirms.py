@@ -111,6 +111,16 @@ class ConfirmChannel:
         (mandatory, unroutable), `ConnectionError` when the channel closed first."""
         if self._closed:
             raise ConnectionError("the channel is closed")
+        # The frames first: should anything raise, no delivery tag has been taken. A tag
+        # taken for a message never sent would shift every later confirm onto the wrong one.
+        frames = publish_frames(
+            self._number,
+            self._exchange,
+            routing_key,
+            properties.marshal(),
+            body,
+            self._max_content,
+        )
         channel = self._channel
         channel.delivery_tag += 1
         tag = channel.delivery_tag
@@ -123,14 +133,7 @@ class ConfirmChannel:
         self._pending[tag] = (future, deadline)
         if self._timer is None:
             self._timer = self._loop.call_at(deadline, self._expire)
-        self._buffer += publish_frames(
-            self._number,
-            self._exchange,
-            routing_key,
-            properties.marshal(),
-            body,
-            self._max_content,
-        )
+        self._buffer += frames
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)

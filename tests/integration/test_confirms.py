@@ -131,3 +131,27 @@ async def test_a_confirm_that_does_not_come_in_time_fails_with_timeout_error(
             await asyncio.sleep(0.05)
     assert [m.body for m in got] == [b"slow"] * 3  # type: ignore[attr-defined]
     await amqp.queue_delete(queue)
+
+
+class _Unencodable(EventProperties):
+    def marshal(self) -> bytes:
+        raise TypeError("cannot encode")
+
+
+async def test_a_publish_that_cannot_be_encoded_takes_no_delivery_tag(
+    connection: aiormq.abc.AbstractConnection, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    exchange = f"hg-test-{uuid.uuid4().hex[:10]}"
+    await _declared(amqp, exchange)
+    queue = await bind_queue(amqp, exchange)
+    channel = await connection.channel(publisher_confirms=True)
+    assert isinstance(channel, aiormq.Channel)
+    confirm = ConfirmChannel(connection, channel, exchange, timeout=10)
+    bad = _Unencodable(message_id="bad", delivery_mode=2)
+    with pytest.raises(TypeError):
+        await confirm.publish(b"never", "k", bad)
+    # Had the failed publish taken a tag, the broker's confirm of this one would answer it
+    # and this one would wait until it timed out.
+    assert isinstance(await confirm.publish(b"next", "k", _properties("next")), Basic.Ack)
+    assert [m.body for m in await drain(amqp, queue)] == [b"next"]
+    await amqp.queue_delete(queue)
