@@ -17,8 +17,10 @@ then drained by each contender, all on uvloop in this process:
                     own, deleted after)
 
 Rounds interleave the contenders (every contender once per round, the queue refilled before
-each); the median per contender is reported with its ratio to bare, beside the median of the
-per-round ratios (each measured next to its own bare run: steadier on a shared machine).
+each). Reported per contender: the median rate; the median of the per-round ratios to bare
+(each run set against the bare run of its own round, so drift on a shared machine cancels)
+and their range; and the median CPU time this process spent per event, all threads (what
+the consumer itself costs; steadier than rates when other work shares the cores).
 
 Sweep (the cost curve "consumer throughput against concurrency"): at each level, bare at that
 prefetch, the worker at that concurrency, and the worker with the SQLite store; `--sweep-events`
@@ -100,7 +102,25 @@ class Run:
     redis_prefix: str
 
 
-Drain = Callable[[Run, int, int], Awaitable[float]]  # (run, events, concurrency) -> events/s
+@dataclass(frozen=True)
+class Result:
+    """One drain: events/s, and this process's CPU time per event (all its threads), in µs:
+    steadier than the rate on a shared machine, though it leaves out the broker's share."""
+
+    rate: float
+    cpu_us: float
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def result(self, count: int) -> Result:
+        wall, cpu = time.perf_counter() - self._wall, time.process_time() - self._cpu
+        return Result(count / wall, cpu / count * 1e6)
+
+
+Drain = Callable[[Run, int, int], Awaitable[Result]]  # (run, events, concurrency)
 
 
 async def _fill(queue: str, count: int) -> None:
@@ -131,7 +151,7 @@ async def _fill(queue: str, count: int) -> None:
     await connection.close()
 
 
-async def _bare(run: Run, count: int, prefetch: int) -> float:
+async def _bare(run: Run, count: int, prefetch: int) -> Result:
     connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=prefetch)
@@ -146,12 +166,12 @@ async def _bare(run: Run, count: int, prefetch: int) -> float:
         if seen >= count:
             done.set()
 
-    started = time.perf_counter()
+    clock = _Stopwatch()
     await q.consume(on_message)
     await done.wait()
-    elapsed = time.perf_counter() - started
+    result = clock.result(count)
     await connection.close()
-    return count / elapsed
+    return result
 
 
 async def _worker(
@@ -161,7 +181,7 @@ async def _worker(
     *,
     status: bool = False,
     store: IdempotencyStore | None = None,
-) -> float:
+) -> Result:
     done = asyncio.Event()
     seen = 0
     service = Service(run.queue, concurrency=concurrency, idempotency=store)
@@ -185,30 +205,30 @@ async def _worker(
         await publisher.start()
     task = asyncio.create_task(worker.run())
     await worker.consuming.wait()
-    started = time.perf_counter()
+    clock = _Stopwatch()
     await done.wait()
-    elapsed = time.perf_counter() - started
+    result = clock.result(count)
     worker.stop()
     await task  # drains: every in-flight mark is written, every delivery acked
     if publisher is not None:
         await publisher.close()
         assert publisher.dropped == 0, f"{publisher.dropped} status messages dropped"
-    return count / elapsed
+    return result
 
 
-async def _worker_sqlite(run: Run, count: int, concurrency: int) -> float:
+async def _worker_sqlite(run: Run, count: int, concurrency: int) -> Result:
     path = run.tmp / f"done-{uuid.uuid4().hex[:8]}.sqlite3"
-    rate = await _worker(run, count, concurrency, store=SqliteIdempotencyStore(str(path)))
+    result = await _worker(run, count, concurrency, store=SqliteIdempotencyStore(str(path)))
     with sqlite3.connect(path) as db:  # the store did its work: a mark per event
         (marked,) = db.execute("SELECT count(*) FROM done").fetchone()
     assert marked >= count, f"{marked} of {count} events marked done"
-    return rate
+    return result
 
 
-async def _worker_redis(run: Run, count: int, concurrency: int) -> float:
+async def _worker_redis(run: Run, count: int, concurrency: int) -> Result:
     prefix = f"{run.redis_prefix}{uuid.uuid4().hex[:8]}:"
     store = RedisIdempotencyStore(REDIS_URL, key_prefix=prefix, ttl_seconds=3600)
-    rate = await _worker(run, count, concurrency, store=store)
+    result = await _worker(run, count, concurrency, store=store)
     client = redis.asyncio.Redis.from_url(REDIS_URL)
     try:
         keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
@@ -217,7 +237,7 @@ async def _worker_redis(run: Run, count: int, concurrency: int) -> float:
             await client.delete(*keys[i : i + 1000])
     finally:
         await client.aclose()
-    return rate
+    return result
 
 
 CONTENDERS: dict[str, tuple[str, Drain]] = {
@@ -244,29 +264,36 @@ async def _status_queue(channel: aiormq.abc.AbstractChannel, exchange: str) -> s
 
 async def _rounds(
     run: Run, plan: list[tuple[str, int]], events: int, rounds: int, status_queue: str
-) -> dict[tuple[str, int], list[float]]:
-    """Each (contender, concurrency) of `plan` once per round, in order; rates per pair."""
+) -> dict[tuple[str, int], list[Result]]:
+    """Each (contender, concurrency) of `plan` once per round, in order; results per pair."""
     channel_conn = await aiormq.connect(AMQP_URL)
     channel = await channel_conn.channel()
-    rates: dict[tuple[str, int], list[float]] = {point: [] for point in plan}
+    results: dict[tuple[str, int], list[Result]] = {point: [] for point in plan}
     try:
         for number in range(1, rounds + 1):
             for key, concurrency in plan:
                 await _fill(run.queue, events)
                 await channel.queue_purge(status_queue)
-                rate = await CONTENDERS[key][1](run, events, concurrency)
-                rates[key, concurrency].append(rate)
+                result = await CONTENDERS[key][1](run, events, concurrency)
+                results[key, concurrency].append(result)
                 label = f"{CONTENDERS[key][0].strip()} @{concurrency}"
-                print(f"  round {number}  {label:<40} {rate:9,.0f} events/s", flush=True)
+                print(
+                    f"  round {number}  {label:<40} {result.rate:9,.0f} events/s  "
+                    f"{result.cpu_us:6.0f} us CPU/event",
+                    flush=True,
+                )
     finally:
         await channel_conn.close()
-    return rates
+    return results
 
 
 def _summary(
-    rates: dict[tuple[str, int], list[float]], key: str, concurrency: int
+    results: dict[tuple[str, int], list[Result]], key: str, concurrency: int
 ) -> dict[str, Any]:
-    own, bare = rates[key, concurrency], rates[BASELINE, concurrency]
+    own = [r.rate for r in results[key, concurrency]]
+    bare = [r.rate for r in results[BASELINE, concurrency]]
+    cpu = statistics.median(r.cpu_us for r in results[key, concurrency])
+    bare_cpu = statistics.median(r.cpu_us for r in results[BASELINE, concurrency])
     median = statistics.median(own)
     return {
         "contender": key,
@@ -280,6 +307,9 @@ def _summary(
         "median_round_ratio": round(
             statistics.median(a / b for a, b in zip(own, bare, strict=True)), 3
         ),
+        "cpu_us_per_event": [round(r.cpu_us, 1) for r in results[key, concurrency]],
+        "median_cpu_us_per_event": round(cpu, 1),
+        "cpu_ratio": round(cpu / bare_cpu, 3),
     }
 
 
@@ -302,24 +332,24 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_throughput:
             plan = [(key, 256) for key in CONTENDERS]
             print(f"throughput, {args.events} events per run, concurrency/prefetch 256:")
-            rates = await _rounds(run, plan, args.events, args.rounds, status_queue)
+            results = await _rounds(run, plan, args.events, args.rounds, status_queue)
             report["throughput"] = {
                 "events": args.events,
                 "rounds": args.rounds,
                 "baseline": BASELINE,
-                "contenders": [_summary(rates, key, 256) for key in CONTENDERS],
+                "contenders": [_summary(results, key, 256) for key in CONTENDERS],
             }
             _print_throughput(report["throughput"])
         if not args.skip_sweep:
             plan = [(key, level) for level in args.sweep for key in SWEPT]
             print(f"\nconcurrency sweep, {args.sweep_events} events per run:")
-            rates = await _rounds(run, plan, args.sweep_events, args.rounds, status_queue)
+            results = await _rounds(run, plan, args.sweep_events, args.rounds, status_queue)
             report["sweep"] = {
                 "events": args.sweep_events,
                 "rounds": args.rounds,
                 "baseline": BASELINE,
                 "levels": args.sweep,
-                "points": [_summary(rates, key, level) for key, level in plan],
+                "points": [_summary(results, key, level) for key, level in plan],
             }
             _print_sweep(report["sweep"])
     finally:
@@ -334,17 +364,21 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_throughput(result: dict[str, Any]) -> None:
     print(f"\nthroughput, {result['events']} events x {result['rounds']} rounds (median):")
+    print(f"  {'':<30} {'events/s':>9}  {'x bare':>6}  {'per round':>11}  {'CPU us/event':>12}")
     for row in result["contenders"]:
         ratios = row["round_ratios"]
         print(
-            f"  {CONTENDERS[row['contender']][0]:<30} {row['median']:9,.0f} events/s  "
-            f"{row['ratio']:.2f}x   per round {min(ratios):.2f}-{max(ratios):.2f}x "
-            f"(median {row['median_round_ratio']:.2f}x)"
+            f"  {CONTENDERS[row['contender']][0]:<30} {row['median']:9,.0f}  "
+            f"{row['median_round_ratio']:5.2f}x  {min(ratios):.2f}-{max(ratios):.2f}x  "
+            f"{row['median_cpu_us_per_event']:6.0f} ({row['cpu_ratio']:.2f}x)"
         )
 
 
 def _print_sweep(result: dict[str, Any]) -> None:
-    print(f"\nthroughput against concurrency, events/s (median of {result['rounds']}; x bare):")
+    print(
+        f"\nthroughput against concurrency, events/s, median of {result['rounds']} "
+        "(median per-round ratio to bare):"
+    )
     print(f"  {'concurrency':>11}" + "".join(f"  {key:>22}" for key in SWEPT))
     for level in result["levels"]:
         cells = []
