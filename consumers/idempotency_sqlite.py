@@ -1,14 +1,13 @@
 """The SQLite idempotency store: one file shared by every worker of a service on one host.
 
 Statements run on the store's own thread (`hookgate.sqlite.StoreThread`), never on the event
-loop. The checks (and the marks) made in one turn of the event loop go to that thread as one
-call and one statement (a JSON array of keys, read with `json_each`), and the marks made while
-the thread is busy are written together in its next turn, in one transaction (group commit): a
-worker at concurrency 256 pays a thread hop and a few statements per batch, not per event. A
-mark returns once its transaction is committed: the key is in the file before the event is
-acked, so a worker killed between the two (`kill -9`) leaves a redelivery that is skipped. WAL
-with `synchronous = NORMAL`: a power cut may lose the last marks, which only lets a handler run
-twice, as at-least-once delivery allows.
+loop. The checks (and the marks) made while a batch is under way go to that thread together
+(`consumers.batches`), as one call and one statement (a JSON array of keys, read with
+`json_each`); the marks in one transaction (group commit). A worker at concurrency 256 so pays
+a thread hop and a statement per batch, not per event. A mark returns once its transaction is
+committed: the key is in the file before the event is acked, so a worker killed between the two
+(`kill -9`) leaves a redelivery that is skipped. WAL with `synchronous = NORMAL`: a power cut
+may lose the last marks, which only lets a handler run twice, as at-least-once delivery allows.
 """
 
 from __future__ import annotations
