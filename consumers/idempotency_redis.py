@@ -40,13 +40,13 @@ class RedisIdempotencyStore:
         self._prefix = key_prefix
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._redis = RedisPipeline(url, _unavailable)
-        self._checks: Batches[str, bool] = Batches(self._check)
+        self._checks: Batches[str, bool] = Batches(self._check, self._check_one)
 
     def __repr__(self) -> str:
         return f"RedisIdempotencyStore({self._redis.display_url!r}, key_prefix={self._prefix!r})"
 
     async def is_done(self, key: str, now: float) -> bool:
-        return await self._checks.add(self._prefix + key)
+        return await self._checks.call(self._prefix + key)
 
     async def mark_done(self, key: str, now: float) -> None:
         await self._redis.call("SET", self._prefix + key, _DONE, "PX", self._ttl_ms)
@@ -58,6 +58,9 @@ class RedisIdempotencyStore:
         await self._checks.idle()
         closing, self._redis = self._redis, RedisPipeline(self._url, _unavailable)
         await closing.close()
+
+    async def _check_one(self, key: str) -> bool:
+        return bool(await self._redis.call("EXISTS", key))
 
     async def _check(self, keys: list[str]) -> list[bool]:
         values = await self._redis.call("MGET", *keys)

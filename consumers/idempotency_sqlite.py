@@ -36,7 +36,7 @@ INSERT INTO done (key, expires_at)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1) WHERE true
 ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
 """
-# A SQLite built without its JSON functions: a statement per key, still one call per batch.
+# One key (a call made while no other is under way), or a batch where SQLite lacks JSON.
 _FIND_ONE = "SELECT key, expires_at FROM done WHERE key = ?"
 _MARK_ONE = """
 INSERT INTO done (key, expires_at) VALUES (?1, ?2)
@@ -58,18 +58,18 @@ class SqliteIdempotencyStore:
         self._ttl = ttl_seconds
         self._json = True  # whether this SQLite has json_each: found out when it is opened
         self._thread = self._new_thread()
-        self._finds: Batches[str, float | None] = Batches(self._find)
-        self._marks: Batches[tuple[str, float], None] = Batches(self._mark)
+        self._finds: Batches[str, float | None] = Batches(self._find, self._find_one)
+        self._marks: Batches[tuple[str, float], None] = Batches(self._mark, self._mark_one)
 
     def __repr__(self) -> str:
         return f"SqliteIdempotencyStore({self.path!r})"
 
     async def is_done(self, key: str, now: float) -> bool:
-        expires = await self._finds.add(key)
+        expires = await self._finds.call(key)
         return expires is not None and expires > now
 
     async def mark_done(self, key: str, now: float) -> None:
-        await self._marks.add((key, now + self._ttl))
+        await self._marks.call((key, now + self._ttl))
 
     async def purge(self, now: float, batch: int = 5000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
@@ -90,6 +90,13 @@ class SqliteIdempotencyStore:
         """Write the batch, in the thread's group commit."""
         await self._thread.write(lambda db: self._mark_rows(db, marks))
         return [None] * len(marks)
+
+    async def _find_one(self, key: str) -> float | None:
+        row = await self._thread.run(lambda db: db.execute(_FIND_ONE, (key,)).fetchone())
+        return None if row is None else float(row[1])
+
+    async def _mark_one(self, mark: tuple[str, float]) -> None:
+        await self._thread.write(lambda db: db.execute(_MARK_ONE, mark))
 
     def _find_rows(self, db: sqlite3.Connection, keys: list[str]) -> list[tuple[str, float]]:
         if self._json:
