@@ -376,16 +376,18 @@ def _print_throughput(result: dict[str, Any]) -> None:
 
 def _print_sweep(result: dict[str, Any]) -> None:
     print(
-        f"\nthroughput against concurrency, events/s, median of {result['rounds']} "
-        "(median per-round ratio to bare):"
+        f"\nthroughput against concurrency, median of {result['rounds']}: events/s "
+        "(median per-round ratio to bare) CPU us/event"
     )
-    print(f"  {'concurrency':>11}" + "".join(f"  {key:>22}" for key in SWEPT))
+    print(f"  {'concurrency':>11}" + "".join(f"  {key:>27}" for key in SWEPT))
     for level in result["levels"]:
-        cells = []
-        for row in result["points"]:
-            if row["concurrency"] == level:
-                cells.append(f"{row['median']:>12,.0f} ({row['median_round_ratio']:.2f}x)")
-        print(f"  {level:>11}" + "".join(f"  {cell:>22}" for cell in cells))
+        cells = [
+            f"{row['median']:,.0f} ({row['median_round_ratio']:.2f}x) "
+            f"{row['median_cpu_us_per_event']:4.0f}"
+            for row in result["points"]
+            if row["concurrency"] == level
+        ]
+        print(f"  {level:>11}" + "".join(f"  {cell:>27}" for cell in cells))
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
