@@ -2,9 +2,8 @@
 
 A completed event's key holds "1" under the store's prefix, set with `SET key 1 PX ttl`: Redis
 expires it on its own clock (the one clock every host shares), so `purge` has nothing to do and
-the `now` arguments are unused. The checks made while one is under way go together in the next
-round trip as one `MGET` (`consumers.batches`), and the marks as a pipeline of `SET`s
-(`hookgate.redis_client`): one reply to parse per batch of checks, not one per event.
+the `now` arguments are unused. `is_done` is one `EXISTS`. Calls made while a round trip is under
+way go together in the next one, as a pipeline (`hookgate.redis_client`).
 
 Any Redis error or timeout (bounded: about 2 s, twice with the one reconnecting retry) is
 `IdempotencyUnavailable`. Its caller, the dispatcher, then retries the event along the service's
@@ -14,7 +13,6 @@ down"); a mark that cannot be written is logged, and the event (done) is acked.
 
 from __future__ import annotations
 
-from consumers.batches import Batches
 from consumers.errors import IdempotencyUnavailable, ServiceDefinitionError
 from consumers.idempotency import DEFAULT_TTL
 from consumers.idempotency_registry import IdempotencyBackend
@@ -40,13 +38,12 @@ class RedisIdempotencyStore:
         self._prefix = key_prefix
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._redis = RedisPipeline(url, _unavailable)
-        self._checks: Batches[str, bool] = Batches(self._check, self._check_one)
 
     def __repr__(self) -> str:
         return f"RedisIdempotencyStore({self._redis.display_url!r}, key_prefix={self._prefix!r})"
 
     async def is_done(self, key: str, now: float) -> bool:
-        return await self._checks.call(self._prefix + key)
+        return bool(await self._redis.call("EXISTS", self._prefix + key))
 
     async def mark_done(self, key: str, now: float) -> None:
         await self._redis.call("SET", self._prefix + key, _DONE, "PX", self._ttl_ms)
@@ -55,16 +52,8 @@ class RedisIdempotencyStore:
         return 0  # Redis expires keys on its own
 
     async def close(self) -> None:
-        await self._checks.idle()
         closing, self._redis = self._redis, RedisPipeline(self._url, _unavailable)
         await closing.close()
-
-    async def _check_one(self, key: str) -> bool:
-        return bool(await self._redis.call("EXISTS", key))
-
-    async def _check(self, keys: list[str]) -> list[bool]:
-        values = await self._redis.call("MGET", *keys)
-        return [value is not None for value in values]
 
 
 def _unavailable(detail: str) -> IdempotencyUnavailable:

@@ -11,7 +11,6 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,8 +27,6 @@ from consumers.dispatch import ConsumeOutcome
 from consumers.idempotency_redis import RedisIdempotencyStore
 from consumers.idempotency_registry import BACKEND_NAMES, IdempotencyBackend, idempotency_backend
 from consumers.testing import deliver, make_event
-from hookgate.redis_client import RedisPipeline
-from hookgate.sqlite import StoreThread
 from tests.redis_kit import REDIS_URL, private_redis, shared_redis
 
 pytestmark = pytest.mark.anyio
@@ -186,83 +183,6 @@ async def test_sqlite_unusable_path_is_unavailable_and_tried_again(tmp_path: Pat
         await store.close()
 
 
-async def test_sqlite_concurrent_checks_and_marks_share_a_few_statements(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A worker at concurrency 256 must not pay a thread hop and a statement per event.
-    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
-    calls: list[str] = []
-    for method in ("run", "write"):
-        original = getattr(StoreThread, method)
-
-        def counted(self: StoreThread, call: Any, _m: str = method, _o: Any = original) -> Any:
-            calls.append(_m)
-            return _o(self, call)
-
-        monkeypatch.setattr(StoreThread, method, counted)
-    try:
-        keys = [f"stripe:evt_{i}" for i in range(300)]
-        await asyncio.gather(*(store.mark_done(key, 1000.0) for key in keys[::2]))
-        answers = await asyncio.gather(*(store.is_done(key, 1000.0) for key in keys))
-        assert answers == [i % 2 == 0 for i in range(len(keys))]
-        assert calls.count("write") <= 3, calls
-        assert calls.count("run") <= 3, calls
-    finally:
-        await store.close()
-
-
-async def test_sqlite_keys_of_any_text_are_kept_apart(tmp_path: Path) -> None:
-    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
-    marked = ['a:"quoted"', "a:back\\slash", "a:new\nline", "a:ünïcødé 🎉", "a:[1,2]", "a:"]
-    others = ["a:quoted", "a:back\\\\slash", "A:ünïcødé 🎉", "a:[1, 2]", "a: ", "a"]
-    try:
-        await asyncio.gather(*(store.mark_done(key, 1000.0) for key in marked))
-        assert await asyncio.gather(*(store.is_done(k, 1000.0) for k in marked)) == [True] * 6
-        assert await asyncio.gather(*(store.is_done(k, 1000.0) for k in others)) == [False] * 6
-    finally:
-        await store.close()
-
-
-async def test_sqlite_without_json_functions_answers_a_statement_per_key(tmp_path: Path) -> None:
-    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"), ttl_seconds=10)
-    try:
-        assert await store.is_done("k0", 1) is False  # opens the file: this SQLite has JSON
-        store._json = False  # as found when it was built with SQLITE_OMIT_JSON
-        await asyncio.gather(*(store.mark_done(f"k{i}", 1) for i in range(5)))
-        await store.mark_done("k0", 100)  # a mark again moves the expiry
-        answers = await asyncio.gather(*(store.is_done(f"k{i}", 50) for i in range(6)))
-        assert answers == [True, False, False, False, False, False]
-    finally:
-        await store.close()
-
-
-async def test_sqlite_every_waiting_caller_hears_the_batch_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    store = SqliteIdempotencyStore(str(blocker / "done.sqlite3"))
-    try:
-        checks = [store.is_done(f"k{i}", 1) for i in range(20)]
-        marks = [store.mark_done(f"k{i}", 1) for i in range(20)]
-        answers = await asyncio.gather(*checks, *marks, return_exceptions=True)
-        assert all(isinstance(answer, IdempotencyUnavailable) for answer in answers), answers
-    finally:
-        await store.close()
-
-
-async def test_sqlite_a_cancelled_check_leaves_the_others_answered(tmp_path: Path) -> None:
-    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
-    try:
-        await store.mark_done("k1", 1)
-        first = asyncio.ensure_future(store.is_done("k0", 1))
-        second = asyncio.ensure_future(store.is_done("k1", 1))
-        await asyncio.sleep(0)
-        first.cancel()
-        assert await second is True
-        assert await store.is_done("k0", 1) is False
-    finally:
-        await store.close()
-
-
 # --- Redis ----------------------------------------------------------------------------------------
 
 
@@ -275,32 +195,6 @@ async def test_redis_keys_live_under_the_prefix_with_the_ttl(redis_prefix: str) 
         assert 59_000 < client.pttl(f"{redis_prefix}stripe:evt_1") <= 60_000
     finally:
         client.close()
-        await store.close()
-
-
-async def test_redis_concurrent_checks_go_as_one_mget(
-    redis_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # One reply to parse for a batch of checks, not one per event (parsing is the cost).
-    store = RedisIdempotencyStore(REDIS_URL, key_prefix=redis_prefix, ttl_seconds=60)
-    commands: list[str] = []
-    original = RedisPipeline.call
-
-    async def counted(self: RedisPipeline, *command: Any) -> Any:
-        commands.append(command[0])
-        return await original(self, *command)
-
-    monkeypatch.setattr(RedisPipeline, "call", counted)
-    try:
-        keys = [f"stripe:evt_{i}" for i in range(100)]
-        await asyncio.gather(*(store.mark_done(key, 0) for key in keys[::3]))
-        with shared_redis() as client:
-            client.set(f"{redis_prefix}stripe:evt_1", "a value other than ours: still done")
-        answers = await asyncio.gather(*(store.is_done(key, 0) for key in keys))
-        assert answers == [i % 3 == 0 or i == 1 for i in range(len(keys))]
-        assert commands.count("SET") == 34
-        assert 1 <= commands.count("MGET") <= 3, commands
-    finally:
         await store.close()
 
 
