@@ -183,6 +183,45 @@ async def test_sqlite_unusable_path_is_unavailable_and_tried_again(tmp_path: Pat
         await store.close()
 
 
+async def test_sqlite_keys_of_any_text_are_kept_apart(tmp_path: Path) -> None:
+    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
+    marked = ['a:"quoted"', "a:back\\slash", "a:new\nline", "a:ünïcødé 🎉", "a:[1,2]", "a:"]
+    others = ["a:quoted", "a:back\\\\slash", "A:ünïcødé 🎉", "a:[1, 2]", "a: ", "a"]
+    try:
+        await asyncio.gather(*(store.mark_done(key, 1000.0) for key in marked))
+        assert await asyncio.gather(*(store.is_done(k, 1000.0) for k in marked)) == [True] * 6
+        assert await asyncio.gather(*(store.is_done(k, 1000.0) for k in others)) == [False] * 6
+    finally:
+        await store.close()
+
+
+async def test_sqlite_every_waiting_caller_hears_the_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = SqliteIdempotencyStore(str(blocker / "done.sqlite3"))
+    try:
+        checks = [store.is_done(f"k{i}", 1) for i in range(20)]
+        marks = [store.mark_done(f"k{i}", 1) for i in range(20)]
+        answers = await asyncio.gather(*checks, *marks, return_exceptions=True)
+        assert all(isinstance(answer, IdempotencyUnavailable) for answer in answers), answers
+    finally:
+        await store.close()
+
+
+async def test_sqlite_a_cancelled_check_leaves_the_others_answered(tmp_path: Path) -> None:
+    store = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
+    try:
+        await store.mark_done("k1", 1)
+        first = asyncio.ensure_future(store.is_done("k0", 1))
+        second = asyncio.ensure_future(store.is_done("k1", 1))
+        await asyncio.sleep(0)
+        first.cancel()
+        assert await second is True
+        assert await store.is_done("k0", 1) is False
+    finally:
+        await store.close()
+
+
 # --- Redis ----------------------------------------------------------------------------------------
 
 
