@@ -1,21 +1,26 @@
 """The SQLite idempotency store: one file shared by every worker of a service on one host.
 
-Statements run on the store's own thread (`hookgate.sqlite.StoreThread`), never on the event
-loop; the marks made while that thread is busy are written together in its next turn, in one
-transaction (group commit). A mark returns once its transaction is committed: the key is in the
-file before the event is acked, so a worker killed between the two (`kill -9`) leaves a
-redelivery that is skipped. WAL with `synchronous = NORMAL`: a power cut may lose the last
-marks, which only lets a handler run twice, as at-least-once delivery allows.
+Statements run on the event loop, on a connection that never waits, and on the store's own
+thread whenever they would (`hookgate.sqlite.LoopFirst`): a check is one read at once; the marks
+made in one turn of the loop are written together at its end, in one transaction (group
+commit). A file locked by another worker delays the calls that need it, never the loop. A mark
+returns once its transaction is committed: the key is in the file before the event is acked, so
+a worker killed between the two (`kill -9`) leaves a redelivery that is skipped. WAL with
+`synchronous = NORMAL`: a power cut may lose the last marks, which only lets a handler run
+twice, as at-least-once delivery allows.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from consumers.errors import IdempotencyUnavailable, ServiceDefinitionError
 from consumers.idempotency import DEFAULT_TTL
 from consumers.idempotency_registry import IdempotencyBackend
-from hookgate.sqlite import StoreThread, open_sqlite
+from hookgate.sqlite import LoopFirst, StoreThread, open_sqlite
+
+_log = logging.getLogger("hookgate.consumer")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS done (
@@ -28,6 +33,7 @@ _MARK = """
 INSERT INTO done (key, expires_at) VALUES (?1, ?2)
 ON CONFLICT (key) DO UPDATE SET expires_at = ?2
 """
+_CHECK = "SELECT expires_at FROM done WHERE key = ?"
 _PURGE = "DELETE FROM done WHERE key IN (SELECT key FROM done WHERE expires_at <= ? LIMIT ?)"
 
 
@@ -42,30 +48,32 @@ class SqliteIdempotencyStore:
     def __init__(self, path: str, ttl_seconds: float = DEFAULT_TTL) -> None:
         self.path = path
         self._ttl = ttl_seconds
-        self._thread = self._new_thread()
+        self._store = self._new_store()
 
     def __repr__(self) -> str:
         return f"SqliteIdempotencyStore({self.path!r})"
 
     async def is_done(self, key: str, now: float) -> bool:
-        row = await self._thread.run(
-            lambda db: db.execute("SELECT expires_at FROM done WHERE key = ?", (key,)).fetchone()
-        )
+        row = await self._store.read(lambda db: db.execute(_CHECK, (key,)).fetchone())
         return row is not None and row[0] > now
 
     async def mark_done(self, key: str, now: float) -> None:
-        await self._thread.write(lambda db: db.execute(_MARK, (key, now + self._ttl)))
+        await self._store.write(lambda db: db.execute(_MARK, (key, now + self._ttl)).close())
 
-    async def purge(self, now: float, batch: int = 5000) -> int:
+    async def purge(self, now: float, batch: int = 1000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
-        return await self._thread.run(lambda db: db.execute(_PURGE, (now, batch)).rowcount)
+        return await self._store.thread.run(lambda db: db.execute(_PURGE, (now, batch)).rowcount)
 
     async def close(self) -> None:
-        thread, self._thread = self._thread, self._new_thread()
-        await thread.close()
+        store, self._store = self._store, self._new_store()
+        await store.close()
 
-    def _new_thread(self) -> StoreThread:
-        return StoreThread("hookgate-idempotency", self._open, self._unavailable)
+    def _new_store(self) -> LoopFirst:
+        return LoopFirst(
+            StoreThread("hookgate-idempotency", self._open, self._unavailable),
+            lambda: open_sqlite(self.path, synchronous="NORMAL", busy_timeout=0.0, schema=""),
+            warn=lambda problem: _log.warning(f"idempotency store {self.path!r}: {problem}"),
+        )
 
     def _open(self) -> sqlite3.Connection:
         try:

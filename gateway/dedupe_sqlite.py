@@ -1,20 +1,12 @@
 """The SQLite dedupe store: one file shared by the gateway's worker processes on one host.
 
-Two connections to the file, one purpose each:
-
-- **On the event loop, never waiting.** The claims and releases asked for in one turn of the
-  loop are run together at its end, in one transaction, on a connection whose busy timeout is
-  zero; commits are written every few milliseconds the same way. A claim costs about 15 us
-  there, where a hop to a thread cost more than that in CPU and, far worse, milliseconds of
-  latency (the thread must win the GIL back from a busy loop). The file is in WAL mode with
-  `synchronous = NORMAL`: a commit appends to the WAL in the page cache and never fsyncs, and
-  this connection never checkpoints (`wal_autocheckpoint = 0`).
-- **On the store's thread, for everything that may wait** (`hookgate.sqlite.StoreThread`): the
-  moment the loop's connection meets a lock held elsewhere (another worker, a purge) or any
-  other SQLite error, the calls of that turn are handed to the thread, whose connection waits
-  up to 5 s for the lock. A lock held by another process therefore delays the requests that
-  need the store, never `/healthz` or anything else on the loop. The thread also purges expired
-  keys (in batches of 1,000) and checkpoints the WAL into the file every 2,000 rows.
+Claims, commits and releases run on the event loop, on a connection that never waits, and go
+to the store's thread only when they would (`hookgate.sqlite.LoopFirst`): the claims and
+releases asked for in one turn of the loop run together at its end, in one transaction (about
+15 us a claim); commits are written every few milliseconds the same way. A lock held by another
+worker process therefore delays the requests that need the store, never `/healthz` or anything
+else on the loop. The thread also purges expired keys (in batches of 1,000) and checkpoints the
+WAL into the file.
 
 Commits are batched; losing the last ones in a crash only lets a duplicate through, which
 at-least-once delivery allows.
@@ -25,14 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
 from gateway.config import DedupeSettings
 from gateway.dedupe import Claim
 from gateway.dedupe_registry import DedupeBackend
 from gateway.errors import ConfigError, DedupeUnavailable
-from hookgate.sqlite import StoreThread, open_sqlite
+from hookgate.sqlite import LoopFirst, StoreThread, open_sqlite
 
 _log = logging.getLogger("hookgate.dedupe")
 _CLAIMED = 0
@@ -61,18 +51,13 @@ _RELEASE = "DELETE FROM seen WHERE key = ? AND state = 0"
 _PURGE = "DELETE FROM seen WHERE key IN (SELECT key FROM seen WHERE expires_at <= ? LIMIT ?)"
 _COMMIT_BATCH = 256
 _COMMIT_DELAY = 0.005
-_CHECKPOINT_EVERY = 2000  # rows written on the loop between two checkpoints on the thread
-_ELSEWHERE: Any = object()  # the loop's connection could not answer: ask the thread
-
-
-_Call = Callable[[sqlite3.Connection], Any]
 
 
 class SqliteDedupeStore:
     """A SQLite file shared by every worker process on one host (WAL mode).
 
-    The connection is used by its store thread only; coroutines hand it work through
-    `self._thread`, which groups the calls made while the thread is busy into one hop.
+    Two connections: the loop's, which never waits, and the store thread's, for whatever
+    would (`hookgate.sqlite.LoopFirst`).
     """
 
     def __init__(self, path: str, ttl_seconds: float, lease_seconds: float) -> None:
@@ -82,21 +67,25 @@ class SqliteDedupeStore:
         self._writing: dict[str, float] = {}  # handed to the thread, not yet written
         self._flushes: set[asyncio.Task[None]] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
-        self._turn: list[tuple[_Call, asyncio.Future[Any]]] = []  # run at the end of this turn
-        self._written = 0  # rows written on the loop since the last checkpoint
-        self._checkpoint: asyncio.Task[None] | None = None
         try:
             db = open_sqlite(path, synchronous="NORMAL", busy_timeout=5.0, schema=_SCHEMA)
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
+
+        def connect_here() -> sqlite3.Connection:
+            return open_sqlite(path, synchronous="NORMAL", busy_timeout=0.0, schema="")
+
         try:
-            here = open_sqlite(path, synchronous="NORMAL", busy_timeout=0.0, schema="")
-            here.execute("PRAGMA wal_autocheckpoint = 0")  # the thread checkpoints
+            here = connect_here()  # now: a file that cannot be used stops startup
         except (OSError, sqlite3.Error) as err:
             db.close()
             raise ConfigError(f"dedupe.path: cannot open SQLite database {path!r}: {err}") from err
-        self._here = here
-        self._thread = StoreThread("hookgate-dedupe", lambda: db, _unavailable)
+        self._store = LoopFirst(
+            StoreThread("hookgate-dedupe", lambda: db, _unavailable),
+            connect_here,
+            here=here,
+            warn=lambda problem: _log.warning(f"dedupe store: {problem}"),
+        )
 
     async def claim(self, key: str, now: float) -> Claim:
         pending = self._pending.get(key, self._writing.get(key))
@@ -104,61 +93,7 @@ class SqliteDedupeStore:
             if pending > now:
                 return Claim.DUPLICATE
             await self.flush()  # expired before it was written: let the file decide
-        return await self._write(lambda db: self._claim(db, key, now))  # type: ignore[no-any-return]
-
-    async def _write(self, call: _Call) -> Any:
-        """`call(db)` in the transaction of this loop turn's calls, or on the thread."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if not self._turn:
-            asyncio.get_running_loop().call_soon(self._run_turn)
-        self._turn.append((call, future))
-        result = await future
-        if result is _ELSEWHERE:
-            return await self._thread.write(call)
-        return result
-
-    def _run_turn(self) -> None:
-        calls, self._turn = self._turn, []
-        try:
-            results = self._here_in_transaction([call for call, _ in calls], len(calls))
-        except sqlite3.Error:
-            results = [_ELSEWHERE] * len(calls)  # locked elsewhere, or worse: the thread waits
-        for (_, future), result in zip(calls, results, strict=True):
-            if not future.done():  # its caller was cancelled
-                future.set_result(result)
-
-    def _here_in_transaction(self, calls: list[_Call], rows: int) -> list[Any]:
-        """Run `calls` in one transaction on the loop's connection, which never waits for a
-        lock: `sqlite3.Error` (SQLITE_BUSY at once, with the file locked) rolls it all back."""
-        db = self._here
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            results = [call(db) for call in calls]
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        self._written += rows
-        if self._written >= _CHECKPOINT_EVERY and self._checkpoint is None:
-            self._written = 0
-            self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
-        return results
-
-    async def _checkpoint_wal(self) -> None:
-        """Copy the WAL into the file, on the thread, and start the WAL over. RESTART, not
-        PASSIVE: a passive checkpoint never catches up with a loop that keeps writing, and the
-        WAL grew without end (190 MB for 20 thousand keys). Writers wait meanwhile: the loop's
-        calls meet the lock and go to the thread, behind the checkpoint (milliseconds)."""
-        try:
-            # fetchall: a statement left on its result row would block the thread's COMMITs.
-            await self._thread.run(
-                lambda db: db.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-            )
-        except DedupeUnavailable as err:
-            _log.warning("dedupe checkpoint failed", extra={"fields": {"error": str(err)}})
-        finally:
-            self._checkpoint = None
+        return await self._store.write(lambda db: self._claim(db, key, now))
 
     def _claim(self, db: sqlite3.Connection, key: str, now: float) -> Claim:
         if db.execute(_CLAIM, (key, now + self._lease, now)).fetchone() is not None:
@@ -198,10 +133,8 @@ class SqliteDedupeStore:
             self._write_commits(db, items)
 
         try:
-            try:
-                self._here_in_transaction([write], len(items))
-            except sqlite3.Error:
-                await self._thread.write(write)  # locked elsewhere: the thread waits for it
+            if not self._store.write_now(write, len(items)):
+                await self._store.thread.write(write)  # locked elsewhere: the thread waits
         finally:
             # Written, or failed and logged by the caller: forget these, keep newer ones.
             for key, expires in rows.items():
@@ -226,7 +159,7 @@ class SqliteDedupeStore:
             _log.error("dedupe commit failed", extra={"fields": {"error": str(err)}})
 
     async def release(self, key: str) -> None:
-        await self._write(lambda db: db.execute(_RELEASE, (key,)).close())
+        await self._store.write(lambda db: db.execute(_RELEASE, (key,)).close())
 
     async def purge(self, now: float, batch: int = 1000) -> int:
         """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
@@ -234,33 +167,19 @@ class SqliteDedupeStore:
         def purge(db: sqlite3.Connection) -> int:
             return db.execute(_PURGE, (now, batch)).rowcount
 
-        return await self._thread.run(purge)
+        return await self._store.thread.run(purge)
 
     async def close(self) -> None:
         try:
             await self.flush()
             if self._flushes:
                 await asyncio.gather(*self._flushes, return_exceptions=True)
-            if self._checkpoint is not None:
-                await asyncio.gather(self._checkpoint, return_exceptions=True)
         finally:
-            self._closed_here()
-            await self._thread.close()
+            await self._store.close()
 
     def close_unused(self) -> None:
         """Close a store that never served a request (a startup check), without a loop."""
-        self._closed_here()
-        self._thread.close_unused()
-
-    def _closed_here(self) -> None:
-        self._here.close()
-        # Calls made after closing go to the thread, which refuses them ("closed").
-        self._here = _Closed()  # type: ignore[assignment]
-
-
-class _Closed:
-    def execute(self, *_: object) -> None:
-        raise sqlite3.ProgrammingError("closed")
+        self._store.close_unused()
 
 
 def _unavailable(detail: str) -> DedupeUnavailable:

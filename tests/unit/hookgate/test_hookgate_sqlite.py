@@ -87,12 +87,12 @@ async def test_each_data_file_keeps_its_durability(tmp_path: Path) -> None:
         spool.close()
     dedupe = SqliteDedupeStore(str(tmp_path / "dedupe.sqlite3"), 60, 30)
     try:
-        assert await dedupe._thread.run(_settings) == ("wal", 1, 5000)  # 1: NORMAL
+        assert await dedupe._store.thread.run(_settings) == ("wal", 1, 5000)  # 1: NORMAL
     finally:
         await dedupe.close()
     done = SqliteIdempotencyStore(str(tmp_path / "done.sqlite3"))
     try:
-        assert await done._thread.run(_settings) == ("wal", 1, 1000)
+        assert await done._store.thread.run(_settings) == ("wal", 1, 1000)
     finally:
         await done.close()
 
