@@ -434,3 +434,54 @@ async def test_sqlite_wal_is_checkpointed_and_stays_small_under_steady_writes(
         assert await store.claim("stripe:evt_9999", T0 + 1) is Claim.DUPLICATE
     finally:
         await store.close()
+
+
+async def test_sqlite_purge_of_many_expired_keys_never_stalls_claims_or_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "expired.sqlite3")
+    SqliteDedupeStore(path, TTL, LEASE).close_unused()  # the schema
+    _fill_expired(path, 100_000)
+    store = SqliteDedupeStore(path, TTL, LEASE)
+    waits: list[float] = []
+    purging = True
+
+    async def purge() -> int:
+        purged = total = await store.purge(T0)
+        while purged:  # as the gateway's purge loop does: a batch, then a breath
+            await asyncio.sleep(0.01)
+            purged = await store.purge(T0)
+            total += purged
+        return total
+
+    async def claims() -> None:
+        i = 0
+        while purging:
+            started = time.monotonic()
+            assert await store.claim(f"stripe:evt_{i}", T0) is Claim.NEW
+            waits.append(time.monotonic() - started)
+            i += 1
+            await asyncio.sleep(0.001)
+
+    try:
+        claiming = asyncio.create_task(claims())
+        assert await purge() == 100_000
+        purging = False
+        await claiming
+    finally:
+        await store.close()
+    assert len(waits) > 20
+    # A claim meets a purge batch (1,000 rows) at worst: milliseconds, never the whole purge.
+    assert max(waits) < 0.1, f"a claim waited {max(waits):.3f} s"
+
+
+def _fill_expired(path: str, count: int) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO seen VALUES (?, 1, ?)", ((f"old:{i}", T0 - 1) for i in range(count))
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
