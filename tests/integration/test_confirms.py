@@ -43,15 +43,24 @@ async def _declared(channel: aiormq.abc.AbstractChannel, exchange: str) -> None:
     await channel.exchange_declare(exchange, exchange_type="topic", auto_delete=True)
 
 
-async def test_concurrent_publishes_arrive_whole_in_order_and_confirmed(
-    connection: aiormq.abc.AbstractConnection, amqp: aiormq.abc.AbstractChannel
-) -> None:
+async def _publishing(
+    connection: aiormq.abc.AbstractConnection,
+    amqp: aiormq.abc.AbstractChannel,
+    confirm_timeout: float = 10,
+) -> tuple[ConfirmChannel, str]:
+    """A ConfirmChannel on a fresh exchange, and a queue that takes everything sent to it."""
     exchange = f"hg-test-{uuid.uuid4().hex[:10]}"
     await _declared(amqp, exchange)
     queue = await bind_queue(amqp, exchange)
     channel = await connection.channel(publisher_confirms=True)
     assert isinstance(channel, aiormq.Channel)
-    confirm = ConfirmChannel(connection, channel, exchange, timeout=10)
+    return ConfirmChannel(connection, channel, exchange, timeout=confirm_timeout), queue
+
+
+async def test_concurrent_publishes_arrive_whole_in_order_and_confirmed(
+    connection: aiormq.abc.AbstractConnection, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    confirm, queue = await _publishing(connection, amqp)
     # Empty, small, and bodies of several frames (frame_max is 128 KiB).
     bodies = [b"", b"{}", *(bytes([i % 251]) * (i * 9_973) for i in range(1, 40))]
     results = await asyncio.gather(
@@ -110,13 +119,8 @@ async def test_a_channel_closed_by_the_broker_fails_every_waiting_publish(
 async def test_a_confirm_that_does_not_come_in_time_fails_with_timeout_error(
     connection: aiormq.abc.AbstractConnection, amqp: aiormq.abc.AbstractChannel
 ) -> None:
-    exchange = f"hg-test-{uuid.uuid4().hex[:10]}"
-    await _declared(amqp, exchange)
-    queue = await bind_queue(amqp, exchange)
-    channel = await connection.channel(publisher_confirms=True)
-    assert isinstance(channel, aiormq.Channel)
     # No broker answers within a microsecond: the timer fires before any confirm can arrive.
-    confirm = ConfirmChannel(connection, channel, exchange, timeout=1e-6)
+    confirm, queue = await _publishing(connection, amqp, confirm_timeout=1e-6)
     results = await asyncio.gather(
         *(confirm.publish(b"slow", "k", _properties(f"t{i}")) for i in range(3)),
         return_exceptions=True,
@@ -141,12 +145,7 @@ class _Unencodable(EventProperties):
 async def test_a_publish_that_cannot_be_encoded_takes_no_delivery_tag(
     connection: aiormq.abc.AbstractConnection, amqp: aiormq.abc.AbstractChannel
 ) -> None:
-    exchange = f"hg-test-{uuid.uuid4().hex[:10]}"
-    await _declared(amqp, exchange)
-    queue = await bind_queue(amqp, exchange)
-    channel = await connection.channel(publisher_confirms=True)
-    assert isinstance(channel, aiormq.Channel)
-    confirm = ConfirmChannel(connection, channel, exchange, timeout=10)
+    confirm, queue = await _publishing(connection, amqp)
     bad = _Unencodable(message_id="bad", delivery_mode=2)
     with pytest.raises(TypeError):
         await confirm.publish(b"never", "k", bad)
