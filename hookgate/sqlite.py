@@ -302,6 +302,11 @@ class LoopFirst:
             results = self._in_transaction([call for call, _ in calls], len(calls))
         except sqlite3.Error:
             results = [_ELSEWHERE] * len(calls)  # locked elsewhere, or worse: the thread waits
+        except Exception as err:  # a call's own bug: every caller hears it, none waits forever
+            for _, future in calls:
+                if not future.done():
+                    future.set_exception(err)
+            return
         for (_, future), result in zip(calls, results, strict=True):
             if not future.done():  # its caller was cancelled
                 future.set_result(result)

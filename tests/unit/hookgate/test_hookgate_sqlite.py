@@ -18,7 +18,7 @@ import pytest
 from consumers import SqliteIdempotencyStore
 from gateway import spool_file
 from gateway.dedupe_sqlite import SqliteDedupeStore
-from hookgate.sqlite import StoreThread, open_sqlite
+from hookgate.sqlite import LoopFirst, StoreThread, open_sqlite
 
 pytestmark = pytest.mark.anyio
 _SCHEMA = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
@@ -170,3 +170,35 @@ async def test_calls_after_close_are_refused_not_left_waiting(tmp_path: Path) ->
     with pytest.raises(Failed, match="closed"):
         await asyncio.wait_for(thread.run(lambda db: None), 5)
     await thread.close()  # twice is harmless
+
+
+async def test_loop_first_a_call_that_raises_fails_its_turn_and_leaves_no_caller_waiting(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "loop-first.sqlite3")
+    schema = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY);"
+
+    def connect() -> sqlite3.Connection:
+        return open_sqlite(path, synchronous="NORMAL", busy_timeout=1.0, schema=schema)
+
+    store = LoopFirst(StoreThread("test", connect, RuntimeError), connect, here=connect())
+
+    def broken(_: sqlite3.Connection) -> None:
+        raise ValueError("a bug in a call")
+
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                store.write(lambda db: db.execute("INSERT INTO t VALUES ('a')").close()),
+                store.write(broken),
+                return_exceptions=True,
+            ),
+            5,
+        )
+        assert [type(result) for result in results] == [ValueError, ValueError]
+        # The turn was rolled back as a whole, and the store goes on.
+        assert await store.read(lambda db: db.execute("SELECT count(*) FROM t").fetchone()) == (0,)
+        await store.write(lambda db: db.execute("INSERT INTO t VALUES ('b')").close())
+        assert await store.read(lambda db: db.execute("SELECT k FROM t").fetchall()) == [("b",)]
+    finally:
+        await store.close()
