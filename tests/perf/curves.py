@@ -192,18 +192,10 @@ def _rss_point(rss: int, x: str, requests: int) -> Point:
 
 
 def consumer(run: Run, sizes: Sizes, repo: Path = REPO) -> list[Point]:
-    """Consumer throughput vs concurrency, from the consumer bench (a process of its own).
-
-    HOOK: needs `tests.perf.bench_consumer --json PATH` (with --skip-throughput,
-    --skip-latency, --sweep, --sweep-events, --rounds); without it the curve is skipped."""
+    """Consumer throughput vs concurrency: the sweep of `tests.perf.bench_consumer`, run as a
+    process of its own, read from its `--json` output."""
     command = [sys.executable, "-m", "tests.perf.bench_consumer"]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    helped = subprocess.run(
-        [*command, "--help"], capture_output=True, text=True, cwd=repo, check=False, env=env
-    )
-    if "--json" not in helped.stdout:
-        print("  skipped: tests.perf.bench_consumer has no --json option here", flush=True)
-        return []
     output = run.workdir / "consumer.json"
     arguments = ["--skip-throughput", "--skip-latency", "--json", str(output)]
     arguments += ["--sweep", sizes.consumer_levels, "--sweep-events", str(sizes.consumer_events)]
