@@ -9,6 +9,7 @@ deploy/dev/ensure-rabbitmq.sh
 deploy/dev/ensure-redis.sh
 deploy/dev/ensure-postgres.sh
 deploy/dev/ensure-chromium.sh
+deploy/dev/ensure-deploy-tools.sh
 deploy/dev/venv.sh test
 
 echo "== ruff" >&2
