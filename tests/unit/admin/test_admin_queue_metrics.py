@@ -4,6 +4,7 @@ stale values go. (tests/integration/test_admin_queue_metrics.py samples a real b
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,6 +133,7 @@ async def test_a_service_no_longer_announced_loses_its_series(fake: FakeBroker) 
 async def test_a_broker_outage_is_a_metric_then_stale_values_go(
     fake: FakeBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="hookgate.admin.queues")  # whatever ran before
     registry = CollectorRegistry()
     fake.depths = {"billing": (5, 0)}
     sampler = _sampler([BILLING], registry, stale_after=3600)
@@ -150,6 +152,7 @@ async def test_a_broker_outage_is_a_metric_then_stale_values_go(
     assert await sampler.sample()
     assert registry.get_sample_value("hookgate_queue_sample_success") == 1
     assert _messages(registry, "billing") == 5
+    assert any("sampled again" in r.message for r in caplog.records)
 
 
 async def test_at_most_max_queues_are_sampled(fake: FakeBroker) -> None:
