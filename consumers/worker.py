@@ -33,6 +33,7 @@ from consumers.outcome_log import OutcomeLog
 from consumers.service import Service
 from hookgate.connect import BrokerNodes
 from hookgate.observe import ConsumeOutcome, Observer, Observers
+from hookgate.settings import display_url
 from hookgate.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
 _log = logging.getLogger("hookgate.consumer")
@@ -186,6 +187,8 @@ class Worker:
             extra={
                 "fields": {
                     "queue": self._queue,
+                    "node": display_url(str(consume_conn.url)),
+                    "publish_node": display_url(str(publish_conn.url)),
                     "concurrency": self._concurrency,
                     "message_authentication": self._dispatcher.authenticates,
                 }

@@ -103,12 +103,13 @@ def _broker_urls(table: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
     else:
         value = table.get("url", BrokerSettings.url.reveal())
         path = "broker.url"
-        if isinstance(value, str):
-            urls = [value]
-        elif isinstance(value, list) and value and all(isinstance(u, str) for u in value):
-            urls = list(value)
-        else:
+        # A URL, or a list; either may hold several joined as the env var's are.
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise ConfigError(f"{path}: expected a URL, or a non-empty list of a cluster's URLs")
+        urls = [url for item in items for url in broker_urls.split(item)]
+    if not urls:
+        raise ConfigError(f"{path}: expected a URL, or a non-empty list of a cluster's URLs")
     for i, url in enumerate(urls):
         where = path if len(urls) == 1 else f"{path}[{i}]"
         try:
