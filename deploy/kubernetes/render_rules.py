@@ -40,7 +40,10 @@ def prometheus_rule(alerts: dict[str, Any]) -> dict[str, Any]:
         "kind": "PrometheusRule",
         "metadata": {
             "name": "hookgate",
-            "labels": {"app.kubernetes.io/name": "hookgate", "app.kubernetes.io/component": "alerts"},
+            "labels": {
+                "app.kubernetes.io/name": "hookgate",
+                "app.kubernetes.io/component": "alerts",
+            },
         },
         "spec": {"groups": groups},
     }
@@ -49,9 +52,7 @@ def prometheus_rule(alerts: dict[str, Any]) -> dict[str, Any]:
 def render(alerts_path: Path = ALERTS) -> str:
     """The text of base/prometheus-rule.yaml for the alerts file as it is now."""
     alerts = yaml.safe_load(alerts_path.read_text(encoding="utf-8"))
-    body = yaml.safe_dump(
-        prometheus_rule(alerts), sort_keys=False, allow_unicode=True, width=1000
-    )
+    body = yaml.safe_dump(prometheus_rule(alerts), sort_keys=False, allow_unicode=True, width=1000)
     return _HEADER + body
 
 
