@@ -26,6 +26,15 @@ EXAMPLE = KUBERNETES / "overlays" / "example"
 # deploy/dev/ensure-deploy-tools.sh: the oldest kustomize the manifests promise to render with.
 DEBIAN_KUBECTL = ROOT / "var" / "tools" / "debian-kubectl" / "usr" / "bin" / "kubectl"
 ENSURE = "deploy/dev/ensure-deploy-tools.sh"
+# The keys of the Secret the RabbitMQ Cluster Operator creates for the default user
+# (internal/resource/default_user_secret.go, v2.22), with stand-in values.
+OPERATOR_SECRET = {
+    "username": "default_user_x",
+    "password": "stand-in",
+    "host": "hookgate-rabbitmq.hookgate.svc",
+    "port": "5672",
+    "connection_string": "amqp://default_user_x:stand-in@hookgate-rabbitmq.hookgate.svc:5672/",
+}
 
 Manifest = dict[str, Any]
 

@@ -29,17 +29,16 @@ from gateway.app import create_app
 from gateway.config import Config, DedupeSettings, load_config
 from gateway.testing import MemoryPublisher
 from hookgate.settings import load_broker_settings
-from tests.unit.deploy.kube_kit import ROOT, Manifest, one, pod_spec, render, secret_values
+from tests.unit.deploy.kube_kit import (
+    OPERATOR_SECRET,
+    ROOT,
+    Manifest,
+    one,
+    pod_spec,
+    render,
+    secret_values,
+)
 
-# The keys of the Secret the RabbitMQ Cluster Operator creates for the default user
-# (internal/resource/default_user_secret.go, v2.22), with stand-in values.
-OPERATOR_SECRET = {
-    "username": "default_user_x",
-    "password": "stand-in",
-    "host": "hookgate-rabbitmq.hookgate.svc",
-    "port": "5672",
-    "connection_string": "amqp://default_user_x:stand-in@hookgate-rabbitmq.hookgate.svc:5672/",
-}
 # Seconds between the last drain step and the kubelet's SIGKILL, for closing connections.
 MARGIN = 10
 

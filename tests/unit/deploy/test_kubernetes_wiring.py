@@ -15,6 +15,7 @@ import yaml
 from consumers.examples.billing import billing
 from tests.unit.deploy.kube_kit import (
     KUBERNETES,
+    OPERATOR_SECRET,
     Manifest,
     example_secrets,
     of_kind,
@@ -23,7 +24,6 @@ from tests.unit.deploy.kube_kit import (
     render,
     secret_values,
 )
-from tests.unit.deploy.test_kubernetes_processes import OPERATOR_SECRET
 
 MANIFESTS = render("overlays/example")
 HPA_MANIFESTS = render("overlays/example", "path", "hpa")
@@ -157,8 +157,10 @@ def test_hookgate_containers_run_the_overlay_image_with_writable_tmp() -> None:
     for workload in HOOKGATE_WORKLOADS:
         for container in pod_spec(workload)["containers"]:
             assert container["image"] == IMAGE, _name(workload)
-            mounts = {m["mountPath"] for m in container["volumeMounts"]}
-            assert "/tmp" in mounts, _name(workload)
+            writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+            assert "/tmp" in writable, _name(workload)
+            if "workingDir" in container or workload["kind"] != "Job":
+                assert container["workingDir"] in writable, _name(workload)
 
 
 def test_autoscalers_and_disruption_budgets_target_what_exists() -> None:
