@@ -58,8 +58,9 @@ def _container(workload: Manifest) -> dict[str, Any]:
 
 def _env(workload: Manifest) -> dict[str, str]:
     """The environment the container gets, its secret references resolved."""
+    generated = one(MANIFESTS, "Secret", "hookgate-secrets")
     secrets = {
-        "hookgate-secrets": secret_values(one(MANIFESTS, "Secret", "hookgate-secrets")),
+        generated["metadata"]["name"]: secret_values(generated),
         "hookgate-rabbitmq-default-user": OPERATOR_SECRET,
     }
     env = {}

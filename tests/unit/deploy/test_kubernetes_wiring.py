@@ -104,8 +104,10 @@ def test_every_service_monitor_scrapes_a_named_port_of_a_service(monitor: Manife
 
 
 def test_every_secret_reference_finds_its_key() -> None:
+    generated = one(MANIFESTS, "Secret", "hookgate-secrets")
+    assert generated["metadata"]["name"] != "hookgate-secrets", "hashed: a change rolls the pods"
     secrets = {
-        "hookgate-secrets": set(secret_values(one(MANIFESTS, "Secret", "hookgate-secrets"))),
+        generated["metadata"]["name"]: set(secret_values(generated)),
         "hookgate-rabbitmq-default-user": set(OPERATOR_SECRET),
     }
     refs: list[tuple[str, str]] = []
@@ -127,8 +129,9 @@ def test_every_secret_reference_finds_its_key() -> None:
                 credentials = endpoint["authorization"]["credentials"]
                 refs.append((credentials["name"], credentials["key"]))
     for name, key in refs:
+        assert name in secrets, f"{name}: no such Secret (a reference kustomize did not rewrite?)"
         assert key in secrets[name], f"{name} has no key {key}"
-    used = {key for name, key in refs if name == "hookgate-secrets"}
+    used = {key for name, key in refs if name == generated["metadata"]["name"]}
     assert used == set(example_secrets()), "secrets.env.example lists exactly the keys used"
 
 
