@@ -35,14 +35,14 @@ from consumers.permissions import (
 )
 from hookgate.topology import declare_cancel_stream, declare_status_topology
 from tests.chaos.node import RabbitNode
-from tests.integration.topology_services import audit, ledger
+from tests.topology_services import audit, ledger
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = [
-    "tests.integration.topology_services:ledger",
-    "tests.integration.topology_services:audit",
+    "tests.topology_services:ledger",
+    "tests.topology_services:audit",
 ]
 _RETENTION_DAYS, _ARCHIVE_BYTES = 3, 200_000_000
 _WITH_ADMIN = f"""
