@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ from consumers.permissions import (
     service_permissions,
 )
 from hookgate.topology import declare_cancel_stream, declare_status_topology
-from tests.chaos.node import RabbitNode
+from tests.chaos.node import NodeError, RabbitNode
 from tests.topology_services import audit, ledger
 
 pytestmark = pytest.mark.integration
@@ -247,7 +248,28 @@ def _export(
 
 
 def _import(node: RabbitNode, path: Path) -> None:
+    """Import, and wait until it is done: RabbitMQ 3.10 answers once the import has started
+    ("This process is asynchronous"). Done when every queue, binding and user is there."""
+    document = json.loads(path.read_text())
+    vhost = document["vhosts"][0]["name"]
     node.ctl("import_definitions", str(path))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            queues = {q["name"] for q in _json(node, "list_queues", "-p", vhost, "name")}
+            bindings = len(_json(node, "list_bindings", "-p", vhost, "source_name"))
+            users = {u["user"] for u in _json(node, "list_users")}
+        except NodeError:  # the vhost is not there yet
+            queues, bindings, users = set(), 0, set()
+        # list_bindings also lists each queue's implicit binding to the default exchange.
+        if (
+            queues == {q["name"] for q in document["queues"]}
+            and bindings == len(document["bindings"]) + len(queues)
+            and users >= {u["name"] for u in document["users"]}
+        ):
+            return
+        assert time.monotonic() < deadline, f"the import of {path.name} did not finish in 30 s"
+        time.sleep(0.2)
 
 
 def _hookgate(
