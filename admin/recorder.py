@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry
 
 from admin.ledger import Count, LedgerStore, LedgerUnavailable
 from admin.recorder_metrics import RecorderMetrics
+from hookgate.connect import BrokerNodes
 from hookgate.routing import routing_key, topic_matches
 from hookgate.status import Message, ServiceAnnouncement, Status, StatusChange, Tally, decode_batch
 from hookgate.topology import declare_status_topology, ledger_queue
@@ -97,6 +98,7 @@ class Recorder:
         on_announce: Callable[[ServiceAnnouncement], Awaitable[object]] | None = None,
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._queue = ledger_queue(exchange)
         self._ledger = ledger
@@ -151,9 +153,7 @@ class Recorder:
 
     async def _session(self) -> None:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            connection = await aiormq.connect(
-                self._url, client_properties={"connection_name": "hookgate-recorder"}
-            )
+            connection = await self._nodes.connect("hookgate-recorder")
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
                 channel = await connection.channel()
