@@ -246,3 +246,28 @@ def test_bad_input_is_one_error_line(
     assert main(["topology", "export", *args]) == 2
 
     assert message in one_error_line(capsys)
+
+
+def test_the_shipped_example_definitions_are_what_export_writes_today(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/rabbitmq/definitions.json (the example config and the example service) must not
+    drift from the code: regenerate it with the command in deploy/README.md."""
+    root = Path(__file__).resolve().parents[3]
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("HOOKGATE_BROKER_URL", raising=False)
+    config = "deploy/examples/hookgate.toml"
+
+    code = main(
+        [
+            "topology",
+            "export",
+            "--config",
+            config,
+            "--service",
+            "consumers.examples.billing:billing",
+        ]
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out == (root / "deploy/rabbitmq/definitions.json").read_text()
