@@ -15,12 +15,21 @@ from hookgate.definitions import (
     password_hash,
     render,
 )
+from hookgate.topology import (
+    declare_archive,
+    declare_cancel_stream,
+    declare_gateway_topology,
+    declare_status_topology,
+)
 from hookgate.topology_spec import (
     Binding,
     Exchange,
     Queue,
+    archive_topology,
+    cancel_topology,
     ingress_topology,
     service_topology,
+    status_topology,
 )
 from tests.topology_services import audit, ledger
 
@@ -161,3 +170,43 @@ def test_users_and_their_permissions_sorted_by_name() -> None:
             "read": "^$",
         },
     ]
+
+
+class _RecordingChannel:
+    """Stands in for an aiormq channel: records every declaration, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def exchange_declare(self, name: str, **_: object) -> None:
+        self.calls.append(("exchange", name))
+
+    async def queue_declare(self, name: str, **_: object) -> None:
+        self.calls.append(("queue", name))
+
+    async def queue_bind(self, queue: str, exchange: str, routing_key: str) -> None:
+        self.calls.append(("binding", f"{exchange} -> {queue} {routing_key}"))
+
+
+@pytest.mark.anyio
+async def test_the_declarers_declare_exactly_the_described_steps_in_order() -> None:
+    channel = _RecordingChannel()
+
+    await declare_gateway_topology(channel, "webhooks")  # type: ignore[arg-type]
+    await declare_status_topology(channel, "webhooks")  # type: ignore[arg-type]
+    await declare_cancel_stream(channel, "webhooks")  # type: ignore[arg-type]
+    await declare_archive(channel, "webhooks", 14, 2**30)  # type: ignore[arg-type]
+
+    steps = [
+        *ingress_topology("webhooks"),
+        *status_topology("webhooks"),
+        *cancel_topology("webhooks"),
+        *archive_topology("webhooks", 14, 2**30),
+    ]
+    assert channel.calls == [_call(step) for step in steps]
+
+
+def _call(step: Exchange | Queue | Binding) -> tuple[str, str]:
+    if isinstance(step, Binding):
+        return ("binding", f"{step.exchange} -> {step.queue} {step.routing_key}")
+    return ("exchange" if isinstance(step, Exchange) else "queue", step.name)
