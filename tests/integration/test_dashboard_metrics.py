@@ -185,6 +185,10 @@ async def test_every_dashboard_and_alert_metric_is_served(
             "admin": await _scrape(client, f"{admin.url}/metrics", **bearer),
         }
 
+    # SIGTERM stops admin's queue sampler with the API and the recorder: a clean exit.
+    admin.stop()
+    assert admin.process.returncode == 0, admin.log.read_text()[-3000:]
+
     served = set().union(*(exposed_names(text) for text in texts.values())) | SYNTHETIC
     dashboard, alerts = all_metric_names(_dashboard_exprs()), all_metric_names(_alert_exprs())
     # The reader found the queries' names (an empty set would pass anything).
