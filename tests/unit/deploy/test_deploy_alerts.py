@@ -116,6 +116,8 @@ def test_jobs_named_in_rules_are_the_documented_ones() -> None:
     text = RULES.read_text()
     for job in set(re.findall(r'job="([^"]+)"', text)):
         assert job in JOBS, job
+    for pattern in set(re.findall(r'job=~"([^"]+)"', text)):
+        assert any(re.fullmatch(pattern, job) for job in JOBS), pattern
     for job in JOBS:
         assert job in text.split("groups:")[0], f"{job} not documented at the top of the rules"
 
