@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from admin.queue_metrics import QueueMetrics
 from consumers import Service
+from consumers.permissions import admin_permissions, deployer_permissions, gateway_permissions
 from hookgate.status import ServiceAnnouncement
 from hookgate.topology import (
     all_queues,
@@ -31,6 +32,7 @@ from hookgate.topology import (
 )
 from tests.integration.broker import AMQP_URL
 from tests.integration.consumer_kit import ConsumerProcess, delete_queues, eventually, service_name
+from tests.integration.permission_kit import throwaway_broker
 from tests.integration.serve_kit import (
     free_port,
     serve_environment,
@@ -263,3 +265,46 @@ async def test_admin_samples_real_queues_and_drops_a_deleted_ones_series(
     )
     assert not await refused.sample()
     assert refused_registry.get_sample_value("hookgate_queue_sample_success") == 0
+
+
+async def test_admins_least_privilege_user_can_sample_every_queue() -> None:
+    """With the permissions deploy/README.md gives `hookgate admin` (consumers.permissions),
+    its sampler sees every queue: passive declares need no permission."""
+    exchange, name = "webhooks", service_name()
+    service = Service(name, retry_delays=(1,))
+
+    @service.handler("github.#")
+    async def handle(_: object) -> None: ...
+
+    announced = [ServiceAnnouncement(name, ("github.#",), time.time(), tiers=(1.0,))]
+
+    async def services() -> list[ServiceAnnouncement]:
+        return announced
+
+    with throwaway_broker() as broker:
+        deploy_url = broker.user("deploy", deployer_permissions(exchange, [name]))
+        admin_url = broker.user("admin", admin_permissions(exchange))
+        gateway_url = broker.user("gateway", gateway_permissions(exchange))
+        deployer = await aiormq.connect(deploy_url)
+        try:
+            await declare_service_topology(deployer, service, exchange)
+        finally:
+            await deployer.close()
+        gateway = await aiormq.connect(gateway_url)
+        try:
+            channel = await gateway.channel(publisher_confirms=True)
+            await channel.basic_publish(b"{}", exchange=exchange, routing_key="github.push")
+        finally:
+            await gateway.close()
+        registry = CollectorRegistry()
+        sampler = QueueMetrics(admin_url, exchange, services, registry)
+        try:
+            assert await sampler.sample()
+        finally:
+            await sampler._disconnect()
+    for queue, ready in ((name, 1), (f"{name}.retry.1s", 0), (f"{name}.dead", 0)):
+        labels = {"queue": queue}
+        assert registry.get_sample_value("hookgate_queue_messages", labels) == ready, queue
+        assert registry.get_sample_value("hookgate_queue_consumers", labels) == 0, queue
+    unrouted = {"queue": unrouted_name(exchange)}
+    assert registry.get_sample_value("hookgate_queue_messages", unrouted) == 0
