@@ -7,7 +7,7 @@
     POST /api/replay                          many events from the archive to one service
     GET  /api/services                        announced services and their queue depths
     GET  /api/sources                         events per source
-    GET  /metrics                             the recorder's metrics (when given)
+    GET  /metrics                             the registry given: the recorder's, queue depths
 
 Event IDs may hold any character, `/` included (a `path` converter; an ID ending in
 `/replay` is still shown by GET, since only POST replays). Refusals come from one table
@@ -57,7 +57,8 @@ def create_admin_app(
     in with it). `broker_url` and `message_keys` (`[broker] message_key`: a dead letter that
     does not verify is not replayed) are for the queues; `exchange` names the deployment.
     `record` (the recorder's) records an operator's replay so that the event is queued again
-    for its services; `metrics` (the recorder's `hookgate_ledger_*`) is served at `/metrics`,
+    for its services; `metrics` (the recorder's `hookgate_ledger_*`, the queue depths of
+    `admin.queue_metrics`, build info and `process_*`) is served at `/metrics`,
     behind the token like every API route (Prometheus: `authorization: {credentials: …}` in
     the scrape config). `archive`: replay from `{exchange}.archive` too (`[ledger] archive`)."""
     replays = None

@@ -110,13 +110,25 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
     from prometheus_client import CollectorRegistry
 
     from admin.ledger_registry import check_ledger, open_ledger
+    from admin.queue_metrics import QueueMetrics
     from admin.recorder import Recorder
     from admin.serve import serve
+    from hookgate.process_metrics import build_info, process_collectors
 
     await check_ledger(config.ledger)  # a bad path or URL: one ConfigError line, at once
     ledger = open_ledger(config.ledger)
     hook = await _archive(config, ledger) if config.ledger.archive else None
     metrics = CollectorRegistry()
+    build_info(metrics, "admin")
+    process_collectors(metrics)
+    queues = QueueMetrics(
+        config.broker.url.reveal(),
+        config.broker.exchange,
+        ledger.services,
+        metrics,
+        archive=config.ledger.archive,
+        interval=config.admin.queue_sample_seconds,
+    )
     recorder = Recorder(
         config.broker.url.reveal(),
         config.broker.exchange,
@@ -126,7 +138,9 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
         on_announce=hook,
     )
     if not config.ledger.archive:
-        return await serve(config, ledger, recorder, sockets=[listener], metrics=metrics)
+        return await serve(
+            config, ledger, recorder, sockets=[listener], metrics=metrics, background=[queues]
+        )
     from admin.archiver import Archiver, WithArchiver
 
     archiver = Archiver(
@@ -136,7 +150,9 @@ async def _run(config: AdminConfig, listener: socket.socket) -> int:
         max_bytes=config.ledger.archive_max_bytes,
     )
     both = WithArchiver(recorder, archiver)
-    return await serve(config, ledger, both, sockets=[listener], metrics=metrics)
+    return await serve(
+        config, ledger, both, sockets=[listener], metrics=metrics, background=[queues]
+    )
 
 
 async def _archive(

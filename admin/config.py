@@ -8,6 +8,7 @@ other table without reading it.
     host = "127.0.0.1"                 # never the public webhook listener
     port = 8081
     token = "${HOOKGATE_ADMIN_TOKEN}"  # required: Bearer token for /api/*, the console's sign-in
+    queue_sample_seconds = 15          # how often /metrics' queue depths are sampled
 
     [ledger]
     backend = "sqlite"                 # memory | sqlite | postgres
@@ -54,6 +55,8 @@ class AdminSettings:
     token: Secret
     host: str = "127.0.0.1"
     port: int = 8081
+    #: How often `hookgate_queue_messages` / `_consumers` are sampled (`admin.queue_metrics`).
+    queue_sample_seconds: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def parse_ledger(raw: Mapping[str, Any], env: Mapping[str, str]) -> LedgerSettin
 
 
 def _admin(table: dict[str, Any]) -> AdminSettings:
-    only_keys(table, {"host", "port", "token"}, "admin")
+    only_keys(table, {"host", "port", "token", "queue_sample_seconds"}, "admin")
     token = get_str(table, "token", "admin", None)
     if len(token) < _MIN_TOKEN or token != token.strip():
         # Never echo the value: say what is wrong with it.
@@ -127,6 +130,9 @@ def _admin(table: dict[str, Any]) -> AdminSettings:
         token=Secret(token),
         host=get_str(table, "host", "admin", d.host),
         port=get_int(table, "port", "admin", d.port, 0, 65535),
+        queue_sample_seconds=get_number(
+            table, "queue_sample_seconds", "admin", d.queue_sample_seconds, positive=True
+        ),
     )
 
 

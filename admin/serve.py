@@ -1,5 +1,8 @@
 """`hookgate admin`'s process: the admin API on its own listener, the recorder beside it.
 
+Background jobs (`hookgate admin`'s queue-depth sampler, `admin.queue_metrics`) run beside
+them and are stopped with them; one that ends does not stop the process.
+
 SIGINT or SIGTERM stops both: uvicorn stops accepting and finishes in-flight requests, the
 recorder stops, the ledger closes; a second SIGINT stops without waiting. The signals are
 handled here, not by uvicorn (which raises them again after its own graceful stop, so the
@@ -35,6 +38,13 @@ class RecorderLike(Protocol):
     def stop(self) -> Any: ...
 
 
+class Background(Protocol):
+    """A job beside the API that runs until stopped and handles its own failures."""
+
+    async def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -49,6 +59,7 @@ async def serve(
     sockets: Sequence[socket.socket] | None = None,
     handle_signals: bool = True,
     metrics: CollectorRegistry | None = None,
+    background: Sequence[Background] = (),
 ) -> int:
     """Serve on `sockets` (else bind `[admin]` host:port) until SIGINT or SIGTERM. 0 after a
     clean stop, 3 when the listener could not start (uvicorn logged why)."""
@@ -76,6 +87,7 @@ async def serve(
     if handle_signals:
         for sig in _SIGNALS:
             loop.add_signal_handler(sig, _stop, server)
+    jobs = [asyncio.create_task(job.run()) for job in background]
     recording = asyncio.create_task(recorder.run()) if recorder is not None else None
     if recording is not None:
         recording.add_done_callback(lambda task: _recorder_ended(task, server))
@@ -87,6 +99,7 @@ async def serve(
                 loop.remove_signal_handler(sig)
         if recorder is not None and recording is not None:
             await _stop_recorder(recorder, recording)
+        await _stop_background(background, jobs)
         await ledger.close()
     if not server.started:
         return 3
@@ -114,6 +127,17 @@ def _recorder_ended(task: asyncio.Task[Any], server: uvicorn.Server) -> None:
         f"{type(error).__name__}: {error}" if error else "it returned",
     )
     server.should_exit = True
+
+
+async def _stop_background(background: Sequence[Background], jobs: list[asyncio.Task[Any]]) -> None:
+    for job in background:
+        job.stop()
+    if not jobs:
+        return
+    _, late = await asyncio.wait(jobs, timeout=10)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
 
 
 async def _stop_recorder(recorder: RecorderLike, recording: asyncio.Task[Any]) -> None:

@@ -2,16 +2,23 @@
 delivery the worker answers (`hookgate.observe`).
 
 Labels come from code: the service name, handler function names, outcomes and queue names.
-Never from event data (event types are unbounded). Label sets are created up front, so a
-dashboard shows zeros rather than gaps.
+Never from event data (event types are unbounded). The label sets that can happen are created
+up front, so a dashboard shows zeros rather than gaps and `increase()` sees the first event;
+those that cannot are not (`possible_outcomes`): `_unmatched` only ever counts `unmatched`, a
+service without retry tiers never retries, without an idempotency store never counts a
+duplicate. A label set not foreseen is created when it first happens.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from consumers.service import Service
 from hookgate.observe import BaseObserver, ConsumeOutcome, ConsumeRecord
+from hookgate.process_metrics import build_info, process_collectors
 from hookgate.topology import all_queues
 
 #: The `handler` label of events that no handler of the service matched.
@@ -23,12 +30,44 @@ _DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 
 
-class ConsumerMetrics(BaseObserver):
-    """One service's metrics. Pass a fresh `CollectorRegistry` in tests."""
+def possible_outcomes(
+    service: Service, *, authenticates: bool, cancellations: bool
+) -> dict[str, frozenset[ConsumeOutcome]]:
+    """handler label → the outcomes it can count, for this service as it runs.
 
-    def __init__(self, registry: CollectorRegistry, service: Service) -> None:
+    `authenticates`: messages must be signed (`[broker] message_key`); `cancellations`: the
+    worker reads operators' cancels (an `[admin]` table)."""
+    outcomes = {ConsumeOutcome.SUCCESS, ConsumeOutcome.REJECTED, ConsumeOutcome.DEAD_LETTERED}
+    if service.retry_delays:
+        outcomes.add(ConsumeOutcome.RETRY)
+    if service.idempotency is not None:
+        outcomes.add(ConsumeOutcome.DUPLICATE)
+    if cancellations:
+        outcomes.add(ConsumeOutcome.CANCELLED)
+    possible = {handler.name: frozenset(outcomes) for handler in service.handlers}
+    possible[UNMATCHED] = frozenset({ConsumeOutcome.UNMATCHED})
+    if authenticates:
+        possible[UNAUTHENTICATED] = frozenset({ConsumeOutcome.UNAUTHENTICATED})
+    return possible
+
+
+class ConsumerMetrics(BaseObserver):
+    """One service's metrics. Pass a fresh `CollectorRegistry` in tests.
+
+    `authenticates` and `cancellations` say which outcomes can happen (`possible_outcomes`)."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        service: Service,
+        *,
+        authenticates: bool = False,
+        cancellations: bool = False,
+    ) -> None:
         self.registry = registry
         name = service.name
+        build_info(registry, "consumer")
+        process_collectors(registry)
         events = Counter(
             "hookgate_consumer_events",
             "Events answered by a consumer service, by handler and outcome.",
@@ -70,13 +109,17 @@ class ConsumerMetrics(BaseObserver):
             ["queue"],
             registry=registry,
         )
+        possible = possible_outcomes(
+            service, authenticates=authenticates, cancellations=cancellations
+        )
         handlers = [h.name for h in service.handlers] + [UNMATCHED, UNAUTHENTICATED]
-        self._events = {
-            (handler, outcome): events.labels(name, handler, outcome)
-            for handler in handlers
-            for outcome in ConsumeOutcome
-        }
-        self._durations = {handler: duration.labels(name, handler) for handler in handlers}
+        self._events = _LabelSets(events, name, handlers)
+        for handler, outcomes in possible.items():
+            for outcome in ConsumeOutcome:  # in the enum's order: a stable exposition
+                if outcome in outcomes:
+                    self._events[handler, outcome] = events.labels(name, handler, outcome)
+        # Only handlers run and are timed: never `_unmatched` or `_unauthenticated`.
+        self._durations = {h.name: duration.labels(name, h.name) for h in service.handlers}
         self.lag = lag.labels(name)
         self.in_flight = in_flight.labels(name)
         self.queue_messages = {queue: queue_messages.labels(queue) for queue in all_queues(service)}
@@ -91,3 +134,20 @@ class ConsumerMetrics(BaseObserver):
 
     def handler_duration(self, handler: str, seconds: float) -> None:
         self._durations[handler].observe(seconds)
+
+
+class _LabelSets(dict[tuple[str, ConsumeOutcome], Any]):
+    """(handler, outcome) → its counter child, created on first use when not up front, for a
+    known handler only (the service's own, `_unmatched`, `_unauthenticated`): bounded."""
+
+    def __init__(self, counter: Counter, service: str, handlers: Iterable[str]) -> None:
+        super().__init__()
+        self._counter = counter
+        self._service = service
+        self._handlers = frozenset(handlers)
+
+    def __missing__(self, key: tuple[str, ConsumeOutcome]) -> Any:
+        if key[0] not in self._handlers:
+            raise KeyError(key)
+        child = self[key] = self._counter.labels(self._service, *key)
+        return child

@@ -82,7 +82,9 @@ def run_service(
     service on the status exchange (`consumers.status_observer`), and reads operators' cancels
     (`consumers.cancellations`) before it consumes work."""
     registry = CollectorRegistry()
-    metrics = ConsumerMetrics(registry, service)
+    metrics = ConsumerMetrics(
+        registry, service, authenticates=bool(message_keys), cancellations=emit_status
+    )
     if metrics_port:
         try:
             start_http_server(metrics_port, addr=metrics_host, registry=registry)

@@ -24,6 +24,7 @@ from gateway.drain import Drain
 from gateway.forwarder import Forwarder
 from gateway.ingest import IngestEndpoint
 from gateway.logs import RequestLog
+from gateway.metric_labels import possible_outcomes
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import EventPublisher, Publisher
 from gateway.sources import build_sources, replay_warnings
@@ -65,10 +66,12 @@ def create_app(
     sources = build_sources(config.sources)
     for warning in replay_warnings(sources):
         _log.warning(warning)
+    spooling = config.spool.enabled
     metrics = GatewayMetrics(
         registry if registry is not None else CollectorRegistry(),
-        sources,
+        {name: possible_outcomes(source, spool=spooling) for name, source in sources.items()},
         multiprocess=multiprocess_metrics,
+        spool_max_bytes=config.spool.max_bytes if spooling else 0,
     )
     if status is not None:
         status.counts = metrics.status_counts

@@ -2,20 +2,31 @@
 request and forwarded event (`hookgate.observe`).
 
 Label values come from the config (source names) and from code (outcomes, reasons), never from
-request data. Label sets are created up front, so a dashboard shows zeros rather than gaps.
-Under several uvicorn workers, prometheus_client's multiprocess mode aggregates the workers'
-values (`PROMETHEUS_MULTIPROC_DIR`, set by `hookgate serve --workers N` before the workers start).
+request data. The label sets that can happen are created up front (`gateway.metric_labels`), so
+a dashboard shows zeros rather than gaps and `increase()` sees the first event; one that was
+not foreseen is created when it first happens. Under several uvicorn workers,
+prometheus_client's multiprocess mode aggregates the workers' values (`PROMETHEUS_MULTIPROC_DIR`,
+set by `hookgate serve --workers N` before the workers start); `process_*` then covers the
+supervisor and every worker (`hookgate.process_metrics.ProcessTree`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from gateway.metric_labels import COMMON_OUTCOMES, UNKNOWN_SOURCE_OUTCOMES
 from hookgate.observe import (
     BaseObserver,
     ForwardOutcome,
@@ -24,6 +35,7 @@ from hookgate.observe import (
     IngestRecord,
     PublishFailure,
 )
+from hookgate.process_metrics import ProcessTree, build_info, process_collectors, supervisor_pid
 
 if TYPE_CHECKING:
     from gateway.spool_file import SpoolTotals
@@ -36,13 +48,25 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 class GatewayMetrics(BaseObserver):
-    """The gateway's metrics. Pass a fresh `CollectorRegistry` in tests."""
+    """The gateway's metrics. Pass a fresh `CollectorRegistry` in tests.
+
+    `sources`: each configured source's name with the outcomes it can produce
+    (`gateway.metric_labels.possible_outcomes`), or bare names (then `COMMON_OUTCOMES`).
+    `spool_max_bytes`: `spool.max_bytes`, 0 with the spool off."""
 
     def __init__(
-        self, registry: CollectorRegistry, sources: Iterable[str], *, multiprocess: bool = False
+        self,
+        registry: CollectorRegistry,
+        sources: Mapping[str, Collection[IngestOutcome]] | Iterable[str],
+        *,
+        multiprocess: bool = False,
+        spool_max_bytes: int = 0,
     ) -> None:
         self.registry = registry
         self._multiprocess = multiprocess
+        build_info(registry, "gateway")
+        if not multiprocess:
+            process_collectors(registry)
         self.requests = Counter(
             "hookgate_requests",
             "Webhook requests answered, by source and outcome.",
@@ -88,6 +112,14 @@ class GatewayMetrics(BaseObserver):
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.spool_max_bytes = Gauge(
+            "hookgate_spool_max_bytes",
+            "spool.max_bytes: what hookgate_spool_bytes may reach before the gateway answers 503 "
+            "(0 with the spool off).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.spool_max_bytes.set(spool_max_bytes)
         self.spool_oldest_age = Gauge(
             "hookgate_spool_oldest_age_seconds",
             "Age of the oldest event in the disk spool (0 when empty).",
@@ -121,12 +153,20 @@ class GatewayMetrics(BaseObserver):
             "Spooled events forwarded to the broker and confirmed.",
             registry=registry,
         )
-        self._request_counters: dict[tuple[str, IngestOutcome], Counter] = {}
+        self._request_counters = _LabelSets(self.requests)
         self._request_timers: dict[str, Histogram] = {}
-        for source in (*sources, UNKNOWN_SOURCE):
+        possible = (
+            dict(sources)
+            if isinstance(sources, Mapping)
+            else dict.fromkeys(sources, COMMON_OUTCOMES)
+        )
+        possible[UNKNOWN_SOURCE] = UNKNOWN_SOURCE_OUTCOMES
+        self._request_counters.sources.update(possible)
+        for source, outcomes in possible.items():
             self._request_timers[source] = self.request_duration.labels(source)
-            for outcome in IngestOutcome:
-                self._request_counters[source, outcome] = self.requests.labels(source, outcome)
+            for outcome in IngestOutcome:  # in the enum's order: a stable exposition
+                if outcome in outcomes:
+                    self._request_counters[source, outcome] = self.requests.labels(source, outcome)
         self._failure_counters = {r: self.publish_failures.labels(r) for r in PublishFailure}
         self.broker_connected.set(0)
 
@@ -166,5 +206,24 @@ class GatewayMetrics(BaseObserver):
         if self._multiprocess:
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(ProcessTree(supervisor_pid()))
+            PlatformCollector(registry=registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class _LabelSets(dict[tuple[str, IngestOutcome], Any]):
+    """(source, outcome) → its counter child. A label set not created up front is created on
+    its first use, for a known source only (a configured one or `UNKNOWN_SOURCE`): any other
+    name is a KeyError, never a new series."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__()
+        self._counter = counter
+        self.sources: set[str] = set()
+
+    def __missing__(self, key: tuple[str, IngestOutcome]) -> Any:
+        if key[0] not in self.sources:
+            raise KeyError(key)
+        child = self[key] = self._counter.labels(*key)
+        return child

@@ -145,6 +145,26 @@ async def test_workers_share_dedupe_and_aggregate_metrics(
     # Aggregated over both workers, whichever answered.
     assert 'hookgate_requests_total{outcome="accepted",source="stripe"} 41.0' in metrics
     assert "hookgate_broker_connected 1.0" in metrics
+    # One build_info and one spool limit, whatever the number of workers; process_* covers
+    # the supervisor and its workers: more memory than the supervisor alone has.
+    assert metrics.count("\nhookgate_build_info{") == 1
+    assert "\nhookgate_spool_max_bytes 1.073741824e+09" in metrics
+    rss = _sample(metrics, "process_resident_memory_bytes")
+    assert rss > _rss_bytes(server.process.pid) + WORKERS * 10_000_000
+    assert _sample(metrics, "process_open_fds") > 0
+
+
+def _sample(metrics: str, name: str) -> float:
+    line = next(line for line in metrics.splitlines() if line.startswith(name + " "))
+    return float(line.split()[1])
+
+
+def _rss_bytes(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+        * 1024
+    )
 
 
 def _raw_request(url: str, data: bytes) -> bytes:

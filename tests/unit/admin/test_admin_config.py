@@ -24,6 +24,7 @@ def test_defaults_and_only_its_own_tables_are_interpolated() -> None:
     config = parse_admin_config(raw, {"TOKEN": TOKEN})
     assert config.admin.token.reveal() == TOKEN
     assert (config.admin.host, config.admin.port) == ("127.0.0.1", 8081)
+    assert config.admin.queue_sample_seconds == 15.0
     assert (config.ledger.backend, config.ledger.path, config.ledger.url) == (
         "sqlite",
         "var/ledger.sqlite3",
@@ -55,6 +56,10 @@ def test_postgres_needs_its_url_and_never_shows_the_password() -> None:
         (_raw(ledger={"backend": "mongo"}), r"^ledger\.backend: expected one of"),
         (_raw(ledger={"retention_days": 0}), r"^ledger\.retention_days: expected a positive"),
         (_raw(admin={"token": TOKEN, "prot": 1}), r"^admin\.prot: unknown key"),
+        (
+            _raw(admin={"token": TOKEN, "queue_sample_seconds": 0}),
+            r"^admin\.queue_sample_seconds: expected a positive",
+        ),
         (_raw(ledger={"archive": "yes"}), r"^ledger\.archive: expected true or false"),
         (_raw(ledger={"archive": 1}), r"^ledger\.archive: expected true or false"),
         (_raw(ledger={"archive_max_bytes": "1GB"}), r"^ledger\.archive_max_bytes: expected an"),
@@ -73,3 +78,8 @@ def test_the_archive_can_be_turned_off_and_capped() -> None:
     raw = _raw(ledger={"archive": False, "archive_max_bytes": 2**30, "retention_days": 3})
     ledger = parse_admin_config(raw, {"TOKEN": TOKEN}).ledger
     assert (ledger.archive, ledger.archive_max_bytes, ledger.retention_days) == (False, 2**30, 3)
+
+
+def test_the_queue_sample_interval_is_set_in_the_admin_table() -> None:
+    raw = {"admin": {"token": "${TOKEN}", "queue_sample_seconds": 2.5}}
+    assert parse_admin_config(raw, {"TOKEN": TOKEN}).admin.queue_sample_seconds == 2.5

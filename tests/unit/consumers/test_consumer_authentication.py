@@ -151,9 +151,13 @@ def test_published_headers_match_what_the_gateway_signs() -> None:
     )
 
 
-def test_unauthenticated_has_its_own_label_set_from_the_start() -> None:
+def test_unauthenticated_has_its_own_label_set_from_the_start_when_messages_are_checked() -> None:
     registry = CollectorRegistry()
     service, _ = _service()
-    ConsumerMetrics(registry, service)
+    ConsumerMetrics(registry, service, authenticates=True)
     labels = {"service": "billing", "handler": "_unauthenticated", "outcome": "unauthenticated"}
     assert registry.get_sample_value("hookgate_consumer_events_total", labels) == 0
+    # Without a message key nothing is checked: the label set could never move.
+    other = CollectorRegistry()
+    ConsumerMetrics(other, service)
+    assert other.get_sample_value("hookgate_consumer_events_total", labels) is None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import platform
+
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gateway.metric_labels import COMMON_OUTCOMES
 from gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from hookgate.observe import (
     ForwardOutcome,
@@ -13,6 +16,7 @@ from hookgate.observe import (
     IngestRecord,
     PublishFailure,
 )
+from hookgate.process_metrics import version
 
 SOURCES = ("stripe", "github-app")
 
@@ -38,12 +42,41 @@ def _requests(registry: CollectorRegistry, source: str, outcome: str) -> float |
 
 
 @pytest.mark.usefixtures("metrics")
-@pytest.mark.parametrize("source", [*SOURCES, UNKNOWN_SOURCE])
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("outcome", list(IngestOutcome))
-def test_request_counter_starts_at_zero_for_each_source_and_outcome(
-    registry: CollectorRegistry, source: str, outcome: str
+def test_request_counter_starts_at_zero_only_for_outcomes_a_source_can_have(
+    registry: CollectorRegistry, source: str, outcome: IngestOutcome
 ) -> None:
-    assert _requests(registry, source, outcome) == 0.0
+    expected = 0.0 if outcome in COMMON_OUTCOMES else None
+    assert _requests(registry, source, outcome) == expected
+
+
+@pytest.mark.usefixtures("metrics")
+@pytest.mark.parametrize("outcome", list(IngestOutcome))
+def test_unknown_source_starts_at_zero_only_for_what_can_reach_it(
+    registry: CollectorRegistry, outcome: IngestOutcome
+) -> None:
+    can = {"unknown_source", "headers_too_large", "read_timeout", "unavailable"}
+    assert _requests(registry, UNKNOWN_SOURCE, outcome) == (0.0 if outcome in can else None)
+
+
+def test_outcomes_given_per_source_are_the_ones_created(registry: CollectorRegistry) -> None:
+    outcomes = {IngestOutcome.ACCEPTED, IngestOutcome.SPOOLED}
+    GatewayMetrics(registry, {"slack": outcomes | {IngestOutcome.HANDSHAKE}, "stripe": outcomes})
+    assert _requests(registry, "slack", "handshake") == 0.0
+    assert _requests(registry, "stripe", "handshake") is None
+    assert _requests(registry, "stripe", "spooled") == 0.0
+    assert _requests(registry, "stripe", "invalid_signature") is None
+
+
+def test_an_outcome_not_foreseen_is_still_counted(
+    registry: CollectorRegistry, metrics: GatewayMetrics
+) -> None:
+    # A POST-only plugin may answer handshakes: not pre-created, counted when it happens.
+    assert _requests(registry, "stripe", "handshake") is None
+    _request(metrics, "stripe", "handshake", 0.001)
+    _request(metrics, "stripe", "handshake", 0.001)
+    assert _requests(registry, "stripe", "handshake") == 2.0
 
 
 @pytest.mark.usefixtures("metrics")
@@ -87,7 +120,7 @@ def test_request_increments_only_its_own_sample(
     assert _requests(registry, "github-app", "invalid_signature") == 1.0
     assert _requests(registry, "stripe", "invalid_signature") == 0.0
     assert _requests(registry, "github-app", "accepted") == 0.0
-    assert _requests(registry, UNKNOWN_SOURCE, "accepted") == 0.0
+    assert _requests(registry, UNKNOWN_SOURCE, "accepted") is None
 
 
 def test_request_observes_duration_for_its_source(
@@ -119,7 +152,29 @@ def test_request_for_an_unconfigured_source_never_creates_a_label(
 ) -> None:
     with pytest.raises(KeyError):
         _request(metrics, "attacker-chosen", "accepted", 0.01)
+    with pytest.raises(KeyError):
+        _request(metrics, "attacker-chosen", "handshake", 0.01)
     assert _requests(registry, "attacker-chosen", "accepted") is None
+    assert _requests(registry, "attacker-chosen", "handshake") is None
+
+
+def test_spool_limit_is_a_metric(registry: CollectorRegistry) -> None:
+    GatewayMetrics(registry, SOURCES, spool_max_bytes=5_000_000)
+    assert registry.get_sample_value("hookgate_spool_max_bytes") == 5_000_000
+
+
+@pytest.mark.usefixtures("metrics")
+def test_spool_limit_is_zero_when_not_given(registry: CollectorRegistry) -> None:
+    assert registry.get_sample_value("hookgate_spool_max_bytes") == 0
+
+
+@pytest.mark.usefixtures("metrics")
+def test_build_info_and_process_metrics_are_exported(registry: CollectorRegistry) -> None:
+    labels = {"version": version(), "component": "gateway", "python": platform.python_version()}
+    assert registry.get_sample_value("hookgate_build_info", labels) == 1
+    assert registry.get_sample_value("process_resident_memory_bytes")
+    assert registry.get_sample_value("process_cpu_seconds_total") is not None
+    assert registry.get_sample_value("process_open_fds")
 
 
 def test_publish_failed_increments_its_reason(
