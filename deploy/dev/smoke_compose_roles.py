@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from deploy.dev.nginx_standin import nginx  # noqa: E402
 from tests.chaos.node import RabbitNode  # noqa: E402
 from tests.postgres_kit import private_schema  # noqa: E402
 from tests.unit.deploy.test_deploy_compose import (  # noqa: E402
@@ -59,6 +61,7 @@ PODMAN = shutil.which("podman") or sys.exit("podman is not installed: deploy/dev
 BASH = shutil.which("bash") or sys.exit("bash is not installed")
 RUN = f"hgroles{os.getpid()}"
 CONFIG_IN_IMAGE = "/etc/hookgate"
+PROXIED = 4  # events sent through the proxy
 
 
 def say(text: str) -> None:
@@ -183,6 +186,10 @@ def main() -> int:
         (config_dir / "event.json").write_text(
             payload.replace("evt_1QuickstartDemo0000000000", event_id)
         )
+        for number in range(PROXIED):
+            (config_dir / f"event-{number}.json").write_text(
+                payload.replace("evt_1QuickstartDemo0000000000", f"{event_id}_proxied_{number}")
+            )
         for path in config_dir.iterdir():
             path.chmod(0o644)
         say(
@@ -266,17 +273,20 @@ def main() -> int:
         assert '"status":"accepted"' in answers[0], answers
         assert '"status":"duplicate"' in answers[1], answers
 
+        check_proxy(gateways, ports, stack, work)
+
         [consumer] = by_command(compose, "consume")
         metrics_url = f"http://127.0.0.1:{ports[consumer]}/metrics"
         pattern = re.compile(
             r'hookgate_consumer_events_total\{[^}]*handler="invoice"'
-            r'[^}]*outcome="success"[^}]*\} 1\.0'
+            r'[^}]*outcome="success"[^}]*\} (\S+)'
         )
-        line = wait_for(
-            "the example service handles the event",
-            lambda: pattern.search(http_get(metrics_url)[1]),
-            30,
-        )
+
+        def handled() -> re.Match[str] | None:
+            match = pattern.search(http_get(metrics_url)[1])
+            return match if match and float(match.group(1)) == 1 + PROXIED else None
+
+        line = wait_for("the example service handles every event", handled, 30)
         print(f"   {consumer}: {line.group(0)}")
 
         token = env_of["admin"]["HOOKGATE_ADMIN_TOKEN"]
@@ -307,6 +317,58 @@ def main() -> int:
             assert code_text == "0", podman("logs", "--tail", "20", container)
     say("compose roles smoke test passed")
     return 0
+
+
+def check_proxy(
+    gateways: list[str], ports: dict[str, int], stack: contextlib.ExitStack, work: Path
+) -> None:
+    """compose/nginx.conf in front of the gateways: its own health answer, /metrics kept
+    private, and webhooks balanced over both replicas."""
+    port = free_port()
+    stack.enter_context(nginx({name: ports[name] for name in gateways}, port, work / "nginx"))
+    proxy = f"http://127.0.0.1:{port}"
+    wait_for("the proxy answers", lambda: _status(f"{proxy}/nginx-health") == 200, 10)
+    assert _status(f"{proxy}/healthz") == 200
+    assert _status(f"{proxy}/metrics") == 404, "the proxy exposes /metrics"
+    before = {name: _accepted(ports[name]) for name in gateways}
+    for number in range(PROXIED):
+        answer = podman(
+            "exec",
+            f"{RUN}-{gateways[0]}",
+            "hookgate",
+            "send",
+            "--url",
+            f"{proxy}/webhooks/stripe",
+            "stripe",
+            f"{CONFIG_IN_IMAGE}/event-{number}.json",
+        )
+        assert '"status":"accepted"' in answer, answer
+    gained = {name: _accepted(ports[name]) - before[name] for name in gateways}
+    print(
+        f"   proxy (compose/nginx.conf on Debian's nginx): /nginx-health 200, /healthz 200, "
+        f"/metrics 404; {PROXIED} events accepted through it, per gateway {gained}"
+    )
+    assert sum(gained.values()) == PROXIED, gained
+    assert all(gained.values()), f"the proxy did not balance: {gained}"
+
+
+def _status(url: str) -> int:
+    try:
+        return http_get(url)[0]
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _accepted(port: int) -> float:
+    """The gateway's hookgate_requests_total for accepted Stripe events (0 before the first)."""
+    for line in http_get(f"http://127.0.0.1:{port}/metrics")[1].splitlines():
+        labels = line.partition("{")[2].partition("}")[0]
+        if line.startswith("hookgate_requests_total{") and {
+            'outcome="accepted"',
+            'source="stripe"',
+        } <= set(labels.split(",")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 @contextlib.contextmanager
