@@ -41,20 +41,14 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from deploy.dev.nginx_standin import nginx  # noqa: E402
 from tests.chaos.node import RabbitNode  # noqa: E402
+from tests.compose_kit import by_command, hookgate_services, load_compose  # noqa: E402
 from tests.postgres_kit import private_schema  # noqa: E402
-from tests.unit.deploy.test_deploy_compose import (  # noqa: E402
-    by_command,
-    dummy_env,
-    hookgate_services,
-    interpolate,
-)
 
 IMAGE = sys.argv[1] if len(sys.argv) > 1 else "localhost/hookgate:dev"
 PODMAN = shutil.which("podman") or sys.exit("podman is not installed: deploy/dev/build-image.sh")
@@ -164,7 +158,7 @@ def local_config(rabbit_port: int, redis_port: int) -> str:
 
 
 def main() -> int:
-    compose = interpolate(yaml.safe_load((ROOT / "deploy/compose.yaml").read_text()), dummy_env())
+    compose = load_compose()
     services = hookgate_services(compose)
     env_of = {name: dict(service.get("environment", {})) for name, service in services.items()}
     rabbit_password = env_of["topology"]["RABBITMQ_PASSWORD"]
