@@ -11,11 +11,13 @@ schema cannot know.
   dependency has one; grace periods cover the drains; each gateway has a spool volume of its own;
   the proxy is the gateways' only trusted proxy and balances over every gateway.
 - Prometheus' config, as the container sees it (its mounts and secrets laid out in a temporary
-  directory), passes `promtool check config`, rules included, and scrapes every hookgate process.
+  directory), passes `promtool check config`, rules included, and scrapes every hookgate process;
+  Grafana's provider reads where the dashboard is mounted; RabbitMQ enables plugins that exist.
 """
 
 from __future__ import annotations
 
+import glob
 import importlib
 import importlib.resources
 import ipaddress
@@ -408,3 +410,23 @@ def test_grafana_loads_the_dashboard_from_where_compose_mounts_it(
     ]
     assert urlsplit(datasource["url"]).hostname == "prometheus"
     assert datasource["uid"] == "prometheus"
+
+
+def test_rabbitmq_enables_plugins_that_exist(compose: dict[str, Any]) -> None:
+    # An unknown name in enabled_plugins stops the node at boot; check the names against the
+    # plugins of the RabbitMQ that deploy/dev/ensure-rabbitmq.sh installs here.
+    mounts = {target: source for source, target in bind_mounts(compose["services"]["rabbitmq"])}
+    text = mounts["/etc/rabbitmq/enabled_plugins"].read_text()
+    match = re.fullmatch(r"\s*\[([a-z_,\s]*)\]\.\s*", text)
+    assert match, f"enabled_plugins is not an Erlang list of names ending in '.': {text!r}"
+    plugins = {name.strip() for name in match.group(1).split(",")}
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= plugins
+    installed_dirs = glob.glob("/usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins")
+    if not installed_dirs:
+        pytest.fail("RabbitMQ is not installed: deploy/dev/ensure-rabbitmq.sh installs it")
+    installed = {
+        entry.name.rsplit("-", 1)[0]
+        for directory in installed_dirs
+        for entry in Path(directory).iterdir()
+    }
+    assert plugins <= installed, plugins - installed
