@@ -20,6 +20,7 @@ from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
 from admin.archive_form import archived_form
+from hookgate.connect import BrokerNodes
 from hookgate.errors import TopologyError
 from hookgate.status import StatusChange
 from hookgate.topology import (
@@ -55,6 +56,7 @@ class Archiver:
         prefetch: int = 256,
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._retention = (retention_days, max_bytes)
         self._inbox = archive_inbox(exchange)
@@ -87,9 +89,7 @@ class Archiver:
 
     async def _session(self) -> None:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            connection = await aiormq.connect(
-                self._url, client_properties={"connection_name": "hookgate-archiver"}
-            )
+            connection = await self._nodes.connect("hookgate-archiver")
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):  # idempotent: a broker that was reset
                 await ensure_gateway_topology(connection, self._exchange)

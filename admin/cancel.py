@@ -16,12 +16,12 @@ import contextlib
 import time
 from collections.abc import Sequence
 
-import aiormq
 from pamqp.commands import Basic
 
 from admin.ledger import EventDetail
 from admin.queues import BrokerUnavailable
 from hookgate.cancel import Cancellation
+from hookgate.connect import BrokerNodes
 from hookgate.errors import redact
 from hookgate.status import Status, StatusChange
 from hookgate.topology import cancel_stream, declare_cancel_stream
@@ -60,6 +60,7 @@ class CancelSender:
 
     def __init__(self, url: str, exchange: str, *, timeout: float = 10.0) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._timeout = timeout
 
@@ -70,9 +71,7 @@ class CancelSender:
         connection = None
         try:
             async with asyncio.timeout(self._timeout):
-                connection = await aiormq.connect(
-                    self._url, client_properties={"connection_name": "hookgate-admin-cancel"}
-                )
+                connection = await self._nodes.connect("hookgate-admin-cancel")
                 channel = await connection.channel(publisher_confirms=True)
                 await declare_cancel_stream(channel, self._exchange)
                 confirm = await channel.basic_publish(

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from admin.events_cli import add_events_commands
+from admin.export_cli import add_export_command
 from hookgate.cli import config_arg, config_path, port
 from hookgate.errors import ConfigError, HookgateError
 
@@ -49,6 +50,7 @@ def register(commands: Commands) -> None:
     )
     admin.set_defaults(run=_admin)
     add_events_commands(commands)
+    add_export_command(commands)
 
 
 def load(

@@ -94,6 +94,14 @@ def parse_admin_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> AdminC
             "(and host, port) to run `hookgate admin`"
         )
     admin = _admin(interpolate(get_table(raw, "admin"), "admin", env))
+    ledger = parse_ledger(raw, env)
+    broker = parse_broker(interpolate(get_table(raw, "broker"), "broker", env), env)
+    return AdminConfig(admin, ledger, broker)
+
+
+def parse_ledger(raw: Mapping[str, Any], env: Mapping[str, str]) -> LedgerSettings:
+    """The `[ledger]` table alone (defaults without one): `hookgate topology export` reads the
+    archive's settings from it without needing the admin token."""
     # `url` only matters to postgres: a sqlite ledger needs no $HOOKGATE_LEDGER_URL set.
     table = get_table(raw, "ledger")
     ledger_table = interpolate({k: v for k, v in table.items() if k != "url"}, "ledger", env)
@@ -102,9 +110,7 @@ def parse_admin_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> AdminC
         ledger_table["url"] = (
             interpolate(table["url"], "ledger.url", env) if backend == "postgres" else ""
         )
-    ledger = _ledger(ledger_table)
-    broker = parse_broker(interpolate(get_table(raw, "broker"), "broker", env), env)
-    return AdminConfig(admin, ledger, broker)
+    return _ledger(ledger_table)
 
 
 def _admin(table: dict[str, Any]) -> AdminSettings:

@@ -33,9 +33,10 @@ from prometheus_client import CollectorRegistry
 
 from admin.ledger import Count, LedgerStore, LedgerUnavailable
 from admin.recorder_metrics import RecorderMetrics
+from hookgate.connect import BrokerNodes
 from hookgate.routing import routing_key, topic_matches
 from hookgate.status import Message, ServiceAnnouncement, Status, StatusChange, Tally, decode_batch
-from hookgate.topology import declare_status_exchange, ledger_queue, status_exchange
+from hookgate.topology import declare_status_topology, ledger_queue
 
 __all__ = ["Recorder", "ledger_queue", "replayed_change"]
 
@@ -97,6 +98,7 @@ class Recorder:
         on_announce: Callable[[ServiceAnnouncement], Awaitable[object]] | None = None,
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._queue = ledger_queue(exchange)
         self._ledger = ledger
@@ -151,17 +153,11 @@ class Recorder:
 
     async def _session(self) -> None:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            connection = await aiormq.connect(
-                self._url, client_properties={"connection_name": "hookgate-recorder"}
-            )
+            connection = await self._nodes.connect("hookgate-recorder")
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
                 channel = await connection.channel()
-                await declare_status_exchange(channel, self._exchange)
-                await channel.queue_declare(
-                    self._queue, durable=True, arguments={"x-queue-type": "quorum"}
-                )
-                await channel.queue_bind(self._queue, status_exchange(self._exchange), "#")
+                await declare_status_topology(channel, self._exchange)
                 await channel.basic_qos(prefetch_count=self._prefetch)
             self._inbox = asyncio.Queue()
             await channel.basic_consume(self._queue, self._inbox.put)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiormq
 
 from consumers.errors import ConsumerError
+from hookgate.connect import BrokerNodes
 from hookgate.errors import describe
 
 TIMEOUT = 15.0
@@ -39,7 +40,7 @@ class QueueState:
 async def connect(url: str, name: str = "hookgate-cli") -> aiormq.abc.AbstractConnection:
     try:
         async with asyncio.timeout(TIMEOUT):
-            return await aiormq.connect(url, client_properties={"connection_name": name})
+            return await BrokerNodes(url).connect(name)
     except AMQP_ERRORS as err:
         raise ConsumerError(f"cannot connect to the broker: {describe(err, url)}") from err
 

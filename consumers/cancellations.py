@@ -30,6 +30,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 
 from hookgate.cancel import Cancellation, decode
+from hookgate.connect import BrokerNodes
 from hookgate.errors import TopologyError
 from hookgate.topology import CANCEL_RETENTION, cancel_stream, declare_cancel_stream
 
@@ -92,6 +93,7 @@ class CancelReader:
         name: str = "hookgate-cancellations",
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._stream = cancel_stream(exchange)
         self.cancels = cancels
@@ -139,9 +141,7 @@ class CancelReader:
 
     async def _session(self) -> None:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            connection = await aiormq.connect(
-                self._url, client_properties={"connection_name": self._name}
-            )
+            connection = await self._nodes.connect(self._name)
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
                 channel = await self._channel(connection)

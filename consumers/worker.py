@@ -31,7 +31,9 @@ from consumers.messages import dead_letter_copy, retry_copy
 from consumers.metrics import ConsumerMetrics
 from consumers.outcome_log import OutcomeLog
 from consumers.service import Service
+from hookgate.connect import BrokerNodes
 from hookgate.observe import ConsumeOutcome, Observer, Observers
+from hookgate.settings import display_url
 from hookgate.topology import dead_queue, declare_service_topology, retry_queue, work_queue
 
 _log = logging.getLogger("hookgate.consumer")
@@ -66,6 +68,7 @@ class Worker:
     ) -> None:
         self.service = service
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._metrics = metrics
         self._observers = Observers([metrics, OutcomeLog(), *observers])
@@ -146,14 +149,10 @@ class Worker:
     async def _session(self) -> None:
         name = self.service.name
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            consume_conn = await aiormq.connect(
-                self._url, client_properties={"connection_name": f"hookgate-consume-{name}"}
-            )
+            consume_conn = await self._nodes.connect(f"hookgate-consume-{name}")
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
-                publish_conn = await aiormq.connect(
-                    self._url, client_properties={"connection_name": f"hookgate-publish-{name}"}
-                )
+                publish_conn = await self._nodes.connect(f"hookgate-publish-{name}")
             try:
                 await self._consume(consume_conn, publish_conn)
             finally:
@@ -188,6 +187,8 @@ class Worker:
             extra={
                 "fields": {
                     "queue": self._queue,
+                    "node": display_url(str(consume_conn.url)),
+                    "publish_node": display_url(str(publish_conn.url)),
                     "concurrency": self._concurrency,
                     "message_authentication": self._dispatcher.authenticates,
                 }

@@ -29,8 +29,10 @@ from gateway.confirms import ConfirmChannel
 from gateway.errors import GatewayError, PublishFailed, describe
 from gateway.message import FRAME_OVERHEAD, MAX_PROPERTIES_BYTES
 from gateway.metrics import GatewayMetrics
+from hookgate.connect import BrokerNodes
 from hookgate.errors import TopologyError
 from hookgate.observe import PublishFailure
+from hookgate.settings import display_url as masked
 from hookgate.topology import ensure_gateway_topology
 from providers import Secret
 
@@ -68,9 +70,7 @@ async def check_login(url: Secret, display_url: str) -> None:
     """
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT):
-            connection = await aiormq.connect(
-                url.reveal(), client_properties={"connection_name": "hookgate-gateway-check"}
-            )
+            connection = await BrokerNodes(url.reveal()).connect("hookgate-gateway-check")
     except Exception as err:
         if not login_refused(err):
             return  # not a credentials problem: the workers retry, and spool meanwhile
@@ -121,6 +121,7 @@ class Publisher:
         max_in_flight: int = 1024,
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url.reveal())  # a cluster's nodes, tried in turn
         self._exchange = exchange
         self._timeout = timeout
         self._metrics = metrics
@@ -215,10 +216,7 @@ class Publisher:
             connection: aiormq.abc.AbstractConnection | None = None
             try:
                 async with asyncio.timeout(_CONNECT_TIMEOUT):
-                    connection = await aiormq.connect(
-                        self._url.reveal(),
-                        client_properties={"connection_name": "hookgate-gateway"},
-                    )
+                    connection = await self._nodes.connect("hookgate-gateway")
                     # Declared, or only checked where the gateway's user may just publish.
                     await ensure_gateway_topology(connection, self._exchange)
                     channel = await connection.channel(publisher_confirms=True)
@@ -231,7 +229,11 @@ class Publisher:
                 self.max_properties_bytes = _properties_limit(connection)
                 self._connected.set()
                 self._metrics.broker_connected.set(1)
-                _log.info("connected to the broker", extra={"fields": {"exchange": self._exchange}})
+                node = masked(self._nodes.current)
+                _log.info(
+                    "connected to the broker",
+                    extra={"fields": {"exchange": self._exchange, "node": node}},
+                )
                 delay = _RECONNECT_MIN
                 await asyncio.wait(
                     [connection.closing, channel.closing], return_when=asyncio.FIRST_COMPLETED

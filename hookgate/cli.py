@@ -108,9 +108,24 @@ def broker_settings(args: argparse.Namespace) -> BrokerSettings:
     is optional unless named, and `HOOKGATE_BROKER_URL` applies either way."""
     from hookgate.settings import load_broker_settings
 
+    return load_broker_settings(optional_config_path(args))
+
+
+def optional_config_path(args: argparse.Namespace) -> str | None:
+    """The config file named (`--config`, `$HOOKGATE_CONFIG`), else `./hookgate.toml` when it
+    exists, else None: tools that need only the broker work without a file."""
     named = args.config or os.environ.get("HOOKGATE_CONFIG")
-    path = named or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
-    return load_broker_settings(path)
+    return named or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+
+
+def subcommands(commands: Commands, name: str) -> Commands | None:
+    """The subcommands of the command `name` that another package registered (`topology`),
+    so that a package above it can add one there; None when there is no such command."""
+    parser = commands.choices.get(name)
+    for action in parser._actions if parser is not None else ():
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
 
 
 def positive_int(text: str) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from hookgate import broker_urls
+
 
 class HookgateError(Exception):
     """Root of every error hookgate raises on purpose."""
@@ -28,11 +30,15 @@ def describe(err: BaseException, url: str) -> str:
 
 
 def redact(text: str, url: str) -> str:
-    """`text` with the URL's password masked, cut to one short line."""
-    password = urlsplit(url).password
-    if password:
+    """`text` with the URL's password masked (each node's, for a cluster's URLs), cut to one
+    short line."""
+    for node in broker_urls.split(url):
+        try:
+            password = urlsplit(node).password
+        except ValueError:
+            continue
         # Both spellings, before truncating (or a cut password leaks): as written in the URL
         # and percent-decoded, as a client library may quote it.
-        for spelling in {password, unquote(password)}:
+        for spelling in {password, unquote(password)} if password else ():
             text = text.replace(spelling, "***")
     return " ".join(text.splitlines())[:300]

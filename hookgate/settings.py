@@ -3,7 +3,8 @@
 `read_toml` reads a file once; `interpolate` replaces `${VAR}` from the environment (`$$` is a
 literal `$`; a missing variable is an error naming it); the `get_*` helpers check one key and
 raise `ConfigError` naming its path (`broker.url: …`), never echoing a secret's value.
-`HOOKGATE_BROKER_URL` overrides `broker.url`. The gateway's own tables are in `gateway.config`.
+`HOOKGATE_BROKER_URL` overrides `broker.url`; either may name several nodes of a cluster
+(`hookgate.broker_urls`). The gateway's own tables are in `gateway.config`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hookgate import broker_urls
 from hookgate.errors import ConfigError
 from hookgate.secret import Secret
 
@@ -30,6 +32,7 @@ _DEFAULT_BROKER_URL = Secret("amqp://guest:guest@127.0.0.1:5672/")
 
 @dataclass(frozen=True)
 class BrokerSettings:
+    #: One node's URL, or a cluster's, space-separated (`hookgate.broker_urls`): tried in turn.
     url: Secret = _DEFAULT_BROKER_URL
     exchange: str = "webhooks"
     #: `[broker] message_key`: the first signs messages, any one verifies (rotation).
@@ -38,8 +41,8 @@ class BrokerSettings:
     emit_status: bool = False
 
     def display_url(self) -> str:
-        """The URL with its password masked, for logs and error messages."""
-        return display_url(self.url.reveal())
+        """The URL (each node's) with its password masked, for logs and error messages."""
+        return ", ".join(display_url(url) for url in broker_urls.split(self.url.reveal()))
 
 
 def load_broker_settings(
@@ -77,19 +80,7 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def parse_broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSettings:
     only_keys(table, {"url", "exchange", "message_key"}, "broker")
-    url = env.get("HOOKGATE_BROKER_URL") or get_str(
-        table, "url", "broker", BrokerSettings.url.reveal()
-    )
-    try:
-        parts = urlsplit(url)
-    except ValueError as err:
-        raise ConfigError("broker.url: not a valid URL") from err
-    if parts.scheme not in {"amqp", "amqps"} or not parts.hostname:
-        raise ConfigError("broker.url: expected an amqp:// or amqps:// URL with a host")
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError as err:
-        raise ConfigError("broker.url: the port is not a number from 1 to 65535") from err
+    urls = _broker_urls(table, env)
     exchange = get_str(table, "exchange", "broker", "webhooks")
     if not _EXCHANGE_NAME.fullmatch(exchange) or exchange.startswith("amq."):
         raise ConfigError("broker.exchange: use letters, digits and _ . : - (not starting 'amq.')")
@@ -100,7 +91,40 @@ def parse_broker(table: dict[str, Any], env: Mapping[str, str]) -> BrokerSetting
                 f"broker.message_key[{i}]: shorter than {_MIN_MESSAGE_KEY} characters; "
                 "use a long random value (e.g. `openssl rand -hex 32`)"
             )
-    return BrokerSettings(url=Secret(url), exchange=exchange, message_keys=keys)
+    return BrokerSettings(url=Secret(broker_urls.join(urls)), exchange=exchange, message_keys=keys)
+
+
+def _broker_urls(table: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """`HOOKGATE_BROKER_URL` (URLs separated by commas or spaces), else `broker.url` (a URL or a
+    list of a cluster's nodes), each checked; errors name the entry, never show a URL."""
+    override = env.get("HOOKGATE_BROKER_URL", "").strip()
+    if override:
+        urls, path = broker_urls.split(override), "HOOKGATE_BROKER_URL"
+    else:
+        value = table.get("url", BrokerSettings.url.reveal())
+        path = "broker.url"
+        # A URL, or a list; either may hold several joined as the env var's are.
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"{path}: expected a URL, or a non-empty list of a cluster's URLs")
+        urls = [url for item in items for url in broker_urls.split(item)]
+    if not urls:
+        raise ConfigError(f"{path}: expected a URL, or a non-empty list of a cluster's URLs")
+    for i, url in enumerate(urls):
+        where = path if len(urls) == 1 else f"{path}[{i}]"
+        try:
+            parts = urlsplit(url)
+        except ValueError as err:
+            raise ConfigError(f"{where}: not a valid URL") from err
+        if parts.scheme not in {"amqp", "amqps"} or not parts.hostname:
+            raise ConfigError(f"{where}: expected an amqp:// or amqps:// URL with a host")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError as err:
+            raise ConfigError(f"{where}: the port is not a number from 1 to 65535") from err
+        if any(c.isspace() for c in url):
+            raise ConfigError(f"{where}: a URL holds no spaces (percent-encode them: %20)")
+    return urls
 
 
 def interpolate(value: Any, path: str, env: Mapping[str, str]) -> Any:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import aiormq
 from pamqp.commands import Basic
 
+from hookgate.connect import BrokerNodes
 from hookgate.status import BATCH_ROUTING_KEY, Message, encode_batch
 from hookgate.topology import declare_status_exchange, status_exchange
 
@@ -61,6 +62,7 @@ class StatusPublisher:
         name: str = "hookgate-status",
     ) -> None:
         self._url = url
+        self._nodes = BrokerNodes(url)
         self._exchange = exchange
         self._status_exchange = status_exchange(exchange)
         self._max = buffer
@@ -134,9 +136,7 @@ class StatusPublisher:
             connection: aiormq.abc.AbstractConnection | None = None
             try:
                 async with asyncio.timeout(_CONNECT_TIMEOUT):
-                    connection = await aiormq.connect(
-                        self._url, client_properties={"connection_name": self._name}
-                    )
+                    connection = await self._nodes.connect(self._name)
                     channel = await self._channel(connection)
                 self.connected = True
                 delay = _RECONNECT_MIN

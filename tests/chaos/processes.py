@@ -15,6 +15,7 @@ lines to `records` (read them with `read_records`).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -48,9 +49,10 @@ def free_port() -> int:
 def write_gateway_config(
     workdir: Path,
     *,
-    broker_url: str,
+    broker_url: str | list[str],
     exchange: str,
     port: int | None = None,
+    dedupe_toml: str | None = None,
     extra_toml: str = SPOOL_OFF,
     sources_toml: str = GITHUB_SOURCE,
     publish_timeout: float = 5.0,
@@ -58,12 +60,14 @@ def write_gateway_config(
 ) -> Path:
     """Write a gateway config file under `workdir` and return its path.
 
-    The gateway listens on 127.0.0.1:`port` (a free one by default), de-duplicates in SQLite
-    under `workdir`, and serves `sources_toml` (one GitHub source whose secret comes from
+    The gateway listens on 127.0.0.1:`port` (a free one by default), connects to `broker_url`
+    (a list: a cluster's nodes), de-duplicates in SQLite under `workdir` (or as `dedupe_toml`,
+    a `[dedupe]` table, says), and serves `sources_toml` (one GitHub source whose secret comes from
     `GATEWAY_ENV`). `extra_toml` is appended verbatim: give it a `[spool]` table (it replaces
     the default `enabled = false`).
     """
     port = free_port() if port is None else port
+    sqlite_dedupe = f'[dedupe]\nbackend = "sqlite"\npath = "{workdir / "dedupe.sqlite3"}"\n'
     path = workdir / f"gateway-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(
         "[gateway]\n"
@@ -71,8 +75,8 @@ def write_gateway_config(
         f"port = {port}\n"
         f"publish_timeout_seconds = {publish_timeout}\n"
         f'log_level = "{log_level}"\n\n'
-        f'[broker]\nurl = "{broker_url}"\nexchange = "{exchange}"\n\n'
-        f'[dedupe]\nbackend = "sqlite"\npath = "{workdir / "dedupe.sqlite3"}"\n\n'
+        f'[broker]\nurl = {json.dumps(broker_url)}\nexchange = "{exchange}"\n\n'
+        f"{dedupe_toml or sqlite_dedupe}\n"
         f"{extra_toml}\n{sources_toml}"
     )
     return path

@@ -86,8 +86,10 @@ def rabbitmq_version() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown (rabbitmqctl unavailable)"
 
 
-async def _ceiling(exchange: str, seconds: float, publishers: int, body_bytes: int) -> int:
-    connection = await aiormq.connect(AMQP_URL)
+async def _ceiling(
+    exchange: str, seconds: float, publishers: int, body_bytes: int, url: str = AMQP_URL
+) -> int:
+    connection = await aiormq.connect(url)
     channel = await connection.channel(publisher_confirms=True)
     body = b"x" * body_bytes
     properties = Basic.Properties(delivery_mode=2, content_type="application/json")
@@ -115,12 +117,16 @@ async def _ceiling(exchange: str, seconds: float, publishers: int, body_bytes: i
 
 
 def broker_ceiling(
-    exchange: str, seconds: float, publishers: int = 32, body_bytes: int = 1024
+    exchange: str,
+    seconds: float,
+    publishers: int = 32,
+    body_bytes: int = 1024,
+    url: str = AMQP_URL,
 ) -> tuple[float, int]:
     """Confirmed persistent publishes per second into the run's quorum queue, and how many.
     `publishers` coroutines on one channel, each waiting for its confirm before the next."""
     import uvloop
 
     started = time.monotonic()
-    confirmed = uvloop.run(_ceiling(exchange, seconds, publishers, body_bytes))
+    confirmed = uvloop.run(_ceiling(exchange, seconds, publishers, body_bytes, url))
     return confirmed / (time.monotonic() - started), confirmed

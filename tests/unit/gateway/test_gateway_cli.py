@@ -257,7 +257,7 @@ def test_check_config_bad_broker_url_error_does_not_echo_the_url(
     monkeypatch.setenv("HOOKGATE_BROKER_URL", "https://admin:EnvBrokerPassw0rd@rabbit/")
     assert main(["check-config", "--config", str(write_config(GOOD))]) == 2
     line = one_error_line(capsys)
-    assert line.startswith("hookgate: error: broker.url:")
+    assert line.startswith("hookgate: error: HOOKGATE_BROKER_URL:")
     assert "EnvBrokerPassw0rd" not in line
 
 

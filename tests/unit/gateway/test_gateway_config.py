@@ -19,6 +19,7 @@ from gateway.config import (
     parse_config,
 )
 from gateway.errors import ConfigError
+from hookgate import broker_urls
 from hookgate.errors import HookgateError
 from providers import Secret
 
@@ -279,9 +280,51 @@ def test_broker_url_env_overrides_default() -> None:
     assert config.broker.url.reveal() == "amqp://a:b@elsewhere/"
 
 
-def test_broker_url_env_override_is_validated() -> None:
+def test_broker_url_env_override_is_validated_and_named() -> None:
     message = _error(_raw(), {"HOOKGATE_BROKER_URL": "http://not-amqp/"})
-    assert message.startswith("broker.url:")
+    assert message.startswith("HOOKGATE_BROKER_URL: expected an amqp")
+
+
+# --- a cluster: several nodes, tried in turn --------------------------------------------------
+
+
+def test_broker_url_list_names_a_clusters_nodes() -> None:
+    raw = _raw(broker={"url": ["amqp://u:p1@rabbit-0/", "amqps://u:p2@rabbit-1:5671/v"]})
+    broker = parse_config(raw, {}).broker
+    assert broker_urls.split(broker.url.reveal()) == [
+        "amqp://u:p1@rabbit-0/",
+        "amqps://u:p2@rabbit-1:5671/v",
+    ]
+    assert broker.display_url() == "amqp://u:***@rabbit-0/, amqps://u:***@rabbit-1:5671/v"
+
+
+def test_broker_url_env_takes_a_comma_or_space_separated_list() -> None:
+    env = {"HOOKGATE_BROKER_URL": "amqp://a:x,y@n0/, amqp://a:z@n1/ amqp://a:w@n2/"}
+    broker = parse_config(_raw(broker={"url": "amqp://file/"}), env).broker
+    # The comma inside the first password is part of it, not a separator.
+    assert broker_urls.split(broker.url.reveal()) == [
+        "amqp://a:x,y@n0/",
+        "amqp://a:z@n1/",
+        "amqp://a:w@n2/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ([], "broker.url: expected a URL, or a non-empty list"),
+        (["amqp://a/", 5], "broker.url: expected a URL, or a non-empty list"),
+        (["amqp://a/", "http://b/"], "broker.url[1]: expected an amqp"),
+        (["amqp://a/", "amqp://b:70000/"], "broker.url[1]: the port is not a number"),
+    ],
+)
+def test_broker_url_list_errors_name_the_entry(url: object, expected: str) -> None:
+    assert _error(_raw(broker={"url": url})).startswith(expected)
+
+
+def test_broker_url_list_errors_never_show_a_password() -> None:
+    message = _error(_raw(broker={"url": ["amqp://u:SeCrEt@a/", "amqp://u:SeCrEt@b:0x/"]}))
+    assert "SeCrEt" not in message
 
 
 def test_broker_url_must_be_amqp() -> None:

@@ -96,7 +96,11 @@ async def test_declare_gateway_topology_declares_exchange_alternate_and_unrouted
     await declare_gateway_topology(channel, "webhooks")  # type: ignore[arg-type]
 
     assert channel.calls == [
-        ("exchange_declare", ("webhooks.unrouted",), {"exchange_type": "fanout", "durable": True}),
+        (
+            "exchange_declare",
+            ("webhooks.unrouted",),
+            {"exchange_type": "fanout", "durable": True, "arguments": {}},
+        ),
         (
             "queue_declare",
             ("webhooks.unrouted",),

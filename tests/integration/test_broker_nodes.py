@@ -1,0 +1,81 @@
+"""`BrokerNodes` against a real broker: a cluster's URLs are tried in turn, a dead node is
+skipped, and a refused login is what gets reported while other nodes are down."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+import aiormq
+import pytest
+
+from hookgate import broker_urls
+from hookgate.connect import BrokerNodes
+from tests.integration.broker import AMQP_URL
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+def _dead_url() -> str:
+    """An AMQP URL on a loopback port where nothing listens (connect is refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"amqp://guest:guest@127.0.0.1:{port}/"
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username}:{password}@{parts.hostname}:{parts.port or 5672}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def test_a_dead_node_is_skipped_and_the_next_connect_starts_after_the_live_one() -> None:
+    dead = _dead_url()
+    nodes = BrokerNodes(broker_urls.join([dead, AMQP_URL, dead]))
+    for _ in range(3):  # whichever node the random start picks
+        connection = await nodes.connect("hookgate-test-nodes")
+        try:
+            assert nodes.current == AMQP_URL
+            assert not connection.is_closed
+        finally:
+            await connection.close()
+
+
+async def test_rotation_moves_on_from_the_node_just_used() -> None:
+    # Two URLs for the same live broker: consecutive connects alternate between them.
+    second = AMQP_URL.replace("127.0.0.1", "localhost")
+    nodes = BrokerNodes(broker_urls.join([AMQP_URL, second]))
+    seen = []
+    for _ in range(4):
+        connection = await nodes.connect("hookgate-test-nodes")
+        seen.append(nodes.current)
+        await connection.close()
+    assert seen[2:] == seen[:2]
+    assert seen[0] != seen[1]
+
+
+async def test_a_refused_login_is_reported_over_a_dead_node() -> None:
+    wrong = _with_password(AMQP_URL, "not-the-password")
+    nodes = BrokerNodes(broker_urls.join([_dead_url(), wrong]))
+    with pytest.raises(aiormq.exceptions.ProbableAuthenticationError):
+        await nodes.connect("hookgate-test-nodes")
+
+
+async def test_every_node_dead_raises_the_connection_error() -> None:
+    nodes = BrokerNodes(broker_urls.join([_dead_url(), _dead_url()]))
+    with pytest.raises(ConnectionError):
+        await nodes.connect("hookgate-test-nodes")
+
+
+async def test_a_blackholed_node_costs_its_timeout_then_the_next_is_tried() -> None:
+    # A listening socket that never accepts or answers: the AMQP handshake hangs.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(0)
+        hung = f"amqp://guest:guest@127.0.0.1:{silent.getsockname()[1]}/"
+        nodes = BrokerNodes(broker_urls.join([hung, AMQP_URL]), node_timeout=0.5)
+        nodes._next = 0  # start at the silent node
+        connection = await nodes.connect("hookgate-test-nodes")
+        await connection.close()
+        assert nodes.current == AMQP_URL
