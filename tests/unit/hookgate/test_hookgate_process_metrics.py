@@ -44,13 +44,25 @@ def test_process_collectors_report_this_process() -> None:
 
 @pytest.fixture
 def children() -> Iterator[list[subprocess.Popen[bytes]]]:
-    code = "import sys; sys.stdin.read()"  # a Python each: well over 5 MB resident
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE) for _ in "ab"]
+    # A Python each, well over 5 MB resident once started: each says so before it is counted
+    # (a child still in exec has almost nothing resident yet).
+    code = "import sys; print('ready', flush=True); sys.stdin.read()"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        for _ in "ab"
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
     yield procs
     for proc in procs:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def _own(name: str) -> float:
