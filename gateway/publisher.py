@@ -131,6 +131,7 @@ class Publisher:
         self._connection: aiormq.abc.AbstractConnection | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._dropping: asyncio.Task[None] | None = None  # closing a silent node's connection
         #: The last connection attempt failed because the broker refused the login.
         self.login_refused = False
         #: The largest encoded message properties the broker takes in one frame: RabbitMQ's
@@ -192,6 +193,7 @@ class Publisher:
             # The timeout covers the whole publish, confirm included.
             result = await channel.publish(body, routing_key, properties)
         except TimeoutError as err:
+            self._drop_silent(channel)
             raise self._failed(
                 PublishFailure.TIMEOUT, f"no confirm within {self._timeout:g}s"
             ) from err
@@ -205,6 +207,21 @@ class Publisher:
         if not isinstance(result, Basic.Ack):
             raise self._failed(PublishFailure.NACKED, f"broker answered {type(result).__name__}")
         self._metrics.publish_duration.observe(time.perf_counter() - started)
+
+    def _drop_silent(self, channel: ConfirmChannel) -> None:
+        """A confirm that never came on a connection the broker has not blocked: its node is
+        likely gone without closing the socket (a host crash, a partition), which heartbeats
+        would notice only after minutes. Drop the connection now: publishes fail fast (and
+        are spooled) meanwhile, and the keeper reconnects, to the next node first."""
+        connection = self._connection
+        if channel is not self._channel or connection is None or self.blocked:
+            return  # already dropped, or a broker alarm (which is not a dead node)
+        self._channel = None
+        _log.warning(
+            "no confirm from the broker in time; dropping the connection and reconnecting",
+            extra={"fields": {"node": masked(self._nodes.current), "timeout": self._timeout}},
+        )
+        self._dropping = asyncio.get_running_loop().create_task(connection.close())
 
     def _failed(self, reason: PublishFailure, detail: str) -> PublishFailed:
         self._metrics.publish_failed(reason)
@@ -238,7 +255,10 @@ class Publisher:
                 await asyncio.wait(
                     [connection.closing, channel.closing], return_when=asyncio.FIRST_COMPLETED
                 )
-                _log.warning("lost the broker connection; reconnecting")
+                _log.warning(
+                    "lost the broker connection; reconnecting",
+                    extra={"fields": {"node": masked(self._nodes.current)}},
+                )
             except asyncio.CancelledError:
                 raise
             except TopologyError as err:
@@ -249,7 +269,11 @@ class Publisher:
                 )
             except Exception as err:
                 self.login_refused = login_refused(err)
-                fields = {"error": describe(err, self._url.reveal()), "retry_in": delay}
+                fields = {
+                    "error": describe(err, self._url.reveal()),
+                    "nodes": self._nodes.display(),
+                    "retry_in": delay,
+                }
                 if self.login_refused:
                     # Credentials changed or revoked while running: retrying alone won't help.
                     _log.error(

@@ -4,6 +4,8 @@ skipped, and a refused login is what gets reported while other nodes are down.""
 from __future__ import annotations
 
 import socket
+import time
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import aiormq
@@ -12,8 +14,12 @@ import pytest
 from hookgate import broker_urls
 from hookgate.connect import BrokerNodes
 from tests.integration.broker import AMQP_URL
+from tests.integration.cases import CASES
+from tests.integration.conftest import make_config, running_gateway
+from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+CASE = CASES["stripe"]
 
 
 def _dead_url() -> str:
@@ -79,3 +85,50 @@ async def test_a_blackholed_node_costs_its_timeout_then_the_next_is_tried() -> N
         connection = await nodes.connect("hookgate-test-nodes")
         await connection.close()
         assert nodes.current == AMQP_URL
+
+
+async def test_a_node_gone_silent_is_left_after_one_missed_confirm(exchange: str) -> None:
+    # Two routes to the broker, each through a proxy; the one the gateway uses goes silent (a
+    # host crash or a partition: no reset, no FIN). Heartbeats would take half a minute.
+    target = urlsplit(AMQP_URL)
+    proxies = [TcpProxy(target.hostname or "127.0.0.1", target.port or 5672) for _ in range(2)]
+    for proxy in proxies:
+        await proxy.start()
+    urls = [_via(proxy) for proxy in proxies]
+    config = make_config(
+        exchange,
+        {"stripe": CASE.source_table()},
+        broker_url=broker_urls.join(urls),
+        publish_timeout_seconds=1.0,
+    )
+    try:
+        async with running_gateway(config) as gw:
+            await gw.wait_connected()
+            publisher = gw.app.state.publisher
+            used = urls.index(publisher._nodes.current)
+            proxies[used].freeze()
+
+            first = await gw.client.post("/webhooks/stripe", **_signed())
+            assert first.status_code == 503  # no confirm in 1 s; the spool is off here
+            assert first.json()["status"] == "unavailable"
+            await gw.wait_connected(10)  # far sooner than heartbeats would notice
+            assert publisher._nodes.current == urls[1 - used]
+            second = await gw.client.post("/webhooks/stripe", **_signed())
+            assert second.status_code == 200, second.text
+            assert second.json()["status"] == "accepted"
+            failures = {"reason": "timeout"}
+            assert gw.registry.get_sample_value("hookgate_publish_failures_total", failures) == 1
+    finally:
+        for proxy in proxies:
+            await proxy.cut()
+
+
+def _via(proxy: TcpProxy) -> str:
+    return AMQP_URL.replace(f":{urlsplit(AMQP_URL).port or 5672}", f":{proxy.port}", 1)
+
+
+def _signed() -> dict[str, object]:
+    event_id = f"evt_{uuid.uuid4().hex}"
+    body = CASE.body(event_id)
+    headers = CASE.sign(body, CASE.secrets[0], event_id, int(time.time()))
+    return {"content": body, "headers": headers}
