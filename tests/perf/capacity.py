@@ -157,21 +157,30 @@ def cluster_ceiling(seconds: float) -> dict[str, Any]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def consumer(events: int) -> dict[str, Any]:
+def consumer(events: int, rounds: int = 2) -> dict[str, Any]:
+    """bench_consumer's contenders; and the broker's CPU time over the whole benchmark, per
+    event that went through it (each run publishes its events, then consumes and acks them)."""
+    broker = _broker_pid()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "consumer.json"
         command = [sys.executable, "-m", "tests.perf.bench_consumer", "--events", str(events)]
-        command += ["--rounds", "2", "--skip-sweep", "--skip-latency", "--json", str(out)]
+        command += ["--rounds", str(rounds), "--skip-sweep", "--skip-latency", "--json", str(out)]
+        before = cpu_seconds([broker])
         subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        spent = cpu_seconds([broker]) - before
         report = json.loads(out.read_text())
-    return {
+    rows = report["throughput"]["contenders"]
+    figures: dict[str, Any] = {
         row["contender"]: {
             "rate": row["median"],
             "cpu_us": row["median_cpu_us_per_event"],
             "events_per_core": round(1e6 / row["median_cpu_us_per_event"]),
         }
-        for row in report["throughput"]["contenders"]
+        for row in rows
     }
+    # Publish, deliver and ack: the broker's whole cost of one event for one service.
+    figures["broker_round_trip"] = _per_event("broker", spent, events * rounds * len(rows))
+    return figures
 
 
 def main() -> None:
