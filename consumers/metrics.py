@@ -11,12 +11,10 @@ duplicate. A label set not foreseen is created when it first happens.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from consumers.service import Service
+from hookgate.metric_children import CounterChildren
 from hookgate.observe import BaseObserver, ConsumeOutcome, ConsumeRecord
 from hookgate.process_metrics import build_info, process_collectors
 from hookgate.topology import all_queues
@@ -113,7 +111,7 @@ class ConsumerMetrics(BaseObserver):
             service, authenticates=authenticates, cancellations=cancellations
         )
         handlers = [h.name for h in service.handlers] + [UNMATCHED, UNAUTHENTICATED]
-        self._events = _LabelSets(events, name, handlers)
+        self._events = CounterChildren(events, handlers, prefix=(name,))
         for handler, outcomes in possible.items():
             for outcome in ConsumeOutcome:  # in the enum's order: a stable exposition
                 if outcome in outcomes:
@@ -134,20 +132,3 @@ class ConsumerMetrics(BaseObserver):
 
     def handler_duration(self, handler: str, seconds: float) -> None:
         self._durations[handler].observe(seconds)
-
-
-class _LabelSets(dict[tuple[str, ConsumeOutcome], Any]):
-    """(handler, outcome) → its counter child, created on first use when not up front, for a
-    known handler only (the service's own, `_unmatched`, `_unauthenticated`): bounded."""
-
-    def __init__(self, counter: Counter, service: str, handlers: Iterable[str]) -> None:
-        super().__init__()
-        self._counter = counter
-        self._service = service
-        self._handlers = frozenset(handlers)
-
-    def __missing__(self, key: tuple[str, ConsumeOutcome]) -> Any:
-        if key[0] not in self._handlers:
-            raise KeyError(key)
-        child = self[key] = self._counter.labels(self._service, *key)
-        return child

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -27,6 +27,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.metric_labels import COMMON_OUTCOMES, UNKNOWN_SOURCE_OUTCOMES
+from hookgate.metric_children import CounterChildren
 from hookgate.observe import (
     BaseObserver,
     ForwardOutcome,
@@ -153,7 +154,7 @@ class GatewayMetrics(BaseObserver):
             "Spooled events forwarded to the broker and confirmed.",
             registry=registry,
         )
-        self._request_counters = _LabelSets(self.requests)
+        self._request_counters = CounterChildren(self.requests)
         self._request_timers: dict[str, Histogram] = {}
         possible = (
             dict(sources)
@@ -161,7 +162,7 @@ class GatewayMetrics(BaseObserver):
             else dict.fromkeys(sources, COMMON_OUTCOMES)
         )
         possible[UNKNOWN_SOURCE] = UNKNOWN_SOURCE_OUTCOMES
-        self._request_counters.sources.update(possible)
+        self._request_counters.known.update(possible)
         for source, outcomes in possible.items():
             self._request_timers[source] = self.request_duration.labels(source)
             for outcome in IngestOutcome:  # in the enum's order: a stable exposition
@@ -210,20 +211,3 @@ class GatewayMetrics(BaseObserver):
             PlatformCollector(registry=registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class _LabelSets(dict[tuple[str, IngestOutcome], Any]):
-    """(source, outcome) → its counter child. A label set not created up front is created on
-    its first use, for a known source only (a configured one or `UNKNOWN_SOURCE`): any other
-    name is a KeyError, never a new series."""
-
-    def __init__(self, counter: Counter) -> None:
-        super().__init__()
-        self._counter = counter
-        self.sources: set[str] = set()
-
-    def __missing__(self, key: tuple[str, IngestOutcome]) -> Any:
-        if key[0] not in self.sources:
-            raise KeyError(key)
-        child = self[key] = self._counter.labels(*key)
-        return child
