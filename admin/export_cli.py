@@ -127,6 +127,7 @@ def _passwords(pairs: list[str]) -> dict[str, str]:
 def _write(path: str, text: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: tighten it
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
     except OSError as err:

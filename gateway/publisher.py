@@ -68,9 +68,11 @@ async def check_login(url: Secret, display_url: str) -> None:
     Any other failure (broker down, unreachable, slow) is not an error here: the gateway starts
     and spools until the broker is back. Wrong credentials never fix themselves.
     """
+    # Each node gets the check's time, so a silent first node cannot hide the others' answer.
+    nodes = BrokerNodes(url.reveal(), node_timeout=_CHECK_TIMEOUT)
     try:
-        async with asyncio.timeout(_CHECK_TIMEOUT):
-            connection = await BrokerNodes(url.reveal()).connect("hookgate-gateway-check")
+        async with asyncio.timeout(_CHECK_TIMEOUT * len(nodes.urls)):
+            connection = await nodes.connect("hookgate-gateway-check")
     except Exception as err:
         if not login_refused(err):
             return  # not a credentials problem: the workers retry, and spool meanwhile

@@ -208,6 +208,9 @@ def test_output_file_is_private_and_holds_no_password(
     monkeypatch.setenv("HG_TEST_PW", "correct-horse-battery")
     out = tmp_path / "definitions.json"
 
+    out.write_text("an older export, readable by all")
+    out.chmod(0o644)  # O_CREAT keeps an existing file's mode: the export must tighten it
+
     password = ["--password-env", "hookgate-gateway=HG_TEST_PW"]
     code = main(["topology", "export", "--users", *password, "--output", str(out)])
 
