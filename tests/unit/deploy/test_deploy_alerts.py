@@ -9,7 +9,6 @@ deploy/dev/test.sh runs first).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.unit.deploy.deploy_tools import promtool
+
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "hookgate-alerts.yml"
 TESTS = sorted((ROOT / "deploy" / "prometheus" / "tests").glob("*.yml"))
 README = ROOT / "deploy" / "README.md"
 JOBS = ("hookgate-gateway", "hookgate-consumer", "hookgate-admin")
-
-
-def _promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found: run deploy/dev/ensure-deploy-tools.sh (Debian: prometheus)"
-        )
-    return path
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -52,7 +44,7 @@ ALERTS = [rule["alert"] for rule in _rules()]
 
 def test_promtool_checks_the_rules() -> None:
     result = subprocess.run(
-        [_promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, check=False
+        [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
@@ -61,7 +53,7 @@ def test_promtool_checks_the_rules() -> None:
 def test_promtool_unit_tests_pass() -> None:
     assert TESTS, "no promtool tests in deploy/prometheus/tests"
     result = subprocess.run(
-        [_promtool(), "test", "rules", *map(str, TESTS)],
+        [promtool(), "test", "rules", *map(str, TESTS)],
         capture_output=True,
         text=True,
         check=False,
@@ -80,7 +72,7 @@ def test_a_wrong_expectation_fails_promtool(tmp_path: Path) -> None:
         broken.replace("../hookgate-alerts.yml", str(RULES)), encoding="utf-8"
     )
     result = subprocess.run(
-        [_promtool(), "test", "rules", str(tmp_path / "broken.yml")],
+        [promtool(), "test", "rules", str(tmp_path / "broken.yml")],
         capture_output=True,
         text=True,
         check=False,

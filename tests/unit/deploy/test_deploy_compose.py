@@ -24,7 +24,6 @@ import ipaddress
 import json
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -53,6 +52,7 @@ from tests.compose_kit import (
     seconds,
     used_variables,
 )
+from tests.unit.deploy.deploy_tools import promtool
 
 CONFIG_IN_IMAGE = "/etc/hookgate/hookgate.toml"  # deploy/Dockerfile's HOOKGATE_CONFIG
 IMAGE_HEALTHCHECK_URL = "http://127.0.0.1:8000/healthz"  # deploy/Dockerfile's default
@@ -323,13 +323,6 @@ def test_the_proxy_is_the_gateways_only_trusted_proxy_and_balances_over_all_of_t
 
 
 # ---- Prometheus and Grafana -----------------------------------------------------------------
-
-
-def promtool() -> str:
-    found = shutil.which("promtool") or shutil.which("promtool", path="/usr/bin:/usr/sbin")
-    if found is None:
-        pytest.fail("promtool is not installed: deploy/dev/ensure-deploy-tools.sh installs it")
-    return found
 
 
 def container_view(service: dict[str, Any], root: Path) -> None:

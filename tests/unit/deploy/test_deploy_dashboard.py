@@ -7,7 +7,6 @@ them right. tests/integration/test_dashboard_metrics.py checks the names against
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from tests.promql_names import exposed_names, metric_names
+from tests.unit.deploy.deploy_tools import promtool
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "deploy" / "grafana" / "hookgate-dashboard.json"
@@ -82,11 +82,6 @@ def test_the_dashboard_shows_what_operators_need() -> None:
 
 
 def test_every_query_is_valid_promql(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail(
-            "promtool not found: run deploy/dev/ensure-deploy-tools.sh (Debian: prometheus)"
-        )
     rules = []
     for i, expr in enumerate(_exprs()):
         for variable, value in _VARIABLES.items():
@@ -96,7 +91,7 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     path = tmp_path / "dashboard-rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     result = subprocess.run(
-        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+        [promtool(), "check", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rules)} rules found" in result.stdout
