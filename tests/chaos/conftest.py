@@ -6,8 +6,6 @@ The shared broker on 127.0.0.1:5672 is never stopped or killed here: only `rabbi
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.chaos.figures import SUMMARY_KEY
-from tests.chaos.node import RabbitNode
+from tests.chaos.node import RabbitNode, private_node
 from tests.chaos.processes import (
     GATEWAY_ENV,
     SPOOL_OFF,
@@ -30,17 +28,8 @@ from tests.chaos.processes import (
 @pytest.fixture
 def rabbit_node() -> Iterator[RabbitNode]:
     """A started RabbitMQ node on its own ports and data dir; stopped at teardown."""
-    # Under /tmp, not tmp_path: the node runs as `rabbitmq`, which must reach the directory.
-    base = Path(tempfile.mkdtemp(prefix="hgchaos-"))
-    node = RabbitNode.create(base)
-    try:
-        node.start()
+    with private_node() as node:
         yield node
-    finally:
-        try:
-            node.stop()
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 class ChaosProcesses:

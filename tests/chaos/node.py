@@ -24,8 +24,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 START_TIMEOUT = 60.0
@@ -273,3 +275,19 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextlib.contextmanager
+def private_node(prefix: str = "hgchaos-") -> Iterator[RabbitNode]:
+    """A started node in a fresh directory under /tmp (not pytest's tmp_path: the node runs as
+    `rabbitmq`, which must reach it); stopped and its files removed on the way out."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    node = RabbitNode.create(base)
+    try:
+        node.start()
+        yield node
+    finally:
+        try:
+            node.stop()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)

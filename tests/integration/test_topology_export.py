@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,7 +33,7 @@ from consumers.permissions import (
     service_permissions,
 )
 from hookgate.topology import declare_cancel_stream, declare_status_topology
-from tests.chaos.node import NodeError, RabbitNode
+from tests.chaos.node import NodeError, RabbitNode, private_node
 from tests.topology_services import audit, ledger
 
 pytestmark = pytest.mark.integration
@@ -60,16 +58,8 @@ archive_max_bytes = {_ARCHIVE_BYTES}
 @pytest.fixture(scope="module")
 def node() -> Iterator[RabbitNode]:
     """One private node for the module (starting one takes several seconds)."""
-    base = Path(tempfile.mkdtemp(prefix="hgtopo-"))  # /tmp: the node's user must reach it
-    node = RabbitNode.create(base)
-    try:
-        node.start()
+    with private_node("hgtopo-") as node:
         yield node
-    finally:
-        try:
-            node.stop()
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_vhost_loaded_from_the_export_matches_one_hookgate_declared(
