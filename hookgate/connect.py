@@ -8,8 +8,8 @@ the last one that was connected, so a component whose node died tries the others
 than waiting on the dead one. With several nodes each gets its own connect timeout, so a node
 that swallows packets cannot stall the others.
 
-With one URL this is `aiormq.connect` with a name, as before: no timeout of its own, and the
-caller sees the exception as aiormq raised it.
+With one URL this is `aiormq.connect` with a name, as before (the heartbeat below aside): no
+timeout of its own, and the caller sees the exception as aiormq raised it.
 
 A URL without a `heartbeat` parameter gets `heartbeat=10` (aiormq's default is 60): a node that
 dies without closing its sockets (a host crash, a partition) is noticed after about 33 s
