@@ -2,11 +2,14 @@
 
 Stripe (its own module) is the model; Slack and Zoom sign `v0:{ts}:{body}`, Mux and Calendly
 use Stripe's `t=,v1=` header, Paddle `ts=;h1=` with a colon, Twitch concatenates the message ID,
-Zendesk an RFC 3339 time. Tolerances are the providers' documented ones (± either way).
+Zendesk an RFC 3339 time; WorkOS and Sanity sign millisecond timestamps, ElevenLabs `v0=`
+(Sanity's digest is unpadded base64url). Tolerances are the providers' documented ones (± either
+way).
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 from typing import Any, ClassVar
 
@@ -14,6 +17,7 @@ import orjson
 
 from providers._fields import body, first, header, joined
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
+from providers._provider import Signing
 from providers.base import Handshake, SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature
 
@@ -178,3 +182,65 @@ class ZendeskProvider(TimestampedProvider):
             super().authenticate(request)
         except InvalidSignature:
             self._reversed.check(request, self._keys, self._tolerance or 0.0, request.url)
+
+
+class WorkOSProvider(TimestampedProvider):
+    """WorkOS (`WorkOS-Signature: t=<ms>, v1=<hex>` over `{t}.{body}`; 180 s, its SDK's)."""
+
+    scheme = HmacScheme(
+        "workos-signature",
+        message="{timestamp}.{body}",
+        pairs=",",
+        timestamp_format="unix_ms",
+        tolerance=180,
+    )
+    event_id = body("/id")
+    event_type = body("/event")
+
+    @classmethod
+    def sign(cls, signing: Signing) -> dict[str, str]:
+        # WorkOS separates the items with ", ", and its SDK splits on exactly that.
+        headers = super().sign(signing)
+        headers["workos-signature"] = headers["workos-signature"].replace(",", ", ")
+        return headers
+
+
+class ElevenLabsProvider(TimestampedProvider):
+    """ElevenLabs (`ElevenLabs-Signature: t=<s>,v0=<hex>` over `{t}.{body}`). Its SDK refuses
+    only timestamps older than 30 min; here 30 min apply either way. No event ID: body hash."""
+
+    scheme = HmacScheme(
+        "elevenlabs-signature",
+        message="{timestamp}.{body}",
+        pairs=",",
+        signature_key="v0",
+        tolerance=1800,
+    )
+    event_type = body("/type")
+
+
+class _Base64UrlScheme(HmacScheme):
+    """An `HmacScheme` whose digest is unpadded base64url (Sanity's)."""
+
+    def digest(self, key: bytes, signed: bytes) -> str:
+        raw = hmac.digest(key, signed, self.algorithm)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+class SanityProvider(TimestampedProvider):
+    """Sanity GROQ webhooks (`sanity-webhook-signature: t=<ms>,v1=<base64url>` over
+    `{t}.{body}`). Sanity's toolkit checks no age: 5 min here (`tolerance_seconds = 0` turns it
+    off). ID and type come from unsigned headers: transaction + document ID, the operation."""
+
+    scheme = _Base64UrlScheme(
+        "sanity-webhook-signature",
+        message="{timestamp}.{body}",
+        encoding="base64",
+        pairs=",",
+        timestamp_format="unix_ms",
+        tolerance=300,
+    )
+    event_id = joined(":", header("sanity-transaction-id"), header("sanity-document-id"))
+    event_type = header("sanity-operation")
+    default_type = "webhook"
+    sample_type = "create"

@@ -75,6 +75,12 @@ DESIGN_NAMES = [
     "jira",
     "notion",
     "hmac",
+    "openai",
+    "increase",
+    "make",
+    "workos",
+    "elevenlabs",
+    "sanity",
 ]
 
 

@@ -42,7 +42,15 @@ SW_BAD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="
 
 @pytest.mark.parametrize(
     ("name", "prefix"),
-    [("svix", "svix-"), ("clerk", "svix-"), ("resend", "svix-"), ("replicate", "webhook-")],
+    [
+        ("svix", "svix-"),
+        ("clerk", "svix-"),
+        ("resend", "svix-"),
+        ("replicate", "webhook-"),
+        ("openai", "webhook-"),
+        ("increase", "webhook-"),
+        ("make", "webhook-"),
+    ],
 )
 def test_standard_webhooks_vector(name: str, prefix: str) -> None:
     def headers(signature: str) -> dict[str, str]:
@@ -360,3 +368,38 @@ def test_coinbase_sdk_test_suite_vector() -> None:
     bad = {"x-cc-webhook-signature": COINBASE_SIGNATURE.replace("3", "1")}
     with pytest.raises(InvalidSignature):
         _verify("coinbase", COINBASE_BODY, bad, [COINBASE_SECRET], 0)
+
+
+# --- Sanity (sanity-io/webhook-toolkit test/signature.test.ts) ------------------------------------
+
+SANITY_T = 1633519811129
+SANITY_SIGNATURE = "tLa470fx7qkLLEcMOcEUFuBbRSkGujyskxrNXcoh0N0"
+
+
+def _sanity(body: bytes, header: str, secret: str = "test") -> Any:
+    headers = {"sanity-webhook-signature": header, "sanity-operation": "update"}
+    return _verify("sanity", body, headers, [secret], SANITY_T / 1000)
+
+
+def test_sanity_toolkit_vector() -> None:
+    body = b'{"_id":"resume"}'
+
+    event = _sanity(body, f"t={SANITY_T},v1={SANITY_SIGNATURE}")
+
+    assert event == VerifiedEvent(
+        hashlib.sha256(body).hexdigest(), "update", replay_key=hashlib.sha256(body).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "header"),
+    [
+        (b'{"_id":"resume"}', f"t={SANITY_T - 1},v1={SANITY_SIGNATURE}"),
+        (b'{"_id":"resume"}', f"t={SANITY_T},v1={SANITY_SIGNATURE[:-1]}1"),
+        (b'{"_id":"structure"}', f"t={SANITY_T},v1={SANITY_SIGNATURE}"),
+        (b'{"_id":"resume"}', f"t={SANITY_T},v5={SANITY_SIGNATURE}"),
+    ],
+)
+def test_sanity_toolkit_negative_vectors(body: bytes, header: str) -> None:
+    with pytest.raises(InvalidSignature):
+        _sanity(body, header)
