@@ -279,6 +279,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "box": (
+        json_body({"type": "webhook_event", "trigger": "FILE.UPLOADED", "source": {"id": "1"}}),
+        ("box-signature-primary", "box-delivery-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
 }
 
 

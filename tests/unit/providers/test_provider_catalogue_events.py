@@ -22,7 +22,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 #: the body's SHA-256 as `replay_key` (issue 9, item 4).
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
-REPLAY_KEYED |= {"make", "sanity"}
+REPLAY_KEYED |= {"make", "sanity", "box"}
 
 
 def _hash(body: bytes) -> str:
@@ -249,6 +249,13 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "webhook",
     ),
+    (
+        "box",
+        b'{"type": "webhook_event", "trigger": "FOLDER.CREATED", "source": {"id": "2"}}',
+        {"box-delivery-id": "b4f3-delivery"},
+        "b4f3-delivery",
+        "FOLDER.CREATED",
+    ),
 ]
 
 
@@ -299,6 +306,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("increase", b'{"id": "event_1", "type": "event"}'),
         ("workos", b'{"id": "event_1"}'),
         ("elevenlabs", b'{"data": {}}'),
+        ("box", b'{"type": "webhook_event"}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

@@ -81,6 +81,7 @@ DESIGN_NAMES = [
     "workos",
     "elevenlabs",
     "sanity",
+    "box",
 ]
 
 

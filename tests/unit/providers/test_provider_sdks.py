@@ -17,6 +17,8 @@ from typing import Any
 import jwt
 import pytest
 import svix.webhooks
+from box_sdk_gen.internal.utils import compute_webhook_signature as box_signature
+from box_sdk_gen.managers.webhooks import WebhooksManager as BoxWebhooks
 from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -628,3 +630,26 @@ def test_elevenlabs_sdk_accepts_our_signature() -> None:
     assert event["type"] == "post_call_transcription"
     verified = _verify("elevenlabs", body, ours, [secret])
     assert verified == VerifiedEvent(hashlib.sha256(body).hexdigest(), "post_call_transcription")
+
+
+@pytest.mark.parametrize("escape_body", [False, True])
+def test_box_sdk_signature_verifies_and_box_sdk_accepts_ours(escape_body: bool) -> None:
+    primary, secondary = os.urandom(16).hex(), os.urandom(16).hex()
+    text = '{"type": "webhook_event", "trigger": "FILE.UPLOADED", "source": {"name": "Café ☕"}}'
+    body = text.encode()
+    stamp = datetime.fromtimestamp(int(time.time()), UTC).isoformat()
+    headers = {
+        "box-delivery-id": "d-1",
+        "box-delivery-timestamp": stamp,
+        "box-signature-version": "1",
+        "box-signature-algorithm": "HmacSHA256",
+    }
+    headers["box-signature-secondary"] = box_signature(text, headers, secondary, escape_body)
+
+    event = _verify("box", body, headers, [primary, secondary])
+
+    digest = hashlib.sha256(body).hexdigest()
+    assert event == VerifiedEvent("d-1", "FILE.UPLOADED", replay_key=digest)
+    ours = sign_request("box", body, primary, event_id="d-2")
+    assert BoxWebhooks.validate_message(text, ours, primary, secondary_key=secondary)
+    assert not BoxWebhooks.validate_message(text + " ", ours, primary, secondary_key=secondary)
