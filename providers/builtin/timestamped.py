@@ -313,3 +313,42 @@ class BoxProvider(TimestampedProvider):
     def sign(cls, signing: Signing) -> dict[str, str]:
         headers = super().sign(signing)
         return {**headers, "box-signature-version": "1", "box-signature-algorithm": "HmacSHA256"}
+
+
+class GhostProvider(TimestampedProvider):
+    """Ghost (`X-Ghost-Signature: sha256=<hex>, t=<ms>` over the body then `t`, nothing between).
+    Ghost states no tolerance; its retries resend the first signature within seconds: 5 min
+    here. No event ID: body hash. Type: the body's `event` (`post.published`)."""
+
+    scheme = HmacScheme(
+        "x-ghost-signature",
+        message="{body}{timestamp}",
+        pairs=",",
+        signature_key="sha256",
+        timestamp_format="unix_ms",
+        tolerance=300,
+    )
+    event_type = body("/event")
+
+    @classmethod
+    def sign(cls, signing: Signing) -> dict[str, str]:
+        # Ghost writes the signature first: `sha256=<hex>, t=<ms>`.
+        headers = super().sign(signing)
+        stamp, _, signature = headers["x-ghost-signature"].partition(",")
+        headers["x-ghost-signature"] = f"{signature}, {stamp}"
+        return headers
+
+
+class WebflowProvider(TimestampedProvider):
+    """Webflow (`x-webflow-signature` hex over `{x-webflow-timestamp}:{body}`, ms; 5 min, as
+    Webflow says). The key is the OAuth app's client secret (or the webhook's own secret).
+    No event ID: body hash. Type: the body's `triggerType`."""
+
+    scheme = HmacScheme(
+        "x-webflow-signature",
+        message="{timestamp}:{body}",
+        timestamp_header="x-webflow-timestamp",
+        timestamp_format="unix_ms",
+        tolerance=300,
+    )
+    event_type = body("/triggerType")

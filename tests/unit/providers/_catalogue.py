@@ -286,6 +286,20 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "ghost": (
+        json_body({"event": "post.published", "post": {"current": {"id": "p1"}}}),
+        ("x-ghost-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "webflow": (
+        json_body({"triggerType": "form_submission", "payload": {"name": "Contact"}}),
+        ("x-webflow-signature", "x-webflow-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
 }
 
 

@@ -256,6 +256,20 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "b4f3-delivery",
         "FOLDER.CREATED",
     ),
+    (
+        "ghost",
+        b'{"event": "member.added", "member": {"current": {"id": "m1"}}}',
+        {},
+        None,
+        "member.added",
+    ),
+    (
+        "webflow",
+        b'{"triggerType": "site_publish", "payload": {"site": "s1"}}',
+        {},
+        None,
+        "site_publish",
+    ),
 ]
 
 
@@ -307,6 +321,8 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("workos", b'{"id": "event_1"}'),
         ("elevenlabs", b'{"data": {}}'),
         ("box", b'{"type": "webhook_event"}'),
+        ("ghost", b'{"post": {}}'),
+        ("webflow", b'{"payload": {}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

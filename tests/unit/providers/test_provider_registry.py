@@ -82,6 +82,8 @@ DESIGN_NAMES = [
     "elevenlabs",
     "sanity",
     "box",
+    "ghost",
+    "webflow",
 ]
 
 

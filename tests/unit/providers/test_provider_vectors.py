@@ -8,6 +8,7 @@ signature would be `invalid_signature` (each such test also checks the negative)
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -403,3 +404,51 @@ def test_sanity_toolkit_vector() -> None:
 def test_sanity_toolkit_negative_vectors(body: bytes, header: str) -> None:
     with pytest.raises(InvalidSignature):
         _sanity(body, header)
+
+
+# --- Constructions from the sender's own source or documents (no vector published: weaker) ------
+
+
+def test_ghost_request_signed_as_ghosts_webhook_trigger_does() -> None:
+    # Ghost's WebhookTrigger.js: body = JSON.stringify({event, ...payload}); the header is
+    # `sha256=${hmac_sha256_hex(secret, body + ts)}, t=${ts}` with ts = Date.now().
+    secret, ts = "ghost-integration-secret", 1764700000123
+    body = json.dumps(
+        {"event": "post.published", "post": {"current": {"id": "6746", "title": "Hi & bye"}}},
+        separators=(",", ":"),
+    ).encode()
+    digest = hmac.new(secret.encode(), body + str(ts).encode(), hashlib.sha256).hexdigest()
+    headers = {"x-ghost-signature": f"sha256={digest}, t={ts}", "content-version": "v6.0"}
+
+    event = _verify("ghost", body, headers, [secret], ts / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "post.published")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "ghost",
+            body,
+            {"x-ghost-signature": f"sha256={digest}, t={ts + 1}"},
+            [secret],
+            ts / 1000,
+        )
+
+
+def test_webflow_request_signed_as_webflows_documents_say() -> None:
+    # developers.webflow.com "Verifying Requests": HMAC-SHA256 (client secret) of
+    # `${x-webflow-timestamp}:${body}`, hex, in x-webflow-signature; timestamp in ms.
+    secret, ts = "webflow-client-secret", "1663849649733"
+    body = b'{"triggerType":"form_submission","payload":{"name":"Contact","data":{"x":"1"}}}'
+    digest = hmac.new(secret.encode(), ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    headers = {"x-webflow-signature": digest, "x-webflow-timestamp": ts}
+
+    event = _verify("webflow", body, headers, [secret], int(ts) / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "form_submission")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "webflow",
+            body,
+            {**headers, "x-webflow-timestamp": ts[:-1] + "4"},
+            [secret],
+            int(ts) / 1000,
+        )
