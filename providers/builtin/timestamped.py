@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -19,7 +20,13 @@ import orjson
 from providers._fields import body, first, header, joined
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
 from providers._provider import Signing
-from providers._signing import as_bytes, check_tolerance, matches_any, require_header
+from providers._signing import (
+    as_bytes,
+    check_tolerance,
+    matches_any,
+    require_header,
+    signature_items,
+)
 from providers.base import Handshake, SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, MissingSignature
 
@@ -352,3 +359,36 @@ class WebflowProvider(TimestampedProvider):
         tolerance=300,
     )
     event_type = body("/triggerType")
+
+
+class _SignatureListScheme(HmacScheme):
+    """An `HmacScheme` whose header lists `<prefix><signature>` items, comma-separated (one per
+    secret the sender holds while it rotates), the timestamp being in its own header."""
+
+    def received(self, headers: Mapping[str, str]) -> tuple[str, list[bytes]]:
+        value = require_header(headers, self.header)
+        timestamp = require_header(headers, self.timestamp_header or "")
+        candidates = [
+            as_bytes(item.strip()[len(self.prefix) :].lower())
+            for item in signature_items(value, ",", self.header)
+            if item.strip().startswith(self.prefix)
+        ]
+        if not candidates:
+            raise InvalidSignature(f"{self.header} has no {self.prefix!r} signature")
+        return timestamp, candidates
+
+
+class RevolutProvider(TimestampedProvider):
+    """Revolut (`Revolut-Signature: v1=<hex>[,v1=<hex>]` over `v1.{ts}.{body}`, the ms
+    `Revolut-Request-Timestamp`; 5 min, as Revolut says). No event ID: body hash. Type: the
+    body's `event` (`ORDER_COMPLETED`, `TransactionStateChanged`)."""
+
+    scheme = _SignatureListScheme(
+        "revolut-signature",
+        message="v1.{timestamp}.{body}",
+        prefix="v1=",
+        timestamp_header="revolut-request-timestamp",
+        timestamp_format="unix_ms",
+        tolerance=300,
+    )
+    event_type = body("/event")

@@ -300,6 +300,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "revolut": (
+        json_body({"event": "ORDER_COMPLETED", "order_id": "9fc01989-3f61-4484-a5d9-ffe768531be9"}),
+        ("revolut-signature", "revolut-request-timestamp"),
+        True,
+        {},
+        lambda: "wsk_" + hex_secret(),
+    ),
 }
 
 

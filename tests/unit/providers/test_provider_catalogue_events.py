@@ -270,6 +270,13 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "site_publish",
     ),
+    (
+        "revolut",
+        b'{"data": {"id": "645a7696"}, "event": "TransactionStateChanged"}',
+        {},
+        None,
+        "TransactionStateChanged",
+    ),
 ]
 
 
@@ -323,6 +330,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("box", b'{"type": "webhook_event"}'),
         ("ghost", b'{"post": {}}'),
         ("webflow", b'{"payload": {}}'),
+        ("revolut", b'{"order_id": "o1"}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

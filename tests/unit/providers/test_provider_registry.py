@@ -84,6 +84,7 @@ DESIGN_NAMES = [
     "box",
     "ghost",
     "webflow",
+    "revolut",
 ]
 
 

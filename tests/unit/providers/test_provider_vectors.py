@@ -452,3 +452,26 @@ def test_webflow_request_signed_as_webflows_documents_say() -> None:
             [secret],
             int(ts) / 1000,
         )
+
+
+def test_revolut_documented_example_and_a_rotation_header() -> None:
+    # developer.revolut.com "Verify the payload signature": its example secret, payload and
+    # timestamp, signed as its Python reference computes `v1=` + HMAC(`v1.{ts}.{payload}`).
+    # Revolut prints no resulting value, so the expected signature is computed here.
+    secret, ts = "wsk_r59a4HfWVAKycbCaNO1RvgCJec02gRd8", "1683650202360"
+    body = (
+        b'{"data":{"id":"645a7696-22f3-aa47-9c74-cbae0449cc46","new_state":"completed",'
+        b'"old_state":"pending","request_id":"app_charges-9f5d5eb3-1e06-46c5-b1c0-3914763e0bcb"},'
+        b'"event":"TransactionStateChanged","timestamp":"2023-05-09T16:36:38.028960Z"}'
+    )
+    digest = hmac.new(secret.encode(), b"v1." + ts.encode() + b"." + body, "sha256").hexdigest()
+    old = hmac.new(b"wsk_old", b"v1." + ts.encode() + b"." + body, "sha256").hexdigest()
+    headers = {"revolut-signature": f"v1={old},v1={digest}", "revolut-request-timestamp": ts}
+
+    event = _verify("revolut", body, headers, [secret], int(ts) / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "TransactionStateChanged")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "revolut", body, {**headers, "revolut-signature": f"v1={old}"}, [secret], 1683650202
+        )
