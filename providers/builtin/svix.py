@@ -2,14 +2,15 @@
 
 Svix, Clerk and Resend send `svix-*` headers; Replicate, OpenAI, Increase and Make send
 `webhook-*`. All sign `{id}.{timestamp}.{body}` and are held to ±5 min; the key is a `whsec_`
-secret's base64, except that OpenAI's and Increase's verifiers use any other secret as is.
+secret's base64, except that OpenAI's verifier uses any other secret as is, and Increase's
+every secret.
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from providers._fields import body, header
 from providers._signing import require_secrets
@@ -49,22 +50,25 @@ class ReplicateProvider(StandardWebhooksProvider):
         return replace(verified, type="prediction." + verified.type)
 
 
-def _utf8_or_whsec(secret: str) -> bytes:
-    # A `whsec_` secret is base64 (as everywhere in the scheme); any other is its UTF-8 bytes.
-    return decode_secret(secret) if secret.startswith("whsec_") else secret.encode()
-
-
 class _Utf8KeyProvider(StandardWebhooksProvider):
-    """A sender whose own verifier keys the HMAC with a secret's UTF-8 bytes unless it starts
-    with `whsec_` (then base64, as the scheme says). Symmetric `v1` only: no `public_key`."""
+    """A sender whose own verifier keys the HMAC with a secret's UTF-8 bytes (OpenAI's: unless
+    it starts with `whsec_`, then base64 as the scheme says). Symmetric `v1` only."""
 
     source_keys = ("secrets", "tolerance_seconds")
+    #: A `whsec_` secret is base64 (OpenAI); else every secret is used as is (Increase).
+    whsec_is_base64: ClassVar[bool] = True
+
+    @classmethod
+    def _key(cls, secret: str) -> bytes:
+        if cls.whsec_is_base64 and secret.startswith("whsec_"):
+            return decode_secret(secret)
+        return secret.encode()
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
         spec.options.finish()
         try:
-            self._keys = tuple(_utf8_or_whsec(secret.reveal()) for secret in spec.secrets)
+            self._keys = tuple(self._key(secret.reveal()) for secret in spec.secrets)
         except ValueError as err:  # names no part of the secret
             raise ProviderConfigError(f"sources.{spec.name}.secrets: {err}") from err
         self._public_keys = ()
@@ -75,9 +79,8 @@ class _Utf8KeyProvider(StandardWebhooksProvider):
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
-        secret = signing.secret
-        if not secret.startswith(("whsec_", "whsk_")):  # the same key, spelled as the scheme's
-            secret = "whsec_" + base64.b64encode(secret.encode()).decode("ascii")
+        # The same key, spelled as the scheme's signer takes it.
+        secret = "whsec_" + base64.b64encode(cls._key(signing.secret)).decode("ascii")
         return super().sign(replace(signing, secret=secret))
 
 
@@ -86,8 +89,10 @@ class OpenAIProvider(_Utf8KeyProvider):
 
 
 class IncreaseProvider(_Utf8KeyProvider):
-    """Increase. Type: the body's `category` (`transaction.created`); its `type` is `event`."""
+    """Increase. The key is the subscription's `shared_secret`, any string, as is (its SDK's
+    client). Type: the body's `category` (`transaction.created`); its `type` is `event`."""
 
+    whsec_is_base64 = False
     event_type = body("/category")
     type_key = "category"
 

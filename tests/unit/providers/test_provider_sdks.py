@@ -549,8 +549,11 @@ def test_openai_raw_secret_is_not_base64_decoded() -> None:
     assert accepted == VerifiedEvent("msg_1", "batch.completed")
 
 
-def test_increase_sdk_accepts_our_signature_and_its_verifier_library_signature_verifies() -> None:
-    secret = os.urandom(16).hex()  # Increase's client keys the HMAC with the secret as is
+@pytest.mark.parametrize("secret", [os.urandom(16).hex(), WHSEC])
+def test_increase_sdk_accepts_our_signature_and_its_verifier_library_signature_verifies(
+    secret: str,
+) -> None:
+    # Increase's client keys the HMAC with the secret as is, even one spelled `whsec_…`.
     body = b'{"id": "event_1", "category": "transaction.created", "type": "event",'
     body += b' "associated_object_id": "transaction_1", "associated_object_type": "transaction",'
     body += b' "created_at": "2026-01-02T03:04:05Z"}'

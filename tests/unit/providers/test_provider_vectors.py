@@ -49,7 +49,6 @@ SW_BAD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="
         ("resend", "svix-"),
         ("replicate", "webhook-"),
         ("openai", "webhook-"),
-        ("increase", "webhook-"),
         ("make", "webhook-"),
     ],
 )
