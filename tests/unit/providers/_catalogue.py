@@ -249,6 +249,64 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: "hooks:" + hex_secret(),
     ),
+    "openai": (json_body({"id": "evt_1", "type": "response.completed"}), SW, True, {}, whsec),
+    "increase": (
+        json_body({"id": "event_1", "category": "transaction.created", "type": "event"}),
+        SW,
+        True,
+        {},
+        hex_secret,  # Increase's SDK keys with the secret as is (see `builtin/svix.py`)
+    ),
+    "make": (json_body({"scenarioId": 1}), SW, True, {}, whsec),
+    "workos": (
+        json_body({"id": "event_01", "event": "user.created", "data": {}}),
+        ("workos-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "elevenlabs": (
+        json_body({"type": "post_call_transcription", "data": {"conversation_id": "c1"}}),
+        ("elevenlabs-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "sanity": (
+        json_body({"_id": "doc1", "title": "T"}),
+        ("sanity-webhook-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "box": (
+        json_body({"type": "webhook_event", "trigger": "FILE.UPLOADED", "source": {"id": "1"}}),
+        ("box-signature-primary", "box-delivery-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+    "ghost": (
+        json_body({"event": "post.published", "post": {"current": {"id": "p1"}}}),
+        ("x-ghost-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "webflow": (
+        json_body({"triggerType": "form_submission", "payload": {"name": "Contact"}}),
+        ("x-webflow-signature", "x-webflow-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+    "revolut": (
+        json_body({"event": "ORDER_COMPLETED", "order_id": "9fc01989-3f61-4484-a5d9-ffe768531be9"}),
+        ("revolut-signature", "revolut-request-timestamp"),
+        True,
+        {},
+        lambda: "wsk_" + hex_secret(),
+    ),
 }
 
 

@@ -22,6 +22,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 #: the body's SHA-256 as `replay_key` (issue 9, item 4).
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
+REPLAY_KEYED |= {"make", "sanity", "box"}
 
 
 def _hash(body: bytes) -> str:
@@ -195,6 +196,87 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
     ("clerk", b'{"type": "session.created"}', {}, "msg_fixed", "session.created"),
     ("replicate", b'{"id": "p", "status": "failed"}', {}, "msg_fixed", "prediction.failed"),
     ("discord", b'{"id": "i-1", "type": 3}', {}, "i-1", "message_component"),
+    (
+        "openai",
+        b'{"object": "event", "id": "evt_685", "type": "response.completed", "data": {}}',
+        {},
+        "msg_fixed",
+        "response.completed",
+    ),
+    (
+        "increase",
+        b'{"id": "event_001", "category": "account.created", "type": "event"}',
+        {},
+        "msg_fixed",
+        "account.created",
+    ),
+    (
+        "make",
+        b'{"scenarioId": 7}',
+        {"webhook-topic": "scenario.finished"},
+        "msg_fixed",
+        "scenario.finished",
+    ),
+    (
+        "workos",
+        b'{"id": "event_01H", "event": "dsync.user.created", "data": {"id": "u"}}',
+        {},
+        "event_01H",
+        "dsync.user.created",
+    ),
+    (
+        "elevenlabs",
+        b'{"type": "post_call_audio", "event_timestamp": 1739537297, "data": {}}',
+        {},
+        None,
+        "post_call_audio",
+    ),
+    (
+        "sanity",
+        b'{"_id": "movie_1"}',
+        {
+            "sanity-transaction-id": "tx1",
+            "sanity-document-id": "movie_1",
+            "sanity-operation": "update",
+        },
+        "tx1:movie_1",
+        "update",
+    ),
+    (
+        "sanity",
+        b'{"_id": "movie_1"}',
+        {"sanity-transaction-id": "", "sanity-operation": ""},
+        None,
+        "webhook",
+    ),
+    (
+        "box",
+        b'{"type": "webhook_event", "trigger": "FOLDER.CREATED", "source": {"id": "2"}}',
+        {"box-delivery-id": "b4f3-delivery"},
+        "b4f3-delivery",
+        "FOLDER.CREATED",
+    ),
+    (
+        "ghost",
+        b'{"event": "member.added", "member": {"current": {"id": "m1"}}}',
+        {},
+        None,
+        "member.added",
+    ),
+    (
+        "webflow",
+        b'{"triggerType": "site_publish", "payload": {"site": "s1"}}',
+        {},
+        None,
+        "site_publish",
+    ),
+    (
+        "revolut",
+        b'{"data": {"id": "645a7696"}, "event": "TransactionStateChanged"}',
+        {},
+        None,
+        "TransactionStateChanged",
+    ),
 ]
 
 
@@ -241,6 +323,14 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("paddle", b'{"event_id": "e"}'),
         ("hubspot", b'[{"eventId": 1}]'),
         ("sendgrid", b"{}"),
+        ("openai", b'{"id": "evt_1"}'),
+        ("increase", b'{"id": "event_1", "type": "event"}'),
+        ("workos", b'{"id": "event_1"}'),
+        ("elevenlabs", b'{"data": {}}'),
+        ("box", b'{"type": "webhook_event"}'),
+        ("ghost", b'{"post": {}}'),
+        ("webflow", b'{"payload": {}}'),
+        ("revolut", b'{"order_id": "o1"}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:
@@ -287,3 +377,11 @@ def test_tolerance_zero_turns_the_timestamp_check_off(name: str) -> None:
 
     lax = build_provider(load(name), secrets, options=options, tolerance_seconds=0)
     assert isinstance(lax.verify(make_request(body, headers)), VerifiedEvent)
+
+
+def test_make_without_its_topic_header_is_malformed() -> None:
+    provider, headers = _provider_and_signed("make", b'{"scenarioId": 7}')
+    del headers["webhook-topic"]
+
+    with pytest.raises(Malformed, match="webhook-topic"):
+        provider.verify(make_request(b'{"scenarioId": 7}', headers))

@@ -75,6 +75,16 @@ DESIGN_NAMES = [
     "jira",
     "notion",
     "hmac",
+    "openai",
+    "increase",
+    "make",
+    "workos",
+    "elevenlabs",
+    "sanity",
+    "box",
+    "ghost",
+    "webflow",
+    "revolut",
 ]
 
 

@@ -17,13 +17,19 @@ from typing import Any
 import jwt
 import pytest
 import svix.webhooks
+from box_sdk_gen.internal.utils import compute_webhook_signature as box_signature
+from box_sdk_gen.managers.webhooks import WebhooksManager as BoxWebhooks
 from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from discord_interactions import verify_key
+from elevenlabs import ElevenLabs
+from elevenlabs.errors import BadRequestError as ElevenLabsBadRequest
 from hubspot.utils.signature import Signature as HubSpotSignature
+from increase import Increase
 from mailgun.security import SecurityGuard
 from nacl.signing import SigningKey
+from openai import InvalidWebhookSignatureError, OpenAI
 from paddle_billing.Notifications import PaddleSignature, Secret
 from replicate.webhook import Webhooks, WebhookSigningSecret
 from resend import Webhooks as ResendWebhooks
@@ -31,7 +37,9 @@ from sendgrid import EventWebhook
 from slack_sdk.signature import SignatureVerifier
 from square.utils.webhooks_helper import verify_signature as square_verify
 from standardwebhooks.webhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from twilio.request_validator import RequestValidator
+from workos.webhooks._verification import verify_header as workos_verify_header
 
 from providers import Handshake, InvalidSignature, VerifiedEvent, load
 from providers.builtin.mailgun import sign_body
@@ -500,3 +508,151 @@ def test_discord_webhook_event_and_interaction_ping_are_told_apart() -> None:
     assert verify(event) == VerifiedEvent(hashlib.sha256(event).hexdigest(), "ENTITLEMENT_CREATE")
     assert verify(b'{"id":"9","application_id":"1","type":1}') == Handshake(b'{"type":1}')
     assert isinstance(verify(b'{"id":"9","type":false}'), VerifiedEvent)
+
+
+# --- issue 14: Standard Webhooks senders and timestamped HMAC ------------------------------------
+
+
+@pytest.mark.parametrize("secret", [WHSEC, "openai-raw-" + os.urandom(8).hex()])
+def test_openai_sdk_accepts_our_signature_for_whsec_and_raw_secrets(secret: str) -> None:
+    body = b'{"object": "event", "id": "evt_1", "type": "response.completed", "created_at": 1,'
+    body += b' "data": {"id": "resp_1"}}'
+    ours = sign_request("openai", body, secret, event_id="msg_o")
+    client = OpenAI(api_key="unused", webhook_secret=secret)
+
+    client.webhooks.verify_signature(body, ours)  # raises when it does not verify
+    unwrapped = client.webhooks.unwrap(body, ours)
+    with pytest.raises(InvalidWebhookSignatureError):
+        client.webhooks.verify_signature(body + b" ", ours)
+
+    assert unwrapped.type == "response.completed"
+    assert _verify("openai", body, ours, [secret]) == VerifiedEvent("msg_o", "response.completed")
+
+
+def test_openai_raw_secret_is_not_base64_decoded() -> None:
+    # OpenAI's verifier keys a secret without `whsec_` with its UTF-8 bytes; the standard scheme
+    # would base64-decode it. A signature made the standard way must fail.
+    secret = "c2VjcmV0c2VjcmV0"  # valid base64, so only the key rule tells them apart
+    body = b'{"type": "batch.completed"}'
+    now = int(time.time())
+    standard = StandardWebhook(secret).sign(
+        "msg_1", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now), "webhook-signature": standard}
+
+    with pytest.raises(InvalidSignature):
+        _verify("openai", body, headers, [secret])
+    raw = StandardWebhook(secret.encode()).sign(
+        "msg_1", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+    accepted = _verify("openai", body, {**headers, "webhook-signature": raw}, [secret])
+    assert accepted == VerifiedEvent("msg_1", "batch.completed")
+
+
+@pytest.mark.parametrize("secret", [os.urandom(16).hex(), WHSEC])
+def test_increase_sdk_accepts_our_signature_and_its_verifier_library_signature_verifies(
+    secret: str,
+) -> None:
+    # Increase's client keys the HMAC with the secret as is, even one spelled `whsec_…`.
+    body = b'{"id": "event_1", "category": "transaction.created", "type": "event",'
+    body += b' "associated_object_id": "transaction_1", "associated_object_type": "transaction",'
+    body += b' "created_at": "2026-01-02T03:04:05Z"}'
+    ours = sign_request("increase", body, secret, event_id="msg_i")
+
+    unwrapped = Increase(api_key="unused", webhook_secret=secret).events.unwrap(
+        body.decode(), headers=ours
+    )
+    assert unwrapped.category == "transaction.created"
+    with pytest.raises(WebhookVerificationError):
+        Increase(api_key="unused", webhook_secret=secret).events.unwrap(
+            body.decode() + " ", headers=ours
+        )
+    now = int(time.time())
+    theirs = StandardWebhook(secret.encode()).sign(
+        "msg_2", datetime.fromtimestamp(now, UTC), body.decode()
+    )
+    headers = {"webhook-id": "msg_2", "webhook-timestamp": str(now), "webhook-signature": theirs}
+    assert _verify("increase", body, headers, [secret]) == VerifiedEvent(
+        "msg_2", "transaction.created"
+    )
+
+
+def test_make_standard_webhooks_library_both_ways_and_the_topic_header() -> None:
+    body = b'{"scenarioId": 42, "status": "success"}'
+    ours = sign_request("make", body, WHSEC, event_id="msg_m", event_type="scenario.completed")
+    StandardWebhook(WHSEC).verify(body.decode(), ours)  # raises when it does not verify
+
+    now = int(time.time())
+    theirs = StandardWebhook(WHSEC).sign("msg_3", datetime.fromtimestamp(now, UTC), body.decode())
+    headers = {
+        "webhook-id": "msg_3",
+        "webhook-timestamp": str(now),
+        "webhook-signature": theirs,
+        "webhook-topic": "scenario.completed",
+    }
+    event = _verify("make", body, headers, [WHSEC])
+
+    digest = hashlib.sha256(body).hexdigest()
+    assert event == VerifiedEvent("msg_3", "scenario.completed", replay_key=digest)
+
+
+def test_workos_sdk_accepts_our_signature() -> None:
+    secret = os.urandom(16).hex()
+    body = json.dumps(
+        {
+            "id": "event_01HWWSQZ2H5S0B5T7D3C3S9B8X",
+            "event": "organization.created",
+            "data": {"object": "organization", "id": "org_1", "name": "Acme", "domains": []},
+            "created_at": "2026-01-02T03:04:05.000Z",
+        }
+    ).encode()
+    ours = sign_request("workos", body, secret)
+
+    workos_verify_header(
+        event_body=body, event_signature=ours["workos-signature"], secret=secret, tolerance=180
+    )
+    with pytest.raises(ValueError, match="Signature hash"):
+        workos_verify_header(
+            event_body=body + b" ", event_signature=ours["workos-signature"], secret=secret
+        )
+    event = _verify("workos", body, ours, [secret])
+    assert event == VerifiedEvent("event_01HWWSQZ2H5S0B5T7D3C3S9B8X", "organization.created")
+
+
+def test_elevenlabs_sdk_accepts_our_signature() -> None:
+    secret = "wsec_" + os.urandom(16).hex()
+    body = b'{"type": "post_call_transcription", "event_timestamp": 1739537297,'
+    body += b' "data": {"agent_id": "a1", "conversation_id": "c1"}}'
+    ours = sign_request("elevenlabs", body, secret)
+    webhooks = ElevenLabs(api_key="unused").webhooks
+
+    event = webhooks.construct_event(body.decode(), ours["elevenlabs-signature"], secret)
+    with pytest.raises(ElevenLabsBadRequest):
+        webhooks.construct_event(body.decode() + " ", ours["elevenlabs-signature"], secret)
+
+    assert event["type"] == "post_call_transcription"
+    verified = _verify("elevenlabs", body, ours, [secret])
+    assert verified == VerifiedEvent(hashlib.sha256(body).hexdigest(), "post_call_transcription")
+
+
+@pytest.mark.parametrize("escape_body", [False, True])
+def test_box_sdk_signature_verifies_and_box_sdk_accepts_ours(escape_body: bool) -> None:
+    primary, secondary = os.urandom(16).hex(), os.urandom(16).hex()
+    text = '{"type": "webhook_event", "trigger": "FILE.UPLOADED", "source": {"name": "Café ☕"}}'
+    body = text.encode()
+    stamp = datetime.fromtimestamp(int(time.time()), UTC).isoformat()
+    headers = {
+        "box-delivery-id": "d-1",
+        "box-delivery-timestamp": stamp,
+        "box-signature-version": "1",
+        "box-signature-algorithm": "HmacSHA256",
+    }
+    headers["box-signature-secondary"] = box_signature(text, headers, secondary, escape_body)
+
+    event = _verify("box", body, headers, [primary, secondary])
+
+    digest = hashlib.sha256(body).hexdigest()
+    assert event == VerifiedEvent("d-1", "FILE.UPLOADED", replay_key=digest)
+    ours = sign_request("box", body, primary, event_id="d-2")
+    assert BoxWebhooks.validate_message(text, ours, primary, secondary_key=secondary)
+    assert not BoxWebhooks.validate_message(text + " ", ours, primary, secondary_key=secondary)

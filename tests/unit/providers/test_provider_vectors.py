@@ -8,6 +8,7 @@ signature would be `invalid_signature` (each such test also checks the negative)
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -42,7 +43,14 @@ SW_BAD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="
 
 @pytest.mark.parametrize(
     ("name", "prefix"),
-    [("svix", "svix-"), ("clerk", "svix-"), ("resend", "svix-"), ("replicate", "webhook-")],
+    [
+        ("svix", "svix-"),
+        ("clerk", "svix-"),
+        ("resend", "svix-"),
+        ("replicate", "webhook-"),
+        ("openai", "webhook-"),
+        ("make", "webhook-"),
+    ],
 )
 def test_standard_webhooks_vector(name: str, prefix: str) -> None:
     def headers(signature: str) -> dict[str, str]:
@@ -360,3 +368,109 @@ def test_coinbase_sdk_test_suite_vector() -> None:
     bad = {"x-cc-webhook-signature": COINBASE_SIGNATURE.replace("3", "1")}
     with pytest.raises(InvalidSignature):
         _verify("coinbase", COINBASE_BODY, bad, [COINBASE_SECRET], 0)
+
+
+# --- Sanity (sanity-io/webhook-toolkit test/signature.test.ts) ------------------------------------
+
+SANITY_T = 1633519811129
+SANITY_SIGNATURE = "tLa470fx7qkLLEcMOcEUFuBbRSkGujyskxrNXcoh0N0"
+
+
+def _sanity(body: bytes, header: str, secret: str = "test") -> Any:
+    headers = {"sanity-webhook-signature": header, "sanity-operation": "update"}
+    return _verify("sanity", body, headers, [secret], SANITY_T / 1000)
+
+
+def test_sanity_toolkit_vector() -> None:
+    body = b'{"_id":"resume"}'
+
+    event = _sanity(body, f"t={SANITY_T},v1={SANITY_SIGNATURE}")
+
+    assert event == VerifiedEvent(
+        hashlib.sha256(body).hexdigest(), "update", replay_key=hashlib.sha256(body).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "header"),
+    [
+        (b'{"_id":"resume"}', f"t={SANITY_T - 1},v1={SANITY_SIGNATURE}"),
+        (b'{"_id":"resume"}', f"t={SANITY_T},v1={SANITY_SIGNATURE[:-1]}1"),
+        (b'{"_id":"structure"}', f"t={SANITY_T},v1={SANITY_SIGNATURE}"),
+        (b'{"_id":"resume"}', f"t={SANITY_T},v5={SANITY_SIGNATURE}"),
+    ],
+)
+def test_sanity_toolkit_negative_vectors(body: bytes, header: str) -> None:
+    with pytest.raises(InvalidSignature):
+        _sanity(body, header)
+
+
+# --- Constructions from the sender's own source or documents (no vector published: weaker) ------
+
+
+def test_ghost_request_signed_as_ghosts_webhook_trigger_does() -> None:
+    # Ghost's WebhookTrigger.js: body = JSON.stringify({event, ...payload}); the header is
+    # `sha256=${hmac_sha256_hex(secret, body + ts)}, t=${ts}` with ts = Date.now().
+    secret, ts = "ghost-integration-secret", 1764700000123
+    body = json.dumps(
+        {"event": "post.published", "post": {"current": {"id": "6746", "title": "Hi & bye"}}},
+        separators=(",", ":"),
+    ).encode()
+    digest = hmac.new(secret.encode(), body + str(ts).encode(), hashlib.sha256).hexdigest()
+    headers = {"x-ghost-signature": f"sha256={digest}, t={ts}", "content-version": "v6.0"}
+
+    event = _verify("ghost", body, headers, [secret], ts / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "post.published")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "ghost",
+            body,
+            {"x-ghost-signature": f"sha256={digest}, t={ts + 1}"},
+            [secret],
+            ts / 1000,
+        )
+
+
+def test_webflow_request_signed_as_webflows_documents_say() -> None:
+    # developers.webflow.com "Verifying Requests": HMAC-SHA256 (client secret) of
+    # `${x-webflow-timestamp}:${body}`, hex, in x-webflow-signature; timestamp in ms.
+    secret, ts = "webflow-client-secret", "1663849649733"
+    body = b'{"triggerType":"form_submission","payload":{"name":"Contact","data":{"x":"1"}}}'
+    digest = hmac.new(secret.encode(), ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    headers = {"x-webflow-signature": digest, "x-webflow-timestamp": ts}
+
+    event = _verify("webflow", body, headers, [secret], int(ts) / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "form_submission")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "webflow",
+            body,
+            {**headers, "x-webflow-timestamp": ts[:-1] + "4"},
+            [secret],
+            int(ts) / 1000,
+        )
+
+
+def test_revolut_documented_example_and_a_rotation_header() -> None:
+    # developer.revolut.com "Verify the payload signature": its example secret, payload and
+    # timestamp, signed as its Python reference computes `v1=` + HMAC(`v1.{ts}.{payload}`).
+    # Revolut prints no resulting value, so the expected signature is computed here.
+    secret, ts = "wsk_r59a4HfWVAKycbCaNO1RvgCJec02gRd8", "1683650202360"
+    body = (
+        b'{"data":{"id":"645a7696-22f3-aa47-9c74-cbae0449cc46","new_state":"completed",'
+        b'"old_state":"pending","request_id":"app_charges-9f5d5eb3-1e06-46c5-b1c0-3914763e0bcb"},'
+        b'"event":"TransactionStateChanged","timestamp":"2023-05-09T16:36:38.028960Z"}'
+    )
+    digest = hmac.new(secret.encode(), b"v1." + ts.encode() + b"." + body, "sha256").hexdigest()
+    old = hmac.new(b"wsk_old", b"v1." + ts.encode() + b"." + body, "sha256").hexdigest()
+    headers = {"revolut-signature": f"v1={old},v1={digest}", "revolut-request-timestamp": ts}
+
+    event = _verify("revolut", body, headers, [secret], int(ts) / 1000)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "TransactionStateChanged")
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "revolut", body, {**headers, "revolut-signature": f"v1={old}"}, [secret], 1683650202
+        )
