@@ -112,7 +112,6 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
 
 
 def test_the_catalogue_is_complete() -> None:
-    assert len(BUILT_IN) == 41
     assert set(BUILT_IN) == {*TABLE, "stripe", "github", "standard-webhooks", "hmac", "mailgun"}
 
 
