@@ -6,6 +6,7 @@ and ID/type locations follow shared/research/signatures.md (§2 of each provider
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from providers._fields import batch, body, const, first, header, joined
@@ -205,3 +206,39 @@ class DropboxProvider(RawBodyProvider):
             content_type="text/plain",
             headers=(("x-content-type-options", "nosniff"),),
         )
+
+
+class LineProvider(RawBodyProvider):
+    """LINE Messaging API (`X-Line-Signature`, base64), keyed with the channel secret.
+
+    ID: `events[].webhookEventId` (a redelivery keeps it); type: `events[].type`. The console's
+    "Verify" request is signed and carries an empty `events` list: it is answered 200, not
+    published.
+    """
+
+    scheme = HmacScheme("x-line-signature", encoding="base64")
+    event_id = batch("/events", "webhookEventId", kind="id")
+    event_type = batch("/events", "type", kind="type")
+
+    def signed_handshake(self, request: WebhookRequest, document: Any) -> Handshake | None:
+        if isinstance(document, dict) and document.get("events") == []:
+            return Handshake(b"", content_type="text/plain")
+        return None
+
+
+class HelpScoutProvider(RawBodyProvider):
+    """Help Scout (`X-HelpScout-Signature`, HMAC-SHA1 base64). Type: `X-HelpScout-Event`.
+
+    The body is the object the event is about (a conversation, a customer), so its `id` is not
+    an event ID, and one change can send the same object under two events (`convo.assigned` and
+    `convo.status`): the ID is a digest of the type and the body.
+    """
+
+    scheme = HmacScheme("x-helpscout-signature", algorithm="sha1", encoding="base64")
+    event_type = header("x-helpscout-event")
+    sample_type = "convo.created"
+    replays_per_type = True
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        event = super().event(request, document)
+        return replace(event, id=event.replay_key) if event.replay_key else event

@@ -226,3 +226,20 @@ async def test_twilio_json_body_is_verified_with_the_body_hash_from_the_query(
     assert message.body == body
     assert message.routing_key == "cat-twilio.delivered"
     assert json.loads(message.body)["note"] == "caf\u00e9"
+
+
+async def test_line_console_verify_request_is_answered_200_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(exchange, catalogue.sources)
+    body = b'{"destination":"U8e742f61d673b39c7fff3cecb7536ef0","events":[]}'
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        signed = sign_request("line", body, catalogue.secrets["line"][1])
+        verify = await _post(gw, "line", body, signed)
+        forged = await _post(gw, "line", body, sign_request("line", body, "not-the-secret"))
+        published = await drain(amqp, queue)
+
+    assert (verify.status_code, verify.content) == (200, b"")
+    assert forged.status_code == 401
+    assert published == []

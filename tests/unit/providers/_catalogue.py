@@ -249,6 +249,27 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: "hooks:" + hex_secret(),
     ),
+    "line": (
+        json_body({"destination": "U1", "events": [{"type": "follow", "webhookEventId": "01H"}]}),
+        ("x-line-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "helpscout": (
+        json_body({"id": 1, "number": 349, "status": "active"}),
+        ("x-helpscout-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "telegram": (
+        json_body({"update_id": 10000, "message": {"message_id": 1, "text": "hi"}}),
+        ("x-telegram-bot-api-secret-token",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 
@@ -283,7 +304,7 @@ def jwk(private: str) -> str:
 
 
 #: Providers whose secret travels as a token in a header: the body is not covered.
-STATIC_TOKENS = {"gitlab", "okta", "postmark"}
+STATIC_TOKENS = {"gitlab", "okta", "postmark", "telegram"}
 
 #: Asymmetric providers: the source holds the public half of each signing key.
 PUBLIC_HALF = {"discord": ed25519_public, "sendgrid": spki, "plaid": jwk}

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from providers import Malformed, StaleTimestamp, VerifiedEvent, load
+from providers import (
+    Handshake,
+    InvalidSignature,
+    Malformed,
+    ProviderConfigError,
+    StaleTimestamp,
+    VerifiedEvent,
+    load,
+)
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
 
@@ -195,6 +203,36 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
     ("clerk", b'{"type": "session.created"}', {}, "msg_fixed", "session.created"),
     ("replicate", b'{"id": "p", "status": "failed"}', {}, "msg_fixed", "prediction.failed"),
     ("discord", b'{"id": "i-1", "type": 3}', {}, "i-1", "message_component"),
+    (
+        "line",
+        b'{"destination": "U4af", "events": [{"type": "message", "webhookEventId": "01FZ74A0",'
+        b' "deliveryContext": {"isRedelivery": false}, "message": {"type": "text"}}]}',
+        {},
+        "01FZ74A0",
+        "message",
+    ),
+    (
+        "line",
+        b'{"events": [{"type": "follow", "webhookEventId": "01A"},'
+        b' {"type": "unfollow", "webhookEventId": "01B"}]}',
+        {},
+        "batch-" + hashlib.sha256(b"01A\n01B").hexdigest(),
+        "batch",
+    ),
+    (
+        "telegram",
+        b'{"update_id": 8393, "message": {"message_id": 4, "text": "/start"}}',
+        {},
+        "8393",
+        "message",
+    ),
+    (
+        "telegram",
+        b'{"update_id": 8394, "callback_query": {"id": "4382", "data": "yes"}}',
+        {},
+        "8394",
+        "callback_query",
+    ),
 ]
 
 
@@ -241,6 +279,9 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("paddle", b'{"event_id": "e"}'),
         ("hubspot", b'[{"eventId": 1}]'),
         ("sendgrid", b"{}"),
+        ("line", b'{"events": [{"webhookEventId": "01A"}]}'),
+        ("telegram", b'{"update_id": 1}'),
+        ("telegram", b'{"message": {"message_id": 1}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:
@@ -287,3 +328,67 @@ def test_tolerance_zero_turns_the_timestamp_check_off(name: str) -> None:
 
     lax = build_provider(load(name), secrets, options=options, tolerance_seconds=0)
     assert isinstance(lax.verify(make_request(body, headers)), VerifiedEvent)
+
+
+def test_line_verify_request_with_no_events_is_answered_200_and_not_an_event() -> None:
+    body = b'{"destination": "Uxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "events": []}'
+    provider, headers = _provider_and_signed("line", body)
+
+    answer = provider.verify(make_request(body, headers))
+
+    assert answer == Handshake(b"", content_type="text/plain")
+
+
+def test_line_verify_request_signed_with_another_secret_is_refused() -> None:
+    body = b'{"destination": "U1", "events": []}'
+    provider, _ = _provider_and_signed("line", body)
+    headers = sign_request("line", body, "not-the-channel-secret")
+
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(body, headers))
+
+
+def test_helpscout_id_is_a_digest_of_the_event_name_and_the_body() -> None:
+    # The body is the conversation, not the event: one change can send it under two events.
+    body = b'{"id": 2391938111, "number": 349, "status": "active", "assignee": {"id": 1}}'
+    provider, headers = _provider_and_signed("helpscout", body)
+
+    events = [
+        provider.verify(make_request(body, {**headers, "x-helpscout-event": name}))
+        for name in ("convo.assigned", "convo.status")
+    ]
+
+    for event, name in zip(events, ("convo.assigned", "convo.status"), strict=True):
+        digest = hashlib.sha256(f"{name}\n{_hash(body)}".encode()).hexdigest()
+        assert event == VerifiedEvent(digest, name, replay_key=digest)
+    again = provider.verify(make_request(body, {**headers, "x-helpscout-event": "convo.status"}))
+    assert again == events[1]
+
+
+def test_helpscout_request_without_its_event_header_is_malformed() -> None:
+    body = b'{"id": 1}'
+    provider, headers = _provider_and_signed("helpscout", body)
+    del headers["x-helpscout-event"]
+
+    with pytest.raises(Malformed):
+        provider.verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("token", ["", "has space", "semi;colon", "x" * 257, "caf\u00e9"])
+def test_telegram_secret_token_outside_what_set_webhook_accepts_is_a_config_error(
+    token: str,
+) -> None:
+    with pytest.raises(ProviderConfigError, match=r"secrets\[0\]") as info:
+        build_provider(load("telegram"), [token])
+
+    assert token not in str(info.value) or not token
+
+
+def test_telegram_secret_token_of_256_allowed_characters_is_accepted() -> None:
+    token = ("Ab0_-" * 52)[:256]
+    body = TABLE["telegram"][0]
+    provider = build_provider(load("telegram"), [token])
+
+    event = provider.verify(make_request(body, sign_request("telegram", body, token)))
+
+    assert event == VerifiedEvent("10000", "message")

@@ -75,6 +75,9 @@ DESIGN_NAMES = [
     "jira",
     "notion",
     "hmac",
+    "line",
+    "helpscout",
+    "telegram",
 ]
 
 

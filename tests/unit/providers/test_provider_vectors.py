@@ -7,7 +7,9 @@ signature would be `invalid_signature` (each such test also checks the negative)
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -360,3 +362,43 @@ def test_coinbase_sdk_test_suite_vector() -> None:
     bad = {"x-cc-webhook-signature": COINBASE_SIGNATURE.replace("3", "1")}
     with pytest.raises(InvalidSignature):
         _verify("coinbase", COINBASE_BODY, bad, [COINBASE_SECRET], 0)
+
+
+# --- LINE: line/line-bot-sdk-python tests/v3/test_webhook.py ------------------------------------
+
+
+def test_line_sdk_test_suite_vector() -> None:
+    body = b"bodybodybodybody"
+    good = {"x-line-signature": "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k="}
+
+    # Not an event body: verified, then malformed (a wrong signature is invalid instead).
+    with pytest.raises(Malformed):
+        _verify("line", body, good, ["channel_secret"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("line", body, {"x-line-signature": "invalid_signature"}, ["channel_secret"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("line", body, good, ["channel_secret_2"], 0)
+
+
+# --- Help Scout: the documented construction (weaker: Help Scout publishes no signature value) ----
+
+
+def test_helpscout_documented_construction() -> None:
+    # developer.helpscout.com/webhooks: base64(HMAC-SHA1(secret key, JSON body)), its example
+    # key `my-secret-key`; computed here with the standard library, not hookgate's signer.
+    body = b'{"id":2391938111,"number":349,"status":"active","subject":"Refund"}'
+    mac = hmac.new(b"my-secret-key", body, hashlib.sha1).digest()
+    headers = {
+        "x-helpscout-signature": base64.b64encode(mac).decode(),
+        "x-helpscout-event": "convo.created",
+    }
+
+    event = _verify("helpscout", body, headers, ["my-secret-key"], 0)
+
+    assert event.type == "convo.created"
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "helpscout", body, {**headers, "x-helpscout-signature": mac.hex()}, ["my-secret-key"], 0
+        )
+    with pytest.raises(InvalidSignature):
+        _verify("helpscout", body + b"\n", headers, ["my-secret-key"], 0)
