@@ -21,7 +21,7 @@ from providers.builtin.mailgun import sign_body
 from providers.testing import sign_request
 from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
-from tests.unit.providers._catalogue import PUBLIC_HALF, STATIC_TOKENS, TABLE
+from tests.unit.providers._catalogue import PUBLIC_HALF, STALE_SKEW, STATIC_TOKENS, TABLE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -137,7 +137,8 @@ async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_request
                 tampered = body[:-1] + bytes([body[-1] ^ 0x01])
                 answers.append((await _post(gw, name, tampered, headers), "invalid_signature"))
             if _timestamped(name):
-                for skew in (-3600, 3600):
+                stale = STALE_SKEW.get(name, 3600)
+                for skew in (-stale, stale):
                     body, headers = catalogue.signed(name, skew=skew)
                     answers.append((await _post(gw, name, body, headers), "stale_timestamp"))
             for response, status in answers:

@@ -270,7 +270,17 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "cloudinary": (
+        json_body({"notification_type": "upload", "public_id": "sample", "version": 1}),
+        ("x-cld-signature", "x-cld-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
 }
+
+#: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
+STALE_SKEW = {"cloudinary": 3 * 3600}
 
 
 def ed25519_public(seed: str) -> str:

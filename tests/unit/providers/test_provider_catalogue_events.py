@@ -233,6 +233,13 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "8394",
         "callback_query",
     ),
+    (
+        "cloudinary",
+        b'{"notification_type": "eager", "public_id": "dog", "batch_id": "9b11"}',
+        {},
+        None,
+        "eager",
+    ),
 ]
 
 
@@ -282,6 +289,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("line", b'{"events": [{"webhookEventId": "01A"}]}'),
         ("telegram", b'{"update_id": 1}'),
         ("telegram", b'{"message": {"message_id": 1}}'),
+        ("cloudinary", b'{"public_id": "dog"}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:
@@ -392,3 +400,33 @@ def test_telegram_secret_token_of_256_allowed_characters_is_accepted() -> None:
     event = provider.verify(make_request(body, sign_request("telegram", body, token)))
 
     assert event == VerifiedEvent("10000", "message")
+
+
+@pytest.mark.parametrize(("skew", "stale"), [(-7199, False), (-7201, True), (7201, True)])
+def test_cloudinary_timestamp_is_held_to_two_hours_by_default(skew: int, stale: bool) -> None:
+    # Cloudinary's SDK accepts notifications up to 7200 s old (`valid_for`).
+    secret, secrets, _ = _source("cloudinary")
+    body = TABLE["cloudinary"][0]
+    now = int(time.time())
+    headers = sign_request("cloudinary", body, secret, timestamp=now + skew)
+    provider = build_provider(load("cloudinary"), secrets)
+
+    if stale:
+        with pytest.raises(StaleTimestamp):
+            provider.verify(make_request(body, headers, received_at=now))
+    else:
+        assert isinstance(
+            provider.verify(make_request(body, headers, received_at=now)), VerifiedEvent
+        )
+
+
+@pytest.mark.parametrize("signature", ["zz", "0" * 39, "0" * 40, "0" * 64, "0" * 128, "é" * 40])
+def test_cloudinary_signature_of_no_digest_length_or_wrong_value_is_invalid(
+    signature: str,
+) -> None:
+    secret, secrets, _ = _source("cloudinary")
+    body = TABLE["cloudinary"][0]
+    headers = {**sign_request("cloudinary", body, secret), "x-cld-signature": signature}
+
+    with pytest.raises(InvalidSignature):
+        build_provider(load("cloudinary"), secrets).verify(make_request(body, headers))

@@ -78,6 +78,7 @@ DESIGN_NAMES = [
     "line",
     "helpscout",
     "telegram",
+    "cloudinary",
 ]
 
 

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import cloudinary
 import httpx
 import jwt
 import pytest
 import svix.webhooks
+from cloudinary.utils import (
+    SIGNATURE_SHA1,
+    SIGNATURE_SHA256,
+    compute_hex_hash,
+    verify_notification_signature,
+)
 from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -604,3 +613,51 @@ def test_telegram_every_update_type_the_sdk_knows_is_read_as_the_type(kind: str)
     ours = sign_request("telegram", body, "tok")
 
     assert _verify("telegram", body, ours, ["tok"]) == VerifiedEvent("7", kind)
+
+
+# --- plain hash: Cloudinary ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _cloudinary_secret(secret: str) -> Iterator[None]:
+    config = cloudinary.config()
+    before = config.api_secret
+    config.api_secret = secret
+    try:
+        yield
+    finally:
+        config.api_secret = before
+
+
+def test_cloudinary_sdk_accepts_our_signature_and_refuses_a_tampered_body() -> None:
+    secret = "X7qLTrsES31MzxxkxPPA-pAGGfU-2"
+    body = b'{"notification_type":"upload","public_id":"sample","version":1700000000}'
+    ours = sign_request("cloudinary", body, secret)
+
+    with _cloudinary_secret(secret):
+        assert verify_notification_signature(
+            body.decode(), ours["x-cld-timestamp"], ours["x-cld-signature"]
+        )
+        assert not verify_notification_signature(
+            body.decode() + " ", ours["x-cld-timestamp"], ours["x-cld-signature"]
+        )
+    event = _verify("cloudinary", body, ours, [secret])
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "upload")
+
+
+@pytest.mark.parametrize("algorithm", [SIGNATURE_SHA1, SIGNATURE_SHA256])
+def test_cloudinary_sdk_digest_verifies_with_either_algorithm(algorithm: str) -> None:
+    # The SDK's own hash helper over its documented message (it ships no notification signer).
+    secret = "someApiSecret"
+    body = '{"notification_type":"delete","resources":{"sample":{"type":"upload"}}}'
+    timestamp = str(int(time.time()))
+    signature = compute_hex_hash(body + timestamp + secret, algorithm)
+    headers = {"x-cld-signature": signature, "x-cld-timestamp": timestamp}
+    with _cloudinary_secret(secret):
+        assert verify_notification_signature(body, timestamp, signature, algorithm=algorithm)
+
+    event = _verify("cloudinary", body.encode(), headers, [secret])
+
+    assert event.type == "delete"
+    with pytest.raises(InvalidSignature):
+        _verify("cloudinary", body.encode(), headers, ["anotherSecret"])

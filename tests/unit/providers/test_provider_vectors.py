@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from providers import InvalidSignature, Malformed, VerifiedEvent, load
+from providers import InvalidSignature, Malformed, StaleTimestamp, VerifiedEvent, load
 from providers.testing import build_provider, make_request
 
 
@@ -402,3 +402,44 @@ def test_helpscout_documented_construction() -> None:
         )
     with pytest.raises(InvalidSignature):
         _verify("helpscout", body + b"\n", headers, ["my-secret-key"], 0)
+
+
+# --- Cloudinary: cloudinary/pycloudinary test/test_utils.py -------------------------------------
+
+CLOUDINARY_BODY = (
+    b'{"notification_type":"eager","eager":[{"transformation":"sp_full_hd/mp4","bytes":1055,'
+    b'"url":"http://res.cloudinary.com/demo/video/upload/sp_full_hd/v1533125278/dog.mp4",'
+    b'"secure_url":"https://res.cloudinary.com/demo/video/upload/sp_full_hd/v1533125278/dog.mp4"}],'
+    b'"public_id":"dog","batch_id":"9b11fa058c61fa577f4ec516bf6ee756ac2aefef095af99aef1302142cc1694a"}'
+)
+
+
+def test_cloudinary_sdk_test_suite_sha1_vector() -> None:
+    # The suite's clock is 1549533574 and the notification is 60 s old.
+    headers = {
+        "x-cld-signature": "dfe82de1d9083fe0b7ea68070649f9a15b8874da",
+        "x-cld-timestamp": "1549533514",
+    }
+    secret = ["X7qLTrsES31MzxxkxPPA-pAGGfU"]
+
+    event = _verify("cloudinary", CLOUDINARY_BODY, headers, secret, 1549533574)
+
+    assert event == VerifiedEvent(hashlib.sha256(CLOUDINARY_BODY).hexdigest(), "eager")
+    bad = {**headers, "x-cld-signature": headers["x-cld-signature"] + "chars"}
+    with pytest.raises(InvalidSignature):
+        _verify("cloudinary", CLOUDINARY_BODY, bad, secret, 1549533574)
+    with pytest.raises(StaleTimestamp):  # the suite's "expired": older than the tolerance
+        _verify("cloudinary", CLOUDINARY_BODY, headers, secret, 1549533514 + 7201)
+
+
+def test_cloudinary_sdk_test_suite_sha256_vector() -> None:
+    signature = "d5497e1a206ad0ba29ad09a7c0c5f22e939682d15009c15ab3199f62fefbd14b"
+    headers = {"x-cld-signature": signature, "x-cld-timestamp": "0"}
+
+    # Body `{}` has no notification_type: verified, then malformed (timestamp 0: no tolerance).
+    provider = build_provider(load("cloudinary"), ["someApiSecret"], tolerance_seconds=0)
+    with pytest.raises(Malformed):
+        provider.verify(make_request(b"{}", headers, received_at=1549533574))
+    bad = {**headers, "x-cld-signature": signature[:-1] + "a"}
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(b"{}", bad, received_at=1549533574))
