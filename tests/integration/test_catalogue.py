@@ -244,3 +244,26 @@ async def test_line_console_verify_request_is_answered_200_and_never_published(
     assert (verify.status_code, verify.content) == (200, b"")
     assert forged.status_code == 401
     assert published == []
+
+
+async def test_twitter_crc_is_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    import base64
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        crc = await gw.client.get("/webhooks/cat-twitter", params={"crc_token": "Y3JjLXRva2Vu"})
+        json_token = await gw.client.get(
+            "/webhooks/cat-twitter", params={"crc_token": '{"favorite_events":[]}'}
+        )
+        published = await drain(amqp, queue)
+
+    secret = catalogue.secrets["twitter"][0].encode()
+    digest = hmac.digest(secret, b"Y3JjLXRva2Vu", "sha256")
+    assert crc.status_code == 200
+    assert crc.json() == {"response_token": "sha256=" + base64.b64encode(digest).decode()}
+    assert (json_token.status_code, json_token.json()["status"]) == (401, "invalid_signature")
+    assert published == []

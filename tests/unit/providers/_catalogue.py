@@ -277,6 +277,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "twitter": (
+        json_body({"for_user_id": "2244994945", "favorite_events": [{"id": "a7ba59eab0bfcba3"}]}),
+        ("x-twitter-webhooks-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

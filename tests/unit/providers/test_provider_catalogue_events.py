@@ -6,7 +6,9 @@ Bodies are shaped like the providers' documented deliveries (trimmed). Requests 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -17,6 +19,7 @@ from providers import (
     Handshake,
     InvalidSignature,
     Malformed,
+    MissingSignature,
     ProviderConfigError,
     StaleTimestamp,
     VerifiedEvent,
@@ -240,6 +243,14 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "eager",
     ),
+    (
+        "twitter",
+        b'{"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1"}]}',
+        {},
+        None,
+        "tweet_create_events",
+    ),
+    ("twitter", b'{"data": {"id": "1"}, "matching_rules": []}', {}, None, "webhook"),
 ]
 
 
@@ -430,3 +441,51 @@ def test_cloudinary_signature_of_no_digest_length_or_wrong_value_is_invalid(
 
     with pytest.raises(InvalidSignature):
         build_provider(load("cloudinary"), secrets).verify(make_request(body, headers))
+
+
+def _crc(secret: str, token: str) -> dict[str, str]:
+    # X's documented construction, with the standard library.
+    digest = hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
+    return {"response_token": "sha256=" + base64.b64encode(digest).decode()}
+
+
+@pytest.mark.parametrize("token", ["NDY3MzZiMjAtYTBlMi00NTc4", "a+b/c=", "x" * 256])
+def test_twitter_crc_is_answered_with_the_first_secret(token: str) -> None:
+    provider = build_provider(load("twitter"), ["consumer-secret-1", "consumer-secret-0"])
+    request = make_request(b"", {}, method="GET", query={"crc_token": token})
+
+    answer = provider.verify(request)
+
+    assert isinstance(answer, Handshake)
+    assert (answer.status_code, answer.content_type) == (200, "application/json")
+    assert json.loads(answer.body) == _crc("consumer-secret-1", token)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({}, MissingSignature),
+        ({"crc_token": ""}, MissingSignature),
+        ({"crc_token": '{"tweet_create_events":[{}]}'}, InvalidSignature),
+        ({"crc_token": "has space"}, InvalidSignature),
+        ({"crc_token": "x" * 257}, InvalidSignature),
+    ],
+)
+def test_twitter_crc_without_a_token_or_with_one_a_body_could_be_is_refused(
+    query: dict[str, str], error: type[Exception]
+) -> None:
+    # The CRC answer is the body signature's HMAC: a JSON token would sign that JSON as a body.
+    provider = build_provider(load("twitter"), ["consumer-secret"])
+
+    with pytest.raises(error):
+        provider.verify(make_request(b"", {}, method="GET", query=query))
+
+
+def test_twitter_crc_answer_never_verifies_as_a_body_signature() -> None:
+    provider = build_provider(load("twitter"), ["consumer-secret"])
+    answer = provider.verify(make_request(b"", {}, method="GET", query={"crc_token": "123"}))
+    assert isinstance(answer, Handshake)
+    headers = {"x-twitter-webhooks-signature": json.loads(answer.body)["response_token"]}
+
+    with pytest.raises(Malformed):  # the signature holds for b"123", which is no event
+        provider.verify(make_request(b"123", headers))

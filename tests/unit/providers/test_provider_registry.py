@@ -79,6 +79,7 @@ DESIGN_NAMES = [
     "helpscout",
     "telegram",
     "cloudinary",
+    "twitter",
 ]
 
 

@@ -443,3 +443,22 @@ def test_cloudinary_sdk_test_suite_sha256_vector() -> None:
     bad = {**headers, "x-cld-signature": signature[:-1] + "a"}
     with pytest.raises(InvalidSignature):
         provider.verify(make_request(b"{}", bad, received_at=1549533574))
+
+
+# --- X (Twitter): the documented construction (weaker: X publishes no inputs with a value) --------
+
+
+def test_twitter_documented_construction() -> None:
+    # developer.x.com "Securing webhooks": `sha256=` + base64(HMAC-SHA256(consumer secret, body));
+    # computed here with the standard library, not hookgate's signer.
+    secret = "consumer-secret"
+    body = b'{"for_user_id":"2244994945","follow_events":[{"type":"follow"}]}'
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    headers = {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(mac).decode()}
+
+    event = _verify("twitter", body, headers, [secret], 0)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "follow_events")
+    for wrong in ("sha256=" + mac.hex(), base64.b64encode(mac).decode()):
+        with pytest.raises(InvalidSignature):
+            _verify("twitter", body, {"x-twitter-webhooks-signature": wrong}, [secret], 0)
