@@ -6,7 +6,14 @@ and ID/type locations follow shared/research/signatures.md (§2 of each provider
 
 from __future__ import annotations
 
+import base64
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
+
+import orjson
 
 from providers._fields import batch, body, const, first, header, joined
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
@@ -205,3 +212,87 @@ class DropboxProvider(RawBodyProvider):
             content_type="text/plain",
             headers=(("x-content-type-options", "nosniff"),),
         )
+
+
+class LineProvider(RawBodyProvider):
+    """LINE Messaging API (`X-Line-Signature`, base64), keyed with the channel secret.
+
+    ID: `events[].webhookEventId` (a redelivery keeps it); type: `events[].type`. The console's
+    "Verify" request is signed and carries an empty `events` list: it is answered 200, not
+    published.
+    """
+
+    scheme = HmacScheme("x-line-signature", encoding="base64")
+    event_id = batch("/events", "webhookEventId", kind="id")
+    event_type = batch("/events", "type", kind="type")
+
+    def signed_handshake(self, request: WebhookRequest, document: Any) -> Handshake | None:
+        if isinstance(document, dict) and document.get("events") == []:
+            return Handshake(b"", content_type="text/plain")
+        return None
+
+
+class HelpScoutProvider(RawBodyProvider):
+    """Help Scout (`X-HelpScout-Signature`, HMAC-SHA1 base64). Type: `X-HelpScout-Event`.
+
+    The body is the object the event is about (a conversation, a customer), so its `id` is not
+    an event ID, and one change can send the same object under two events (`convo.assigned` and
+    `convo.status`): the ID is a digest of the type and the body.
+    """
+
+    scheme = HmacScheme("x-helpscout-signature", algorithm="sha1", encoding="base64")
+    event_type = header("x-helpscout-event")
+    sample_type = "convo.created"
+    replays_per_type = True
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        event = super().event(request, document)
+        return replace(event, id=event.replay_key) if event.replay_key else event
+
+
+@dataclass(frozen=True, slots=True)
+class _ActivityKind:
+    """An X delivery's type: its top-level `…_events` key, else `webhook`; only an object has
+    one (anything else is `malformed`)."""
+
+    needs_body = True
+
+    def read(self, headers: Mapping[str, str], document: Any) -> str | None:
+        if not isinstance(document, dict):
+            return None
+        return next((str(key) for key in document if str(key).endswith("_events")), "webhook")
+
+
+#: What hookgate answers a CRC for. X's tokens are opaque base64-like text; the CRC answer is
+#: the very HMAC that signs bodies, so a token must never be something a body could be: an
+#: event is a JSON object, and none can be written in these characters.
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")
+
+
+class TwitterProvider(RawBodyProvider):
+    """X (Twitter) Account Activity and v2 webhooks: `x-twitter-webhooks-signature: sha256=`
+    base64 HMAC-SHA256 of the body, keyed with the app's consumer secret.
+
+    The challenge-response check (`GET ?crc_token=`) is answered with
+    `{"response_token": "sha256=" + base64(HMAC(consumer secret, crc_token))}`, with the
+    source's first secret. That is the body signature's construction, so only tokens of
+    base64-like characters are answered: no JSON object can be signed through it, and a body
+    that is not an object is `malformed`. The ID is the body hash; the type the top-level
+    `…_events` key (`tweet_create_events`), else `webhook`.
+    """
+
+    methods = GET_AND_POST
+    scheme = HmacScheme("x-twitter-webhooks-signature", encoding="base64", prefix="sha256=")
+    event_type = _ActivityKind()
+
+    def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
+        if request.method != "GET":
+            return None
+        token = request.query.get("crc_token")
+        if not token:
+            raise MissingSignature("crc_token parameter is missing")
+        if not _CRC_TOKEN.fullmatch(token):
+            raise InvalidSignature("crc_token is not a token X sends")
+        digest = hmac.digest(self._keys[0], token.encode(), "sha256")
+        answer = {"response_token": "sha256=" + base64.b64encode(digest).decode("ascii")}
+        return Handshake(orjson.dumps(answer))

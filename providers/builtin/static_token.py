@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
@@ -201,3 +202,44 @@ class GitLabProvider(ProviderBase):
         else:
             headers[cls.token_header] = signing.secret
         return {**headers, "content-type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class _UpdateKind:
+    """A Telegram update's type: the name of the one object it carries beside `update_id`."""
+
+    needs_body = True
+
+    def read(self, headers: Mapping[str, str], document: Any) -> str | None:
+        if not isinstance(document, dict):
+            return None
+        for key, value in document.items():
+            if key != "update_id" and isinstance(value, dict):
+                return str(key)
+        return None
+
+
+#: What Telegram accepts as `secret_token` in `setWebhook`.
+_TELEGRAM_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class TelegramProvider(TokenProvider):
+    """Telegram Bot API: the `secret_token` given to `setWebhook`, sent back in
+    `X-Telegram-Bot-Api-Secret-Token`. ID: `update_id`; type: the update's one object
+    (`message`, `callback_query`, `edited_message`, …).
+    """
+
+    token_header = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
+    event_id = body("/update_id")
+    event_type = _UpdateKind()
+    id_required = True
+
+    def configure(self, spec: SourceSpec) -> None:
+        require_secrets(spec.secrets, spec.name)
+        for i, secret in enumerate(spec.secrets):
+            if not _TELEGRAM_TOKEN.fullmatch(secret.reveal()):
+                raise ProviderConfigError(
+                    f"sources.{spec.name}.secrets[{i}]: a Telegram secret_token is 1-256 "
+                    "characters of A-Z, a-z, 0-9, _ and -"
+                )
+        super().configure(spec)

@@ -21,7 +21,7 @@ from providers.builtin.mailgun import sign_body
 from providers.testing import sign_request
 from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
-from tests.unit.providers._catalogue import PUBLIC_HALF, STATIC_TOKENS, TABLE
+from tests.unit.providers._catalogue import PUBLIC_HALF, STALE_SKEW, STATIC_TOKENS, TABLE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -137,7 +137,8 @@ async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_request
                 tampered = body[:-1] + bytes([body[-1] ^ 0x01])
                 answers.append((await _post(gw, name, tampered, headers), "invalid_signature"))
             if _timestamped(name):
-                for skew in (-3600, 3600):
+                stale = STALE_SKEW.get(name, 3600)
+                for skew in (-stale, stale):
                     body, headers = catalogue.signed(name, skew=skew)
                     answers.append((await _post(gw, name, body, headers), "stale_timestamp"))
             for response, status in answers:
@@ -226,3 +227,43 @@ async def test_twilio_json_body_is_verified_with_the_body_hash_from_the_query(
     assert message.body == body
     assert message.routing_key == "cat-twilio.delivered"
     assert json.loads(message.body)["note"] == "caf\u00e9"
+
+
+async def test_line_console_verify_request_is_answered_200_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    config = make_config(exchange, catalogue.sources)
+    body = b'{"destination":"U8e742f61d673b39c7fff3cecb7536ef0","events":[]}'
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        signed = sign_request("line", body, catalogue.secrets["line"][1])
+        verify = await _post(gw, "line", body, signed)
+        forged = await _post(gw, "line", body, sign_request("line", body, "not-the-secret"))
+        published = await drain(amqp, queue)
+
+    assert (verify.status_code, verify.content) == (200, b"")
+    assert forged.status_code == 401
+    assert published == []
+
+
+async def test_twitter_crc_is_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    import base64
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        crc = await gw.client.get("/webhooks/cat-twitter", params={"crc_token": "Y3JjLXRva2Vu"})
+        json_token = await gw.client.get(
+            "/webhooks/cat-twitter", params={"crc_token": '{"favorite_events":[]}'}
+        )
+        published = await drain(amqp, queue)
+
+    secret = catalogue.secrets["twitter"][0].encode()
+    digest = hmac.digest(secret, b"Y3JjLXRva2Vu", "sha256")
+    assert crc.status_code == 200
+    assert crc.json() == {"response_token": "sha256=" + base64.b64encode(digest).decode()}
+    assert (json_token.status_code, json_token.json()["status"]) == (401, "invalid_signature")
+    assert published == []

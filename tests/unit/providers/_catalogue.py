@@ -307,7 +307,45 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: "wsk_" + hex_secret(),
     ),
+    "line": (
+        json_body({"destination": "U1", "events": [{"type": "follow", "webhookEventId": "01H"}]}),
+        ("x-line-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "helpscout": (
+        json_body({"id": 1, "number": 349, "status": "active"}),
+        ("x-helpscout-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "telegram": (
+        json_body({"update_id": 10000, "message": {"message_id": 1, "text": "hi"}}),
+        ("x-telegram-bot-api-secret-token",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "cloudinary": (
+        json_body({"notification_type": "upload", "public_id": "sample", "version": 1}),
+        ("x-cld-signature", "x-cld-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+    "twitter": (
+        json_body({"for_user_id": "2244994945", "favorite_events": [{"id": "a7ba59eab0bfcba3"}]}),
+        ("x-twitter-webhooks-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
+
+#: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
+STALE_SKEW = {"cloudinary": 3 * 3600}
 
 
 def ed25519_public(seed: str) -> str:
@@ -341,7 +379,7 @@ def jwk(private: str) -> str:
 
 
 #: Providers whose secret travels as a token in a header: the body is not covered.
-STATIC_TOKENS = {"gitlab", "okta", "postmark"}
+STATIC_TOKENS = {"gitlab", "okta", "postmark", "telegram"}
 
 #: Asymmetric providers: the source holds the public half of each signing key.
 PUBLIC_HALF = {"discord": ed25519_public, "sendgrid": spki, "plaid": jwk}

@@ -14,6 +14,7 @@ from providers.builtin.mailgun import sign_body
 from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     PUBLIC_HALF,
+    STALE_SKEW,
     STATIC_TOKENS,
     SW,
     TABLE,
@@ -42,6 +43,7 @@ def _contract(name: str) -> type[CatalogueContract]:
         "has_timestamp": timed,
         "signature_headers": headers,
         "body_signed": name not in STATIC_TOKENS,
+        "stale_skew": STALE_SKEW.get(name, 3600),
     }
     return type(f"Test{name.title()}Contract", (CatalogueContract,), attributes)
 

@@ -6,14 +6,25 @@ Bodies are shaped like the providers' documented deliveries (trimmed). Requests 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import time
 from typing import Any
 
 import pytest
 
-from providers import Malformed, StaleTimestamp, VerifiedEvent, load
+from providers import (
+    Handshake,
+    InvalidSignature,
+    Malformed,
+    MissingSignature,
+    ProviderConfigError,
+    StaleTimestamp,
+    VerifiedEvent,
+    load,
+)
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
 
@@ -277,6 +288,51 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "TransactionStateChanged",
     ),
+    (
+        "line",
+        b'{"destination": "U4af", "events": [{"type": "message", "webhookEventId": "01FZ74A0",'
+        b' "deliveryContext": {"isRedelivery": false}, "message": {"type": "text"}}]}',
+        {},
+        "01FZ74A0",
+        "message",
+    ),
+    (
+        "line",
+        b'{"events": [{"type": "follow", "webhookEventId": "01A"},'
+        b' {"type": "unfollow", "webhookEventId": "01B"}]}',
+        {},
+        "batch-" + hashlib.sha256(b"01A\n01B").hexdigest(),
+        "batch",
+    ),
+    (
+        "telegram",
+        b'{"update_id": 8393, "message": {"message_id": 4, "text": "/start"}}',
+        {},
+        "8393",
+        "message",
+    ),
+    (
+        "telegram",
+        b'{"update_id": 8394, "callback_query": {"id": "4382", "data": "yes"}}',
+        {},
+        "8394",
+        "callback_query",
+    ),
+    (
+        "cloudinary",
+        b'{"notification_type": "eager", "public_id": "dog", "batch_id": "9b11"}',
+        {},
+        None,
+        "eager",
+    ),
+    (
+        "twitter",
+        b'{"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1"}]}',
+        {},
+        None,
+        "tweet_create_events",
+    ),
+    ("twitter", b'{"data": {"id": "1"}, "matching_rules": []}', {}, None, "webhook"),
 ]
 
 
@@ -331,6 +387,10 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("ghost", b'{"post": {}}'),
         ("webflow", b'{"payload": {}}'),
         ("revolut", b'{"order_id": "o1"}'),
+        ("line", b'{"events": [{"webhookEventId": "01A"}]}'),
+        ("telegram", b'{"update_id": 1}'),
+        ("telegram", b'{"message": {"message_id": 1}}'),
+        ("cloudinary", b'{"public_id": "dog"}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:
@@ -385,3 +445,145 @@ def test_make_without_its_topic_header_is_malformed() -> None:
 
     with pytest.raises(Malformed, match="webhook-topic"):
         provider.verify(make_request(b'{"scenarioId": 7}', headers))
+
+
+def test_line_verify_request_with_no_events_is_answered_200_and_not_an_event() -> None:
+    body = b'{"destination": "Uxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "events": []}'
+    provider, headers = _provider_and_signed("line", body)
+
+    answer = provider.verify(make_request(body, headers))
+
+    assert answer == Handshake(b"", content_type="text/plain")
+
+
+def test_line_verify_request_signed_with_another_secret_is_refused() -> None:
+    body = b'{"destination": "U1", "events": []}'
+    provider, _ = _provider_and_signed("line", body)
+    headers = sign_request("line", body, "not-the-channel-secret")
+
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(body, headers))
+
+
+def test_helpscout_id_is_a_digest_of_the_event_name_and_the_body() -> None:
+    # The body is the conversation, not the event: one change can send it under two events.
+    body = b'{"id": 2391938111, "number": 349, "status": "active", "assignee": {"id": 1}}'
+    provider, headers = _provider_and_signed("helpscout", body)
+
+    events = [
+        provider.verify(make_request(body, {**headers, "x-helpscout-event": name}))
+        for name in ("convo.assigned", "convo.status")
+    ]
+
+    for event, name in zip(events, ("convo.assigned", "convo.status"), strict=True):
+        digest = hashlib.sha256(f"{name}\n{_hash(body)}".encode()).hexdigest()
+        assert event == VerifiedEvent(digest, name, replay_key=digest)
+    again = provider.verify(make_request(body, {**headers, "x-helpscout-event": "convo.status"}))
+    assert again == events[1]
+
+
+def test_helpscout_request_without_its_event_header_is_malformed() -> None:
+    body = b'{"id": 1}'
+    provider, headers = _provider_and_signed("helpscout", body)
+    del headers["x-helpscout-event"]
+
+    with pytest.raises(Malformed):
+        provider.verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("token", ["", "has space", "semi;colon", "x" * 257, "caf\u00e9"])
+def test_telegram_secret_token_outside_what_set_webhook_accepts_is_a_config_error(
+    token: str,
+) -> None:
+    with pytest.raises(ProviderConfigError, match=r"secrets\[0\]") as info:
+        build_provider(load("telegram"), [token])
+
+    assert token not in str(info.value) or not token
+
+
+def test_telegram_secret_token_of_256_allowed_characters_is_accepted() -> None:
+    token = ("Ab0_-" * 52)[:256]
+    body = TABLE["telegram"][0]
+    provider = build_provider(load("telegram"), [token])
+
+    event = provider.verify(make_request(body, sign_request("telegram", body, token)))
+
+    assert event == VerifiedEvent("10000", "message")
+
+
+@pytest.mark.parametrize(("skew", "stale"), [(-7199, False), (-7201, True), (7201, True)])
+def test_cloudinary_timestamp_is_held_to_two_hours_by_default(skew: int, stale: bool) -> None:
+    # Cloudinary's SDK accepts notifications up to 7200 s old (`valid_for`).
+    secret, secrets, _ = _source("cloudinary")
+    body = TABLE["cloudinary"][0]
+    now = int(time.time())
+    headers = sign_request("cloudinary", body, secret, timestamp=now + skew)
+    provider = build_provider(load("cloudinary"), secrets)
+
+    if stale:
+        with pytest.raises(StaleTimestamp):
+            provider.verify(make_request(body, headers, received_at=now))
+    else:
+        assert isinstance(
+            provider.verify(make_request(body, headers, received_at=now)), VerifiedEvent
+        )
+
+
+@pytest.mark.parametrize("signature", ["zz", "0" * 39, "0" * 40, "0" * 64, "0" * 128, "é" * 40])
+def test_cloudinary_signature_of_no_digest_length_or_wrong_value_is_invalid(
+    signature: str,
+) -> None:
+    secret, secrets, _ = _source("cloudinary")
+    body = TABLE["cloudinary"][0]
+    headers = {**sign_request("cloudinary", body, secret), "x-cld-signature": signature}
+
+    with pytest.raises(InvalidSignature):
+        build_provider(load("cloudinary"), secrets).verify(make_request(body, headers))
+
+
+def _crc(secret: str, token: str) -> dict[str, str]:
+    # X's documented construction, with the standard library.
+    digest = hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
+    return {"response_token": "sha256=" + base64.b64encode(digest).decode()}
+
+
+@pytest.mark.parametrize("token", ["NDY3MzZiMjAtYTBlMi00NTc4", "a+b/c=", "x" * 256])
+def test_twitter_crc_is_answered_with_the_first_secret(token: str) -> None:
+    provider = build_provider(load("twitter"), ["consumer-secret-1", "consumer-secret-0"])
+    request = make_request(b"", {}, method="GET", query={"crc_token": token})
+
+    answer = provider.verify(request)
+
+    assert isinstance(answer, Handshake)
+    assert (answer.status_code, answer.content_type) == (200, "application/json")
+    assert json.loads(answer.body) == _crc("consumer-secret-1", token)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({}, MissingSignature),
+        ({"crc_token": ""}, MissingSignature),
+        ({"crc_token": '{"tweet_create_events":[{}]}'}, InvalidSignature),
+        ({"crc_token": "has space"}, InvalidSignature),
+        ({"crc_token": "x" * 257}, InvalidSignature),
+    ],
+)
+def test_twitter_crc_without_a_token_or_with_one_a_body_could_be_is_refused(
+    query: dict[str, str], error: type[Exception]
+) -> None:
+    # The CRC answer is the body signature's HMAC: a JSON token would sign that JSON as a body.
+    provider = build_provider(load("twitter"), ["consumer-secret"])
+
+    with pytest.raises(error):
+        provider.verify(make_request(b"", {}, method="GET", query=query))
+
+
+def test_twitter_crc_answer_never_verifies_as_a_body_signature() -> None:
+    provider = build_provider(load("twitter"), ["consumer-secret"])
+    answer = provider.verify(make_request(b"", {}, method="GET", query={"crc_token": "123"}))
+    assert isinstance(answer, Handshake)
+    headers = {"x-twitter-webhooks-signature": json.loads(answer.body)["response_token"]}
+
+    with pytest.raises(Malformed):  # the signature holds for b"123", which is no event
+        provider.verify(make_request(b"123", headers))

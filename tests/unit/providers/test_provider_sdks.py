@@ -6,19 +6,31 @@ hookgate's `providers.testing` signer produces what it accepts. Both directions 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import cloudinary
+import httpx
 import jwt
 import pytest
 import svix.webhooks
 from box_sdk_gen.internal.utils import compute_webhook_signature as box_signature
 from box_sdk_gen.managers.webhooks import WebhooksManager as BoxWebhooks
+from cloudinary.utils import (
+    SIGNATURE_SHA1,
+    SIGNATURE_SHA256,
+    compute_hex_hash,
+    verify_notification_signature,
+)
 from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,6 +39,8 @@ from elevenlabs import ElevenLabs
 from elevenlabs.errors import BadRequestError as ElevenLabsBadRequest
 from hubspot.utils.signature import Signature as HubSpotSignature
 from increase import Increase
+from linebot.v3.exceptions import InvalidSignatureError as LineInvalidSignature
+from linebot.v3.webhook import SignatureValidator, WebhookParser
 from mailgun.security import SecurityGuard
 from nacl.signing import SigningKey
 from openai import InvalidWebhookSignatureError, OpenAI
@@ -38,6 +52,11 @@ from slack_sdk.signature import SignatureVerifier
 from square.utils.webhooks_helper import verify_signature as square_verify
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from telegram import Bot
+from telegram.constants import UpdateType
+from telegram.ext._utils.webhookhandler import WebhookAppClass
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 from twilio.request_validator import RequestValidator
 from workos.webhooks._verification import verify_header as workos_verify_header
 
@@ -656,3 +675,145 @@ def test_box_sdk_signature_verifies_and_box_sdk_accepts_ours(escape_body: bool) 
     ours = sign_request("box", body, primary, event_id="d-2")
     assert BoxWebhooks.validate_message(text, ours, primary, secondary_key=secondary)
     assert not BoxWebhooks.validate_message(text + " ", ours, primary, secondary_key=secondary)
+
+
+# --- raw-body HMAC, base64: LINE ----------------------------------------------------------------
+
+
+def test_line_sdk_accepts_our_signature_and_parses_the_event_we_take_the_id_from() -> None:
+    secret = "4a1b2c3d4e5f60718293a4b5c6d7e8f9"  # a channel secret is 32 hex digits
+    body = (
+        b'{"destination":"U2b5a","events":[{"type":"message","mode":"active",'
+        b'"timestamp":1700000000000,"source":{"type":"user","userId":"U4af"},'
+        b'"webhookEventId":"01FZ74A0TDDPYRVKNK77XKC3ZR","deliveryContext":{"isRedelivery":false},'
+        b'"replyToken":"b60d432864f44d079f6d8efe86cf404b",'
+        b'"message":{"id":"444573844083572737","type":"text","quoteToken":"q3Plxr4AgKd","text":"hi"}}]}'
+    )
+    ours = sign_request("line", body, secret)
+
+    assert SignatureValidator(secret).validate(body.decode(), ours["x-line-signature"])
+    [parsed] = WebhookParser(secret).parse(body.decode(), ours["x-line-signature"])
+    event = _verify("line", body, ours, [secret])
+    assert event == VerifiedEvent(parsed.webhook_event_id, parsed.type)
+    with pytest.raises(LineInvalidSignature):
+        WebhookParser(secret).parse(body.decode() + " ", ours["x-line-signature"])
+    with pytest.raises(InvalidSignature):
+        _verify("line", body + b" ", ours, [secret])
+
+
+def test_line_signature_made_the_sdks_way_verifies() -> None:
+    # The SDK ships no signer: this is the validator's own construction, checked by it first.
+    secret = "channel-secret-2"
+    body = (
+        '{"destination":"U1","events":[{"type":"follow","webhookEventId":"01H","mode":"active"}]}'
+    )
+    signature = base64.b64encode(
+        hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    ).decode()
+    assert SignatureValidator(secret).validate(body, signature)
+
+    event = _verify("line", body.encode(), {"x-line-signature": signature}, [secret])
+
+    assert event == VerifiedEvent("01H", "follow")
+
+
+# --- static token: Telegram ---------------------------------------------------------------------
+
+TELEGRAM_UPDATE = (
+    b'{"update_id":734690001,"message":{"message_id":4,"date":1700000000,'
+    b'"chat":{"id":42,"type":"private","first_name":"Ada"},'
+    b'"from":{"id":42,"is_bot":false,"first_name":"Ada"},"text":"/start"}}'
+)
+
+
+def _telegram_handler(body: bytes, headers: dict[str, str], token: str) -> tuple[int, list[Any]]:
+    """POST to python-telegram-bot's own webhook handler (tornado), as Telegram would."""
+
+    async def post() -> tuple[int, list[Any]]:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        app = WebhookAppClass("/hook", Bot("123456:telegram-test-token"), queue, token)
+        [sock] = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(app)
+        server.add_sockets([sock])
+        try:
+            async with httpx.AsyncClient() as client:
+                url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+                answer = await client.post(url, content=body, headers=headers)
+        finally:
+            server.stop()
+            await server.close_all_connections()
+        return answer.status_code, [queue.get_nowait() for _ in range(queue.qsize())]
+
+    return asyncio.run(post())
+
+
+def test_telegram_sdk_webhook_handler_accepts_ours_and_we_take_its_update_id_and_kind() -> None:
+    token = "Tg_secret-0123456789abcdef"
+    ours = sign_request("telegram", TELEGRAM_UPDATE, token)
+
+    status, [update] = _telegram_handler(TELEGRAM_UPDATE, ours, token)
+
+    assert status == 200
+    event = _verify("telegram", TELEGRAM_UPDATE, ours, [token])
+    assert event == VerifiedEvent(str(update.update_id), "message")
+    assert update.message is not None
+    wrong = sign_request("telegram", TELEGRAM_UPDATE, "another-token")
+    assert _telegram_handler(TELEGRAM_UPDATE, wrong, token) == (403, [])
+    with pytest.raises(InvalidSignature):
+        _verify("telegram", TELEGRAM_UPDATE, wrong, [token])
+
+
+@pytest.mark.parametrize("kind", [str(kind) for kind in UpdateType])
+def test_telegram_every_update_type_the_sdk_knows_is_read_as_the_type(kind: str) -> None:
+    body = json.dumps({"update_id": 7, kind: {}}).encode()
+    ours = sign_request("telegram", body, "tok")
+
+    assert _verify("telegram", body, ours, ["tok"]) == VerifiedEvent("7", kind)
+
+
+# --- plain hash: Cloudinary ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _cloudinary_secret(secret: str) -> Iterator[None]:
+    config = cloudinary.config()
+    before = config.api_secret
+    config.api_secret = secret
+    try:
+        yield
+    finally:
+        config.api_secret = before
+
+
+def test_cloudinary_sdk_accepts_our_signature_and_refuses_a_tampered_body() -> None:
+    secret = "X7qLTrsES31MzxxkxPPA-pAGGfU-2"
+    body = b'{"notification_type":"upload","public_id":"sample","version":1700000000}'
+    ours = sign_request("cloudinary", body, secret)
+
+    with _cloudinary_secret(secret):
+        assert verify_notification_signature(
+            body.decode(), ours["x-cld-timestamp"], ours["x-cld-signature"]
+        )
+        assert not verify_notification_signature(
+            body.decode() + " ", ours["x-cld-timestamp"], ours["x-cld-signature"]
+        )
+    event = _verify("cloudinary", body, ours, [secret])
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "upload")
+
+
+@pytest.mark.parametrize("algorithm", [SIGNATURE_SHA1, SIGNATURE_SHA256])
+def test_cloudinary_sdk_digest_verifies_with_either_algorithm(algorithm: str) -> None:
+    # The SDK's own hash helper over its documented message (it ships no notification signer).
+    secret = "someApiSecret"
+    body = '{"notification_type":"delete","resources":{"sample":{"type":"upload"}}}'
+    timestamp = str(int(time.time()))
+    signature = compute_hex_hash(body + timestamp + secret, algorithm)
+    headers = {"x-cld-signature": signature, "x-cld-timestamp": timestamp}
+    with _cloudinary_secret(secret):
+        assert verify_notification_signature(body, timestamp, signature, algorithm=algorithm)
+
+    event = _verify("cloudinary", body.encode(), headers, [secret])
+
+    assert event.type == "delete"
+    with pytest.raises(InvalidSignature):
+        _verify("cloudinary", body.encode(), headers, ["anotherSecret"])

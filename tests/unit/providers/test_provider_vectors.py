@@ -7,6 +7,7 @@ signature would be `invalid_signature` (each such test also checks the negative)
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from providers import InvalidSignature, Malformed, VerifiedEvent, load
+from providers import InvalidSignature, Malformed, StaleTimestamp, VerifiedEvent, load
 from providers.testing import build_provider, make_request
 
 
@@ -474,3 +475,103 @@ def test_revolut_documented_example_and_a_rotation_header() -> None:
         _verify(
             "revolut", body, {**headers, "revolut-signature": f"v1={old}"}, [secret], 1683650202
         )
+
+
+# --- LINE: line/line-bot-sdk-python tests/v3/test_webhook.py ------------------------------------
+
+
+def test_line_sdk_test_suite_vector() -> None:
+    body = b"bodybodybodybody"
+    good = {"x-line-signature": "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k="}
+
+    # Not an event body: verified, then malformed (a wrong signature is invalid instead).
+    with pytest.raises(Malformed):
+        _verify("line", body, good, ["channel_secret"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("line", body, {"x-line-signature": "invalid_signature"}, ["channel_secret"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("line", body, good, ["channel_secret_2"], 0)
+
+
+# --- Help Scout: the documented construction (weaker: Help Scout publishes no signature value) ----
+
+
+def test_helpscout_documented_construction() -> None:
+    # developer.helpscout.com/webhooks: base64(HMAC-SHA1(secret key, JSON body)), its example
+    # key `my-secret-key`; computed here with the standard library, not hookgate's signer.
+    body = b'{"id":2391938111,"number":349,"status":"active","subject":"Refund"}'
+    mac = hmac.new(b"my-secret-key", body, hashlib.sha1).digest()
+    headers = {
+        "x-helpscout-signature": base64.b64encode(mac).decode(),
+        "x-helpscout-event": "convo.created",
+    }
+
+    event = _verify("helpscout", body, headers, ["my-secret-key"], 0)
+
+    assert event.type == "convo.created"
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "helpscout", body, {**headers, "x-helpscout-signature": mac.hex()}, ["my-secret-key"], 0
+        )
+    with pytest.raises(InvalidSignature):
+        _verify("helpscout", body + b"\n", headers, ["my-secret-key"], 0)
+
+
+# --- Cloudinary: cloudinary/pycloudinary test/test_utils.py -------------------------------------
+
+CLOUDINARY_BODY = (
+    b'{"notification_type":"eager","eager":[{"transformation":"sp_full_hd/mp4","bytes":1055,'
+    b'"url":"http://res.cloudinary.com/demo/video/upload/sp_full_hd/v1533125278/dog.mp4",'
+    b'"secure_url":"https://res.cloudinary.com/demo/video/upload/sp_full_hd/v1533125278/dog.mp4"}],'
+    b'"public_id":"dog","batch_id":"9b11fa058c61fa577f4ec516bf6ee756ac2aefef095af99aef1302142cc1694a"}'
+)
+
+
+def test_cloudinary_sdk_test_suite_sha1_vector() -> None:
+    # The suite's clock is 1549533574 and the notification is 60 s old.
+    headers = {
+        "x-cld-signature": "dfe82de1d9083fe0b7ea68070649f9a15b8874da",
+        "x-cld-timestamp": "1549533514",
+    }
+    secret = ["X7qLTrsES31MzxxkxPPA-pAGGfU"]
+
+    event = _verify("cloudinary", CLOUDINARY_BODY, headers, secret, 1549533574)
+
+    assert event == VerifiedEvent(hashlib.sha256(CLOUDINARY_BODY).hexdigest(), "eager")
+    bad = {**headers, "x-cld-signature": headers["x-cld-signature"] + "chars"}
+    with pytest.raises(InvalidSignature):
+        _verify("cloudinary", CLOUDINARY_BODY, bad, secret, 1549533574)
+    with pytest.raises(StaleTimestamp):  # the suite's "expired": older than the tolerance
+        _verify("cloudinary", CLOUDINARY_BODY, headers, secret, 1549533514 + 7201)
+
+
+def test_cloudinary_sdk_test_suite_sha256_vector() -> None:
+    signature = "d5497e1a206ad0ba29ad09a7c0c5f22e939682d15009c15ab3199f62fefbd14b"
+    headers = {"x-cld-signature": signature, "x-cld-timestamp": "0"}
+
+    # Body `{}` has no notification_type: verified, then malformed (timestamp 0: no tolerance).
+    provider = build_provider(load("cloudinary"), ["someApiSecret"], tolerance_seconds=0)
+    with pytest.raises(Malformed):
+        provider.verify(make_request(b"{}", headers, received_at=1549533574))
+    bad = {**headers, "x-cld-signature": signature[:-1] + "a"}
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(b"{}", bad, received_at=1549533574))
+
+
+# --- X (Twitter): the documented construction (weaker: X publishes no inputs with a value) --------
+
+
+def test_twitter_documented_construction() -> None:
+    # developer.x.com "Securing webhooks": `sha256=` + base64(HMAC-SHA256(consumer secret, body));
+    # computed here with the standard library, not hookgate's signer.
+    secret = "consumer-secret"
+    body = b'{"for_user_id":"2244994945","follow_events":[{"type":"follow"}]}'
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    headers = {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(mac).decode()}
+
+    event = _verify("twitter", body, headers, [secret], 0)
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "follow_events")
+    for wrong in ("sha256=" + mac.hex(), base64.b64encode(mac).decode()):
+        with pytest.raises(InvalidSignature):
+            _verify("twitter", body, {"x-twitter-webhooks-signature": wrong}, [secret], 0)
