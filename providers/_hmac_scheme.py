@@ -2,7 +2,8 @@
 
 A scheme is data: the signature header and its format, the signed message as a template over
 `{body}`, `{timestamp}`, `{method}`, `{url}` and `{header:NAME}`, the digest, the encoding and
-prefix, and where the timestamp comes from. `HmacSchemeProvider` turns a scheme into a provider.
+prefix, how the key is made from the configured secret, and where the timestamp comes from.
+`HmacSchemeProvider` turns a scheme into a provider.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,9 @@ from providers.errors import InvalidSignature, MissingSignature, ProviderConfigE
 
 _PLACEHOLDER = re.compile(r"\{([a-z]+(?::[a-z0-9-]+)?)\}")
 _NAMES = {"body", "timestamp", "method", "url"}
+_ALGORITHMS = frozenset({"sha1", "sha256", "sha512"})
+_ENCODINGS = frozenset({"hex", "base64"})
+_KEY_FORMATS = frozenset({"utf8", "nfkd", "hex", "base64"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,9 @@ class HmacScheme:
     - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
     - `fold_case`: hex signatures are compared case-insensitively (Stripe's SDK compares them
       exactly, so Stripe turns it off).
+    - `key_format`: how the configured secret becomes the HMAC key: `utf8` (its bytes),
+      `nfkd` (its bytes after Unicode NFKD normalisation, EasyPost), `hex` (hex-decoded,
+      Squarespace) or `base64` (base64-decoded, Airtable).
     """
 
     header: str
@@ -82,12 +90,15 @@ class HmacScheme:
     timestamp_format: str = "unix"
     tolerance: float | None = None
     fold_case: bool = True
+    key_format: str = "utf8"
     parts: tuple[tuple[bool, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", compile_template(self.message))
-        if self.algorithm not in {"sha1", "sha256"} or self.encoding not in {"hex", "base64"}:
-            raise ValueError("algorithm is sha1|sha256 and encoding hex|base64")
+        if self.algorithm not in _ALGORITHMS or self.encoding not in _ENCODINGS:
+            raise ValueError("algorithm is sha1|sha256|sha512 and encoding hex|base64")
+        if self.key_format not in _KEY_FORMATS:
+            raise ValueError("key_format is utf8|nfkd|hex|base64")
         if (self.tolerance is None) != (self.pairs is None and self.timestamp_header is None):
             raise ValueError("a tolerance needs a timestamp source, and a timestamp a tolerance")
 
@@ -113,6 +124,25 @@ class HmacScheme:
             for is_placeholder, text in self.parts
             if is_placeholder and text.startswith("header:")
         )
+
+    def key(self, secret: str) -> bytes:
+        """The HMAC key for a configured secret; `ValueError` (naming no secret) when a hex or
+        base64 secret does not decode, or decodes to nothing."""
+        if self.key_format == "utf8":
+            return secret.encode()
+        if self.key_format == "nfkd":
+            return unicodedata.normalize("NFKD", secret).encode()
+        text = secret.strip()
+        try:
+            if self.key_format == "hex":
+                key = bytes.fromhex(text)
+            else:
+                key = base64.b64decode(text.encode("ascii"), validate=True)
+        except ValueError:  # binascii.Error and UnicodeEncodeError are ValueErrors
+            raise ValueError(f"the secret is not {self.key_format}-encoded") from None
+        if not key:
+            raise ValueError(f"the secret decodes to no bytes ({self.key_format})")
+        return key
 
     # --- verifying --------------------------------------------------------------------------
 
@@ -265,7 +295,13 @@ class HmacSchemeProvider(ProviderBase):
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
-        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
+        keys: list[bytes] = []
+        for i, secret in enumerate(spec.secrets):
+            try:
+                keys.append(self.scheme.key(secret.reveal()))
+            except ValueError as err:
+                raise ProviderConfigError(f"sources.{spec.name}.secrets[{i}]: {err}") from None
+        self._keys = tuple(keys)
         self._tolerance = tolerance(spec, self.scheme.tolerance, self.label)
         self.signed_timestamp = bool(self._tolerance)  # `tolerance_seconds = 0`: not checked
         self._public_url = public_url(spec) if self.scheme.url_bound else ""
@@ -280,7 +316,11 @@ class HmacSchemeProvider(ProviderBase):
         metadata = cls.metadata_headers(signing)
         url = str(signing.options.get("public_url", "")) if cls.scheme.url_bound else ""
         signed = cls.scheme.sign(
-            signing.secret.encode(), signing.body, signing.timestamp, url=url, headers=metadata
+            cls.scheme.key(signing.secret),
+            signing.body,
+            signing.timestamp,
+            url=url,
+            headers=metadata,
         )
         return {**metadata, **signed, "content-type": cls.content_type}
 
