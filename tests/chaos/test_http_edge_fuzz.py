@@ -16,11 +16,13 @@ import contextlib
 import json
 import string
 import time
+import tomllib
 import tracemalloc
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiormq
@@ -48,7 +50,15 @@ MAX_HEADERS = 16_384
 REQUEST_MEMORY_BOUND = 4 * 1024 * 1024
 STREAMED_BYTES = 32 * 1024 * 1024  # pushed without Content-Length at a source: 413, not buffered
 REQUEST_SECONDS = 10.0
-BUILTIN_COUNT = 41  # DESIGN.md's list: every one of them is fuzzed
+
+
+def _declared_builtins() -> int:
+    """How many providers pyproject.toml declares (the entry points): every one is fuzzed."""
+    with (Path(__file__).parents[2] / "pyproject.toml").open("rb") as file:
+        return len(tomllib.load(file)["project"]["entry-points"]["hookgate.providers"])
+
+
+BUILTIN_COUNT = _declared_builtins()
 
 SOURCES = builtin_sources()
 NAMES = sorted(SOURCES)

@@ -22,6 +22,15 @@ def hex_secret() -> str:
     return os.urandom(16).hex()
 
 
+def b64_secret() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def nfkd_secret() -> str:
+    # A compatibility ligature and a full-width digit: NFKD changes the key's bytes.
+    return "\ufb01\uff11" + os.urandom(12).hex()
+
+
 def ed25519_seed() -> str:
     return os.urandom(32).hex()
 
@@ -248,6 +257,70 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         False,
         {},
         lambda: "hooks:" + hex_secret(),
+    ),
+    "gocardless": (
+        json_body(
+            {
+                "events": [
+                    {"id": "EV1", "resource_type": "payments", "action": "confirmed"},
+                    {"id": "EV2", "resource_type": "payments", "action": "paid_out"},
+                ],
+                "meta": {"webhook_id": "WB1"},
+            }
+        ),
+        ("webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "razorpay": (
+        json_body({"event": "payment.captured", "payload": {}}),
+        ("x-razorpay-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "onfido": (
+        json_body(
+            {
+                "payload": {
+                    "resource_type": "check",
+                    "action": "check.completed",
+                    "object": {"id": "c1"},
+                }
+            }
+        ),
+        ("x-sha2-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "moderntreasury": (
+        json_body({"event": "completed", "data": {"id": "po1", "object": "payment_order"}}),
+        ("x-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "easypost": (
+        json_body({"id": "evt_1", "description": "tracker.updated", "object": "Event"}),
+        ("x-hmac-signature",),
+        False,
+        {},
+        nfkd_secret,
+    ),
+    "airtable": (
+        json_body(
+            {
+                "base": {"id": "app1"},
+                "webhook": {"id": "ach1"},
+                "timestamp": "2026-12-02T21:00:00.000Z",
+            }
+        ),
+        ("x-airtable-content-mac",),
+        False,
+        {},
+        b64_secret,
     ),
 }
 

@@ -22,6 +22,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 #: the body's SHA-256 as `replay_key` (issue 9, item 4).
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
+REPLAY_KEYED |= {"razorpay"}
 
 
 def _hash(body: bytes) -> str:
@@ -195,6 +196,67 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
     ("clerk", b'{"type": "session.created"}', {}, "msg_fixed", "session.created"),
     ("replicate", b'{"id": "p", "status": "failed"}', {}, "msg_fixed", "prediction.failed"),
     ("discord", b'{"id": "i-1", "type": 3}', {}, "i-1", "message_component"),
+    (
+        "gocardless",
+        b'{"events": [{"id": "EV1", "resource_type": "payments", "action": "confirmed"}]}',
+        {},
+        "EV1",
+        "payments.confirmed",
+    ),
+    (
+        "gocardless",
+        b'{"events": [{"id": "1", "resource_type": "payments", "action": "created"}, '
+        b'{"id": "2", "resource_type": "payments", "action": "confirmed"}]}',
+        {},
+        BATCH,
+        "payments.batch",
+    ),
+    (
+        "gocardless",
+        b'{"events": [{"id": "1", "resource_type": "mandates", "action": "created"}, '
+        b'{"id": "2", "resource_type": "payments", "action": "created"}]}',
+        {},
+        BATCH,
+        "batch.created",
+    ),
+    (
+        "razorpay",
+        b'{"entity": "event", "event": "payment.authorized", "payload": {}}',
+        {"x-razorpay-event-id": "Ev-1"},
+        "Ev-1",
+        "payment.authorized",
+    ),
+    ("razorpay", b'{"event": "order.paid"}', {"x-razorpay-event-id": ""}, None, "order.paid"),
+    (
+        "onfido",
+        b'{"payload": {"resource_type": "check", "action": "check.completed", '
+        b'"object": {"id": "chk-1", "status": "complete"}}}',
+        {},
+        "chk-1:check.completed",
+        "check.completed",
+    ),
+    (
+        "moderntreasury",
+        b'{"event": "completed", "data": {"id": "po-1", "object": "payment_order"}}',
+        {},
+        None,
+        "completed",
+    ),
+    (
+        "easypost",
+        b'{"id": "evt_1", "object": "Event", "description": "tracker.updated", "result": {}}',
+        {},
+        "evt_1",
+        "tracker.updated",
+    ),
+    (
+        "airtable",
+        b'{"base": {"id": "app1"}, "webhook": {"id": "ach1"}, '
+        b'"timestamp": "2026-12-02T21:00:00.000Z"}',
+        {},
+        "ach1:2026-12-02T21:00:00.000Z",
+        "notification",
+    ),
 ]
 
 
@@ -237,6 +299,11 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
     [
         ("jira", b'{"no": "type"}'),
         ("coinbase", b'{"event": {"id": "1"}}'),
+        ("gocardless", b'{"events": [{"id": "EV1", "action": "created"}]}'),
+        ("razorpay", b'{"payload": {}}'),
+        ("onfido", b'{"payload": {"object": {"id": "c"}}}'),
+        ("moderntreasury", b'{"data": {}}'),
+        ("easypost", b'{"id": "evt_1"}'),
         ("meta", b'{"entry": []}'),
         ("paddle", b'{"event_id": "e"}'),
         ("hubspot", b'[{"eventId": 1}]'),

@@ -360,3 +360,71 @@ def test_coinbase_sdk_test_suite_vector() -> None:
     bad = {"x-cc-webhook-signature": COINBASE_SIGNATURE.replace("3", "1")}
     with pytest.raises(InvalidSignature):
         _verify("coinbase", COINBASE_BODY, bad, [COINBASE_SECRET], 0)
+
+
+# --- Razorpay (razorpay-python tests/mocks/fake_payment_authorized_webhook.json) -----------------
+
+#: The mock's bytes: this JSON pretty-printed with two spaces, and a final newline (971 bytes).
+RAZORPAY_DOCUMENT: dict[str, Any] = {
+    "event": "payment.authorized",
+    "entity": "event",
+    "contains": ["payment"],
+    "payload": {
+        "payment": {
+            "entity": {
+                "id": "pay_6koWN7bvxujzxM",
+                "entity": "payment",
+                "amount": 1000000,
+                "currency": "INR",
+                "status": "captured",
+                "order_id": "order_100000000order",
+                "international": False,
+                "method": "card",
+                "amount_refunded": 0,
+                "refund_status": None,
+                "captured": True,
+                "description": "random description",
+                "card_id": "card_6koWNAT6LASUqy",
+                "bank": None,
+                "wallet": None,
+                "vpa": None,
+                "email": "a@b.com",
+                "contact": "+919999999999",
+                "notes": {"merchant_order_id": "random order id"},
+                "fee": 23000,
+                "service_tax": 3000,
+                "error_code": None,
+                "error_description": None,
+                "created_at": 1479978483,
+            }
+        }
+    },
+    "created_at": 1400826760,
+}
+RAZORPAY_SECRET = "key_secret"
+RAZORPAY_SIGNATURE = "d60e67fd884556c045e9be7dad57903e33efc7172c17c6e3ef77db42d2b366e9"
+
+
+def test_razorpay_sdk_test_suite_vector() -> None:
+    body = (json.dumps(RAZORPAY_DOCUMENT, indent=2) + "\n").encode()
+    assert len(body) == 971
+
+    event = _verify(
+        "razorpay", body, {"x-razorpay-signature": RAZORPAY_SIGNATURE}, [RAZORPAY_SECRET], 0
+    )
+
+    assert event == VerifiedEvent(
+        hashlib.sha256(body).hexdigest(),
+        "payment.authorized",
+        replay_key=hashlib.sha256(body).hexdigest(),
+    )
+    with pytest.raises(InvalidSignature):
+        _verify("razorpay", body, {"x-razorpay-signature": RAZORPAY_SIGNATURE}, ["key_secreT"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "razorpay",
+            body[:-1],
+            {"x-razorpay-signature": RAZORPAY_SIGNATURE},
+            [RAZORPAY_SECRET],
+            0,
+        )
