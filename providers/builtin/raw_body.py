@@ -264,3 +264,48 @@ class AirtableProvider(RawBodyProvider):
     scheme = HmacScheme("x-airtable-content-mac", prefix="hmac-sha256=", key_format="base64")
     event_id = joined(":", body("/webhook/id"), body("/timestamp"))
     event_type = const("notification")
+
+
+class PaystackProvider(RawBodyProvider):
+    """Paystack (`x-paystack-signature`, HMAC-SHA512 hex, keyed with the secret API key). No
+    event ID is sent and `data.id` repeats across one object's events: the body hash is used."""
+
+    scheme = HmacScheme("x-paystack-signature", algorithm="sha512")
+    event_type = body("/event")
+
+
+class CheckoutProvider(RawBodyProvider):
+    """Checkout.com workflows (`Cko-Signature`, hex, keyed with the workflow action's key). An
+    `Authorization` header configured on the action is not checked (the signature is), and
+    never forwarded."""
+
+    scheme = HmacScheme("cko-signature")
+    event_id = body("/id")
+    event_type = body("/type")
+    # A secret configured as the action's `Authorization` header travels as is.
+    credential_headers = frozenset({"authorization"})
+
+
+class WebexProvider(RawBodyProvider):
+    """Webex (`X-Spark-Signature`, HMAC-SHA1 hex, keyed with the webhook's `secret`). The body's
+    `id` is the webhook's, not the event's: the body hash is used."""
+
+    scheme = HmacScheme("x-spark-signature", algorithm="sha1")
+    event_type = joined(".", body("/resource"), body("/event"))
+
+
+class ClickUpProvider(RawBodyProvider):
+    """ClickUp (`X-Signature`, hex, keyed with `webhook.secret`). No event ID is documented for
+    every event: the body hash is used."""
+
+    scheme = HmacScheme("x-signature")
+    event_type = body("/event")
+
+
+class SquarespaceProvider(RawBodyProvider):
+    """Squarespace (`Squarespace-Signature`, hex), keyed with the hex-decoded subscription
+    secret. ID: the notification's `id`; type: its `topic`."""
+
+    scheme = HmacScheme("squarespace-signature", key_format="hex")
+    event_id = body("/id")
+    event_type = body("/topic")

@@ -322,6 +322,41 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         b64_secret,
     ),
+    "paystack": (
+        json_body({"event": "charge.success", "data": {"id": 302961, "reference": "r1"}}),
+        ("x-paystack-signature",),
+        False,
+        {},
+        lambda: "sk_test_" + hex_secret(),
+    ),
+    "checkout": (
+        json_body({"id": "evt_1", "type": "payment_approved", "data": {"id": "pay_1"}}),
+        ("cko-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "webex": (
+        json_body({"id": "wh1", "resource": "messages", "event": "created", "data": {"id": "m1"}}),
+        ("x-spark-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "clickup": (
+        json_body({"webhook_id": "w1", "event": "taskCreated", "task_id": "c0j"}),
+        ("x-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "squarespace": (
+        json_body({"id": "n1", "topic": "order.create", "data": {"orderId": "o1"}}),
+        ("squarespace-signature",),
+        False,
+        {},
+        lambda: os.urandom(32).hex(),
+    ),
 }
 
 

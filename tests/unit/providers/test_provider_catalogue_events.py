@@ -257,6 +257,44 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "ach1:2026-12-02T21:00:00.000Z",
         "notification",
     ),
+    (
+        "paystack",
+        b'{"event": "charge.success", "data": {"id": 302961, "reference": "qTPrJoy9Bx"}}',
+        {},
+        None,
+        "charge.success",
+    ),
+    (
+        "checkout",
+        b'{"id": "evt_az5sblvku4ge3dwpztvyizgcau", "type": "payment_approved", "data": {}}',
+        {},
+        "evt_az5sblvku4ge3dwpztvyizgcau",
+        "payment_approved",
+    ),
+    (
+        "webex",
+        b'{"id": "Y2lzY29zcGFyazovL3VzL1dFQkhPT0s", "resource": "messages", '
+        b'"event": "created", "data": {"id": "Y2lzY29zcGFyazovL3VzL01FU1NBR0U"}}',
+        {},
+        None,
+        "messages.created",
+    ),
+    (
+        "clickup",
+        b'{"webhook_id": "7689a169-a000-4985-8676-6902b96d6627", "event": "taskCreated", '
+        b'"task_id": "c0j", "history_items": [{"id": "2800763136717140857"}]}',
+        {},
+        None,
+        "taskCreated",
+    ),
+    (
+        "squarespace",
+        b'{"id": "5f3e7a3c1b2d", "websiteId": "w1", "subscriptionId": "s1", '
+        b'"topic": "order.create", "createdOn": "2026-12-02T21:00:00Z", "data": {}}',
+        {},
+        "5f3e7a3c1b2d",
+        "order.create",
+    ),
 ]
 
 
@@ -304,6 +342,11 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("onfido", b'{"payload": {"object": {"id": "c"}}}'),
         ("moderntreasury", b'{"data": {}}'),
         ("easypost", b'{"id": "evt_1"}'),
+        ("paystack", b'{"data": {"id": 1}}'),
+        ("checkout", b'{"id": "evt_1"}'),
+        ("webex", b'{"event": "created"}'),
+        ("clickup", b'{"task_id": "c0j"}'),
+        ("squarespace", b'{"id": "n1"}'),
         ("meta", b'{"entry": []}'),
         ("paddle", b'{"event_id": "e"}'),
         ("hubspot", b'[{"eventId": 1}]'),

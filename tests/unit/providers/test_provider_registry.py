@@ -81,6 +81,11 @@ DESIGN_NAMES = [
     "moderntreasury",
     "easypost",
     "airtable",
+    "paystack",
+    "checkout",
+    "webex",
+    "clickup",
+    "squarespace",
 ]
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from providers import InvalidSignature, Malformed, VerifiedEvent, load
-from providers.testing import build_provider, make_request
+from providers.testing import build_provider, make_request, sign_request
 
 
 def _verify(
@@ -428,3 +430,112 @@ def test_razorpay_sdk_test_suite_vector() -> None:
             [RAZORPAY_SECRET],
             0,
         )
+
+
+# --- Documented examples (weaker evidence: no SDK verifier and no published signature) ---------
+#
+# Paystack, Checkout.com, Webex, ClickUp and Squarespace publish no Python verifier and no
+# signature for a known secret and body (ClickUp's page prints an abbreviated placeholder). Each
+# documented recipe is run here with the `openssl` command-line tool, independently of Python's
+# `hmac` and of hookgate, on the documents' example bodies and secrets where they give them.
+
+
+def _openssl(*arguments: str, body: bytes) -> str:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not installed")
+    done = subprocess.run([openssl, *arguments], input=body, capture_output=True, check=True)
+    return done.stdout.decode().split()[-1]  # `…(stdin)= <hex>`
+
+
+def test_squarespace_documented_openssl_recipe_with_the_hex_decoded_secret() -> None:
+    # developers.squarespace.com/webhooks/verifying-notifications: HMAC-SHA256(hexToBytes(secret),
+    # payload), shown as `openssl sha256 -mac hmac -macopt hexkey:$SECRET`.
+    secret = "5c4a1e7fd0b3f2a8c6e9d1b4a7f0c3e6d9b2a5f8c1e4d7b0a3f6c9e2d5b8a1f4"
+    body = (
+        b'{"id":"5f3e7a3c1b2d4e5f6a7b8c9d","websiteId":"5b8ef0c1a9e3d2f1b0c4a7e6",'
+        b'"subscriptionId":"1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9","topic":"order.create",'
+        b'"createdOn":"2026-12-02T21:00:00.000Z","data":{"orderId":"5f3e7a3c1b2d4e5f6a7b8c9e"}}'
+    )
+    documented = _openssl("sha256", "-mac", "hmac", "-macopt", f"hexkey:{secret}", body=body)
+
+    assert sign_request("squarespace", body, secret)["squarespace-signature"] == documented
+    event = _verify("squarespace", body, {"squarespace-signature": documented}, [secret], 0)
+    assert event == VerifiedEvent("5f3e7a3c1b2d4e5f6a7b8c9d", "order.create")
+    # The mistake the page warns about: the secret's text as the key.
+    text_keyed = _openssl("sha256", "-mac", "hmac", "-macopt", f"key:{secret}", body=body)
+    with pytest.raises(InvalidSignature):
+        _verify("squarespace", body, {"squarespace-signature": text_keyed}, [secret], 0)
+
+
+def test_clickup_documented_example_body_and_key() -> None:
+    # developer.clickup.com/docs/webhooksignature: key 'secret', this body, SHA-256, hex.
+    body = (
+        b'{"webhook_id":"7689a169-a000-4985-8676-6902b96d6627",'
+        b'"event":"taskCreated","task_id":"c0j"}'
+    )
+    documented = _openssl("dgst", "-sha256", "-mac", "hmac", "-macopt", "key:secret", body=body)
+
+    assert sign_request("clickup", body, "secret")["x-signature"] == documented
+    event = _verify("clickup", body, {"x-signature": documented}, ["secret"], 0)
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "taskCreated")
+    with pytest.raises(InvalidSignature):  # the page's abbreviated placeholder is no signature
+        _verify("clickup", body, {"x-signature": "f7bc83f430538424b13298e6aa6"}, ["secret"], 0)
+
+
+def test_paystack_documented_sha512_recipe_on_its_sample_event() -> None:
+    # PaystackOSS/doc-code-snippets: HMAC-SHA512(secret key, raw body), hex, `x-paystack-signature`;
+    # the body is its transfer.success sample, trimmed.
+    secret = "sk_test_5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b"
+    body = (
+        b'{\n  "event": "transfer.success",\n  "data": {\n    "amount": 100000,\n'
+        b'    "currency": "NGN",\n    "id": 860703114,\n    "reason": "Bonus for the week",\n'
+        b'    "reference": "ACV_9ee55786-2323-4760-98e2-6380c9cb3f68",\n'
+        b'    "status": "success",\n    "transfer_code": "TRF_v5tip3zx8nna9o78"\n  }\n}'
+    )
+    documented = _openssl("dgst", "-sha512", "-mac", "hmac", "-macopt", f"key:{secret}", body=body)
+
+    assert len(documented) == 128
+    assert sign_request("paystack", body, secret)["x-paystack-signature"] == documented
+    event = _verify("paystack", body, {"x-paystack-signature": documented}, [secret], 0)
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "transfer.success")
+    sha256 = _openssl("dgst", "-sha256", "-mac", "hmac", "-macopt", f"key:{secret}", body=body)
+    with pytest.raises(InvalidSignature):
+        _verify("paystack", body, {"x-paystack-signature": sha256}, [secret], 0)
+
+
+def test_webex_documented_sha1_recipe_with_the_blogs_secret() -> None:
+    # developer.webex.com blog "Using a Webhook Secret": HMAC-SHA1(secret, raw body), hex.
+    secret = "somesupersecretphrase"
+    body = (
+        b'{"id":"Y2lzY29zcGFyazovL3VzL1dFQkhPT0svZjRlNjA1NjAtNjYwMi00ZmIwLWEyNWEtOTQ5ODgxNjA5NDk3",'
+        b'"name":"New message in room","resource":"messages","event":"created",'
+        b'"data":{"id":"Y2lzY29zcGFyazovL3VzL01FU1NBR0UvOTJkYjNiZTAtNDNiZC0xMWU2LThhZTktZGQ1YjNkZmM1NjVk",'
+        b'"roomId":"Y2lzY29zcGFyazovL3VzL1JPT00vYmJjZWIxYWQtNDNmMS0zYjU4LTkxNDctZjE0YmIwYzRkMTU0"},'
+        b'"created":"2026-12-02T21:00:00.000Z"}'
+    )
+    documented = _openssl("dgst", "-sha1", "-mac", "hmac", "-macopt", f"key:{secret}", body=body)
+
+    assert sign_request("webex", body, secret)["x-spark-signature"] == documented
+    event = _verify("webex", body, {"x-spark-signature": documented}, [secret], 0)
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "messages.created")
+    with pytest.raises(InvalidSignature):
+        _verify("webex", body[:-1], {"x-spark-signature": documented}, [secret], 0)
+
+
+def test_checkout_documented_recipe_and_the_authorization_header_is_not_needed() -> None:
+    # checkout.com/docs (set up your webhook receiver): HMAC-SHA256 of the body with the key
+    # from the workflow's webhook action, hex-encoded in `Cko-Signature`.
+    key = "0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
+    body = (
+        b'{"id":"evt_az5sblvku4ge3dwpztvyizgcau","type":"payment_approved","version":"1.0.33",'
+        b'"created_on":"2026-12-02T21:00:00.000Z","data":{"id":"pay_mbabizu24mvu3mela5njyhpit4",'
+        b'"amount":6540,"currency":"EUR"}}'
+    )
+    documented = _openssl("dgst", "-sha256", "-mac", "hmac", "-macopt", f"key:{key}", body=body)
+
+    assert sign_request("checkout", body, key)["cko-signature"] == documented
+    event = _verify("checkout", body, {"cko-signature": documented}, [key], 0)
+    assert event == VerifiedEvent("evt_az5sblvku4ge3dwpztvyizgcau", "payment_approved")
+    with pytest.raises(InvalidSignature):
+        _verify("checkout", body, {"cko-signature": documented, "authorization": key}, ["k"], 0)
