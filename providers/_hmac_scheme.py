@@ -139,9 +139,11 @@ class HmacScheme:
             else:
                 key = base64.b64decode(text.encode("ascii"), validate=True)
         except ValueError:  # binascii.Error and UnicodeEncodeError are ValueErrors
-            raise ValueError(f"the secret is not {self.key_format}-encoded") from None
+            raise ValueError(
+                f"expected the {self.key_format}-encoded secret exactly as the provider gives it"
+            ) from None
         if not key:
-            raise ValueError(f"the secret decodes to no bytes ({self.key_format})")
+            raise ValueError(f"the {self.key_format}-encoded secret decodes to no bytes")
         return key
 
     # --- verifying --------------------------------------------------------------------------

@@ -106,7 +106,10 @@ def test_a_secret_that_does_not_decode_is_a_config_error_that_never_echoes_it(
     with pytest.raises(ProviderConfigError) as info:
         build_provider(cls, ["0000", secret], source="src")
 
-    assert str(info.value) == f"sources.src.secrets[1]: the secret is not {key_format}-encoded"
+    assert str(info.value) == (
+        f"sources.src.secrets[1]: expected the {key_format}-encoded secret exactly as the "
+        "provider gives it"
+    )
     with pytest.raises(CannotSign) as signing:
         sign(cls, BODY, secret)
     assert secret not in str(signing.value)
@@ -119,3 +122,11 @@ def test_a_secret_that_does_not_decode_is_a_config_error_that_never_echoes_it(
 def test_unknown_parameters_are_refused_when_the_scheme_is_built(options: dict[str, str]) -> None:
     with pytest.raises(ValueError, match=r"is (sha1|utf8)"):
         HmacScheme("x-sig", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("key_format", ["hex", "base64"])
+def test_a_blank_decoded_secret_cannot_sign(key_format: str) -> None:
+    cls = _provider_class(HmacScheme("x-sig", key_format=key_format))
+
+    with pytest.raises(CannotSign, match="decodes to no bytes"):
+        sign(cls, BODY, "  ")
