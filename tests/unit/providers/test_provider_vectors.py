@@ -7,10 +7,13 @@ signature would be `invalid_signature` (each such test also checks the negative)
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +21,9 @@ import pytest
 
 from providers import InvalidSignature, Malformed, VerifiedEvent, load
 from providers.testing import build_provider, make_request, sign_request
+
+#: Published vector bodies too large to inline, byte for byte as their sources publish them.
+VECTORS = Path(__file__).parent / "vectors"
 
 
 def _verify(
@@ -539,3 +545,132 @@ def test_checkout_documented_recipe_and_the_authorization_header_is_not_needed()
     assert event == VerifiedEvent("evt_az5sblvku4ge3dwpztvyizgcau", "payment_approved")
     with pytest.raises(InvalidSignature):
         _verify("checkout", body, {"cko-signature": documented, "authorization": key}, ["k"], 0)
+
+
+# --- EasyPost (easypost-python tests/test_webhook.py, fixtures from EasyPost/examples) -----------
+#
+# `official/fixtures/event-body.json` (in vectors/, as published) re-serialised compactly, as the
+# SDK's `event_bytes` fixture does; secret and signature from `client-library-fixtures.json`. The
+# secret's é is precomposed: only its NFKD form (e + combining acute) gives this signature.
+
+EASYPOST_SECRET = "s\u00e9cret"
+EASYPOST_SIGNATURE = (
+    "hmac-sha256-hex=38f3f53c103713df81616a0a186d77141957323ec21d5fe9363db93840f527db"
+)
+
+
+def test_easypost_sdk_test_suite_vector_needs_the_nfkd_secret() -> None:
+    published = (VECTORS / "easypost-event-body.json").read_bytes()
+    body = json.dumps(json.loads(published), separators=(",", ":")).encode()
+    assert body == published.rstrip(b"\n")
+
+    event = _verify(
+        "easypost", body, {"x-hmac-signature": EASYPOST_SIGNATURE}, [EASYPOST_SECRET], 0
+    )
+
+    assert event == VerifiedEvent("evt_1", "tracker.updated")
+    raw_key = hmac.new(EASYPOST_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert "hmac-sha256-hex=" + raw_key != EASYPOST_SIGNATURE
+    with pytest.raises(InvalidSignature):
+        _verify("easypost", body, {"x-hmac-signature": EASYPOST_SIGNATURE}, ["secret"], 0)
+
+
+# --- GoCardless (gocardless-pro-python tests/webhooks_test.py, tests/fixtures/webhook_body.json) -
+
+GOCARDLESS_KEY = "ED7D658C-D8EB-4941-948B-3973214F2D49"
+GOCARDLESS_SIGNATURE = "2693754819d3e32d7e8fcb13c729631f316c6de8dc1cf634d6527f1c07276e7e"
+GOCARDLESS_BODY = (  # the fixture, stripped of its final newline as the SDK's test reads it
+    b'{"events":[{"id":"EV00BD05S5VM2T","created_at":"2018-07-05T09:13:51.404Z",'
+    b'"resource_type":"subscriptions","action":"created","links":{"subscription":"SB0003JJQ2MR06"},'
+    b'"details":{"origin":"api","cause":"subscription_created",'
+    b'"description":"Subscription created via the API."},"metadata":{}},'
+    b'{"id":"EV00BD05TB8K63","created_at":"2018-07-05T09:13:56.893Z","resource_type":"mandates",'
+    b'"action":"created","links":{"mandate":"MD000AMA19XGEC"},"details":{"origin":"api",'
+    b'"cause":"mandate_created","description":"Mandate created via the API."},"metadata":{}}]}'
+)
+
+
+def test_gocardless_sdk_test_suite_vector() -> None:
+    headers = {"webhook-signature": GOCARDLESS_SIGNATURE}
+    assert len(GOCARDLESS_BODY) == 550
+
+    event = _verify("gocardless", GOCARDLESS_BODY, headers, [GOCARDLESS_KEY], 0)
+
+    ids = b"EV00BD05S5VM2T\nEV00BD05TB8K63"
+    assert event == VerifiedEvent("batch-" + hashlib.sha256(ids).hexdigest(), "batch.created")
+    with pytest.raises(InvalidSignature):
+        _verify("gocardless", GOCARDLESS_BODY, headers, ["anotherkey"], 0)
+
+
+# --- Onfido (onfido-python tests/test_classic_webhook_event_verification.py) --------------------
+
+ONFIDO_TOKEN = "wU99mE6jJ7nXOLFwZ0tJymM1lpI15pZh"
+ONFIDO_BODY = (
+    b'{"payload":{"resource_type":"check","action":"check.completed",'
+    b'"object":{"id":"f2302f45-227d-413d-ad61-09ec077a086a","status":"complete",'
+    b'"completed_at_iso8601":"2024-04-04T09:21:21Z",'
+    b'"href":"https://api.onfido.com/v3.6/checks/f2302f45-227d-413d-ad61-09ec077a086a"}}}'
+)
+
+
+def test_onfido_sdk_test_suite_vector() -> None:
+    good = "77ebc3e418f26be6eebb47f7ebe551321de26734fc273961e075fc9ab163d9c7"
+    bad = "77ebc3e418f26be6eebb47f7ebe551321de26734fc273961e075fc9ab163d9c8"
+
+    event = _verify("onfido", ONFIDO_BODY, {"x-sha2-signature": good}, [ONFIDO_TOKEN], 0)
+
+    assert event == VerifiedEvent(
+        "f2302f45-227d-413d-ad61-09ec077a086a:check.completed", "check.completed"
+    )
+    with pytest.raises(InvalidSignature):
+        _verify("onfido", ONFIDO_BODY, {"x-sha2-signature": bad}, [ONFIDO_TOKEN], 0)
+
+
+# --- Airtable (pyairtable tests/test_models_webhook.py::test_notification_from_request) ---------
+
+
+def test_airtable_pyairtable_test_suite_vector_with_the_base64_secret() -> None:
+    notification = {
+        "base": {"id": "app00000000000000"},
+        "webhook": {"id": "ach00000000000000"},
+        "timestamp": "2022-02-01T21:25:05.663Z",
+    }
+    body = json.dumps(notification).encode()  # as the test writes it: ", " and ": "
+    header = {
+        "x-airtable-content-mac": (
+            "hmac-sha256=e26da696a90933647bddc83995c3e1e3bb1c3d8ce1ff61cb7469767d50b2b2d4"
+        )
+    }
+
+    event = _verify("airtable", body, header, ["c2VjcmV0LWtleQ=="], 0)  # b64("secret-key")
+
+    assert event == VerifiedEvent("ach00000000000000:2022-02-01T21:25:05.663Z", "notification")
+    with pytest.raises(InvalidSignature):  # the decoded key given as the secret is another key
+        _verify("airtable", body, header, [base64.b64encode(b"bad-secret").decode()], 0)
+
+
+# --- Modern Treasury (modern-treasury-python tests/api_resources/test_webhooks.py) -------------
+
+MODERN_TREASURY_VECTORS = [
+    (b"foo", "08ba357e274f528065766c770a639abf6809b39ccfd37c2a3157c7f51954da0a"),
+    (b'{"foo":"bar"}', "57e14f6f354543f0101fb06ea24df7731d90087b76651e3497345e22a3622940"),
+    (
+        b'{"foo":"bar","bar":"baz","a": true}',
+        "ec1c86d16075e6937fc26d55b7dc60bac9b1178a2f714312f7c5cb13a319b0ac",
+    ),
+    (
+        b'{"a":{"b":{"c":{"d":[null,1,true,false,["foo",{"bar":[true, false]}]]}}}}',
+        "39b6fc0f5b02a5aefbdd7fb337245b4209036334e837d8c5b6a4092965ebc0a5",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "signature"), MODERN_TREASURY_VECTORS)
+def test_modern_treasury_sdk_test_suite_vectors(body: bytes, signature: str) -> None:
+    # None of these bodies is an event: the signature passes, then the body is malformed.
+    with pytest.raises(Malformed):
+        _verify("moderntreasury", body, {"x-signature": signature}, ["foo"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("moderntreasury", body + b"foo", {"x-signature": signature}, ["foo"], 0)
+    with pytest.raises(InvalidSignature):
+        _verify("moderntreasury", body, {"x-signature": signature}, ["bar"], 0)
