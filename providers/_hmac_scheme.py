@@ -9,6 +9,7 @@ prefix, how the key is made from the configured secret, and where the timestamp 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 import unicodedata
@@ -32,9 +33,10 @@ from providers.errors import InvalidSignature, MissingSignature, ProviderConfigE
 
 _PLACEHOLDER = re.compile(r"\{([a-z]+(?::[a-z0-9-]+)?)\}")
 _NAMES = {"body", "timestamp", "method", "url"}
-_ALGORITHMS = frozenset({"sha1", "sha256", "sha512"})
-_ENCODINGS = frozenset({"hex", "base64"})
-_KEY_FORMATS = frozenset({"utf8", "nfkd", "hex", "base64"})
+_ALGORITHMS = frozenset({"md5", "sha1", "sha256", "sha512"})
+_HEX = frozenset({"hex", "hex_upper"})
+_ENCODINGS = _HEX | {"base64", "base64url"}
+_KEY_FORMATS = frozenset({"utf8", "nfkd", "hex", "base64", "sha1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +73,14 @@ class HmacScheme:
     - `timestamp_header`: where the timestamp is otherwise; `timestamp_format` is `unix`,
       `unix_ms` or `rfc3339`.
     - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
+    - `algorithm`: `sha256`, `sha1`, `sha512` or `md5`; `encoding`: `hex`, `hex_upper` (signs
+      upper-case), `base64` or `base64url` (URL-safe alphabet, no padding).
     - `fold_case`: hex signatures are compared case-insensitively (Stripe's SDK compares them
       exactly, so Stripe turns it off).
     - `key_format`: how the configured secret becomes the HMAC key: `utf8` (its bytes),
       `nfkd` (its bytes after Unicode NFKD normalisation, EasyPost), `hex` (hex-decoded,
-      Squarespace) or `base64` (base64-decoded, Airtable).
+      Squarespace), `base64` (base64-decoded, Airtable) or `sha1` (the SHA-1 digest of its
+      bytes, Braintree).
     """
 
     header: str
@@ -96,9 +101,11 @@ class HmacScheme:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", compile_template(self.message))
         if self.algorithm not in _ALGORITHMS or self.encoding not in _ENCODINGS:
-            raise ValueError("algorithm is sha1|sha256|sha512 and encoding hex|base64")
+            raise ValueError(
+                "algorithm is md5|sha1|sha256|sha512 and encoding hex|hex_upper|base64|base64url"
+            )
         if self.key_format not in _KEY_FORMATS:
-            raise ValueError("key_format is utf8|nfkd|hex|base64")
+            raise ValueError("key_format is utf8|nfkd|hex|base64|sha1")
         if (self.tolerance is None) != (self.pairs is None and self.timestamp_header is None):
             raise ValueError("a tolerance needs a timestamp source, and a timestamp a tolerance")
 
@@ -132,6 +139,8 @@ class HmacScheme:
             return secret.encode()
         if self.key_format == "nfkd":
             return unicodedata.normalize("NFKD", secret).encode()
+        if self.key_format == "sha1":
+            return hashlib.sha1(secret.encode()).digest()  # noqa: S324 - the sender's choice
         text = secret.strip()
         try:
             if self.key_format == "hex":
@@ -171,7 +180,7 @@ class HmacScheme:
 
     def _normalise(self, signature: str) -> bytes:
         # Hex is case-insensitive; base64 is not, so only hex is folded.
-        fold = self.fold_case and self.encoding == "hex"
+        fold = self.fold_case and self.encoding in _HEX
         return as_bytes(signature.lower() if fold else signature)
 
     def seconds(self, timestamp: str) -> float:
@@ -213,8 +222,15 @@ class HmacScheme:
         return b"".join(chunks)
 
     def digest(self, key: bytes, signed: bytes) -> str:
+        """The signature as the sender writes it."""
         raw = hmac.digest(key, signed, self.algorithm)
-        return raw.hex() if self.encoding == "hex" else base64.b64encode(raw).decode("ascii")
+        if self.encoding == "hex":
+            return raw.hex()
+        if self.encoding == "hex_upper":
+            return raw.hex().upper()
+        if self.encoding == "base64url":
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return base64.b64encode(raw).decode("ascii")
 
     def check(
         self, request: WebhookRequest, keys: tuple[bytes, ...], tolerance: float, url: str
@@ -225,7 +241,7 @@ class HmacScheme:
         signed = self.render(
             _Message(request.body, timestamp, request.method, url, request.headers)
         )
-        expected = (as_bytes(self.digest(key, signed)) for key in keys)
+        expected = (self._normalise(self.digest(key, signed)) for key in keys)
         if not matches_any(expected, candidates):
             raise InvalidSignature(f"{self.header} matches no configured secret")
         if self.timestamped:

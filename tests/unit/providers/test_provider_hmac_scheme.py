@@ -35,11 +35,17 @@ def _provider_class(scheme: HmacScheme) -> type[HmacSchemeProvider]:
 
 def _reference(key: bytes, algorithm: str, encoding: str) -> str:
     digest = hmac.new(key, BODY, getattr(hashlib, algorithm)).digest()
-    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    if encoding == "hex":
+        return digest.hex()
+    if encoding == "hex_upper":
+        return digest.hex().upper()
+    if encoding == "base64url":
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return base64.b64encode(digest).decode()
 
 
-@pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])
-@pytest.mark.parametrize("encoding", ["hex", "base64"])
+@pytest.mark.parametrize("algorithm", ["md5", "sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("encoding", ["hex", "hex_upper", "base64", "base64url"])
 def test_every_digest_and_encoding_matches_the_standard_library(
     algorithm: str, encoding: str
 ) -> None:
@@ -72,6 +78,7 @@ KEYS = [
     ),
     ("hex", "00ff10AB", bytes.fromhex("00ff10ab")),
     ("base64", base64.b64encode(b"\x00\xffkey").decode(), b"\x00\xffkey"),
+    ("sha1", "braintree-private-key", hashlib.sha1(b"braintree-private-key").digest()),
 ]
 
 
@@ -120,7 +127,7 @@ def test_a_secret_that_does_not_decode_is_a_config_error_that_never_echoes_it(
     [{"algorithm": "md4"}, {"encoding": "base32"}, {"key_format": "latin1"}],
 )
 def test_unknown_parameters_are_refused_when_the_scheme_is_built(options: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match=r"is (sha1|utf8)"):
+    with pytest.raises(ValueError, match=r"is (md5|utf8)"):
         HmacScheme("x-sig", **options)  # type: ignore[arg-type]
 
 
@@ -130,3 +137,38 @@ def test_a_blank_decoded_secret_cannot_sign(key_format: str) -> None:
 
     with pytest.raises(CannotSign, match="decodes to no bytes"):
         sign(cls, BODY, "  ")
+
+
+@pytest.mark.parametrize("encoding", ["hex", "hex_upper"])
+def test_hex_of_either_case_verifies_when_folded(encoding: str) -> None:
+    scheme = HmacScheme("x-sig", encoding=encoding)
+    provider = build_provider(_provider_class(scheme), ["k"])
+    value = _reference(b"k", "sha256", "hex")
+
+    for signature in (value, value.upper()):
+        assert provider.verify(make_request(BODY, {"x-sig": signature})).id == "evt_1"
+
+
+def test_upper_case_hex_unfolded_is_compared_exactly() -> None:
+    scheme = HmacScheme("x-sig", encoding="hex_upper", fold_case=False)
+    provider = build_provider(_provider_class(scheme), ["k"])
+    value = _reference(b"k", "sha256", "hex_upper")
+
+    assert provider.verify(make_request(BODY, {"x-sig": value})).id == "evt_1"
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(BODY, {"x-sig": value.lower()}))
+
+
+def test_base64url_is_neither_padded_nor_standard_base64() -> None:
+    scheme = HmacScheme("x-sig", encoding="base64url")
+    provider = build_provider(_provider_class(scheme), ["k"])
+    value = _reference(b"k", "sha256", "base64url")
+    standard = _reference(b"k", "sha256", "base64")
+    assert "=" not in value
+
+    assert provider.verify(make_request(BODY, {"x-sig": value})).id == "evt_1"
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(BODY, {"x-sig": value + "="}))
+    if standard.rstrip("=") != value:  # the alphabets differ in this digest
+        with pytest.raises(InvalidSignature):
+            provider.verify(make_request(BODY, {"x-sig": standard}))
