@@ -2,14 +2,17 @@
 
 A scheme is data: the signature header and its format, the signed message as a template over
 `{body}`, `{timestamp}`, `{method}`, `{url}` and `{header:NAME}`, the digest, the encoding and
-prefix, and where the timestamp comes from. `HmacSchemeProvider` turns a scheme into a provider.
+prefix, how the key is made from the configured secret, and where the timestamp comes from.
+`HmacSchemeProvider` turns a scheme into a provider.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +33,10 @@ from providers.errors import InvalidSignature, MissingSignature, ProviderConfigE
 
 _PLACEHOLDER = re.compile(r"\{([a-z]+(?::[a-z0-9-]+)?)\}")
 _NAMES = {"body", "timestamp", "method", "url"}
+_ALGORITHMS = frozenset({"md5", "sha1", "sha256", "sha512"})
+_HEX = frozenset({"hex", "hex_upper"})
+_ENCODINGS = _HEX | {"base64", "base64url"}
+_KEY_FORMATS = frozenset({"utf8", "nfkd", "hex", "base64", "sha1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +73,14 @@ class HmacScheme:
     - `timestamp_header`: where the timestamp is otherwise; `timestamp_format` is `unix`,
       `unix_ms` or `rfc3339`.
     - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
+    - `algorithm`: `sha256`, `sha1`, `sha512` or `md5`; `encoding`: `hex`, `hex_upper` (signs
+      upper-case), `base64` or `base64url` (URL-safe alphabet, no padding).
     - `fold_case`: hex signatures are compared case-insensitively (Stripe's SDK compares them
       exactly, so Stripe turns it off).
+    - `key_format`: how the configured secret becomes the HMAC key: `utf8` (its bytes),
+      `nfkd` (its bytes after Unicode NFKD normalisation, EasyPost), `hex` (hex-decoded,
+      Squarespace), `base64` (base64-decoded, Airtable) or `sha1` (the SHA-1 digest of its
+      bytes, Braintree).
     """
 
     header: str
@@ -82,12 +95,17 @@ class HmacScheme:
     timestamp_format: str = "unix"
     tolerance: float | None = None
     fold_case: bool = True
+    key_format: str = "utf8"
     parts: tuple[tuple[bool, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", compile_template(self.message))
-        if self.algorithm not in {"sha1", "sha256"} or self.encoding not in {"hex", "base64"}:
-            raise ValueError("algorithm is sha1|sha256 and encoding hex|base64")
+        if self.algorithm not in _ALGORITHMS or self.encoding not in _ENCODINGS:
+            raise ValueError(
+                "algorithm is md5|sha1|sha256|sha512 and encoding hex|hex_upper|base64|base64url"
+            )
+        if self.key_format not in _KEY_FORMATS:
+            raise ValueError("key_format is utf8|nfkd|hex|base64|sha1")
         if (self.tolerance is None) != (self.pairs is None and self.timestamp_header is None):
             raise ValueError("a tolerance needs a timestamp source, and a timestamp a tolerance")
 
@@ -114,6 +132,29 @@ class HmacScheme:
             if is_placeholder and text.startswith("header:")
         )
 
+    def key(self, secret: str) -> bytes:
+        """The HMAC key for a configured secret; `ValueError` (naming no secret) when a hex or
+        base64 secret does not decode, or decodes to nothing."""
+        if self.key_format == "utf8":
+            return secret.encode()
+        if self.key_format == "nfkd":
+            return unicodedata.normalize("NFKD", secret).encode()
+        if self.key_format == "sha1":
+            return hashlib.sha1(secret.encode()).digest()  # noqa: S324 - the sender's choice
+        text = secret.strip()
+        try:
+            if self.key_format == "hex":
+                key = bytes.fromhex(text)
+            else:
+                key = base64.b64decode(text.encode("ascii"), validate=True)
+        except ValueError:  # binascii.Error and UnicodeEncodeError are ValueErrors
+            raise ValueError(
+                f"expected the {self.key_format}-encoded secret exactly as the provider gives it"
+            ) from None
+        if not key:
+            raise ValueError(f"the {self.key_format}-encoded secret decodes to no bytes")
+        return key
+
     # --- verifying --------------------------------------------------------------------------
 
     def received(self, headers: Mapping[str, str]) -> tuple[str, list[bytes]]:
@@ -139,7 +180,7 @@ class HmacScheme:
 
     def _normalise(self, signature: str) -> bytes:
         # Hex is case-insensitive; base64 is not, so only hex is folded.
-        fold = self.fold_case and self.encoding == "hex"
+        fold = self.fold_case and self.encoding in _HEX
         return as_bytes(signature.lower() if fold else signature)
 
     def seconds(self, timestamp: str) -> float:
@@ -181,8 +222,15 @@ class HmacScheme:
         return b"".join(chunks)
 
     def digest(self, key: bytes, signed: bytes) -> str:
+        """The signature as the sender writes it."""
         raw = hmac.digest(key, signed, self.algorithm)
-        return raw.hex() if self.encoding == "hex" else base64.b64encode(raw).decode("ascii")
+        if self.encoding == "hex":
+            return raw.hex()
+        if self.encoding == "hex_upper":
+            return raw.hex().upper()
+        if self.encoding == "base64url":
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return base64.b64encode(raw).decode("ascii")
 
     def check(
         self, request: WebhookRequest, keys: tuple[bytes, ...], tolerance: float, url: str
@@ -193,7 +241,7 @@ class HmacScheme:
         signed = self.render(
             _Message(request.body, timestamp, request.method, url, request.headers)
         )
-        expected = (as_bytes(self.digest(key, signed)) for key in keys)
+        expected = (self._normalise(self.digest(key, signed)) for key in keys)
         if not matches_any(expected, candidates):
             raise InvalidSignature(f"{self.header} matches no configured secret")
         if self.timestamped:
@@ -265,7 +313,13 @@ class HmacSchemeProvider(ProviderBase):
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
-        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
+        keys: list[bytes] = []
+        for i, secret in enumerate(spec.secrets):
+            try:
+                keys.append(self.scheme.key(secret.reveal()))
+            except ValueError as err:
+                raise ProviderConfigError(f"sources.{spec.name}.secrets[{i}]: {err}") from None
+        self._keys = tuple(keys)
         self._tolerance = tolerance(spec, self.scheme.tolerance, self.label)
         self.signed_timestamp = bool(self._tolerance)  # `tolerance_seconds = 0`: not checked
         self._public_url = public_url(spec) if self.scheme.url_bound else ""
@@ -280,7 +334,11 @@ class HmacSchemeProvider(ProviderBase):
         metadata = cls.metadata_headers(signing)
         url = str(signing.options.get("public_url", "")) if cls.scheme.url_bound else ""
         signed = cls.scheme.sign(
-            signing.secret.encode(), signing.body, signing.timestamp, url=url, headers=metadata
+            cls.scheme.key(signing.secret),
+            signing.body,
+            signing.timestamp,
+            url=url,
+            headers=metadata,
         )
         return {**metadata, **signed, "content-type": cls.content_type}
 

@@ -3,8 +3,11 @@
 Stripe: the `stripe` SDK's signer. Standard Webhooks: the `standardwebhooks` package. Svix,
 Paddle, HubSpot: their official SDKs' signers. GitHub ships no Python signer: its
 requests are signed here with the standard library, independently of hookgate's code, and its
-published vectors are tested separately. (Every other catalogue provider, Slack and Twilio
-among them, whose form bodies need no JSON, goes through the real app in test_catalogue.py.)
+published vectors are tested separately. EasyPost's SDK verifies but does not sign: its
+requests are signed here by its documented construction (an NFKD-normalised secret), with
+secrets whose normalised bytes differ from their text. (Every other catalogue provider, Slack
+and Twilio among them, whose form bodies need no JSON, goes through the real app in
+test_catalogue.py.)
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -168,6 +172,19 @@ def _hubspot_sign(body: bytes, secret: str, _: str, timestamp: int) -> dict[str,
     }
 
 
+def _easypost_body(event_id: str) -> bytes:
+    return json.dumps(
+        {"id": event_id, "object": "Event", "description": "tracker.updated", "result": {}}
+    ).encode()
+
+
+def _easypost_sign(body: bytes, secret: str, _: str, __: int) -> dict[str, str]:
+    # EasyPost's SDK verifies but does not sign: its documented construction, by hand.
+    key = unicodedata.normalize("NFKD", secret).encode()
+    digest = hmac.new(key, body, hashlib.sha256).hexdigest()
+    return {"x-hmac-signature": f"hmac-sha256-hex={digest}", "content-type": "application/json"}
+
+
 def _whsec() -> str:
     return "whsec_" + base64.b64encode(os.urandom(24)).decode()
 
@@ -227,5 +244,15 @@ CASES = {
         signature_header="x-hubspot-signature-v3",
         has_timestamp=True,
         options={"public_url": HUBSPOT_URL},
+    ),
+    "easypost": Case(
+        provider="easypost",
+        # Secrets whose NFKD form differs from their text: the key is the normalised bytes.
+        secrets=("s\u00e9cret-" + os.urandom(8).hex(), "\ufb01-" + os.urandom(8).hex()),
+        body=_easypost_body,
+        sign=_easypost_sign,
+        event_type="tracker.updated",
+        signature_header="x-hmac-signature",
+        has_timestamp=False,
     ),
 }

@@ -22,6 +22,15 @@ def hex_secret() -> str:
     return os.urandom(16).hex()
 
 
+def b64_secret() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def nfkd_secret() -> str:
+    # A compatibility ligature and a full-width digit: NFKD changes the key's bytes.
+    return "\ufb01\uff11" + os.urandom(12).hex()
+
+
 def ed25519_seed() -> str:
     return os.urandom(32).hex()
 
@@ -341,6 +350,105 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         False,
         {},
         hex_secret,
+    ),
+    "gocardless": (
+        json_body(
+            {
+                "events": [
+                    {"id": "EV1", "resource_type": "payments", "action": "confirmed"},
+                    {"id": "EV2", "resource_type": "payments", "action": "paid_out"},
+                ],
+                "meta": {"webhook_id": "WB1"},
+            }
+        ),
+        ("webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "razorpay": (
+        json_body({"event": "payment.captured", "payload": {}}),
+        ("x-razorpay-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "onfido": (
+        json_body(
+            {
+                "payload": {
+                    "resource_type": "check",
+                    "action": "check.completed",
+                    "object": {"id": "c1"},
+                }
+            }
+        ),
+        ("x-sha2-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "moderntreasury": (
+        json_body({"event": "completed", "data": {"id": "po1", "object": "payment_order"}}),
+        ("x-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "easypost": (
+        json_body({"id": "evt_1", "description": "tracker.updated", "object": "Event"}),
+        ("x-hmac-signature",),
+        False,
+        {},
+        nfkd_secret,
+    ),
+    "airtable": (
+        json_body(
+            {
+                "base": {"id": "app1"},
+                "webhook": {"id": "ach1"},
+                "timestamp": "2026-12-02T21:00:00.000Z",
+            }
+        ),
+        ("x-airtable-content-mac",),
+        False,
+        {},
+        b64_secret,
+    ),
+    "paystack": (
+        json_body({"event": "charge.success", "data": {"id": 302961, "reference": "r1"}}),
+        ("x-paystack-signature",),
+        False,
+        {},
+        lambda: "sk_test_" + hex_secret(),
+    ),
+    "checkout": (
+        json_body({"id": "evt_1", "type": "payment_approved", "data": {"id": "pay_1"}}),
+        ("cko-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "webex": (
+        json_body({"id": "wh1", "resource": "messages", "event": "created", "data": {"id": "m1"}}),
+        ("x-spark-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "clickup": (
+        json_body({"webhook_id": "w1", "event": "taskCreated", "task_id": "c0j"}),
+        ("x-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "squarespace": (
+        json_body({"id": "n1", "topic": "order.create", "data": {"orderId": "o1"}}),
+        ("squarespace-signature",),
+        False,
+        {},
+        lambda: os.urandom(32).hex(),
     ),
 }
 

@@ -34,6 +34,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
 REPLAY_KEYED |= {"make", "sanity", "box"}
+REPLAY_KEYED |= {"razorpay"}
 
 
 def _hash(body: bytes) -> str:
@@ -333,6 +334,105 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "tweet_create_events",
     ),
     ("twitter", b'{"data": {"id": "1"}, "matching_rules": []}', {}, None, "webhook"),
+    (
+        "gocardless",
+        b'{"events": [{"id": "EV1", "resource_type": "payments", "action": "confirmed"}]}',
+        {},
+        "EV1",
+        "payments.confirmed",
+    ),
+    (
+        "gocardless",
+        b'{"events": [{"id": "1", "resource_type": "payments", "action": "created"}, '
+        b'{"id": "2", "resource_type": "payments", "action": "confirmed"}]}',
+        {},
+        BATCH,
+        "payments.batch",
+    ),
+    (
+        "gocardless",
+        b'{"events": [{"id": "1", "resource_type": "mandates", "action": "created"}, '
+        b'{"id": "2", "resource_type": "payments", "action": "created"}]}',
+        {},
+        BATCH,
+        "batch.created",
+    ),
+    (
+        "razorpay",
+        b'{"entity": "event", "event": "payment.authorized", "payload": {}}',
+        {"x-razorpay-event-id": "Ev-1"},
+        "Ev-1",
+        "payment.authorized",
+    ),
+    ("razorpay", b'{"event": "order.paid"}', {"x-razorpay-event-id": ""}, None, "order.paid"),
+    (
+        "onfido",
+        b'{"payload": {"resource_type": "check", "action": "check.completed", '
+        b'"object": {"id": "chk-1", "status": "complete"}}}',
+        {},
+        "chk-1:check.completed",
+        "check.completed",
+    ),
+    (
+        "moderntreasury",
+        b'{"event": "completed", "data": {"id": "po-1", "object": "payment_order"}}',
+        {},
+        None,
+        "completed",
+    ),
+    (
+        "easypost",
+        b'{"id": "evt_1", "object": "Event", "description": "tracker.updated", "result": {}}',
+        {},
+        "evt_1",
+        "tracker.updated",
+    ),
+    (
+        "airtable",
+        b'{"base": {"id": "app1"}, "webhook": {"id": "ach1"}, '
+        b'"timestamp": "2026-12-02T21:00:00.000Z"}',
+        {},
+        "ach1:2026-12-02T21:00:00.000Z",
+        "notification",
+    ),
+    (
+        "paystack",
+        b'{"event": "charge.success", "data": {"id": 302961, "reference": "qTPrJoy9Bx"}}',
+        {},
+        None,
+        "charge.success",
+    ),
+    (
+        "checkout",
+        b'{"id": "evt_az5sblvku4ge3dwpztvyizgcau", "type": "payment_approved", "data": {}}',
+        {},
+        "evt_az5sblvku4ge3dwpztvyizgcau",
+        "payment_approved",
+    ),
+    (
+        "webex",
+        b'{"id": "Y2lzY29zcGFyazovL3VzL1dFQkhPT0s", "resource": "messages", '
+        b'"event": "created", "data": {"id": "Y2lzY29zcGFyazovL3VzL01FU1NBR0U"}}',
+        {},
+        None,
+        "messages.created",
+    ),
+    (
+        "clickup",
+        b'{"webhook_id": "7689a169-a000-4985-8676-6902b96d6627", "event": "taskCreated", '
+        b'"task_id": "c0j", "history_items": [{"id": "2800763136717140857"}]}',
+        {},
+        None,
+        "taskCreated",
+    ),
+    (
+        "squarespace",
+        b'{"id": "5f3e7a3c1b2d", "websiteId": "w1", "subscriptionId": "s1", '
+        b'"topic": "order.create", "createdOn": "2026-12-02T21:00:00Z", "data": {}}',
+        {},
+        "5f3e7a3c1b2d",
+        "order.create",
+    ),
 ]
 
 
@@ -375,6 +475,16 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
     [
         ("jira", b'{"no": "type"}'),
         ("coinbase", b'{"event": {"id": "1"}}'),
+        ("gocardless", b'{"events": [{"id": "EV1", "action": "created"}]}'),
+        ("razorpay", b'{"payload": {}}'),
+        ("onfido", b'{"payload": {"object": {"id": "c"}}}'),
+        ("moderntreasury", b'{"data": {}}'),
+        ("easypost", b'{"id": "evt_1"}'),
+        ("paystack", b'{"data": {"id": 1}}'),
+        ("checkout", b'{"id": "evt_1"}'),
+        ("webex", b'{"event": "created"}'),
+        ("clickup", b'{"task_id": "c0j"}'),
+        ("squarespace", b'{"id": "n1"}'),
         ("meta", b'{"entry": []}'),
         ("paddle", b'{"event_id": "e"}'),
         ("hubspot", b'[{"eventId": 1}]'),

@@ -44,6 +44,8 @@ HMAC_OPTIONS = {
 }
 #: Shared-secret schemes whose secret has a required shape, for the canary test.
 SHAPED = {"stripe": "whsec_", "standard-webhooks": "whsec_", "postmark": "user:"}
+#: Schemes whose secret is hex (the key is its decoded bytes): the canary is hex too.
+HEX_SECRETS = {"squarespace"}
 ATTRIBUTES = (
     "credential_headers",
     "signature_headers",
@@ -153,6 +155,8 @@ def test_a_header_carrying_the_secret_is_a_credential_header(name: str) -> None:
     canary = SHAPED.get(name, "") + "CanarySecret0123456789abcdef"
     if name in SHAPED and SHAPED[name] == "whsec_":
         canary = whsec()
+    if name in HEX_SECRETS:
+        canary = canary.encode().hex()
     case = _case(name, secret=canary)
     headers, _ = case.sign()
     wrapped = {canary, base64.b64encode(canary.encode()).decode()}

@@ -90,6 +90,17 @@ DESIGN_NAMES = [
     "telegram",
     "cloudinary",
     "twitter",
+    "gocardless",
+    "razorpay",
+    "onfido",
+    "moderntreasury",
+    "easypost",
+    "airtable",
+    "paystack",
+    "checkout",
+    "webex",
+    "clickup",
+    "squarespace",
 ]
 
 

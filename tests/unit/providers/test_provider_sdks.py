@@ -19,9 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cloudinary
+import easypost.util
+import gocardless_pro.webhooks
 import httpx
 import jwt
+import modern_treasury
 import pytest
+import razorpay
 import svix.webhooks
 from box_sdk_gen.internal.utils import compute_webhook_signature as box_signature
 from box_sdk_gen.managers.webhooks import WebhooksManager as BoxWebhooks
@@ -35,16 +39,21 @@ from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from discord_interactions import verify_key
+from easypost.errors import SignatureVerificationError as EasyPostSignatureError
 from elevenlabs import ElevenLabs
 from elevenlabs.errors import BadRequestError as ElevenLabsBadRequest
+from gocardless_pro.errors import InvalidSignatureError as GoCardlessSignatureError
 from hubspot.utils.signature import Signature as HubSpotSignature
 from increase import Increase
 from linebot.v3.exceptions import InvalidSignatureError as LineInvalidSignature
 from linebot.v3.webhook import SignatureValidator, WebhookParser
 from mailgun.security import SecurityGuard
 from nacl.signing import SigningKey
+from onfido.webhook_event_verifier import OnfidoInvalidSignatureError, WebhookEventVerifier
 from openai import InvalidWebhookSignatureError, OpenAI
 from paddle_billing.Notifications import PaddleSignature, Secret
+from pyairtable.models.webhook import WebhookNotification
+from razorpay.errors import SignatureVerificationError as RazorpaySignatureError
 from replicate.webhook import Webhooks, WebhookSigningSecret
 from resend import Webhooks as ResendWebhooks
 from sendgrid import EventWebhook
@@ -817,3 +826,122 @@ def test_cloudinary_sdk_digest_verifies_with_either_algorithm(algorithm: str) ->
     assert event.type == "delete"
     with pytest.raises(InvalidSignature):
         _verify("cloudinary", body.encode(), headers, ["anotherSecret"])
+
+
+# --- raw-body HMAC, hex (signatures-2.md Group IV) ----------------------------------------------
+
+
+def test_gocardless_sdk_parses_our_signed_batch() -> None:
+    secret = "gocardless-endpoint-secret"
+    body = (
+        b'{"events": [{"id": "EV1", "created_at": "2026-12-02T21:00:00.000Z", '
+        b'"resource_type": "payments", "action": "confirmed", "links": {"payment": "PM1"}}, '
+        b'{"id": "EV2", "resource_type": "payments", "action": "paid_out", "links": {}}], '
+        b'"meta": {"webhook_id": "WB1"}}'
+    )
+    ours = sign_request("gocardless", body, secret)
+
+    events = gocardless_pro.webhooks.parse(body, secret, ours["webhook-signature"])
+
+    assert [(e.id, e.resource_type, e.action) for e in events] == [
+        ("EV1", "payments", "confirmed"),
+        ("EV2", "payments", "paid_out"),
+    ]
+    with pytest.raises(GoCardlessSignatureError):
+        gocardless_pro.webhooks.parse(body + b" ", secret, ours["webhook-signature"])
+    event = _verify("gocardless", body, ours, [secret])
+    assert event.type == "payments.batch"
+
+
+def test_razorpay_sdk_accepts_our_signature() -> None:
+    secret = "razorpay-webhook-secret"
+    body = b'{"entity": "event", "event": "payment.captured", "payload": {}, "created_at": 1}'
+    ours = sign_request("razorpay", body, secret, event_id="Ev-r1")
+    utility = razorpay.Client(auth=("rzp_test_key", "rzp_test_secret")).utility
+
+    assert utility.verify_webhook_signature(body.decode(), ours["x-razorpay-signature"], secret)
+    with pytest.raises(RazorpaySignatureError):
+        utility.verify_webhook_signature(body.decode() + " ", ours["x-razorpay-signature"], secret)
+    event = _verify("razorpay", body, ours, [secret])
+    assert (event.id, event.type) == ("Ev-r1", "payment.captured")
+
+
+def test_onfido_sdk_reads_our_signed_payload() -> None:
+    token = "onfido-webhook-token"
+    body = (
+        b'{"payload": {"resource_type": "check", "action": "check.completed", "object": '
+        b'{"id": "chk-1", "status": "complete", "completed_at_iso8601": "2026-12-02T21:00:00Z", '
+        b'"href": "https://api.eu.onfido.com/v3.6/checks/chk-1"}}}'
+    )
+    ours = sign_request("onfido", body, token)
+    verifier = WebhookEventVerifier(token)
+
+    event = verifier.read_payload(body.decode(), ours["x-sha2-signature"])
+
+    assert event is not None
+    assert event.payload.action == "check.completed"
+    with pytest.raises(OnfidoInvalidSignatureError):
+        verifier.read_payload(body.decode() + " ", ours["x-sha2-signature"])
+    ours_event = _verify("onfido", body, ours, [token])
+    assert ours_event == VerifiedEvent("chk-1:check.completed", "check.completed")
+
+
+def test_modern_treasury_sdk_signature_verifies_and_the_sdk_accepts_ours() -> None:
+    key = "mt-webhook-key"
+    body = b'{"event": "completed", "data": {"id": "po-1", "object": "payment_order"}}'
+    client = modern_treasury.ModernTreasury(
+        api_key="mt-api-key", organization_id="org-1", webhook_key=key
+    )
+    headers = {"x-signature": client.webhooks.get_signature(body.decode())}
+
+    event = _verify("moderntreasury", body, headers, [key])
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "completed")
+    ours = sign_request("moderntreasury", body, key)
+    assert client.webhooks.validate_signature(body.decode(), {"X-Signature": ours["x-signature"]})
+    assert not client.webhooks.validate_signature(
+        body.decode() + " ", {"X-Signature": ours["x-signature"]}
+    )
+
+
+def test_easypost_sdk_accepts_our_signature_with_an_nfkd_normalised_secret() -> None:
+    secret = "\ufb01\uff11-easypost-webhook-secret"  # NFKD: "fi1-…", other bytes than UTF-8
+    body = b'{"id": "evt_1", "object": "Event", "description": "tracker.updated", "result": {}}'
+    ours = sign_request("easypost", body, secret)
+
+    parsed = easypost.util.validate_webhook(
+        body, {"X-Hmac-Signature": ours["x-hmac-signature"]}, secret
+    )
+
+    assert parsed["description"] == "tracker.updated"
+    with pytest.raises(EasyPostSignatureError):
+        easypost.util.validate_webhook(
+            body + b" ", {"X-Hmac-Signature": ours["x-hmac-signature"]}, secret
+        )
+    assert _verify("easypost", body, ours, [secret]) == VerifiedEvent("evt_1", "tracker.updated")
+    # The NFKD form of the secret is the same key; the secret's plain UTF-8 bytes are not.
+    assert _verify("easypost", body, ours, ["fi1-easypost-webhook-secret"]).id == "evt_1"
+    raw = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    with pytest.raises(InvalidSignature):
+        _verify("easypost", body, {"x-hmac-signature": "hmac-sha256-hex=" + raw}, [secret])
+
+
+def test_airtable_pyairtable_accepts_our_signature_keyed_with_the_decoded_secret() -> None:
+    mac_secret = base64.b64encode(os.urandom(32)).decode()
+    body = (
+        b'{"base": {"id": "app1"}, "webhook": {"id": "ach1"}, '
+        b'"timestamp": "2026-12-02T21:00:00.000Z"}'
+    )
+    ours = sign_request("airtable", body, mac_secret)
+
+    notification = WebhookNotification.from_request(
+        body.decode(), ours["x-airtable-content-mac"], mac_secret
+    )
+
+    assert (notification.base.id, notification.webhook.id) == ("app1", "ach1")
+    with pytest.raises(ValueError, match="failed validation"):
+        WebhookNotification.from_request(
+            body.decode() + " ", ours["x-airtable-content-mac"], mac_secret
+        )
+    event = _verify("airtable", body, ours, [mac_secret])
+    assert event == VerifiedEvent("ach1:2026-12-02T21:00:00.000Z", "notification")
