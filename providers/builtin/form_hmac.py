@@ -27,7 +27,7 @@ from providers._signing import (
     require_secrets,
     signature_items,
 )
-from providers.base import SourceSpec, WebhookRequest
+from providers.base import Handshake, SourceSpec, WebhookRequest
 from providers.builtin.url_bound import MAX_FORM_ESCAPES, MAX_FORM_FIELDS
 from providers.errors import InvalidSignature, ProviderConfigError
 
@@ -105,6 +105,12 @@ class FormHmacProvider(ProviderBase):
         }
 
 
+#: Mandrill's URL check: this form (`[]` escaped or not), signed with this published key.
+_CHECK_SIZE = 32
+_CHECK_FORM = {"mandrill_events": "[]"}
+_CHECK_KEY = b"test-webhook"
+
+
 class MandrillProvider(FormHmacProvider):
     """Mandrill (Mailchimp Transactional): `X-Mandrill-Signature`, base64 HMAC-SHA1 keyed with
     the webhook's key, over the webhook URL exactly as configured followed by each POST
@@ -112,6 +118,8 @@ class MandrillProvider(FormHmacProvider):
 
     The form's one field `mandrill_events` is a JSON array: ID `_id` (a batch digest for
     several), type `event` (a sync event's `type`); neither present: the body hash, `webhook`.
+    Mandrill's check when a webhook is added (`mandrill_events=[]` signed with the published
+    key `test-webhook`, after a HEAD that gets 405 here) is answered 200 and not published.
     """
 
     signature_header = "x-mandrill-signature"
@@ -122,6 +130,19 @@ class MandrillProvider(FormHmacProvider):
         batch("/mandrill_events", "type", kind="type"),
     )
     default_type = "webhook"
+
+    def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
+        # Adding a webhook, Mandrill checks the URL with HEAD and, short of a 200, POSTs an
+        # empty `mandrill_events` signed with the published key `test-webhook`: answered 200,
+        # never published (it proves nothing, and carries nothing).
+        if len(request.body) > _CHECK_SIZE or _check_form(request.body) != _CHECK_FORM:
+            return None
+        url = signed_url(self._public_url, request)
+        expected = _digest(_CHECK_KEY, self.signed_message(url, _CHECK_FORM, {}), "sha1")
+        received = request.headers.get(self.signature_header, "")
+        if matches_any((as_bytes(expected),), (as_bytes(received),)):
+            return Handshake(b"", content_type="text/plain")
+        return None
 
     def document(self, request: WebhookRequest) -> Any:
         form = super().document(request)
@@ -197,6 +218,13 @@ def form_params(raw: bytes) -> dict[str, str]:
             raise InvalidSignature("form body repeats a parameter name, which no sender does")
         params[name] = value
     return params
+
+
+def _check_form(raw: bytes) -> dict[str, str] | None:
+    try:
+        return form_params(raw)
+    except InvalidSignature:
+        return None
 
 
 def _digest(key: bytes, message: bytes, algorithm: str) -> str:

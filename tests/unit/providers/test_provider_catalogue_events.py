@@ -760,3 +760,23 @@ def test_form_signed_for_another_url_is_refused(name: str) -> None:
 
     with pytest.raises(InvalidSignature):
         provider.verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("body", [b"mandrill_events=%5B%5D", b"mandrill_events=[]"])
+def test_mandrill_url_check_signed_with_its_published_key_is_answered_not_an_event(
+    body: bytes,
+) -> None:
+    # Mandrill's documented check when a webhook is added: an empty `mandrill_events`,
+    # signed with the key `test-webhook` (computed here with the standard library).
+    url = TABLE["mandrill"][3]["public_url"]
+    digest = hmac.digest(b"test-webhook", f"{url}mandrill_events[]".encode(), "sha1")
+    headers = {"x-mandrill-signature": base64.b64encode(digest).decode()}
+    provider = build_provider(load("mandrill"), ["webhook-key"], options=TABLE["mandrill"][3])
+
+    answer = provider.verify(make_request(body, headers))
+
+    assert answer == Handshake(b"", content_type="text/plain")
+    with pytest.raises(InvalidSignature):  # the same form under any other key is no check
+        provider.verify(make_request(body, sign_request("mandrill", body, "other-key")))
+    with pytest.raises(InvalidSignature):  # nor is another body under the check's key
+        provider.verify(make_request(b"mandrill_events=%5B%5D&x=1", headers))
