@@ -267,3 +267,28 @@ async def test_twitter_crc_is_answered_through_the_app_and_never_published(
     assert crc.json() == {"response_token": "sha256=" + base64.b64encode(digest).decode()}
     assert (json_token.status_code, json_token.json()["status"]) == (401, "invalid_signature")
     assert published == []
+
+
+async def test_mandrill_url_check_is_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # Mandrill's check on adding a webhook: `mandrill_events=[]` signed with `test-webhook`.
+    import base64
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    url = catalogue.options("mandrill")["public_url"]
+    digest = hmac.digest(b"test-webhook", f"{url}mandrill_events[]".encode(), "sha1")
+    headers = {
+        "x-mandrill-signature": base64.b64encode(digest).decode(),
+        "content-type": "application/x-www-form-urlencoded",
+    }
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        check = await _post(gw, "mandrill", b"mandrill_events=%5B%5D", headers)
+        forged = await _post(gw, "mandrill", b"mandrill_events=%5B%5D&a=1", headers)
+        published = await drain(amqp, queue)
+
+    assert (check.status_code, check.content) == (200, b"")
+    assert (forged.status_code, forged.json()["status"]) == (401, "invalid_signature")
+    assert published == []

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 from typing import Any
+from urllib.parse import quote_plus
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -449,6 +450,21 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         False,
         {},
         lambda: os.urandom(32).hex(),
+    ),
+    "mandrill": (
+        b"mandrill_events="
+        + quote_plus(json.dumps([{"_id": "m1", "event": "send", "ts": 1}])).encode(),
+        ("x-mandrill-signature",),
+        False,
+        URL,
+        hex_secret,
+    ),
+    "plivo": (
+        b"CallUUID=c1&Event=Hangup&CallStatus=completed",
+        ("x-plivo-signature-v3", "x-plivo-signature-v3-nonce"),
+        False,
+        URL,
+        hex_secret,
     ),
 }
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -39,6 +40,10 @@ REPLAY_KEYED |= {"razorpay"}
 
 def _hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _mandrill(events: list[dict[str, Any]]) -> bytes:
+    return urlencode({"mandrill_events": json.dumps(events)}).encode()
 
 
 # (provider, body, headers beside the signature, expected ID (None: body hash), expected type)
@@ -433,6 +438,37 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "5f3e7a3c1b2d",
         "order.create",
     ),
+    (
+        "mandrill",
+        _mandrill([{"_id": "a1b2", "event": "hard_bounce", "ts": 1385020180, "msg": {}}]),
+        {},
+        "a1b2",
+        "hard_bounce",
+    ),
+    (
+        "mandrill",
+        _mandrill([{"_id": 1, "event": "open"}, {"_id": 2, "event": "open"}]),
+        {},
+        BATCH,
+        "open",
+    ),
+    (
+        "mandrill",
+        _mandrill([{"type": "blacklist", "action": "add", "reject": {"email": "a@b.c"}}]),
+        {},
+        None,
+        "blacklist",
+    ),
+    ("mandrill", _mandrill([]), {}, None, "webhook"),
+    (
+        "plivo",
+        b"MessageUUID=db3ce55a-7f1d-11e1-8ea7-1231380bc196&Status=delivered&To=15551234567",
+        {},
+        None,
+        "delivered",
+    ),
+    ("plivo", b"CallUUID=c1&Event=StartApp&CallStatus=in-progress", {}, None, "StartApp"),
+    ("plivo", b"CallUUID=c1&CallStatus=completed&Duration=4", {}, None, "completed"),
 ]
 
 
@@ -697,3 +733,50 @@ def test_twitter_crc_answer_never_verifies_as_a_body_signature() -> None:
 
     with pytest.raises(Malformed):  # the signature holds for b"123", which is no event
         provider.verify(make_request(b"123", headers))
+
+
+@pytest.mark.parametrize("name", ["mandrill", "plivo"])
+def test_form_repeating_a_parameter_name_is_refused_even_when_signed(name: str) -> None:
+    # Their reference verifiers disagree on which value of a repeated name counts.
+    body = b"Status=queued&Status=delivered"
+    provider, headers = _provider_and_signed(name, b"Status=delivered")
+
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("name", ["mandrill", "plivo"])
+def test_form_providers_refuse_a_tolerance_since_they_sign_no_time(name: str) -> None:
+    with pytest.raises(ProviderConfigError, match="tolerance_seconds"):
+        build_provider(load(name), ["s3cret"], options=TABLE[name][3], tolerance_seconds=300)
+
+
+@pytest.mark.parametrize("name", ["mandrill", "plivo"])
+def test_form_signed_for_another_url_is_refused(name: str) -> None:
+    body, options = TABLE[name][0], TABLE[name][3]
+    provider = build_provider(load(name), ["s3cret"], options=options)
+    elsewhere = {"public_url": options["public_url"] + "/"}  # Mandrill: a trailing slash counts
+    headers = sign_request(name, body, "s3cret", options=elsewhere)
+
+    with pytest.raises(InvalidSignature):
+        provider.verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("body", [b"mandrill_events=%5B%5D", b"mandrill_events=[]"])
+def test_mandrill_url_check_signed_with_its_published_key_is_answered_not_an_event(
+    body: bytes,
+) -> None:
+    # Mandrill's documented check when a webhook is added: an empty `mandrill_events`,
+    # signed with the key `test-webhook` (computed here with the standard library).
+    url = TABLE["mandrill"][3]["public_url"]
+    digest = hmac.digest(b"test-webhook", f"{url}mandrill_events[]".encode(), "sha1")
+    headers = {"x-mandrill-signature": base64.b64encode(digest).decode()}
+    provider = build_provider(load("mandrill"), ["webhook-key"], options=TABLE["mandrill"][3])
+
+    answer = provider.verify(make_request(body, headers))
+
+    assert answer == Handshake(b"", content_type="text/plain")
+    with pytest.raises(InvalidSignature):  # the same form under any other key is no check
+        provider.verify(make_request(body, sign_request("mandrill", body, "other-key")))
+    with pytest.raises(InvalidSignature):  # nor is another body under the check's key
+        provider.verify(make_request(b"mandrill_events=%5B%5D&x=1", headers))

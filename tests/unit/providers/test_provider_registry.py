@@ -101,6 +101,8 @@ DESIGN_NAMES = [
     "webex",
     "clickup",
     "squarespace",
+    "mandrill",
+    "plivo",
 ]
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import cloudinary
 import easypost.util
@@ -52,6 +53,7 @@ from nacl.signing import SigningKey
 from onfido.webhook_event_verifier import OnfidoInvalidSignatureError, WebhookEventVerifier
 from openai import InvalidWebhookSignatureError, OpenAI
 from paddle_billing.Notifications import PaddleSignature, Secret
+from plivo.utils.signature_v3 import construct_post_url, get_signature_v3, validate_v3_signature
 from pyairtable.models.webhook import WebhookNotification
 from razorpay.errors import SignatureVerificationError as RazorpaySignatureError
 from replicate.webhook import Webhooks, WebhookSigningSecret
@@ -945,3 +947,59 @@ def test_airtable_pyairtable_accepts_our_signature_keyed_with_the_decoded_secret
         )
     event = _verify("airtable", body, ours, [mac_secret])
     assert event == VerifiedEvent("ach1:2026-12-02T21:00:00.000Z", "notification")
+
+
+# --- Plivo (form-parameter HMAC, signature V3) ---------------------------------------------------
+
+PLIVO_URLS = [PUBLIC_URL, PUBLIC_URL + "?tenant=7&app=a%20b&app=c"]
+PLIVO_FORMS = [
+    b"MessageUUID=db3ce55a-7f1d-11e1-8ea7-1231380bc196&Status=delivered&To=%2B15551234567"
+    b"&Text=caf%C3%A9+%26+more&Units=1&Empty=",
+    b"",  # a callback without parameters: the URL and the nonce alone
+]
+
+
+@pytest.mark.parametrize("url", PLIVO_URLS)
+@pytest.mark.parametrize("body", PLIVO_FORMS)
+def test_plivo_sdk_signature_verifies_and_the_sdk_accepts_ours(url: str, body: bytes) -> None:
+    token = "MAZDQ1ZDBkNWU3NjMwNmM2YmE5"
+    params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    nonce = "05429567804466091622"
+    # The SDK's own signer: the V3 base string (`construct_post_url`, decoded as its
+    # `validate_v3_signature` does) signed with the nonce.
+    base = construct_post_url(url, dict(params)).decode()
+    signature = get_signature_v3(token, base, nonce).decode()
+    headers = {"x-plivo-signature-v3": signature, "x-plivo-signature-v3-nonce": nonce}
+    options = {"public_url": url}
+
+    event = _verify("plivo", body, headers, ["another-token", token], options=options)
+
+    assert event == VerifiedEvent(
+        hashlib.sha256(body).hexdigest(), "delivered" if body else "webhook"
+    )
+    ours = sign_request("plivo", body, token, options=options)
+    nonce, signature = ours["x-plivo-signature-v3-nonce"], ours["x-plivo-signature-v3"]
+    assert validate_v3_signature("POST", url, nonce, token, signature, dict(params))
+    assert not validate_v3_signature("POST", url, nonce, token + "x", signature, dict(params))
+    assert not validate_v3_signature("POST", url, nonce + "1", token, signature, dict(params))
+    if params:
+        tampered = {**params, "Status": "failed"}
+        assert not validate_v3_signature("POST", url, nonce, token, signature, tampered)
+
+
+def test_plivo_header_listing_several_signatures_verifies_when_one_matches() -> None:
+    # The SDK splits X-Plivo-Signature-V3 on commas (a rotation sends one per token).
+    body = b"CallUUID=c1&Event=Hangup"
+    old, new = "MAold0000000000000000", "MAnew0000000000000000"
+    options = {"public_url": PUBLIC_URL}
+    nonce = "12345678901234567890"
+    base = construct_post_url(PUBLIC_URL, dict(parse_qsl(body.decode()))).decode()
+    both = ",".join(get_signature_v3(key, base, nonce).decode() for key in (old, new))
+    headers = {"x-plivo-signature-v3": both, "x-plivo-signature-v3-nonce": nonce}
+
+    assert validate_v3_signature(
+        "POST", PUBLIC_URL, nonce, new, both, {"CallUUID": "c1", "Event": "Hangup"}
+    )
+    assert _verify("plivo", body, headers, [new], options=options).type == "Hangup"
+    with pytest.raises(InvalidSignature):
+        _verify("plivo", body, headers, ["MAother00000000000000"], options=options)

@@ -887,3 +887,34 @@ def test_modern_treasury_sdk_test_suite_vectors(body: bytes, signature: str) -> 
         _verify("moderntreasury", body + b"foo", {"x-signature": signature}, ["foo"], 0)
     with pytest.raises(InvalidSignature):
         _verify("moderntreasury", body, {"x-signature": signature}, ["bar"], 0)
+
+
+def test_mandrill_documented_construction_computed_with_openssl() -> None:
+    # mandrill.zendesk.com "How to Authenticate Webhook Requests": base64 HMAC-SHA1, keyed with
+    # the webhook's key, of the URL exactly as configured (its query too) followed by each POST
+    # field's name and value, sorted by name. No SDK verifies and no signature is published.
+    url = "https://hooks.example.com/webhooks/mandrill?tenant=7"
+    events = (
+        '[{"event":"send","msg":{"ts":1365109999,"subject":"This an example webhook message",'
+        '"email":"example.webhook@mandrillapp.com","sender":"example.sender@mandrillapp.com",'
+        '"tags":["webhook-example"],"state":"sent","_id":"exampleaaaaaaaaaaaaaaaaaaaaaaaaa"},'
+        '"_id":"exampleaaaaaaaaaaaaaaaaaaaaaaaaa","ts":1365109999}]'
+    )
+    body = urlencode({"mandrill_events": events}).encode()
+    signed = (url + "mandrill_events" + events).encode()
+    digest = _openssl("dgst", "-sha1", "-mac", "hmac", "-macopt", "key:mandrill-key", body=signed)
+    documented = base64.b64encode(bytes.fromhex(digest)).decode()
+    options = {"public_url": url}
+
+    assert sign_request("mandrill", body, "mandrill-key", options=options) == {
+        "x-mandrill-signature": documented,
+        "content-type": "application/x-www-form-urlencoded",
+    }
+    headers = {"x-mandrill-signature": documented}
+    event = _verify("mandrill", body, headers, ["mandrill-key"], 0, options=options)
+    assert event == VerifiedEvent("exampleaaaaaaaaaaaaaaaaaaaaaaaaa", "send")
+    for wrong in ({"public_url": url.partition("?")[0]}, {"public_url": url + "&x=1"}):
+        with pytest.raises(InvalidSignature):  # the URL as configured, query and all
+            _verify("mandrill", body, headers, ["mandrill-key"], 0, options=wrong)
+    with pytest.raises(InvalidSignature):
+        _verify("mandrill", body, headers, ["another-key"], 0, options=options)
