@@ -101,6 +101,10 @@ DESIGN_NAMES = [
     "webex",
     "clickup",
     "squarespace",
+    "vonage",
+    "monday",
+    "telnyx",
+    "wise",
 ]
 
 
