@@ -1002,6 +1002,11 @@ def test_vonage_token_without_payload_hash_or_with_another_algorithm_is_refused(
     hs512 = jwt.encode(claims, secret, algorithm="HS512")
     with pytest.raises(InvalidSignature):
         _verify("vonage", body, {"authorization": f"Bearer {hs512}"}, [secret])
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    with pytest.raises(InvalidSignature):
+        _verify("vonage", body, {"authorization": f"Bearer {unsigned}"}, [secret])
+    with pytest.raises(InvalidSignature):  # refused before any HMAC
+        _verify("vonage", body, {"authorization": "Bearer " + "a.b." * 3000}, [secret])
 
 
 def test_monday_pyjwt_reads_our_token_and_a_token_minted_as_monday_does_verifies() -> None:
