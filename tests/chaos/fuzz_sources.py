@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.registry import installed, load
 from providers.testing import sign_request
+from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
 
 HOST = "gateway.test"
 PREFIX = "/webhooks"
@@ -73,6 +74,21 @@ _KEY_PAIRS: dict[str, Callable[[], tuple[str, str]]] = {
     "sendgrid": _spki_pair,
     "plaid": _jwk_pair,
 }
+
+
+def _catalogue_pair(name: str) -> Callable[[], tuple[str, str]]:
+    """The unit catalogue's key maker and public half for `name` (telnyx, wise, ...)."""
+
+    def pair() -> tuple[str, str]:
+        signing = TABLE[name][4]()
+        return signing, PUBLIC_HALF[name](signing)
+
+    return pair
+
+
+_KEY_PAIRS |= {name: _catalogue_pair(name) for name in ("telnyx", "wise")}
+#: monday.com's JWT authenticates the sender but covers no part of the body.
+BODY_NOT_SIGNED_PROVIDERS |= {"monday"}
 #: Options some providers need beyond secrets/public_url/public_key.
 _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},

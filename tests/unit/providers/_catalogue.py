@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 
 def whsec() -> str:
@@ -507,3 +507,61 @@ STATIC_TOKENS = {"gitlab", "okta", "postmark", "telegram"}
 
 #: Asymmetric providers: the source holds the public half of each signing key.
 PUBLIC_HALF = {"discord": ed25519_public, "sendgrid": spki, "plaid": jwk}
+
+
+# Issue 14: JWT with a shared secret (vonage, monday) and pinned public keys (telnyx, wise).
+def rsa_pkcs8() -> str:
+    der = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return base64.b64encode(der).decode()
+
+
+def ed25519_public_b64(seed: str) -> str:
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
+    return base64.b64encode(key.public_key().public_bytes_raw()).decode()
+
+
+def rsa_spki(private: str) -> str:
+    key = serialization.load_der_private_key(base64.b64decode(private), password=None)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+TABLE |= {
+    "vonage": (
+        json_body({"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "status": "delivered"}),
+        ("authorization",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "monday": (
+        json_body({"event": {"type": "create_pulse", "triggerUuid": "b5ed2e17c530f43668de"}}),
+        ("authorization",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "telnyx": (
+        json_body({"data": {"id": "0ccc7b54", "event_type": "message.finalized"}}),
+        ("telnyx-signature-ed25519", "telnyx-timestamp"),
+        True,
+        {},
+        ed25519_seed,
+    ),
+    "wise": (
+        json_body({"event_type": "transfers#state-change", "data": {"current_state": "sent"}}),
+        ("x-signature-sha256",),
+        False,
+        {},
+        rsa_pkcs8,
+    ),
+}
+#: monday.com's JWT authenticates the sender but covers no part of the body.
+STATIC_TOKENS |= {"monday"}
+PUBLIC_HALF |= {"telnyx": ed25519_public_b64, "wise": rsa_spki}

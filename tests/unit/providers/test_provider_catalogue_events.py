@@ -36,6 +36,7 @@ REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linea
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
 REPLAY_KEYED |= {"make", "sanity", "box"}
 REPLAY_KEYED |= {"razorpay"}
+REPLAY_KEYED |= {"wise"}
 
 
 def _hash(body: bytes) -> str:
@@ -469,6 +470,54 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
     ),
     ("plivo", b"CallUUID=c1&Event=StartApp&CallStatus=in-progress", {}, None, "StartApp"),
     ("plivo", b"CallUUID=c1&CallStatus=completed&Duration=4", {}, None, "completed"),
+    (
+        "vonage",
+        b'{"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "to": "447700900000", '
+        b'"from": "Vonage", "timestamp": "2026-12-02T21:00:00.000Z", "status": "delivered"}',
+        {},
+        "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "delivered",
+    ),
+    (
+        "vonage",
+        b'{"channel": "sms", "message_uuid": "m-2", "message_type": "text", "text": "hi"}',
+        {},
+        "m-2",
+        "text",
+    ),
+    (
+        "vonage",
+        b'{"uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356", "conversation_uuid": "CON-1", '
+        b'"status": "answered", "direction": "outbound"}',
+        {},
+        "63f61863-4a51-4f6b-86e1-46edebcf9356",
+        "answered",
+    ),
+    (
+        "monday",
+        b'{"event": {"app": "monday", "type": "update_column_value", '
+        b'"triggerUuid": "b5ed2e17c530f43668de", "boardId": 3, "pulseId": 4}}',
+        {},
+        "b5ed2e17c530f43668de",
+        "update_column_value",
+    ),
+    (
+        "telnyx",
+        b'{"data": {"event_type": "call.initiated", "id": "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0", '
+        b'"occurred_at": "2026-12-02T21:00:00.000000Z", "payload": {}, "record_type": "event"}}',
+        {},
+        "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0",
+        "call.initiated",
+    ),
+    (
+        "wise",
+        b'{"data": {"resource": {"id": 1, "type": "transfer"}, "current_state": "processing"}, '
+        b'"subscription_id": "s-1", "event_type": "transfers#state-change", '
+        b'"schema_version": "2.0.0", "sent_at": "2026-12-02T21:00:00Z"}',
+        {"x-delivery-id": "ad3c5b0b-0f0e-4b1e-9c3e-6b1b4a1f2c3d"},
+        "ad3c5b0b-0f0e-4b1e-9c3e-6b1b4a1f2c3d",
+        "transfers#state-change",
+    ),
 ]
 
 
@@ -537,6 +586,10 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("telegram", b'{"update_id": 1}'),
         ("telegram", b'{"message": {"message_id": 1}}'),
         ("cloudinary", b'{"public_id": "dog"}'),
+        ("vonage", b'{"message_uuid": "m"}'),
+        ("monday", b'{"event": {"triggerUuid": "t"}}'),
+        ("telnyx", b'{"data": {"id": "d"}}'),
+        ("wise", b'{"data": {}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

@@ -103,6 +103,10 @@ DESIGN_NAMES = [
     "squarespace",
     "mandrill",
     "plivo",
+    "vonage",
+    "monday",
+    "telnyx",
+    "wise",
 ]
 
 

@@ -66,12 +66,24 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from telegram import Bot
 from telegram.constants import UpdateType
 from telegram.ext._utils.webhookhandler import WebhookAppClass
+from telnyx import Telnyx
+from telnyx.lib.webhook_verification import WebhookVerificationError as TelnyxVerificationError
+from telnyx.lib.webhook_verification import verify_webhook_signature as telnyx_verify
+from telnyx.lib.webhooks_ed25519 import verify_ed25519 as telnyx_verify_ed25519
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from twilio.request_validator import RequestValidator
+from vonage_jwt import verify_signature as vonage_verify_signature
 from workos.webhooks._verification import verify_header as workos_verify_header
 
-from providers import Handshake, InvalidSignature, VerifiedEvent, load
+from providers import (
+    Handshake,
+    InvalidSignature,
+    MissingSignature,
+    StaleTimestamp,
+    VerifiedEvent,
+    load,
+)
 from providers.builtin.mailgun import sign_body
 from providers.testing import build_provider, make_request, sign_request
 
@@ -1003,3 +1015,119 @@ def test_plivo_header_listing_several_signatures_verifies_when_one_matches() -> 
     assert _verify("plivo", body, headers, [new], options=options).type == "Hangup"
     with pytest.raises(InvalidSignature):
         _verify("plivo", body, headers, ["MAother00000000000000"], options=options)
+
+
+# --- JWT with a shared secret: Vonage, monday.com -------------------------------------------------
+
+
+def test_vonage_jwt_sdk_accepts_our_token_and_a_token_minted_as_vonage_does_verifies() -> None:
+    secret = os.urandom(16).hex()
+    body = b'{"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "status": "delivered"}'
+    ours = sign_request("vonage", body, secret)
+    token = ours["authorization"].removeprefix("Bearer ")
+
+    assert vonage_verify_signature(token, secret) is True
+    assert vonage_verify_signature(token, secret + "x") is False
+    claims = jwt.decode(token, secret, algorithms=["HS256"])
+    assert claims["payload_hash"] == hashlib.sha256(body).hexdigest()
+
+    # Vonage's side: PyJWT (what vonage-jwt builds on) signs HS256 with the payload hash.
+    theirs = jwt.encode(
+        {
+            "iat": int(time.time()),
+            "jti": "f3d4c1a0",
+            "iss": "Vonage",
+            "payload_hash": hashlib.sha256(body).hexdigest(),
+            "api_key": "abc123",
+            "application_id": "aaaaaaaa-0000-0000-0000-000000000000",
+        },
+        secret,
+        algorithm="HS256",
+    )
+    event = _verify("vonage", body, {"authorization": f"Bearer {theirs}"}, [secret])
+    assert event == VerifiedEvent("aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "delivered")
+    with pytest.raises(InvalidSignature):  # the token's payload_hash pins the body
+        _verify("vonage", body + b" ", {"authorization": f"Bearer {theirs}"}, [secret])
+
+
+def test_vonage_token_without_payload_hash_or_with_another_algorithm_is_refused() -> None:
+    secret = os.urandom(32).hex()  # 64 bytes: PyJWT's minimum for HS512
+    body = b'{"uuid": "call-1", "status": "answered"}'
+    bare = jwt.encode({"iat": int(time.time())}, secret, algorithm="HS256")
+    with pytest.raises(InvalidSignature):
+        _verify("vonage", body, {"authorization": f"Bearer {bare}"}, [secret])
+    claims = {"iat": int(time.time()), "payload_hash": hashlib.sha256(body).hexdigest()}
+    hs512 = jwt.encode(claims, secret, algorithm="HS512")
+    with pytest.raises(InvalidSignature):
+        _verify("vonage", body, {"authorization": f"Bearer {hs512}"}, [secret])
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    with pytest.raises(InvalidSignature):
+        _verify("vonage", body, {"authorization": f"Bearer {unsigned}"}, [secret])
+    with pytest.raises(InvalidSignature):  # refused before any HMAC
+        _verify("vonage", body, {"authorization": "Bearer " + "a.b." * 3000}, [secret])
+
+
+def test_monday_pyjwt_reads_our_token_and_a_token_minted_as_monday_does_verifies() -> None:
+    # monday.com publishes no SDK verifier: PyJWT stands in on both sides (documented claims).
+    secret = os.urandom(16).hex()
+    body = b'{"event": {"type": "create_pulse", "triggerUuid": "b5ed2e17c530f43668de"}}'
+    ours = sign_request("monday", body, secret)
+    claims = jwt.decode(ours["authorization"], secret, algorithms=["HS256"])
+    assert claims["exp"] > claims["iat"]
+
+    now = int(time.time())
+    theirs = jwt.encode(
+        {
+            "accountId": 1,
+            "userId": 2,
+            "aud": PUBLIC_URL,
+            "iat": now,
+            "exp": now + 300,
+            "shortLivedToken": "eyJhbGciOi.x.y",
+        },
+        secret,
+        algorithm="HS256",
+    )
+    for value in (theirs, f"Bearer {theirs}"):
+        event = _verify("monday", body, {"authorization": value}, [secret])
+        assert event == VerifiedEvent("b5ed2e17c530f43668de", "create_pulse")
+    expired = jwt.encode({"iat": now - 100, "exp": now - 10}, secret, algorithm="HS256")
+    with pytest.raises(StaleTimestamp):
+        _verify("monday", body, {"authorization": expired}, [secret])
+
+
+def test_monday_challenge_is_echoed_and_never_an_event() -> None:
+    body = b'{"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}'
+
+    answer = _verify("monday", body, {}, ["signing-secret"])
+
+    assert answer == Handshake(
+        b'{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}'
+    )
+    with pytest.raises(MissingSignature):  # anything beside the challenge is an event to sign
+        _verify("monday", b'{"challenge": "x", "event": {}}', {}, ["signing-secret"])
+
+
+# --- pinned public keys: Telnyx -------------------------------------------------------------------
+
+
+def test_telnyx_sdk_accepts_our_signature_and_a_pynacl_signature_verifies() -> None:
+    signing_key = SigningKey.generate()
+    public = base64.b64encode(bytes(signing_key.verify_key)).decode()
+    body = b'{"data": {"id": "0ccc7b54-4df3", "event_type": "message.finalized"}}'
+    ours = sign_request("telnyx", body, bytes(signing_key).hex())
+
+    telnyx_verify(body, ours, public)  # raises when it does not verify
+    telnyx_verify_ed25519(Telnyx(api_key="KEY_test", public_key=public), body, ours)
+    with pytest.raises(TelnyxVerificationError):
+        telnyx_verify(body + b" ", ours, public)
+
+    # Telnyx's side: Ed25519 over "{timestamp}|{body}", as its SDK reconstructs it.
+    now = str(int(time.time()))
+    signature = signing_key.sign(now.encode() + b"|" + body).signature
+    headers = {
+        "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
+        "telnyx-timestamp": now,
+    }
+    event = _verify("telnyx", body, headers, [], options={"public_key": public})
+    assert event == VerifiedEvent("0ccc7b54-4df3", "message.finalized")

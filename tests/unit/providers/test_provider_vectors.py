@@ -918,3 +918,50 @@ def test_mandrill_documented_construction_computed_with_openssl() -> None:
             _verify("mandrill", body, headers, ["mandrill-key"], 0, options=wrong)
     with pytest.raises(InvalidSignature):
         _verify("mandrill", body, headers, ["another-key"], 0, options=options)
+
+
+# --- Wise (transferwise/digital-signatures-examples verify-webhook-signature/verify-signature.js,
+# its sandbox public key, body and X-Signature-SHA256; signatures-2.md §4.4) ------------------
+
+WISE_SANDBOX_KEY = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwpb91cEYuyJNQepZAVfP\n"
+    "ZIlPZfNUefH+n6w9SW3fykqKu938cR7WadQv87oF2VuT+fDt7kqeRziTmPSUhqPU\n"
+    "ys/V2Q1rlfJuXbE+Gga37t7zwd0egQ+KyOEHQOpcTwKmtZ81ieGHynAQzsn1We3j\n"
+    "wt760MsCPJ7GMT141ByQM+yW1Bx+4SG3IGjXWyqOWrcXsxAvIXkpUD/jK/L958Cg\n"
+    "nZEgz0BSEh0QxYLITnW1lLokSx/dTianWPFEhMC9BgijempgNXHNfcVirg1lPSyg\n"
+    "z7KqoKUN0oHqWLr2U1A+7kqrl6O2nx3CKs1bj1hToT1+p4kcMoHXA7kA+VBLUpEs\n"
+    "VwIDAQAB\n"
+    "-----END PUBLIC KEY-----\n"
+)
+WISE_BODY = (
+    b'{"data":{"resource":{"id":49983981,"profile_id":16055450,"account_id":14124090,'
+    b'"type":"transfer"},"current_state":"incoming_payment_waiting","previous_state":null,'
+    b'"occurred_at":"2021-08-23T10:12:50Z"},"subscription_id":"90aa8e14-4ef1-4a56-861c-'
+    b'f3c9cde097ea","event_type":"transfers#state-change","schema_version":"2.0.0",'
+    b'"sent_at":"2021-08-23T10:12:50Z"}'
+)
+WISE_SIGNATURE = (
+    "wKcKCYXAzxNgiu7xmoDm943NUni7Rz33QN8JkEA9dWSGebgndonabgSj18Y4C08OrwVmueGsED2s00M7DtJVcYKO"
+    "S1i3G4TMVx+mgM3aL9djMBkQtiYNBFUd6wrPI7ZUNHv/TrlKSjTMc+6JFvUvJ7owY3z85e3I4jLRLJowMFvO8kvC"
+    "J60+1pY9wDwZvtZ//WS93LrwGjk9Dvwzpmu0w+P4J75tETT5qC3Uv0y5G2yO8SEoO3yNP/tg/BOli02niHb53vE"
+    "OUWUb9bly6thnfMoXoiV/osoGxgF20R58RlvkAmezyyl1Sv542TfS2DpiwVnmjjjkCyXeSUcKookYLQ=="
+)
+
+
+def test_wise_published_sandbox_vector() -> None:
+    headers = {"x-signature-sha256": WISE_SIGNATURE, "x-delivery-id": "d-1"}
+    options = {"public_key": WISE_SANDBOX_KEY}
+
+    event = _verify("wise", WISE_BODY, headers, [], 0, options=options)
+
+    assert event == VerifiedEvent(
+        "d-1", "transfers#state-change", replay_key=hashlib.sha256(WISE_BODY).hexdigest()
+    )
+    with pytest.raises(InvalidSignature):  # one byte of the body changed
+        _verify(
+            "wise", WISE_BODY.replace(b"49983981", b"49983982"), headers, [], 0, options=options
+        )
+    other = base64.b64encode(base64.b64decode(WISE_SIGNATURE)[::-1]).decode()
+    with pytest.raises(InvalidSignature):
+        _verify("wise", WISE_BODY, {**headers, "x-signature-sha256": other}, [], 0, options=options)
