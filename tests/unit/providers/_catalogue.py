@@ -450,6 +450,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: os.urandom(32).hex(),
     ),
+    "contentful": (
+        json_body({"sys": {"id": "e1", "type": "Entry", "version": 3}, "fields": {}}),
+        ("x-contentful-signature", "x-contentful-signed-headers", "x-contentful-timestamp"),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # Contentful's secrets are 64 characters
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

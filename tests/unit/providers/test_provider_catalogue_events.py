@@ -32,6 +32,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 #: Providers whose ID or type may come from a header no signature covers: their events carry
 #: the body's SHA-256 as `replay_key` (issue 9, item 4).
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
+REPLAY_KEYED |= {"contentful"}  # its topic header need not be signed
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
 REPLAY_KEYED |= {"make", "sanity", "box"}
 REPLAY_KEYED |= {"razorpay"}
@@ -432,6 +433,13 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         {},
         "5f3e7a3c1b2d",
         "order.create",
+    ),
+    (
+        "contentful",
+        b'{"sys": {"id": "5KsDBWseXY6QegucYAoacS", "type": "Entry", "version": 7}}',
+        {},
+        None,
+        "ContentManagement.Entry.publish",
     ),
 ]
 

@@ -101,6 +101,7 @@ DESIGN_NAMES = [
     "webex",
     "clickup",
     "squarespace",
+    "contentful",
 ]
 
 
