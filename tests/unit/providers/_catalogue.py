@@ -498,3 +498,25 @@ STATIC_TOKENS = {"gitlab", "okta", "postmark", "telegram"}
 
 #: Asymmetric providers: the source holds the public half of each signing key.
 PUBLIC_HALF = {"discord": ed25519_public, "sendgrid": spki, "plaid": jwk}
+
+
+#: Adyen signs inside the body (per notification item), so it is not in TABLE: an Adyen
+#: standard notification before its item is signed (`providers.builtin.parsed_fields.sign_body`).
+ADYEN_BODY = json_body(
+    {
+        "live": "false",
+        "notificationItems": [
+            {
+                "NotificationRequestItem": {
+                    "pspReference": "7914073381342284",
+                    "merchantAccountCode": "TestMerchant",
+                    "merchantReference": "order-1",
+                    "amount": {"value": 1130, "currency": "EUR"},
+                    "eventCode": "AUTHORISATION",
+                    "success": "true",
+                    "additionalData": {},
+                }
+            }
+        ],
+    }
+)

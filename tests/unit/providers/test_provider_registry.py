@@ -102,6 +102,7 @@ DESIGN_NAMES = [
     "clickup",
     "squarespace",
     "contentful",
+    "adyen",
 ]
 
 
