@@ -92,6 +92,39 @@ def test_adyen_sdk_suite_vector_is_reproduced_and_verifies() -> None:
         _verify(body.replace(b"1130", b"1131"), [VECTOR_KEY])
 
 
+#: The SDK suite's notifications sent by Adyen's test platform (`test/mocks/util/*.json`,
+#: `test_webhooks_with_slashes`): merchantReference, pspReference and hmacSignature.
+SLASHES_KEY = "74F490DD33F7327BAECC88B2947C011FC02D014A473AAA33A8EC93E4DC069174"
+SLASHES = [
+    ("\\\\slashes are fun", "T7FD4VM4D3RZNN82", "nIgT81gaB5oJpn2jPXupDq68iRo2wUlBsuYjtYfwKqo="),
+    (":slashes are fun", "M8NB66SBZSGLNK82", "2EQYm7YJpKO4EtHSPu55SQTyWf8dkW5u2nD1tJFpViA="),
+    ("//slashes are fun", "X3GWNS6KJ8NKGK82", "9Z0xdpG9Xi3zcmXv14t/BvMBut77O/Xq9D4CQXSDUi4="),
+]
+
+
+@pytest.mark.parametrize(("reference", "psp", "signature"), SLASHES)
+def test_adyen_sdk_suite_notifications_from_adyen_verify(
+    reference: str, psp: str, signature: str
+) -> None:
+    item = {
+        "additionalData": {"hmacSignature": signature, "authCode": "076181"},
+        "amount": {"currency": "EUR", "value": 1000},
+        "eventCode": "AUTHORISATION",
+        "merchantAccountCode": "AntoniStroinski",
+        "merchantReference": reference,
+        "pspReference": psp,
+        "success": "true",
+    }
+    body = json.dumps(_notification(item), indent=2).encode()
+
+    assert _verify(body, [SLASHES_KEY]) == VerifiedEvent(
+        f"{psp}:AUTHORISATION:true", "AUTHORISATION"
+    )
+    assert is_valid_hmac_notification(item, SLASHES_KEY)
+    with pytest.raises(InvalidSignature):
+        _verify(body.replace(b"slashes", b"Slashes"), [SLASHES_KEY])
+
+
 # --- the SDK both ways ----------------------------------------------------------------------
 
 
