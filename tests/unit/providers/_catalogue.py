@@ -457,6 +457,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         URL,
         lambda: os.urandom(32).hex(),  # Contentful's secrets are 64 characters
     ),
+    "adyenplatform": (
+        json_body({"type": "merchant.created", "environment": "test", "data": {"id": "M1"}}),
+        ("hmacsignature",),
+        False,
+        {},
+        lambda: os.urandom(32).hex(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

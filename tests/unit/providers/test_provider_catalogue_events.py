@@ -441,6 +441,13 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "ContentManagement.Entry.publish",
     ),
+    (
+        "adyenplatform",
+        b'{"type": "balancePlatform.accountHolder.created", "data": {"id": "AH1"}}',
+        {},
+        None,
+        "balancePlatform.accountHolder.created",
+    ),
 ]
 
 

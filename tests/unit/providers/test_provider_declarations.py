@@ -53,7 +53,7 @@ HMAC_OPTIONS = {
 #: Shared-secret schemes whose secret has a required shape, for the canary test.
 SHAPED = {"stripe": "whsec_", "standard-webhooks": "whsec_", "postmark": "user:"}
 #: Schemes whose secret is hex (the key is its decoded bytes): the canary is hex too.
-HEX_SECRETS = {"squarespace", "adyen"}
+HEX_SECRETS = {"squarespace", "adyen", "adyenplatform"}
 ATTRIBUTES = (
     "credential_headers",
     "signature_headers",

@@ -1,4 +1,5 @@
-"""Adyen (signatures over parsed fields): its SDK both ways, its published vectors, its events.
+"""Adyen: notifications (signatures over parsed fields) and platform webhooks (`HmacSignature`
+over the raw body), each against its SDK both ways and its published vectors.
 
 The `Adyen` SDK (PyPI `Adyen`, the `test` extra) signs and verifies one `NotificationRequestItem`
 (`Adyen.util.generate_notification_sig`, `is_valid_hmac_notification`); its test suite
@@ -16,7 +17,12 @@ import os
 from typing import Any
 
 import pytest
-from Adyen.util import generate_notification_sig, is_valid_hmac_notification
+from Adyen.util import (
+    generate_notification_sig,
+    generate_payload_sig,
+    is_valid_hmac_notification,
+    is_valid_hmac_payload,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +31,7 @@ from providers.base import VerifiedEvent
 from providers.builtin.parsed_fields import sign_body
 from providers.errors import InvalidSignature, Malformed, MissingSignature, ProviderConfigError
 from providers.signing import sign
-from providers.testing import build_provider, make_request
+from providers.testing import build_provider, make_request, sign_request
 
 #: The SDK test suite's HMAC key, and the signed fields of its item (no originalReference).
 VECTOR_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
@@ -234,3 +240,43 @@ def test_adyen_signer_wraps_a_bare_item_as_adyen_sends_it() -> None:
             "additionalData"
         ]["hmacSignature"]
     )
+
+
+# --- platform webhooks (adyenplatform): HmacSignature over the raw body --------------------
+
+#: The SDK suite's `test_is_valid_hmac_payload` body (after its `textwrap.dedent`).
+PAYLOAD = (
+    b'{\n    "type": "merchant.created",\n    "environment": "test",\n'
+    b'    "createdAt": "01-01-2024",\n    "data": {\n        "capabilities": {\n'
+    b'            "sendToTransferInstrument": {\n                "requested": true,\n'
+    b'                "requestedLevel": "notApplicable"\n            }\n        },\n'
+    b'        "companyId": "YOUR_COMPANY_ID",\n        "merchantId": "YOUR_MERCHANT_ACCOUNT",\n'
+    b'        "status": "PreActive"\n    }\n}'
+)
+PAYLOAD_SIGNATURE = "NiqA5vsdV5etZMOaR27+GBSG4i6JeP6j1wkCM6t53vA="
+
+
+def _platform(body: bytes, headers: dict[str, str], keys: list[str]) -> Any:
+    return build_provider(load("adyenplatform"), keys).verify(make_request(body, headers))
+
+
+def test_adyen_platform_sdk_suite_vector_is_reproduced_and_verifies() -> None:
+    event = _platform(PAYLOAD, {"HmacSignature": PAYLOAD_SIGNATURE}, [VECTOR_KEY])
+
+    assert len(PAYLOAD) == 408
+    assert event == VerifiedEvent(hashlib.sha256(PAYLOAD).hexdigest(), "merchant.created")
+    assert sign_request("adyenplatform", PAYLOAD, VECTOR_KEY)["hmacsignature"] == PAYLOAD_SIGNATURE
+    with pytest.raises(InvalidSignature):
+        _platform(PAYLOAD + b" ", {"HmacSignature": PAYLOAD_SIGNATURE}, [VECTOR_KEY])
+
+
+def test_adyen_platform_sdk_accepts_ours_and_its_signature_verifies() -> None:
+    key = os.urandom(32).hex()
+    body = b'{"type": "balancePlatform.accountHolder.created", "data": {"id": "AH1"}}'
+    ours = sign_request("adyenplatform", body, key)["hmacsignature"]
+    theirs = generate_payload_sig(body, key).decode()
+
+    assert is_valid_hmac_payload(ours, key, body)
+    assert not is_valid_hmac_payload(ours, os.urandom(32).hex(), body)
+    event = _platform(body, {"HmacSignature": theirs}, [key.upper()])
+    assert event.type == "balancePlatform.accountHolder.created"

@@ -103,6 +103,7 @@ DESIGN_NAMES = [
     "squarespace",
     "contentful",
     "adyen",
+    "adyenplatform",
 ]
 
 
