@@ -127,8 +127,9 @@ class AdyenProvider(ProviderBase):
     """Adyen standard notifications (payments), signed per item in the body.
 
     Secrets: the HMAC key as the Customer Area shows it (hex). No timestamp is signed. ID:
-    `pspReference:eventCode:success` (Adyen resends the same item); type: `eventCode`. Adyen
-    expects the answer `[accepted]`; it also takes a 2xx, which is what it gets.
+    `pspReference:eventCode:success` (Adyen resends the same item); type: `eventCode`. The
+    answer is the gateway's usual 2xx; older Adyen setups asked for the body `[accepted]`
+    (not checked against a live account).
     """
 
     family: ClassVar[str] = "parsed-fields-hmac"
