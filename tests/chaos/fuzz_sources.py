@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
+from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
 from providers.testing import sign_request
 from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
@@ -116,6 +117,11 @@ class FuzzSource:
         key = self.wrong_key if wrong_key else self.signing_key
         if self.provider == "mailgun":
             return mailgun_sign_body({"id": body.hex()[:40], "event": "delivered"}, key, 0), {}
+        if self.provider == "adyen":  # signs each notification item inside the body
+            item = {"pspReference": body.hex()[:40] or "0", "eventCode": "AUTHORISATION"}
+            item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
+            notification = {"notificationItems": [{"NotificationRequestItem": item}]}
+            return adyen_sign_body(notification, key), {}
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)

@@ -18,14 +18,22 @@ import orjson
 import pytest
 
 from providers.builtin.mailgun import sign_body
+from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import sign_request
 from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
-from tests.unit.providers._catalogue import PUBLIC_HALF, STALE_SKEW, STATIC_TOKENS, TABLE
+from tests.unit.providers._catalogue import (
+    ADYEN_BODY,
+    PUBLIC_HALF,
+    STALE_SKEW,
+    STATIC_TOKENS,
+    TABLE,
+    hex_secret,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun"])
+NAMES = sorted([*TABLE, "mailgun", "adyen"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -43,6 +51,8 @@ class Catalogue:
             if name == "mailgun":
                 secrets = ("mailgun-key-1", "mailgun-key-2")
                 options: dict[str, Any] = {}
+            elif name == "adyen":  # signs inside the body, per notification item
+                secrets, options = (hex_secret(), hex_secret()), {}
             else:
                 _, _, _, options, make = TABLE[name]
                 secrets = (make(), make())
@@ -69,6 +79,11 @@ class Catalogue:
         now = int(time.time()) + skew
         if name == "mailgun":
             body = sign_body({"id": f"mg-{time.time_ns()}", "event": "delivered"}, key, now)
+        elif name == "adyen":
+            notification = json.loads(ADYEN_BODY)
+            item = notification["notificationItems"][0]["NotificationRequestItem"]
+            item["pspReference"] = f"psp{time.time_ns()}"
+            body = adyen_sign_body(notification, key)
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
@@ -115,7 +130,7 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
 
 
 def _timestamped(name: str) -> bool:
-    return name == "mailgun" or TABLE[name][2]
+    return name == "mailgun" or (name in TABLE and TABLE[name][2])
 
 
 async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_requests_unpublished(
@@ -128,6 +143,8 @@ async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_request
         for name in NAMES:
             # A fresh secret (or signing key) of the right kind, which the source does not hold.
             wrong = TABLE[name][4]() if name in TABLE else "another-mailgun-key"
+            if name == "adyen":
+                wrong = hex_secret()
             body, headers = catalogue.signed(name, secret=wrong)
             forged = await _post(gw, name, body, headers)
             unsigned = await _post(gw, name, TABLE.get(name, (b"{}",))[0], {})

@@ -466,6 +466,20 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         URL,
         hex_secret,
     ),
+    "contentful": (
+        json_body({"sys": {"id": "e1", "type": "Entry", "version": 3}, "fields": {}}),
+        ("x-contentful-signature", "x-contentful-signed-headers", "x-contentful-timestamp"),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # Contentful's secrets are 64 characters
+    ),
+    "adyenplatform": (
+        json_body({"type": "merchant.created", "environment": "test", "data": {"id": "M1"}}),
+        ("hmacsignature",),
+        False,
+        {},
+        lambda: os.urandom(32).hex(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
@@ -565,3 +579,25 @@ TABLE |= {
 #: monday.com's JWT authenticates the sender but covers no part of the body.
 STATIC_TOKENS |= {"monday"}
 PUBLIC_HALF |= {"telnyx": ed25519_public_b64, "wise": rsa_spki}
+
+
+#: Adyen signs inside the body (per notification item), so it is not in TABLE: an Adyen
+#: standard notification before its item is signed (`providers.builtin.parsed_fields.sign_body`).
+ADYEN_BODY = json_body(
+    {
+        "live": "false",
+        "notificationItems": [
+            {
+                "NotificationRequestItem": {
+                    "pspReference": "7914073381342284",
+                    "merchantAccountCode": "TestMerchant",
+                    "merchantReference": "order-1",
+                    "amount": {"value": 1130, "currency": "EUR"},
+                    "eventCode": "AUTHORISATION",
+                    "success": "true",
+                    "additionalData": {},
+                }
+            }
+        ],
+    }
+)

@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 
 from providers import load
 from providers.builtin.mailgun import sign_body
+from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
+    ADYEN_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
@@ -71,3 +73,14 @@ class TestMailgunContract(CatalogueContract):
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         return sign_body(json.loads(body), secret, timestamp)
+
+
+class TestAdyenContract(CatalogueContract):
+    provider = load("adyen")
+    provider_name = "adyen"
+    secrets = (hex_secret(), hex_secret())
+    body = ADYEN_BODY  # the signatures are added to the items
+    has_timestamp = False
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        return adyen_sign_body(json.loads(body), secret)

@@ -33,6 +33,7 @@ BATCH = "batch-" + hashlib.sha256(b"1\n2").hexdigest()
 #: Providers whose ID or type may come from a header no signature covers: their events carry
 #: the body's SHA-256 as `replay_key` (issue 9, item 4).
 REPLAY_KEYED = {"shopify", "bitbucket", "jira", "lemonsqueezy", "sentry", "linear", "zendesk"}
+REPLAY_KEYED |= {"contentful"}  # its topic header need not be signed
 REPLAY_KEYED |= {"twilio", "gitlab", "twitch"}
 REPLAY_KEYED |= {"make", "sanity", "box"}
 REPLAY_KEYED |= {"razorpay"}
@@ -517,6 +518,20 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         {"x-delivery-id": "ad3c5b0b-0f0e-4b1e-9c3e-6b1b4a1f2c3d"},
         "ad3c5b0b-0f0e-4b1e-9c3e-6b1b4a1f2c3d",
         "transfers#state-change",
+    ),
+    (
+        "contentful",
+        b'{"sys": {"id": "5KsDBWseXY6QegucYAoacS", "type": "Entry", "version": 7}}',
+        {},
+        None,
+        "ContentManagement.Entry.publish",
+    ),
+    (
+        "adyenplatform",
+        b'{"type": "balancePlatform.accountHolder.created", "data": {"id": "AH1"}}',
+        {},
+        None,
+        "balancePlatform.accountHolder.created",
     ),
 ]
 

@@ -33,8 +33,16 @@ from providers import (
     load,
 )
 from providers.builtin.mailgun import sign_body
+from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, STALE_SKEW, TABLE, whsec
+from tests.unit.providers._catalogue import (
+    ADYEN_BODY,
+    PUBLIC_HALF,
+    STALE_SKEW,
+    TABLE,
+    hex_secret,
+    whsec,
+)
 
 BUILT_IN = sorted(p.name for p in installed() if p.target.startswith("providers."))
 HMAC_OPTIONS = {
@@ -45,7 +53,7 @@ HMAC_OPTIONS = {
 #: Shared-secret schemes whose secret has a required shape, for the canary test.
 SHAPED = {"stripe": "whsec_", "standard-webhooks": "whsec_", "postmark": "user:"}
 #: Schemes whose secret is hex (the key is its decoded bytes): the canary is hex too.
-HEX_SECRETS = {"squarespace"}
+HEX_SECRETS = {"squarespace", "adyen", "adyenplatform"}
 ATTRIBUTES = (
     "credential_headers",
     "signature_headers",
@@ -76,6 +84,8 @@ class Case:
         now = int(time.time()) if timestamp is None else timestamp
         if self.name == "mailgun":
             body = sign_body(json.loads(body), self.secret, now)
+        if self.name == "adyen":
+            body = adyen_sign_body(json.loads(body), self.secret)
         headers = sign_request(
             self.name, body, self.secret, event_id=event_id, timestamp=now, options=self.options
         )
@@ -107,10 +117,13 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         "standard-webhooks": b'{"type": "invoice.paid"}',
         "hmac": b'{"anything": 1}',
         "mailgun": b'{"id": "ev1", "event": "delivered"}',
+        "adyen": ADYEN_BODY,
     }
     options = {**(HMAC_OPTIONS if name == "hmac" else {}), **extra}
     if secret is None:
         secret = whsec() if name in {"stripe", "standard-webhooks"} else "s3cret-" + name
+        if name in HEX_SECRETS:
+            secret = hex_secret()
     provider = build_provider(load(name), [secret], options=options)
     return Case(name, provider, secret, options, bodies[name])
 
@@ -119,7 +132,8 @@ def test_the_catalogue_is_complete() -> None:
     with (Path(__file__).parents[3] / "pyproject.toml").open("rb") as file:
         declared = tomllib.load(file)["project"]["entry-points"]["hookgate.providers"]
     assert sorted(declared) == BUILT_IN  # the install is pyproject.toml's, not a stale one
-    assert set(BUILT_IN) == {*TABLE, "stripe", "github", "standard-webhooks", "hmac", "mailgun"}
+    named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen"}
+    assert set(BUILT_IN) == {*TABLE, *named}
 
 
 @pytest.mark.parametrize("name", BUILT_IN)

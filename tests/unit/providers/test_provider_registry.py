@@ -107,6 +107,9 @@ DESIGN_NAMES = [
     "monday",
     "telnyx",
     "wise",
+    "contentful",
+    "adyen",
+    "adyenplatform",
 ]
 
 
