@@ -10,6 +10,7 @@ deploy/dev/ensure-redis.sh
 deploy/dev/ensure-postgres.sh
 deploy/dev/ensure-chromium.sh
 deploy/dev/ensure-deploy-tools.sh
+deploy/dev/ensure-node-sdks.sh
 deploy/dev/venv.sh test
 
 echo "== ruff" >&2
