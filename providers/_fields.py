@@ -142,15 +142,20 @@ class _Batch:
         if not isinstance(elements, list) or not elements:
             return None
         values = [as_text(e.get(self.key)) if isinstance(e, dict) else None for e in elements]
-        if any(value is None for value in values):
-            return None
-        present = [value for value in values if value is not None]
-        if len(present) == 1:
-            return present[0]
-        if self.kind == "type":
-            return present[0] if len(set(present)) == 1 else "batch"
-        joined = "\n".join(present).encode()
-        return "batch-" + hashlib.sha256(joined).hexdigest()
+        return collapse_batch(values, self.kind)
+
+
+def collapse_batch(values: list[str | None], kind: str) -> str | None:
+    """A batch's values as one: None if any is missing; one element's own value; for IDs
+    (`kind` "id") a digest of all of them in order, for types the shared value, else `batch`."""
+    if any(value is None for value in values):
+        return None
+    present = [value for value in values if value is not None]
+    if len(present) == 1:
+        return present[0]
+    if kind == "type":
+        return present[0] if len(set(present)) == 1 else "batch"
+    return "batch-" + hashlib.sha256("\n".join(present).encode()).hexdigest()
 
 
 def header(name: str) -> Field:

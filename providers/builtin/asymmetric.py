@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -32,6 +33,22 @@ from providers.errors import InvalidSignature, ProviderConfigError
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 
+def public_keys(spec: SourceSpec, load_key: Callable[[str], Any]) -> tuple[Any, ...]:
+    """The source's `public_key` (one or a list, for a rotation), each read with `load_key`;
+    `secrets` are refused: these providers verify with the provider's public key only."""
+    if spec.secrets:
+        raise ProviderConfigError(
+            f"sources.{spec.name}.secrets: this provider verifies with public_key only"
+        )
+    keys = []
+    for text in spec.options.strings("public_key", required=True):
+        try:
+            keys.append(load_key(text))
+        except ValueError as err:
+            raise spec.options.error("public_key", str(err)) from err
+    return tuple(keys)
+
+
 class AsymmetricProvider(ProviderBase):
     """Reads `public_key` (one or a list) with `load_key`; `authenticate` tries each."""
 
@@ -41,17 +58,7 @@ class AsymmetricProvider(ProviderBase):
     signed_timestamp = True
 
     def configure(self, spec: SourceSpec) -> None:
-        if spec.secrets:
-            raise ProviderConfigError(
-                f"sources.{spec.name}.secrets: this provider verifies with public_key only"
-            )
-        keys = []
-        for text in spec.options.strings("public_key", required=True):
-            try:
-                keys.append(self.load_key(text))
-            except ValueError as err:
-                raise spec.options.error("public_key", str(err)) from err
-        self._keys = tuple(keys)
+        self._keys = public_keys(spec, self.load_key)
         tolerance = spec.tolerance_seconds
         self._tolerance = self.default_tolerance if tolerance is None else tolerance
         self.signed_timestamp = bool(self._tolerance)

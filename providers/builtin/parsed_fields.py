@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
 
-from providers._fields import NOT_JSON, parse_json
+from providers._fields import NOT_JSON, collapse_batch, parse_json
 from providers._provider import ProviderBase, Signing
 from providers._signing import as_bytes, matches_any, require_secrets
 from providers.base import SourceSpec, WebhookRequest
@@ -101,15 +100,7 @@ class _ItemsField:
         items = notification_items(document)
         if items is None:
             return None
-        values = [self._value(item) for item in items]
-        if any(value is None for value in values):
-            return None
-        present = [value for value in values if value is not None]
-        if len(present) == 1:
-            return present[0]
-        if self.kind == "type":
-            return present[0] if len(set(present)) == 1 else "batch"
-        return "batch-" + hashlib.sha256("\n".join(present).encode()).hexdigest()
+        return collapse_batch([self._value(item) for item in items], self.kind)
 
     def _value(self, item: dict[str, Any]) -> str | None:
         code = item.get("eventCode")

@@ -25,7 +25,7 @@ from providers._signing import (
     require_header,
 )
 from providers.base import SourceSpec, WebhookRequest
-from providers.builtin.asymmetric import AsymmetricProvider, valid
+from providers.builtin.asymmetric import AsymmetricProvider, public_keys, valid
 from providers.errors import InvalidSignature, ProviderConfigError
 
 #: The largest RSA signature accepted (a 8192-bit key), base64: decoding is bounded before it.
@@ -106,21 +106,11 @@ class WiseProvider(ProviderBase):
     event_type = body("/event_type")
 
     def configure(self, spec: SourceSpec) -> None:
-        if spec.secrets:
-            raise ProviderConfigError(
-                f"sources.{spec.name}.secrets: this provider verifies with public_key only"
-            )
+        self._keys = public_keys(spec, self.load_key)
         if spec.tolerance_seconds is not None:
             raise ProviderConfigError(
                 f"sources.{spec.name}.tolerance_seconds: Wise signs no timestamp"
             )
-        keys = []
-        for text in spec.options.strings("public_key", required=True):
-            try:
-                keys.append(self.load_key(text))
-            except ValueError as err:
-                raise spec.options.error("public_key", str(err)) from err
-        self._keys = tuple(keys)
 
     def load_key(self, text: str) -> rsa.RSAPublicKey:
         try:
