@@ -113,13 +113,14 @@ _CHECK_KEY = b"test-webhook"
 
 class MandrillProvider(FormHmacProvider):
     """Mandrill (Mailchimp Transactional): `X-Mandrill-Signature`, base64 HMAC-SHA1 keyed with
-    the webhook's key, over the webhook URL exactly as configured followed by each POST
-    parameter's name and value, sorted by name, with no separators.
+        the webhook's key, over the webhook URL exactly as configured followed by each POST
+        parameter's name and value, sorted by name, with no separators.
 
-    The form's one field `mandrill_events` is a JSON array: ID `_id` (a batch digest for
-    several), type `event` (a sync event's `type`); neither present: the body hash, `webhook`.
-    Mandrill's check when a webhook is added (`mandrill_events=[]` signed with the published
-    key `test-webhook`, after a HEAD that gets 405 here) is answered 200 and not published.
+        The form's one field `mandrill_events` is a JSON array: ID `_id` (a batch digest for
+        several; a sync event has none: the body hash), type `event` (a sync event's `type`); a
+    form without events is `malformed`.
+        Mandrill's check when a webhook is added (`mandrill_events=[]` signed with the published
+        key `test-webhook`, after a HEAD that gets 405 here) is answered 200 and not published.
     """
 
     signature_header = "x-mandrill-signature"
@@ -129,7 +130,9 @@ class MandrillProvider(FormHmacProvider):
         batch("/mandrill_events", "event", kind="type"),
         batch("/mandrill_events", "type", kind="type"),
     )
-    default_type = "webhook"
+    # Every Mandrill event has an `event` or a sync event's `type`: a verified form without
+    # `mandrill_events` (or with an empty one) carries no event and is `malformed`.
+    default_type = None
 
     def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
         # Adding a webhook, Mandrill checks the URL with HEAD and, short of a 200, POSTs an
