@@ -204,14 +204,19 @@ def valid(key: Any, signature: bytes, signed: bytes) -> bool:
     return True
 
 
-def _ec_public_key(text: str) -> ec.EllipticCurvePublicKey:
+def spki_public_key(text: str, expected: str) -> Any:
+    """A public key given as PEM or as base64 DER SubjectPublicKeyInfo; `ValueError` naming
+    `expected` when it is neither."""
     try:
         if text.lstrip().startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode())
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(text, validate=True))
+            return serialization.load_pem_public_key(text.encode())
+        return serialization.load_der_public_key(base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError, TypeError) as err:
-        raise ValueError("expected a base64 (or PEM) SubjectPublicKeyInfo") from err
+        raise ValueError(f"expected {expected}") from err
+
+
+def _ec_public_key(text: str) -> ec.EllipticCurvePublicKey:
+    key = spki_public_key(text, "a base64 (or PEM) SubjectPublicKeyInfo")
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise ValueError("expected an ECDSA P-256 public key")
     return key

@@ -18,18 +18,17 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, urlparse, urlunparse
 
 from providers._fields import batch, body, first, parse_json
-from providers._hmac_scheme import public_url, signed_url
+from providers._hmac_scheme import signed_url
 from providers._provider import ProviderBase, Signing
 from providers._signing import (
     as_bytes,
     matches_any,
     require_header,
-    require_secrets,
     signature_items,
 )
 from providers.base import Handshake, SourceSpec, WebhookRequest
-from providers.builtin.url_bound import MAX_FORM_ESCAPES, MAX_FORM_FIELDS
-from providers.errors import InvalidSignature, ProviderConfigError
+from providers.builtin.url_bound import MAX_FORM_ESCAPES, MAX_FORM_FIELDS, untimed_url_source
+from providers.errors import InvalidSignature
 
 __all__ = ["FormHmacProvider", "MandrillProvider", "PlivoProvider", "form_params"]
 
@@ -54,13 +53,8 @@ class FormHmacProvider(ProviderBase):
         super().__init_subclass__(**kwargs)
 
     def configure(self, spec: SourceSpec) -> None:
-        require_secrets(spec.secrets, spec.name)
-        if spec.tolerance_seconds is not None:
-            raise ProviderConfigError(
-                f"sources.{spec.name}.tolerance_seconds: {self.signature_header} signs no time"
-            )
-        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
-        self._public_url = public_url(spec)
+        what = f"{self.signature_header} signatures"
+        self._keys, self._public_url = untimed_url_source(spec, what)
 
     def authenticate(self, request: WebhookRequest) -> None:
         received = require_header(request.headers, self.signature_header)

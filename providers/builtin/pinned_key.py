@@ -25,7 +25,7 @@ from providers._signing import (
     require_header,
 )
 from providers.base import SourceSpec, WebhookRequest
-from providers.builtin.asymmetric import AsymmetricProvider, public_keys, valid
+from providers.builtin.asymmetric import AsymmetricProvider, public_keys, spki_public_key, valid
 from providers.errors import InvalidSignature, ProviderConfigError
 
 #: The largest RSA signature accepted (a 8192-bit key), base64: decoding is bounded before it.
@@ -113,15 +113,7 @@ class WiseProvider(ProviderBase):
             )
 
     def load_key(self, text: str) -> rsa.RSAPublicKey:
-        try:
-            if text.lstrip().startswith("-----BEGIN"):
-                key = serialization.load_pem_public_key(text.encode())
-            else:
-                key = serialization.load_der_public_key(base64.b64decode(text, validate=True))
-        except (binascii.Error, ValueError, TypeError) as err:
-            raise ValueError(
-                "expected an RSA public key: PEM, or base64 SubjectPublicKeyInfo"
-            ) from err
+        key = spki_public_key(text, "an RSA public key: PEM, or base64 SubjectPublicKeyInfo")
         if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
             raise ValueError("expected an RSA public key of at least 2048 bits")
         return key

@@ -89,13 +89,7 @@ class TwilioProvider(ProviderBase):
     default_type = "webhook"
 
     def configure(self, spec: SourceSpec) -> None:
-        require_secrets(spec.secrets, spec.name)
-        if spec.tolerance_seconds is not None:
-            raise ProviderConfigError(
-                f"sources.{spec.name}.tolerance_seconds: Twilio signatures carry no timestamp"
-            )
-        self._keys = tuple(secret.reveal().encode() for secret in spec.secrets)
-        self._public_url = public_url(spec)
+        self._keys, self._public_url = untimed_url_source(spec, "Twilio signatures")
 
     def authenticate(self, request: WebhookRequest) -> None:
         received = as_bytes(require_header(request.headers, self.signature_header))
@@ -199,3 +193,14 @@ def _port_variants(url: str) -> tuple[str, ...]:
     without = urlunsplit(parts._replace(netloc=f"{prefix}{host}"))
     with_port = urlunsplit(parts._replace(netloc=f"{prefix}{host}:{port}"))
     return (without, with_port)
+
+
+def untimed_url_source(spec: SourceSpec, what: str) -> tuple[tuple[bytes, ...], str]:
+    """The HMAC keys and `public_url` of a source whose signature covers the URL but no time:
+    secrets are required, `tolerance_seconds` is refused (`what` carry no timestamp)."""
+    require_secrets(spec.secrets, spec.name)
+    if spec.tolerance_seconds is not None:
+        raise ProviderConfigError(
+            f"sources.{spec.name}.tolerance_seconds: {what} carry no timestamp"
+        )
+    return tuple(secret.reveal().encode() for secret in spec.secrets), public_url(spec)
