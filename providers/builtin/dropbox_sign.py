@@ -73,7 +73,8 @@ class DropboxSignProvider(ProviderBase):
     def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
         callback = _callback(request)
         event = callback.get("event")
-        fields = [event.get(key) if isinstance(event, dict) else None for key in _SIGNED]
+        event = event if isinstance(event, dict) else {}
+        fields = [event.get(key) for key in _SIGNED]
         received, event_time, event_type = (as_text(value) for value in fields)
         if received is None:
             raise MissingSignature("the callback has no event.event_hash")
