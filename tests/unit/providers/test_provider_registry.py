@@ -110,6 +110,9 @@ DESIGN_NAMES = [
     "contentful",
     "adyen",
     "adyenplatform",
+    "braintree",
+    "dropbox-sign",
+    "travis",
 ]
 
 
