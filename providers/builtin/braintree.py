@@ -57,6 +57,7 @@ class BraintreeProvider(ProviderBase):
     source_keys = ("secrets", "public_key_id")
     content_type = "application/x-www-form-urlencoded"
     sample_type = "subscription_went_active"
+    reads_body = True  # the notification, decoded and read once the signature verifies
 
     def configure(self, spec: SourceSpec) -> None:
         require_secrets(spec.secrets, spec.name)
@@ -112,15 +113,8 @@ class BraintreeProvider(ProviderBase):
             return Handshake(b"", content_type="text/plain")
         return None
 
-    def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
-        early = self.unsigned_handshake(request)
-        if early is not None:
-            return early
-        self.authenticate(request)
-        notification = self.document(request)
-        answer = self.signed_handshake(request, notification)
-        if answer is not None:
-            return answer
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        notification: Notification = document
         return VerifiedEvent(
             id=notification.event_id,
             type=notification.kind,

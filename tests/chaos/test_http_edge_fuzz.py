@@ -82,6 +82,7 @@ _QUERIES = [
     "challenge=abc",
     "bodySHA256=" + "0" * 64,
     "a=1&a=2&%ff=%fe",
+    "bt_challenge=0123456789abcdef0123",
 ]
 
 methods = st.one_of(
