@@ -1,9 +1,9 @@
 """Issue 14, slice hmac2: Dwolla, Patreon, Storyblok, Veriff, Mollie, Heroku and Cloudflare
 Stream, each against what its sender's own code or documents say it sends.
 
-None of these senders ships a Python verifier: each construction is recomputed here with the
-standard library exactly as the sender's own sample (a demo app, an SDK in another language, a
-documented recipe) computes it.
+Only Mollie ships a Python verifier (`mollie-api-py`), run both ways here; every other
+construction is recomputed with the standard library exactly as the sender's own sample (a demo
+app, an SDK in another language, a documented recipe) computes it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 import pytest
+from mollie.utils.webhooks import InvalidSignatureException, SignatureValidator
 
 from providers import VerifiedEvent, load
 from providers.errors import (
@@ -139,6 +140,24 @@ def test_mollie_sdk_test_suite_construction_with_its_prefix() -> None:
     assert event == VerifiedEvent("whe_gQMMaGqAVA", "payment-link.paid")
     signed = sign_request("mollie", event_body, "test_webhook_secret")
     assert signed["x-mollie-signature"] == "sha256=" + event_signature
+
+
+def test_mollie_sdk_validator_accepts_ours_and_its_signatures_verify_here() -> None:
+    # mollie-api-py: SignatureValidator.validate_payload (raw body text, X-Mollie-Signature)
+    # and SignatureValidator.create_signature, its signer; two secrets during a rotation.
+    body = b'{"resource":"event","id":"whe_gQMMaGqAVA","type":"payment-link.paid"}'
+    old, new = "old_signing_secret", "new_signing_secret"
+    ours = sign_request("mollie", body, new)["x-mollie-signature"]
+
+    assert SignatureValidator([old, new]).validate_payload(body.decode(), ours) is True
+    with pytest.raises(InvalidSignatureException):
+        SignatureValidator(old).validate_payload(body.decode(), ours)
+    with pytest.raises(InvalidSignatureException):
+        SignatureValidator(new).validate_payload(body.decode() + " ", ours)
+    theirs = "sha256=" + SignatureValidator.create_signature(body.decode(), old)
+    provider = build_provider(load("mollie"), [new, old])
+    event = provider.verify(make_request(body, {"x-mollie-signature": theirs}))
+    assert event == VerifiedEvent("whe_gQMMaGqAVA", "payment-link.paid")
 
 
 def test_mollie_classic_unsigned_form_webhook_is_refused() -> None:
