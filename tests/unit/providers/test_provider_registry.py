@@ -110,6 +110,15 @@ DESIGN_NAMES = [
     "contentful",
     "adyen",
     "adyenplatform",
+    "dwolla",
+    "patreon",
+    "storyblok",
+    "veriff",
+    "mollie",
+    "heroku",
+    "cloudflarestream",
+    "sumsub",
+    "websub",
 ]
 
 
