@@ -605,6 +605,19 @@ TABLE |= {
         False,
         {},
         b64_secret,
+    ),    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
+    "messagebird": (
+        json_body(
+            {
+                "type": "message.created",
+                "conversation": {"id": "c1"},
+                "message": {"id": "m1", "status": "received"},
+            }
+        ),
+        ("messagebird-signature-jwt",),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # MessageBird's signing keys are 64 hex characters
     ),
 }
 

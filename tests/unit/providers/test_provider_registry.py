@@ -112,6 +112,7 @@ DESIGN_NAMES = [
     "adyenplatform",
     "netlify",
     "fusionauth",
+    "messagebird",
 ]
 
 
