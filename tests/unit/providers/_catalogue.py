@@ -605,7 +605,8 @@ TABLE |= {
         False,
         {},
         b64_secret,
-    ),    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
+    ),
+    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
     "messagebird": (
         json_body(
             {
