@@ -1,4 +1,4 @@
-"""JWT with a shared secret: `Authorization` carries an HS256 JWT keyed with the source's secret.
+"""JWT with a shared secret: a header (`Authorization` by default) carries an HMAC-keyed JWT.
 
 The engine checks the compact JWS (header `alg` among the provider's HMAC algorithms, HS256 by
 default: `none` and every other algorithm are refused), then `iat` within the tolerance (300 s
@@ -8,8 +8,8 @@ and its encoding (`None`: the body is not covered, only the sender is authentica
 `iss`, whether the token is timestamped at all, whether `Bearer ` is required, the event fields.
 
 Vonage's and monday.com's tokens are bearer tokens in `Authorization` (monday.com's carries a
-short-lived API token): a credential header, never forwarded or stored. Tokens bound to one body
-(Netlify's, FusionAuth's: `jws_body.py`) are signature headers instead.
+short-lived API token): a credential header, never forwarded or stored. Body-bound tokens
+(Netlify, FusionAuth: `jws_body.py`; MessageBird: `jws_url.py`) are signature headers.
 """
 
 from __future__ import annotations
