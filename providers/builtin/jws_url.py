@@ -21,7 +21,7 @@ import hashlib
 import uuid
 from dataclasses import replace
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from providers._fields import NOT_JSON, body, first, parse_json
 from providers._hmac_scheme import public_url, signed_url
@@ -81,9 +81,11 @@ class MessageBirdProvider(SharedSecretJwtProvider):
             raise StaleTimestamp("the JWT is not valid now (nbf, exp)")
 
     def document(self, request: WebhookRequest) -> Any:
-        """The JSON body; else the form body, or the query of a bodiless GET, as a dict."""
+        """The JSON body; else the form body, or the signed query of a bodiless GET, as a dict
+        (read from the URL `url_hash` covers, never from parameters it does not)."""
         if not request.body:
-            return dict(request.query)
+            query = urlsplit(signed_url(self._public_url, request)).query
+            return dict(parse_qsl(query, keep_blank_values=True))
         parsed = parse_json(request.body)
         if parsed is not NOT_JSON:
             return parsed

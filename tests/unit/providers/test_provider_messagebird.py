@@ -186,3 +186,22 @@ def test_messagebird_needs_public_url_and_a_token_with_its_issuer_and_window() -
     unsigned = jwt.encode(base, None, algorithm="none")
     with pytest.raises(InvalidSignature):
         _provider().verify(make_request(BODY, {HEADER: unsigned}))
+
+
+def test_messagebird_reads_the_type_only_from_the_signed_query() -> None:
+    # A public_url with its own query is what is signed: parameters added to the request's
+    # query are covered by nothing, so they are never read.
+    url = f"{PUBLIC_URL}?status=delivered"
+    token = sign_request("messagebird", b"", KEY, options={"public_url": url})[HEADER]
+    request = make_request(
+        b"",
+        {HEADER: token},
+        method="GET",
+        url="https://gateway.internal/webhooks/mb?status=failed&id=x",
+        query={"status": "failed", "id": "x"},
+    )
+
+    event = _provider(url).verify(request)
+
+    assert isinstance(event, VerifiedEvent)
+    assert event.type == "delivered"
