@@ -582,6 +582,47 @@ STATIC_TOKENS |= {"monday"}
 PUBLIC_HALF |= {"telnyx": ed25519_public_b64, "wise": rsa_spki}
 
 
+# Issue 14: JWS bound to the body (netlify; fusionauth with an HMAC key: its pinned-key path is
+# proven in test_provider_jws_body.py).
+TABLE |= {
+    "netlify": (
+        json_body({"id": "5ebc34bf4fea0b01f02efa3a", "site_id": "s1", "state": "ready"}),
+        ("x-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "fusionauth": (
+        json_body(
+            {
+                "event": {
+                    "id": "e2ad3f9c-9b5f-4f41-8f55-3e2f0a3b2c1d",
+                    "type": "user.create",
+                    "createInstant": 1733180000000,
+                }
+            }
+        ),
+        ("x-fusionauth-signature-jwt",),
+        False,
+        {},
+        b64_secret,
+    ),
+    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
+    "messagebird": (
+        json_body(
+            {
+                "type": "message.created",
+                "conversation": {"id": "c1"},
+                "message": {"id": "m1", "status": "received"},
+            }
+        ),
+        ("messagebird-signature-jwt",),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # MessageBird's signing keys are 64 hex characters
+    ),
+}
+
 #: Adyen signs inside the body (per notification item), so it is not in TABLE: an Adyen
 #: standard notification before its item is signed (`providers.builtin.parsed_fields.sign_body`).
 ADYEN_BODY = json_body(

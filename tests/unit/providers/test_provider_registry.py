@@ -119,6 +119,9 @@ DESIGN_NAMES = [
     "cloudflarestream",
     "sumsub",
     "websub",
+    "netlify",
+    "fusionauth",
+    "messagebird",
 ]
 
 
