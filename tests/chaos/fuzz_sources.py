@@ -95,6 +95,7 @@ BODY_NOT_SIGNED_PROVIDERS |= {"monday"}
 _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
+    "websub": {"topics": ["https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCfuzz"]},
 }
 _OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
 _KEY_PAIRS |= {"travis": _catalogue_pair("travis")}

@@ -339,6 +339,32 @@ async def test_mandrill_url_check_is_answered_through_the_app_and_never_publishe
     assert published == []
 
 
+async def test_websub_verification_of_intent_is_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # The hub's GET: the challenge echoed as text for a listed topic, nothing for another.
+    topic = catalogue.options("websub")["topics"][0]
+    config = make_config(exchange, catalogue.sources)
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        query = {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "c-7731"}
+        answer = await gw.client.get("/webhooks/cat-websub", params=query)
+        other = await gw.client.get(
+            "/webhooks/cat-websub", params={**query, "hub.topic": "https://x.example/feed"}
+        )
+        markup = await gw.client.get(
+            "/webhooks/cat-websub", params={**query, "hub.challenge": "<b>x</b>"}
+        )
+        published = await drain(amqp, queue)
+
+    assert (answer.status_code, answer.text) == (200, "c-7731")
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert (other.status_code, other.json()["status"]) == (401, "invalid_signature")
+    assert (markup.status_code, markup.json()["status"]) == (401, "invalid_signature")
+    assert published == []
+
+
 async def test_braintree_and_dropbox_sign_checks_are_answered_as_their_senders_expect(
     catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
 ) -> None:

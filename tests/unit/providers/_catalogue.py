@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -581,6 +582,47 @@ STATIC_TOKENS |= {"monday"}
 PUBLIC_HALF |= {"telnyx": ed25519_public_b64, "wise": rsa_spki}
 
 
+# Issue 14: JWS bound to the body (netlify; fusionauth with an HMAC key: its pinned-key path is
+# proven in test_provider_jws_body.py).
+TABLE |= {
+    "netlify": (
+        json_body({"id": "5ebc34bf4fea0b01f02efa3a", "site_id": "s1", "state": "ready"}),
+        ("x-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "fusionauth": (
+        json_body(
+            {
+                "event": {
+                    "id": "e2ad3f9c-9b5f-4f41-8f55-3e2f0a3b2c1d",
+                    "type": "user.create",
+                    "createInstant": 1733180000000,
+                }
+            }
+        ),
+        ("x-fusionauth-signature-jwt",),
+        False,
+        {},
+        b64_secret,
+    ),
+    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
+    "messagebird": (
+        json_body(
+            {
+                "type": "message.created",
+                "conversation": {"id": "c1"},
+                "message": {"id": "m1", "status": "received"},
+            }
+        ),
+        ("messagebird-signature-jwt",),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # MessageBird's signing keys are 64 hex characters
+    ),
+}
+
 #: Adyen signs inside the body (per notification item), so it is not in TABLE: an Adyen
 #: standard notification before its item is signed (`providers.builtin.parsed_fields.sign_body`).
 ADYEN_BODY = json_body(
@@ -601,6 +643,96 @@ ADYEN_BODY = json_body(
         ],
     }
 )
+
+
+# Issue 14, slice hmac2: raw-body and timestamped senders confirmed against their own code or
+# documents, and the two whose request names the digest (Sumsub, WebSub).
+WEBSUB_TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UC0000000000000000000000"
+WEBSUB_FEED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"'
+    b' xmlns="http://www.w3.org/2005/Atom"><entry><id>yt:video:VIDEO_ID</id>'
+    b"<yt:videoId>VIDEO_ID</yt:videoId><updated>2026-12-02T21:00:00+00:00</updated></entry></feed>"
+)
+
+TABLE |= {
+    "dwolla": (
+        json_body(
+            {
+                "id": "80d8ba5e-4a3b-4c0c-a3b4-0c2a1b2f5f3e",
+                "resourceId": "cdb5f11f-62df-e611-80ee-0aa34a9b2388",
+                "topic": "customer_transfer_completed",
+                "timestamp": "2026-12-02T21:00:00.000Z",
+            }
+        ),
+        ("x-request-signature-sha-256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "patreon": (
+        json_body({"data": {"id": "d485d5ac", "type": "member", "attributes": {}}}),
+        ("x-patreon-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "storyblok": (
+        json_body({"text": "story published", "action": "published", "space_id": 1, "story_id": 2}),
+        ("webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "veriff": (
+        json_body({"status": "success", "verification": {"id": "s1", "status": "approved"}}),
+        ("x-hmac-signature",),
+        False,
+        {},
+        lambda: str(uuid.uuid4()),  # Veriff's shared secret keys are UUIDs
+    ),
+    "mollie": (
+        json_body({"resource": "event", "id": "whe_gQMMaGqAVA", "type": "payment-link.paid"}),
+        ("x-mollie-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "heroku": (
+        json_body(
+            {
+                "id": "7846bee9-b017-4492-9bed-34cd8327e71d",
+                "action": "create",
+                "resource": "release",
+                "webhook_metadata": {"attempt": {"id": "8a44f820-2354-489d-9a11-a793cbf49979"}},
+            }
+        ),
+        ("heroku-webhook-hmac-sha256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "cloudflarestream": (
+        json_body({"uid": "6b9e68b07dfee8cc2d116e4c51d6a957", "status": {"state": "ready"}}),
+        ("webhook-signature",),
+        True,
+        {},
+        hex_secret,  # Stream's secrets are 32 hex characters, used as text
+    ),
+    "sumsub": (
+        json_body({"applicantId": "5cb56e8e0a975a35f333cb83", "type": "applicantReviewed"}),
+        ("x-payload-digest",),  # x-payload-digest-alg absent: SHA-256, as Sumsub reads it
+        False,
+        {},
+        hex_secret,
+    ),
+    "websub": (
+        WEBSUB_FEED,
+        ("x-hub-signature",),
+        False,
+        {"topics": [WEBSUB_TOPIC]},
+        hex_secret,
+    ),
+}
 
 
 # Issue 14: Braintree and Dropbox Sign sign inside the body; Travis CI signs a form field.
