@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
+from providers.signing import CannotSign
 from providers.testing import sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import BODY_SIGNING, PUBLIC_HALF, TABLE, signed
 
 HOST = "gateway.test"
 PREFIX = "/webhooks"
@@ -96,6 +97,10 @@ _OPTIONS: dict[str, dict[str, object]] = {
     "meta": {"verify_token": "fuzz-verify-token"},
     "websub": {"topics": ["https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCfuzz"]},
 }
+_OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
+_KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
+#: Dropbox Sign's event hash covers event_time + event_type, not the body.
+BODY_NOT_SIGNED_PROVIDERS |= {"dropbox-sign"}
 
 
 @dataclass
@@ -123,6 +128,11 @@ class FuzzSource:
             item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
             notification = {"notificationItems": [{"NotificationRequestItem": item}]}
             return adyen_sign_body(notification, key), {}
+        if self.provider in BODY_SIGNING:  # its own signed_body wraps the fuzzed body
+            try:
+                return signed(self.provider, body, key, options=self.options)
+            except CannotSign:  # not a payload it can wrap (Dropbox Sign: not JSON)
+                return signed(self.provider, TABLE[self.provider][0], key, options=self.options)
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)

@@ -85,6 +85,7 @@ _QUERIES = [
     # WebSub's verification of intent for the fuzz source's topic (fuzz_sources._OPTIONS).
     "hub.mode=subscribe&hub.challenge=42&hub.topic="
     "https%3A%2F%2Fwww.youtube.com%2Fxml%2Ffeeds%2Fvideos.xml%3Fchannel_id%3DUCfuzz",
+    "bt_challenge=0123456789abcdef0123",
 ]
 
 methods = st.one_of(

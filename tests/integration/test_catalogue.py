@@ -24,11 +24,13 @@ from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    BODY_SIGNING,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
     TABLE,
     hex_secret,
+    signed,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -84,12 +86,31 @@ class Catalogue:
             item = notification["notificationItems"][0]["NotificationRequestItem"]
             item["pspReference"] = f"psp{time.time_ns()}"
             body = adyen_sign_body(notification, key)
+        elif name in BODY_SIGNING:  # its own `signed_body` wraps the payload, freshly
+            body, headers = signed(
+                name, _fresh(name, TABLE[name][0]), key, timestamp=now, options=self.options(name)
+            )
+            return body, headers
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
         if name == "twitch":
             headers["twitch-eventsub-subscription-type"] = "channel.follow"
         return body, headers
+
+
+def _fresh(name: str, payload: bytes) -> bytes:
+    """The payload of a body-signing provider under a new event ID (each run is new)."""
+    unique = str(time.time_ns())
+    if name == "braintree":
+        return payload.replace(b"<id>sub_42</id>", f"<id>sub_{unique}</id>".encode())
+    callback = json.loads(payload)
+    callback["signature_request"]["signature_request_id"] = unique
+    return json.dumps(callback).encode()
+
+
+#: Providers that answer a delivery taken with their sender's own text (`acknowledgement`).
+ACKNOWLEDGED = {"dropbox-sign": b"Hello API Event Received"}
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +134,21 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
             first = await _post(gw, name, body, headers)
             again = await _post(gw, name, body, headers)
             messages = await drain(amqp, queue)
-            if first.status_code != 200 or first.json()["status"] != "accepted":
+            if name in ACKNOWLEDGED:  # the sender's own text, for the delivery and the retry
+                answers = {(r.status_code, r.content) for r in (first, again)}
+                if answers != {(200, ACKNOWLEDGED[name])} or len(messages) != 1:
+                    broken.append(f"{name}: {first.text} / {again.text}, {len(messages)} sent")
+                    continue
+                event_id = messages[0].header.properties.message_id
+            elif first.status_code != 200 or first.json()["status"] != "accepted":
                 broken.append(f"{name}: {first.status_code} {first.text}")
                 continue
-            if again.json() != {"status": "duplicate"} or len(messages) != 1:
+            elif again.json() != {"status": "duplicate"} or len(messages) != 1:
                 broken.append(f"{name}: redelivery gave {again.text}, {len(messages)} published")
                 continue
+            else:
+                event_id = first.json()["event_id"]
             [message] = messages
-            event_id = first.json()["event_id"]
             props = message.header.properties
             if message.body != body or props.message_id != event_id:
                 broken.append(f"{name}: published body or message_id differs")
@@ -334,4 +362,38 @@ async def test_websub_verification_of_intent_is_answered_through_the_app_and_nev
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert (other.status_code, other.json()["status"]) == (401, "invalid_signature")
     assert (markup.status_code, markup.json()["status"]) == (401, "invalid_signature")
+    assert published == []
+
+
+async def test_braintree_and_dropbox_sign_checks_are_answered_as_their_senders_expect(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # Braintree's bt_challenge (a GET) and "Check URL" notification; Dropbox Sign's
+    # callback_test, sent when a callback URL is set: answered, never published.
+    import hashlib
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    bt_key = catalogue.secrets["braintree"][0]
+    check = b"<notification><kind>check</kind><subject><check>true</check></subject></notification>"
+    test_event = json.dumps({"event": {"event_type": "callback_test", "event_time": "1"}})
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        challenge = await gw.client.get(
+            "/webhooks/cat-braintree", params={"bt_challenge": "0123456789abcdef0123"}
+        )
+        bad = await gw.client.get("/webhooks/cat-braintree", params={"bt_challenge": "XYZ"})
+        body, headers = signed("braintree", check, bt_key, options=catalogue.options("braintree"))
+        bt_check = await _post(gw, "braintree", body, headers)
+        key = catalogue.secrets["dropbox-sign"][1]
+        body, headers = signed("dropbox-sign", test_event.encode(), key, options={})
+        ds_test = await _post(gw, "dropbox-sign", body, headers)
+        published = await drain(amqp, queue)
+
+    digest = hmac.new(hashlib.sha1(bt_key.encode()).digest(), b"0123456789abcdef0123", "sha1")
+    assert (challenge.status_code, challenge.text) == (200, f"bt-public-key-1|{digest.hexdigest()}")
+    assert challenge.headers["content-type"] == "text/plain"
+    assert (bad.status_code, bad.json()["status"]) == (401, "invalid_signature")
+    assert (bt_check.status_code, bt_check.content) == (200, b"")
+    assert (ds_test.status_code, ds_test.content) == (200, b"Hello API Event Received")
     assert published == []

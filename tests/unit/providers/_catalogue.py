@@ -733,3 +733,82 @@ TABLE |= {
         hex_secret,
     ),
 }
+
+
+# Issue 14: Braintree and Dropbox Sign sign inside the body; Travis CI signs a form field.
+BRAINTREE_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<notification>'
+    b'<timestamp type="datetime">2026-12-03T07:00:00Z</timestamp>'
+    b"<kind>subscription_went_past_due</kind>"
+    b"<subject><subscription><id>sub_42</id><status>Past Due</status></subscription></subject>"
+    b"</notification>\n"
+)
+TRAVIS_PAYLOAD = {
+    "id": 1234567,
+    "number": "42",
+    "state": "passed",
+    "status_message": "Passed",
+    "type": "push",
+    "branch": "main",
+    "repository": {"id": 1, "name": "hookgate", "owner_name": "example"},
+}
+TABLE |= {
+    "braintree": (
+        BRAINTREE_XML,
+        (),  # the signature is the form's bt_signature field
+        False,
+        {"public_key_id": "bt-public-key-1"},
+        hex_secret,
+    ),
+    "dropbox-sign": (
+        json_body(
+            {
+                "event": {"event_type": "signature_request_signed", "event_time": "1733200000"},
+                "signature_request": {"signature_request_id": "fa5c8a0b0f492d768749333ad6fcc214"},
+            }
+        ),
+        (),  # the signature is the callback's event.event_hash
+        False,
+        {},
+        hex_secret,
+    ),
+    "travis": (
+        b"payload=" + quote_plus(json.dumps(TRAVIS_PAYLOAD)).encode(),
+        ("signature",),
+        False,
+        {},
+        rsa_pkcs8,
+    ),
+}
+#: Providers in TABLE whose signature travels inside the body: their TABLE body is the payload
+#: (Braintree's notification XML, Dropbox Sign's callback JSON), and `signed` makes the body
+#: sent through the provider's `signed_body`.
+BODY_SIGNING = {"braintree", "dropbox-sign"}
+#: Dropbox Sign's event hash covers `event_time` + `event_type`, not the body.
+STATIC_TOKENS |= {"dropbox-sign"}
+PUBLIC_HALF |= {"travis": rsa_spki}
+
+
+def signed(
+    name: str,
+    body: bytes,
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    options: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a TABLE provider's sender sends for `body` (the payload, which a
+    body-signing provider wraps), signed with `secret`: `providers.signing.sign`."""
+    from providers import load, sign
+
+    request = sign(
+        load(name),
+        body,
+        secret,
+        event_id=event_id,
+        timestamp=timestamp,
+        options=options if options is not None else TABLE[name][3],
+        sign_body=name in BODY_SIGNING,
+    )
+    return request.body, request.headers

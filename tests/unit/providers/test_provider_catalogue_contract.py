@@ -15,6 +15,7 @@ from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    BODY_SIGNING,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
@@ -22,6 +23,7 @@ from tests.unit.providers._catalogue import (
     TABLE,
     hex_secret,
     json_body,
+    signed,
     whsec,
 )
 
@@ -47,7 +49,17 @@ def _contract(name: str) -> type[CatalogueContract]:
         "body_signed": name not in STATIC_TOKENS,
         "stale_skew": STALE_SKEW.get(name, 3600),
     }
+    if name in BODY_SIGNING:
+        attributes["signed_body"] = _signed_body
     return type(f"Test{name.title()}Contract", (CatalogueContract,), attributes)
+
+
+def _signed_body(self: CatalogueContract, body: bytes, secret: str, timestamp: int) -> bytes:
+    # A provider that signs inside the body: its own `signed_body` wraps the TABLE payload.
+    _, options = self.source((secret,))
+    return signed(
+        str(self.provider_name), body, secret, timestamp=timestamp, options=dict(options)
+    )[0]
 
 
 for _name in TABLE:

@@ -122,6 +122,9 @@ DESIGN_NAMES = [
     "netlify",
     "fusionauth",
     "messagebird",
+    "braintree",
+    "dropbox-sign",
+    "travis",
 ]
 
 
