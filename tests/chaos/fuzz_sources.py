@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
@@ -95,6 +96,8 @@ _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
 }
+#: Event Grid: the secret in a header (its default, a query parameter, cannot be signed).
+_OPTIONS |= {"azure-eventgrid": {"secret_header": "x-eventgrid-secret"}}
 
 
 @dataclass
@@ -122,6 +125,10 @@ class FuzzSource:
             item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
             notification = {"notificationItems": [{"NotificationRequestItem": item}]}
             return adyen_sign_body(notification, key), {}
+        if self.provider == "microsoft-graph":  # the key is each notification's clientState
+            note = {"id": body.hex()[:40] or "0", "changeType": "created"}
+            wrapped = json.dumps({"value": [note]}).encode()
+            return graph_sign_body(wrapped, key), {"content-type": "application/json"}
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)

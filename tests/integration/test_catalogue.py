@@ -17,6 +17,7 @@ import aiormq
 import orjson
 import pytest
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import sign_request
@@ -24,6 +25,7 @@ from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    GRAPH_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
@@ -33,7 +35,7 @@ from tests.unit.providers._catalogue import (
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun", "adyen"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -51,7 +53,7 @@ class Catalogue:
             if name == "mailgun":
                 secrets = ("mailgun-key-1", "mailgun-key-2")
                 options: dict[str, Any] = {}
-            elif name == "adyen":  # signs inside the body, per notification item
+            elif name in {"adyen", "microsoft-graph"}:  # the secret is used inside the body
                 secrets, options = (hex_secret(), hex_secret()), {}
             else:
                 _, _, _, options, make = TABLE[name]
@@ -84,6 +86,10 @@ class Catalogue:
             item = notification["notificationItems"][0]["NotificationRequestItem"]
             item["pspReference"] = f"psp{time.time_ns()}"
             body = adyen_sign_body(notification, key)
+        elif name == "microsoft-graph":
+            collection = json.loads(GRAPH_BODY)
+            collection["value"][0]["id"] = f"graph-{time.time_ns()}"
+            body = graph_sign_body(json.dumps(collection).encode(), key)
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))

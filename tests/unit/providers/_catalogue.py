@@ -664,7 +664,7 @@ TABLE |= {
         hex_secret,
     ),
 }
-STATIC_TOKENS |= {"azure-eventgrid"}
+STATIC_TOKENS |= {"azure-eventgrid", "microsoft-graph"}
 
 #: A Graph notification collection before its `clientState`s are set (`graph.sign_body`).
 GRAPH_BODY = json_body(

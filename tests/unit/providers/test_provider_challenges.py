@@ -1,0 +1,169 @@
+"""Smartsheet, Trello and Front: their endpoint checks, and their signatures computed
+independently of hookgate (standard library only), as each sender documents them.
+
+None ships a verifier in Python. Sources: Smartsheet's webhook verification guide and its
+sample app (`smartsheet-samples/node-webhook-sample`, which answers `smartsheetHookResponse`);
+Trello's webhook guide as Trello's own staff wrote it (`trello-archive/api-docs`: base64
+HMAC-SHA1 of the body followed by the callback URL; since 2016 the body's UTF-8 bytes, not
+Node's "binary" low bytes); Front's application-webhook guide and a sample app by Front
+(`dugjason/front-webhook-application`: the signature over `{timestamp}:` + the raw body is
+checked first, then `X-Front-Challenge` is answered `{"challenge": …}`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+
+from providers import Handshake, InvalidSignature, MissingSignature, VerifiedEvent, load
+from providers.testing import build_provider, make_request, sign_request
+
+SECRET = "289c4s9hnfp4b368x4p4wu9gea"  # the shape of a Smartsheet sharedSecret
+
+
+def _verify(name: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
+    options = kwargs.pop("options", None)
+    provider = build_provider(load(name), [SECRET], options=options)
+    return provider.verify(make_request(body, headers, **kwargs))
+
+
+# --- Smartsheet ------------------------------------------------------------------------------
+
+CHALLENGE = "d78dd1d3-01ce-4481-81de-92b4f3aa5ab1"
+
+
+def test_smartsheet_verification_request_is_echoed_in_the_header_and_the_body_unsigned() -> None:
+    # The documented verification request: the header, and a body of challenge + webhookId.
+    body = json.dumps({"challenge": CHALLENGE, "webhookId": 4503604829677444}).encode()
+
+    answer = _verify("smartsheet", body, {"smartsheet-hook-challenge": CHALLENGE})
+
+    assert answer == Handshake(
+        b'{"smartsheetHookResponse":"%s"}' % CHALLENGE.encode(),
+        headers=(("smartsheet-hook-response", CHALLENGE),),
+    )
+    with pytest.raises(InvalidSignature):  # nothing but a token is reflected
+        _verify("smartsheet", body, {"smartsheet-hook-challenge": "<b>x</b>"})
+
+
+def test_smartsheet_callback_signed_as_documented_is_an_event() -> None:
+    body = json.dumps(
+        {
+            "nonce": "4b2ed20d-6f00-4b0e-b6a6-2a7c1d7e2f45",
+            "timestamp": "2026-12-02T21:00:00.000+00:00",
+            "webhookId": 4503604829677444,
+            "scope": "sheet",
+            "scopeObjectId": 5070877087475588,
+            "events": [
+                {"objectType": "row", "eventType": "updated", "id": 7},
+                {"objectType": "cell", "eventType": "updated", "rowId": 7, "columnId": 1},
+            ],
+        }
+    ).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+    event = _verify("smartsheet", body, {"smartsheet-hmac-sha256": signature})
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "row.updated")
+    assert sign_request("smartsheet", body, SECRET)["smartsheet-hmac-sha256"] == signature
+    status = b'{"webhookId": 1, "newWebHookStatus": "DISABLED_VERIFICATION_FAILED"}'
+    signed = {"smartsheet-hmac-sha256": hmac.new(SECRET.encode(), status, "sha256").hexdigest()}
+    assert _verify("smartsheet", status, signed).type == "status"
+    with pytest.raises(InvalidSignature):
+        _verify("smartsheet", body + b" ", {"smartsheet-hmac-sha256": signature})
+
+
+# --- Trello ----------------------------------------------------------------------------------
+
+CALLBACK = "https://hooks.example.com/trello?board=b1"
+
+
+def _trello_signature(body: bytes, url: str, secret: str = SECRET) -> str:
+    return base64.b64encode(
+        hmac.new(secret.encode(), body + url.encode(), "sha1").digest()
+    ).decode()
+
+
+def test_trello_head_on_creation_is_answered_200_empty() -> None:
+    answer = _verify("trello", b"", {}, method="HEAD", options={"public_url": CALLBACK})
+
+    assert answer == Handshake(b"", content_type="text/plain")
+    assert load("trello").methods == frozenset({"HEAD", "POST"})
+
+
+@pytest.mark.parametrize(
+    "text", ["Card", "Caf\u00e9 \u2013 \u65e5\u672c \U0001f600"], ids=["ascii", "non-ascii"]
+)
+def test_trello_signature_covers_the_utf8_body_and_the_callback_url(text: str) -> None:
+    action = {"id": "5f2b1c0e9d", "type": "updateCard", "data": {"card": {"name": text}}}
+    body = json.dumps({"action": action, "model": {"id": "b1"}}, ensure_ascii=False).encode()
+    headers = {"x-trello-webhook": _trello_signature(body, CALLBACK)}
+
+    event = _verify("trello", body, headers, options={"public_url": CALLBACK})
+
+    assert event == VerifiedEvent("5f2b1c0e9d", "updateCard")
+    options = {"public_url": CALLBACK}
+    assert sign_request("trello", body, SECRET, options=options) == {
+        **headers,
+        "content-type": "application/json",
+    }
+    # Another callback URL (the path or query as registered differs): refused.
+    other = {"public_url": "https://hooks.example.com/trello"}
+    with pytest.raises(InvalidSignature):
+        _verify("trello", body, headers, options=other, url="https://h.example/trello")
+    if not text.isascii():  # Node's old "binary" encoding (low byte of each code unit): refused
+        binary = bytes(ord(c) & 0xFF for c in body.decode())
+        wrong = {"x-trello-webhook": _trello_signature(binary, CALLBACK)}
+        with pytest.raises(InvalidSignature):
+            _verify("trello", body, wrong, options={"public_url": CALLBACK})
+
+
+# --- Front -----------------------------------------------------------------------------------
+
+
+def _front(body: bytes, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
+    stamp = str(ts if ts is not None else int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), stamp.encode() + b":" + body, "sha256").digest()
+    return {
+        "x-front-signature": base64.b64encode(digest).decode(),
+        "x-front-request-timestamp": stamp,
+    }
+
+
+SYNC = b'{"type":"sync","authorization":{"id":"cmp_abc"}}'  # the documented validation body
+
+
+def test_front_validation_request_is_verified_then_answered_with_the_challenge() -> None:
+    headers = {**_front(SYNC), "x-front-challenge": "Z3Jvb3Z5LWNoYWxsZW5nZQ"}
+
+    assert _verify("front", SYNC, headers) == Handshake(b'{"challenge":"Z3Jvb3Z5LWNoYWxsZW5nZQ"}')
+    with pytest.raises(MissingSignature):  # unsigned: never answered
+        _verify("front", SYNC, {"x-front-challenge": "Z3Jvb3Z5LWNoYWxsZW5nZQ"})
+    with pytest.raises(InvalidSignature):
+        _verify("front", SYNC, {**_front(SYNC, "wrong"), "x-front-challenge": "c"})
+    # A sync without a challenge is answered too, never published.
+    assert _verify("front", SYNC, _front(SYNC)) == Handshake(b"{}")
+
+
+def test_front_event_signed_as_documented_is_an_event() -> None:
+    body = json.dumps(
+        {
+            "type": "inbound_received",
+            "authorization": {"id": "cmp_abc"},
+            "payload": {"id": "evt_55c8c149", "type": "inbound", "emitted_at": 1.7e9},
+        }
+    ).encode()
+    headers = _front(body)
+
+    assert _verify("front", body, headers) == VerifiedEvent("evt_55c8c149", "inbound_received")
+    stamp = int(headers["x-front-request-timestamp"]) // 1000
+    assert (
+        sign_request("front", body, SECRET, timestamp=stamp)["x-front-signature"]
+        == (_front(body, ts=stamp * 1000)["x-front-signature"])
+    )
