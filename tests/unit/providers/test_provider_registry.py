@@ -110,6 +110,11 @@ DESIGN_NAMES = [
     "contentful",
     "adyen",
     "adyenplatform",
+    "microsoft-graph",
+    "azure-eventgrid",
+    "smartsheet",
+    "trello",
+    "front",
 ]
 
 
