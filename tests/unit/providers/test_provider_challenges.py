@@ -1,8 +1,9 @@
 """Smartsheet, Trello and Front: their endpoint checks, and their signatures computed
 independently of hookgate (standard library only), as each sender documents them.
 
-None ships a verifier in Python. Sources: Smartsheet's webhook verification guide and its
-sample app (`smartsheet-samples/node-webhook-sample`, which answers `smartsheetHookResponse`);
+None ships a verifier in Python. Sources: Smartsheet's webhook guide (its documented verification
+request, callbacks and HMAC recipe, `smartsheet-platform/slate`) and its sample app
+(`smartsheet-samples/node-webhook-sample`, which answers `smartsheetHookResponse`);
 Trello's webhook guide as Trello's own staff wrote it (`trello-archive/api-docs`: base64
 HMAC-SHA1 of the body followed by the callback URL; since 2016 the body's UTF-8 bytes, not
 Node's "binary" low bytes); Front's application-webhook guide and a sample app by Front
@@ -52,31 +53,79 @@ def test_smartsheet_verification_request_is_echoed_in_the_header_and_the_body_un
         _verify("smartsheet", body, {"smartsheet-hook-challenge": "<b>x</b>"})
 
 
-def test_smartsheet_callback_signed_as_documented_is_an_event() -> None:
-    body = json.dumps(
-        {
-            "nonce": "4b2ed20d-6f00-4b0e-b6a6-2a7c1d7e2f45",
-            "timestamp": "2026-12-02T21:00:00.000+00:00",
-            "webhookId": 4503604829677444,
-            "scope": "sheet",
-            "scopeObjectId": 5070877087475588,
-            "events": [
-                {"objectType": "row", "eventType": "updated", "id": 7},
-                {"objectType": "cell", "eventType": "updated", "rowId": 7, "columnId": 1},
-            ],
-        }
-    ).encode()
-    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+#: Smartsheet's documented event callback (a row created), exactly as published.
+SHEET_CALLBACK = b"""{
+  "nonce": "4b2ed20d-6f00-4b0c-8fac-082182aa9aac",
+  "timestamp": "2015-10-27T17:04:23.795+0000",
+  "webhookId": 4503604829677444,
+  "scope": "sheet",
+  "scopeObjectId": 4509506114742148,
+  "events": [
+    {
+      "objectType": "sheet",
+      "eventType": "updated",
+      "id": 4509506114742148,
+      "userId": 9007194052434043,
+      "timestamp": "2015-10-27T17:03:15.000+0000"
+    },
+    {
+      "objectType": "row",
+      "eventType": "created",
+      "id": 7129509179746180,
+      "userId": 9007194052434043,
+      "timestamp": "2015-10-27T17:03:15.000+0000"
+    }
+  ]
+}"""
+#: Its documented status-change callback (access lost).
+SHEET_STATUS = b"""{
+  "nonce" : "20d4d741-6224-446f-b9c4-bf7802326192",
+  "timestamp" : "2015-10-27T14:48:40.214+0000",
+  "webhookId": 2674017481058180,
+  "scope" : "sheet",
+  "scopeObjectId" : 3407658024757124,
+  "newWebhookStatus" : "DISABLED_SCOPE_INACCESSIBLE"
+}"""
 
-    event = _verify("smartsheet", body, {"smartsheet-hmac-sha256": signature})
 
-    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "row.updated")
-    assert sign_request("smartsheet", body, SECRET)["smartsheet-hmac-sha256"] == signature
-    status = b'{"webhookId": 1, "newWebHookStatus": "DISABLED_VERIFICATION_FAILED"}'
-    signed = {"smartsheet-hmac-sha256": hmac.new(SECRET.encode(), status, "sha256").hexdigest()}
-    assert _verify("smartsheet", status, signed).type == "status"
+def _sheet_mac(body: bytes) -> str:
+    return hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_smartsheet_documented_callbacks_signed_as_documented_are_events() -> None:
+    signature = _sheet_mac(SHEET_CALLBACK)
+
+    event = _verify("smartsheet", SHEET_CALLBACK, {"smartsheet-hmac-sha256": signature})
+
+    # Two kinds of events in one callback: `batch`; no event ID: the body hash.
+    assert event == VerifiedEvent(hashlib.sha256(SHEET_CALLBACK).hexdigest(), "batch")
+    assert sign_request("smartsheet", SHEET_CALLBACK, SECRET)["smartsheet-hmac-sha256"] == signature
+    status = _verify(
+        "smartsheet", SHEET_STATUS, {"smartsheet-hmac-sha256": _sheet_mac(SHEET_STATUS)}
+    )
+    assert status.type == "status"
     with pytest.raises(InvalidSignature):
-        _verify("smartsheet", body + b" ", {"smartsheet-hmac-sha256": signature})
+        _verify("smartsheet", SHEET_CALLBACK + b" ", {"smartsheet-hmac-sha256": signature})
+
+
+def test_smartsheet_digest_written_as_a_base_16_number_without_leading_zeros_verifies() -> None:
+    # Smartsheet's own example: `new BigInteger(1, rawHmac).toString(16)`, which drops leading
+    # zeros. Find a body whose digest has one, and send it both ways.
+    body = next(
+        b
+        for b in (b'{"webhookId": 1, "events": [], "n": %d}' % i for i in range(10_000))
+        if _sheet_mac(b).startswith("0")
+    )
+    full = _sheet_mac(body)
+    as_number = format(int(full, 16), "x")
+    assert len(as_number) < 64
+
+    for value in (full, as_number, full.upper()):
+        assert isinstance(
+            _verify("smartsheet", body, {"smartsheet-hmac-sha256": value}), VerifiedEvent
+        )
+    with pytest.raises(InvalidSignature):
+        _verify("smartsheet", body, {"smartsheet-hmac-sha256": as_number[1:]})
 
 
 # --- Trello ----------------------------------------------------------------------------------
