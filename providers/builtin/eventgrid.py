@@ -35,6 +35,9 @@ _NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 _CODE = re.compile(r"[A-Za-z0-9-]{1,128}")
 _ORIGIN = re.compile(r"[A-Za-z0-9.-]{1,253}")
 _RATE = re.compile(r"[1-9][0-9]{0,8}")
+#: A secret in a URL: unreserved characters only, so that it reads back as written (`+` would
+#: read as a space, `%` as an escape).
+_URL_SECRET = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,12 @@ class AzureEventGridProvider(ProviderBase):
         self._parameter = None if header else name
         self.credential_headers = frozenset({self._header}) if self._header else frozenset()
         self._secrets = tuple(as_bytes(secret.reveal()) for secret in spec.secrets)
+        for i, secret in enumerate(spec.secrets):
+            if self._parameter is not None and not _URL_SECRET.fullmatch(secret.reveal()):
+                raise ProviderConfigError(
+                    f"sources.{spec.name}.secrets[{i}]: a secret in the URL takes only letters, "
+                    "digits and . _ ~ - (or set secret_header)"
+                )
 
     def authenticate(self, request: WebhookRequest) -> None:
         if self._header is not None:

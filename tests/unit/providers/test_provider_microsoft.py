@@ -29,6 +29,7 @@ from providers import (
     VerifiedEvent,
     load,
 )
+from providers.builtin.eventgrid import AzureEventGridProvider
 from providers.builtin.graph import sign_body
 from providers.signing import CannotSign, sign
 from providers.testing import build_provider, make_request
@@ -317,6 +318,12 @@ def test_eventgrid_secret_placement_options() -> None:
             [SECRET],
             options={"secret_header": "a", "secret_parameter": "b"},
         )
+    with pytest.raises(ProviderConfigError, match=r"sources\.test\.secrets\[0\]"):
+        build_provider(load("azure-eventgrid"), ["a+b"])  # `+` in a URL reads as a space
+    assert isinstance(
+        build_provider(load("azure-eventgrid"), ["a+b"], options={"secret_header": "x-s"}),
+        AzureEventGridProvider,
+    )
     with pytest.raises(ProviderConfigError, match=r"sources\.test\.secret_parameter"):
         build_provider(load("azure-eventgrid"), [SECRET], options={"secret_parameter": "a b"})
 
