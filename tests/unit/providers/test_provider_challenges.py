@@ -6,9 +6,10 @@ request, callbacks and HMAC recipe, `smartsheet-platform/slate`) and its sample 
 (`smartsheet-samples/node-webhook-sample`, which answers `smartsheetHookResponse`);
 Trello's webhook guide as Trello's own staff wrote it (`trello-archive/api-docs`: base64
 HMAC-SHA1 of the body followed by the callback URL; since 2016 the body's UTF-8 bytes, not
-Node's "binary" low bytes); Front's application-webhook guide and a sample app by Front
-(`dugjason/front-webhook-application`: the signature over `{timestamp}:` + the raw body is
-checked first, then `X-Front-Challenge` is answered `{"challenge": …}`).
+Node's "binary" low bytes); Front's application-webhook guide (the signed validation request,
+the `{timestamp}:` + raw body construction) and the sample app written for its tutorial
+(`dugjason/front-webhook-application`, citing Front's "responding to the validation request":
+the signature is checked first, then `X-Front-Challenge` is answered `{"challenge": …}`).
 """
 
 from __future__ import annotations
