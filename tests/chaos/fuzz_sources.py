@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
@@ -101,6 +102,8 @@ _OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
 _KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
 #: Dropbox Sign's event hash covers event_time + event_type, not the body.
 BODY_NOT_SIGNED_PROVIDERS |= {"dropbox-sign"}
+#: Event Grid: the secret in a header (its default, a query parameter, cannot be signed).
+_OPTIONS |= {"azure-eventgrid": {"secret_header": "x-eventgrid-secret"}}
 
 
 @dataclass
@@ -133,6 +136,10 @@ class FuzzSource:
                 return signed(self.provider, body, key, options=self.options)
             except CannotSign:  # not a payload it can wrap (Dropbox Sign: not JSON)
                 return signed(self.provider, TABLE[self.provider][0], key, options=self.options)
+        if self.provider == "microsoft-graph":  # the key is each notification's clientState
+            note = {"id": body.hex()[:40] or "0", "changeType": "created"}
+            wrapped = json.dumps({"value": [note]}).encode()
+            return graph_sign_body(wrapped, key), {"content-type": "application/json"}
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)

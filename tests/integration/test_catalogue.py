@@ -17,6 +17,7 @@ import aiormq
 import orjson
 import pytest
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import sign_request
@@ -25,6 +26,7 @@ from tests.integration.conftest import Gateway, make_config, running_gateway
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
@@ -35,7 +37,7 @@ from tests.unit.providers._catalogue import (
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun", "adyen"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -53,7 +55,7 @@ class Catalogue:
             if name == "mailgun":
                 secrets = ("mailgun-key-1", "mailgun-key-2")
                 options: dict[str, Any] = {}
-            elif name == "adyen":  # signs inside the body, per notification item
+            elif name in {"adyen", "microsoft-graph"}:  # the secret is used inside the body
                 secrets, options = (hex_secret(), hex_secret()), {}
             else:
                 _, _, _, options, make = TABLE[name]
@@ -91,6 +93,10 @@ class Catalogue:
                 name, _fresh(name, TABLE[name][0]), key, timestamp=now, options=self.options(name)
             )
             return body, headers
+        elif name == "microsoft-graph":
+            collection = json.loads(GRAPH_BODY)
+            collection["value"][0]["id"] = f"graph-{time.time_ns()}"
+            body = graph_sign_body(json.dumps(collection).encode(), key)
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))

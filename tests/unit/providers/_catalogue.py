@@ -812,3 +812,83 @@ def signed(
         sign_body=name in BODY_SIGNING,
     )
     return request.body, request.headers
+
+
+# Issue 14, handshakes: Azure Event Grid (a secret header here; `secret_parameter` puts it in
+# the URL's query instead), Smartsheet, Trello, Front. Microsoft Graph carries its secret inside
+# the body (`clientState`), so it is not in TABLE: `GRAPH_BODY` before `graph.sign_body`.
+TABLE |= {
+    "azure-eventgrid": (
+        json_body(
+            [
+                {
+                    "id": "831e1650-001e-001b-66ab-eeb76e069631",
+                    "eventType": "Microsoft.Storage.BlobCreated",
+                    "subject": "/blobServices/default/containers/c/blobs/b.txt",
+                    "eventTime": "2026-12-02T21:00:00.000Z",
+                    "data": {"api": "PutBlockList"},
+                    "dataVersion": "",
+                    "metadataVersion": "1",
+                    "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/x",
+                }
+            ]
+        ),
+        ("x-eventgrid-secret",),
+        False,
+        {"secret_header": "x-eventgrid-secret"},
+        hex_secret,
+    ),
+    "smartsheet": (
+        json_body(
+            {
+                "nonce": "4b2ed20d-6f00-4b0e-b6a6-2a7c1d7e2f45",
+                "timestamp": "2026-12-02T21:00:00.000+00:00",
+                "webhookId": 4503604829677444,
+                "scope": "sheet",
+                "scopeObjectId": 5070877087475588,
+                "events": [{"objectType": "row", "eventType": "created", "id": 1}],
+            }
+        ),
+        ("smartsheet-hmac-sha256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "trello": (
+        json_body({"action": {"id": "5f2b1c", "type": "updateCard"}, "model": {"id": "b1"}}),
+        ("x-trello-webhook",),
+        False,
+        URL,
+        hex_secret,
+    ),
+    "front": (
+        json_body(
+            {
+                "type": "inbound_received",
+                "authorization": {"id": "cmp_123"},
+                "payload": {"id": "evt_55c8c149", "type": "inbound"},
+            }
+        ),
+        ("x-front-signature", "x-front-request-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+}
+STATIC_TOKENS |= {"azure-eventgrid", "microsoft-graph"}
+
+#: A Graph notification collection before its `clientState`s are set (`graph.sign_body`).
+GRAPH_BODY = json_body(
+    {
+        "value": [
+            {
+                "id": "lsgTZMr9KwAAA",
+                "subscriptionId": "8d2f3c55-2f7a-4c88-b0d5-8c6b1e3a9f10",
+                "subscriptionExpirationDateTime": "2026-12-03T21:00:00.000Z",
+                "changeType": "created",
+                "resource": "Users/622eaaff/Messages/AAMkADU3",
+                "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+            }
+        ]
+    }
+)

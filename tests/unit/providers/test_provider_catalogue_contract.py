@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from providers import load
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
     STATIC_TOKENS,
@@ -96,3 +98,15 @@ class TestAdyenContract(CatalogueContract):
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         return adyen_sign_body(json.loads(body), secret)
+
+
+class TestMicrosoftGraphContract(CatalogueContract):
+    provider = load("microsoft-graph")
+    provider_name = "microsoft-graph"
+    secrets = (hex_secret(), hex_secret())
+    body = GRAPH_BODY  # every notification's clientState is set to the secret
+    has_timestamp = False
+    body_signed = False  # clientState authenticates the sender; the body is not covered
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        return graph_sign_body(body, secret)

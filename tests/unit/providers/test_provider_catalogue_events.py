@@ -565,6 +565,37 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         ).hexdigest(),  # no notification ID: the signed URL and body
         "message.updated",
     ),
+    (
+        "azure-eventgrid",
+        b'{"specversion": "1.0", "id": "9aeb0fdf-c01e-0131-0922-9eb54906e209", '
+        b'"type": "Microsoft.Storage.BlobCreated", "source": "/subscriptions/s", "data": {}}',
+        {},
+        "9aeb0fdf-c01e-0131-0922-9eb54906e209",
+        "Microsoft.Storage.BlobCreated",
+    ),
+    (
+        "smartsheet",
+        b'{"nonce": "n1", "webhookId": 1, "scope": "sheet", "events": '
+        b'[{"objectType": "sheet", "eventType": "updated", "id": 5}]}',
+        {},
+        None,
+        "sheet.updated",
+    ),
+    (
+        "trello",
+        b'{"action": {"id": "51f9424bcd6e040f3c002412", "type": "addMemberToCard"}, "model": {}}',
+        {},
+        "51f9424bcd6e040f3c002412",
+        "addMemberToCard",
+    ),
+    (
+        "front",
+        b'{"type": "tag_added", "authorization": {"id": "cmp_1"}, '
+        b'"payload": {"id": "evt_5b3bd6d1", "type": "tag"}}',
+        {},
+        "evt_5b3bd6d1",
+        "tag_added",
+    ),
 ]
 
 

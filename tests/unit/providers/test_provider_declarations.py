@@ -32,12 +32,14 @@ from providers import (
     installed,
     load,
 )
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
     TABLE,
@@ -91,6 +93,8 @@ class Case:
         if self.name in BODY_SIGNING:
             options = dict(self.options)
             body, _ = signed(self.name, body, self.secret, timestamp=now, options=options)
+        if self.name == "microsoft-graph":
+            body = graph_sign_body(body, self.secret)
         headers = sign_request(
             self.name, body, self.secret, event_id=event_id, timestamp=now, options=self.options
         )
@@ -123,6 +127,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         "hmac": b'{"anything": 1}',
         "mailgun": b'{"id": "ev1", "event": "delivered"}',
         "adyen": ADYEN_BODY,
+        "microsoft-graph": GRAPH_BODY,
     }
     options = {**(HMAC_OPTIONS if name == "hmac" else {}), **extra}
     if secret is None:
@@ -138,6 +143,7 @@ def test_the_catalogue_is_complete() -> None:
         declared = tomllib.load(file)["project"]["entry-points"]["hookgate.providers"]
     assert sorted(declared) == BUILT_IN  # the install is pyproject.toml's, not a stale one
     named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen"}
+    named |= {"microsoft-graph"}
     assert set(BUILT_IN) == {*TABLE, *named}
 
 

@@ -125,6 +125,11 @@ DESIGN_NAMES = [
     "braintree",
     "dropbox-sign",
     "travis",
+    "microsoft-graph",
+    "azure-eventgrid",
+    "smartsheet",
+    "trello",
+    "front",
 ]
 
 
