@@ -8,11 +8,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from providers import load, sign
+from providers.builtin.google_oidc import GoogleOidcProvider, key_id
+from tests.unit.providers._test_certificates import PEM, self_signed, test_chain
 
 
 def whsec() -> str:
@@ -601,3 +607,103 @@ ADYEN_BODY = json_body(
         ],
     }
 )
+
+
+# Issue 14: JWT/JWS against the provider's keys. The signing secret is what the sender holds;
+# the source pins the public side under the option PINNED_OPTION names (else `public_key`).
+def apple_chain() -> str:
+    """A PEM bundle: an EC key and a 3-certificate chain shaped as Apple's (marker OIDs)."""
+    return test_chain()
+
+
+def apple_root(bundle: str) -> str:
+    """The root certificate (PEM) of an `apple_chain` bundle: the source's `root_certificates`."""
+    return x509.load_pem_x509_certificates(bundle.encode())[-1].public_bytes(PEM).decode()
+
+
+def google_certificates(private: str) -> str:
+    """Google's certificate document (kid → PEM) for a base64 PKCS#8 RSA key."""
+    key = serialization.load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return json.dumps({key_id(key.public_key()): self_signed(key).public_bytes(PEM).decode()})
+
+
+def play_push(notification: dict[str, Any], message_id: str = "136969346945") -> bytes:
+    return GoogleOidcProvider.push_body(json_body(notification), message_id=message_id)
+
+
+GOOGLE = {
+    "audience": "https://hooks.example.com/webhooks/google",
+    "service_account": "pusher@project.iam.gserviceaccount.com",
+}
+PLAY_NOTIFICATION = {
+    "version": "1.0",
+    "packageName": "com.example.hookgate",
+    "eventTimeMillis": "1764745200000",
+    "subscriptionNotification": {
+        "version": "1.0",
+        "notificationType": 4,
+        "purchaseToken": "PURCHASE_TOKEN",
+        "subscriptionId": "monthly001",
+    },
+}
+APPLE_NOTIFICATION = {
+    "notificationType": "DID_RENEW",
+    "subtype": "BILLING_RECOVERY",
+    "notificationUUID": "002e14d5-51f5-4503-b5a8-c3a1af68eb20",
+    "data": {"bundleId": "com.example.hookgate", "environment": "Sandbox", "appAppleId": 1234},
+    "version": "2.0",
+}
+TABLE |= {
+    "apple-appstore": (
+        json_body(APPLE_NOTIFICATION),
+        (),
+        False,
+        {"bundle_id": "com.example.hookgate", "environment": "Sandbox"},
+        apple_chain,
+    ),
+    "google-pubsub": (
+        GoogleOidcProvider.push_body(b'{"name": "object.txt"}', message_id="9876543210"),
+        ("authorization",),
+        True,
+        GOOGLE,
+        rsa_pkcs8,
+    ),
+    "google-play": (
+        play_push(PLAY_NOTIFICATION),
+        ("authorization",),
+        True,
+        {**GOOGLE, "package_name": "com.example.hookgate"},
+        rsa_pkcs8,
+    ),
+}
+#: The OIDC token authenticates Google as the sender; it covers no part of the body.
+STATIC_TOKENS |= {"google-pubsub", "google-play"}
+PUBLIC_HALF |= {
+    "apple-appstore": apple_root,
+    "google-pubsub": google_certificates,
+    "google-play": google_certificates,
+}
+PINNED_OPTION = {
+    "apple-appstore": "root_certificates",
+    "google-pubsub": "certificates",
+    "google-play": "certificates",
+}
+#: A token lives an hour: a stale one is two hours off.
+STALE_SKEW |= {"google-pubsub": 7200, "google-play": 7200}
+#: Providers whose signer writes the body (`signed_body`): the TABLE body is what it wraps.
+SIGNS_BODY = {"apple-appstore"}
+
+
+def pinned_option(name: str) -> str:
+    """The option a PUBLIC_HALF provider's source pins its key (or root) under."""
+    return PINNED_OPTION.get(name, "public_key")
+
+
+def body_as_sent(
+    name: str, body: bytes, secret: str, timestamp: int, options: Mapping[str, object]
+) -> bytes:
+    """`body` as the sender sends it: wrapped by the provider's body signer (SIGNS_BODY)."""
+    if name not in SIGNS_BODY:
+        return body
+    return sign(load(name), body, secret, timestamp=timestamp, options=options).body

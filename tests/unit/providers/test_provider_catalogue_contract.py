@@ -17,11 +17,14 @@ from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     PUBLIC_HALF,
     STALE_SKEW,
+    SIGNS_BODY,
     STATIC_TOKENS,
     SW,
     TABLE,
+    body_as_sent,
     hex_secret,
     json_body,
+    pinned_option,
     whsec,
 )
 
@@ -31,7 +34,12 @@ class CatalogueContract(ProviderContract):
         public = PUBLIC_HALF.get(self.provider_name or "")
         if public is None:
             return secrets, self.options
-        return (), {**self.options, "public_key": [public(secret) for secret in secrets]}
+        pinned = pinned_option(self.provider_name or "")
+        return (), {**self.options, pinned: [public(secret) for secret in secrets]}
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        _, options = self.source((secret,))
+        return body_as_sent(self.provider_name or "", body, secret, timestamp, options)
 
 
 def _contract(name: str) -> type[CatalogueContract]:
@@ -47,11 +55,17 @@ def _contract(name: str) -> type[CatalogueContract]:
         "body_signed": name not in STATIC_TOKENS,
         "stale_skew": STALE_SKEW.get(name, 3600),
     }
-    return type(f"Test{name.title()}Contract", (CatalogueContract,), attributes)
+    if name not in SIGNS_BODY:  # the contract checks signature headers unless the body signs
+        attributes["signed_body"] = ProviderContract.signed_body
+    return type(_class_name(name), (CatalogueContract,), attributes)
+
+
+def _class_name(name: str) -> str:
+    return f"Test{name.title().replace('-', '')}Contract"
 
 
 for _name in TABLE:
-    globals()[f"Test{_name.title()}Contract"] = _contract(_name)
+    globals()[_class_name(_name)] = _contract(_name)
 
 
 class TestGitLabSigningTokenContract(CatalogueContract):
