@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,12 @@ from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
 from providers.testing import sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import (
+    PUBLIC_HALF,
+    TABLE,
+    body_as_sent,
+    pinned_option,
+)
 
 HOST = "gateway.test"
 PREFIX = "/webhooks"
@@ -95,6 +101,14 @@ _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
 }
+# Issue 14, JWT/JWS against the provider's keys: the app and audience the source is for, and
+# the pinned root or certificates (nothing is fetched while fuzzing).
+_KEY_PAIRS |= {name: _catalogue_pair(name) for name in ("apple-appstore", "google-pubsub")}
+_KEY_PAIRS |= {"google-play": _catalogue_pair("google-play")}
+_OPTIONS |= {name: dict(TABLE[name][3]) for name in ("apple-appstore", "google-pubsub")}
+_OPTIONS |= {"google-play": dict(TABLE["google-play"][3])}
+#: The Google OIDC token authenticates the sender; it covers no part of the body.
+BODY_NOT_SIGNED_PROVIDERS |= {"google-pubsub", "google-play"}
 
 
 @dataclass
@@ -122,6 +136,7 @@ class FuzzSource:
             item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
             notification = {"notificationItems": [{"NotificationRequestItem": item}]}
             return adyen_sign_body(notification, key), {}
+        body = body_as_sent(self.provider, body, key, int(time.time()), self.options)
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)
@@ -148,7 +163,7 @@ def builtin_sources() -> dict[str, FuzzSource]:
         else:
             make = _KEY_PAIRS[entry.name]  # KeyError: a new asymmetric provider to add here
             (signing, public), (wrong, _) = make(), make()
-            options["public_key"] = public
+            options[pinned_option(entry.name)] = public
         table.update(options)
         sources[entry.name] = FuzzSource(
             entry.name,

@@ -28,7 +28,9 @@ from tests.unit.providers._catalogue import (
     STALE_SKEW,
     STATIC_TOKENS,
     TABLE,
+    body_as_sent,
     hex_secret,
+    pinned_option,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -62,7 +64,7 @@ class Catalogue:
             table: dict[str, Any] = {"provider": name, **options}
             public = PUBLIC_HALF.get(name)
             if public is not None:
-                table["public_key"] = [public(secret) for secret in secrets]
+                table[pinned_option(name)] = [public(secret) for secret in secrets]
             else:
                 table["secrets"] = list(secrets)
             self.secrets[name] = secrets
@@ -85,7 +87,7 @@ class Catalogue:
             item["pspReference"] = f"psp{time.time_ns()}"
             body = adyen_sign_body(notification, key)
         else:
-            body = TABLE[name][0]
+            body = body_as_sent(name, TABLE[name][0], key, now, self.options(name))
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
         if name == "twitch":
             headers["twitch-eventsub-subscription-type"] = "channel.follow"

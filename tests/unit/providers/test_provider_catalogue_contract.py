@@ -16,8 +16,8 @@ from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     PUBLIC_HALF,
-    STALE_SKEW,
     SIGNS_BODY,
+    STALE_SKEW,
     STATIC_TOKENS,
     SW,
     TABLE,

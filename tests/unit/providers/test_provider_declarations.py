@@ -40,7 +40,9 @@ from tests.unit.providers._catalogue import (
     PUBLIC_HALF,
     STALE_SKEW,
     TABLE,
+    body_as_sent,
     hex_secret,
+    pinned_option,
     whsec,
 )
 
@@ -86,6 +88,7 @@ class Case:
             body = sign_body(json.loads(body), self.secret, now)
         if self.name == "adyen":
             body = adyen_sign_body(json.loads(body), self.secret)
+        body = body_as_sent(self.name, body, self.secret, now, self.options)
         headers = sign_request(
             self.name, body, self.secret, event_id=event_id, timestamp=now, options=self.options
         )
@@ -106,7 +109,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         secret = secret or make()
         options = {**options, **extra}
         if name in PUBLIC_HALF:
-            options["public_key"] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
+            options[pinned_option(name)] = PUBLIC_HALF[name](secret)  # Plaid's signer: its kid
             provider = build_provider(load(name), [], options=options)
         else:
             provider = build_provider(load(name), [secret], options=options)
