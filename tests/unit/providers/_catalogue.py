@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from providers import load, sign
 from providers.builtin.google_oidc import GoogleOidcProvider, key_id
-from tests.unit.providers._test_certificates import PEM, self_signed, test_chain
+from tests.unit.providers._test_certificates import PEM, make_chain, self_signed
 
 
 def whsec() -> str:
@@ -613,7 +613,7 @@ ADYEN_BODY = json_body(
 # the source pins the public side under the option PINNED_OPTION names (else `public_key`).
 def apple_chain() -> str:
     """A PEM bundle: an EC key and a 3-certificate chain shaped as Apple's (marker OIDs)."""
-    return test_chain()
+    return make_chain()
 
 
 def apple_root(bundle: str) -> str:

@@ -48,6 +48,11 @@ def certificate(
         .not_valid_before(start)
         .not_valid_after(start + datetime.timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
     )
     if key_usage:
         usage = dict.fromkeys(
@@ -72,7 +77,7 @@ def certificate(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def test_chain(**leaf: object) -> str:
+def make_chain(**leaf: object) -> str:
     """A PEM bundle (EC private key, leaf, intermediate, root) shaped as Apple's chain; `leaf`
     overrides `certificate`'s keywords for the leaf (`markers`, `valid_from`, …)."""
     root_key = ec.generate_private_key(ec.SECP384R1())
