@@ -12,8 +12,6 @@ The token is declared a credential header, never forwarded or stored: it is a be
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import uuid
@@ -21,6 +19,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from providers import _jws
 from providers._fields import body, first
 from providers._provider import ProviderBase, Signing
 from providers._signing import as_bytes, check_tolerance, matches_any, require_secrets
@@ -31,20 +30,13 @@ from providers.errors import InvalidSignature, MissingSignature, StaleTimestamp
 MAX_TOKEN_LENGTH = 8192
 
 
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def hs256_token(claims: dict[str, Any], secret: str) -> str:
     """A compact HS256 JWT of `claims` keyed with `secret` (UTF-8)."""
-    head = _b64url_encode(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
-    signed = f"{head}.{_b64url_encode(orjson.dumps(claims))}"
-    mac = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{_b64url_encode(mac)}"
+    return _jws.encode(
+        {"alg": "HS256", "typ": "JWT"},
+        orjson.dumps(claims),
+        lambda signed: hmac.new(secret.encode(), signed, hashlib.sha256).digest(),
+    )
 
 
 class SharedSecretJwtProvider(ProviderBase):
@@ -77,7 +69,7 @@ class SharedSecretJwtProvider(ProviderBase):
         expected = (hmac.new(key, signed, hashlib.sha256).digest() for key in self._keys)
         if not matches_any(expected, (mac,)):
             raise InvalidSignature("the JWT matches no configured secret")
-        iat = _number(claims.get("iat"))
+        iat = _jws.numeric(claims.get("iat"))
         if iat is None:
             raise InvalidSignature("the JWT has no numeric iat")
         if self.body_hash_claim is not None:
@@ -88,7 +80,7 @@ class SharedSecretJwtProvider(ProviderBase):
             if not matches_any((as_bytes(actual),), (as_bytes(claimed.lower()),)):
                 raise InvalidSignature(f"{self.body_hash_claim} does not match the body")
         if "exp" in claims:
-            exp = _number(claims["exp"])
+            exp = _jws.numeric(claims["exp"])
             if exp is None or request.received_at > exp:
                 raise StaleTimestamp("the JWT has expired")
         check_tolerance(iat, request.received_at, self._tolerance)
@@ -110,28 +102,12 @@ class SharedSecretJwtProvider(ProviderBase):
         }
 
 
-def _number(value: object) -> float | None:
-    """A numeric claim as a float, or `None` (a bool is no number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def _parts(token: str) -> tuple[dict[str, Any], bytes, bytes]:
     """Claims, signed bytes and MAC of a compact HS256 JWS, or `invalid_signature`."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise InvalidSignature("the JWT is longer than any sender's token")
-    pieces = token.split(".")
-    if len(pieces) != 3 or not token.isascii():
-        raise InvalidSignature("the bearer token is not a compact JWT")
-    try:
-        head, claims = (orjson.loads(_b64url(piece)) for piece in pieces[:2])
-        mac = _b64url(pieces[2])
-    except (binascii.Error, ValueError) as err:  # JSONDecodeError is a ValueError
-        raise InvalidSignature("the JWT does not decode") from err
-    if not isinstance(head, dict) or head.get("alg") != "HS256" or not isinstance(claims, dict):
+    jws = _jws.split(token, max_length=MAX_TOKEN_LENGTH, what="the JWT")
+    if jws.header.get("alg") != "HS256":
         raise InvalidSignature("the bearer token is not an HS256 JWT")
-    return claims, f"{pieces[0]}.{pieces[1]}".encode(), mac
+    return jws.claims, jws.signed, jws.signature
 
 
 class VonageProvider(SharedSecretJwtProvider):
