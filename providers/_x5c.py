@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _BadSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID
 
@@ -110,7 +111,10 @@ class X5cChain:
             raise InvalidSignature("the certificate chain does not lead to a pinned root")
         _check_profile(intermediate, ca=True, marker=self._intermediate_oid)
         _check_profile(leaf, ca=False, marker=self._leaf_oid)
-        key = leaf.public_key()
+        try:
+            key = leaf.public_key()
+        except (ValueError, UnsupportedAlgorithm) as err:
+            raise InvalidSignature("the leaf certificate's key is not ECDSA P-256") from err
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
             raise InvalidSignature("the leaf certificate's key is not ECDSA P-256")
         certificates = (leaf, intermediate, root)
@@ -124,7 +128,7 @@ class X5cChain:
 def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(issuer)
-    except (_BadSignature, ValueError, TypeError):
+    except (_BadSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
 
@@ -146,7 +150,7 @@ def _check_profile(cert: x509.Certificate, *, ca: bool, marker: x509.ObjectIdent
     role = "intermediate" if ca else "leaf"
     try:
         extensions = cert.extensions
-    except ValueError as err:  # a duplicate or undecodable extension
+    except (ValueError, x509.UnsupportedGeneralNameType) as err:  # duplicate or undecodable
         raise InvalidSignature(f"the {role} certificate's extensions do not parse") from err
     by_oid = {extension.oid: extension for extension in extensions}
     for extension in extensions:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import orjson
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _BadSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -61,7 +62,10 @@ def parse_certificates(document: bytes) -> Parsed[Keys]:
         if not isinstance(pem, str):
             raise ValueError("expected Google's certificates: JSON, key ID to PEM")
         certificate = x509.load_pem_x509_certificate(pem.encode())  # ValueError when not one
-        key = certificate.public_key()
+        try:
+            key = certificate.public_key()
+        except UnsupportedAlgorithm as err:
+            raise ValueError("expected RSA certificates of at least 2048 bits") from err
         if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
             raise ValueError("expected RSA certificates of at least 2048 bits")
         keys[kid] = key

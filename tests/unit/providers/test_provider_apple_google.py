@@ -482,3 +482,71 @@ def test_google_token_of_another_alg_or_unknown_key_is_refused() -> None:
     assert isinstance(
         _google("google-pubsub", TABLE_PUBSUB_BODY, unsigned, options), InvalidSignature
     )
+
+
+def _bundle(*certificates: x509.Certificate, key: Any) -> str:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return pem + "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certificates)
+
+
+def test_an_intermediate_without_its_marker_or_a_leaf_of_another_key_type_is_refused() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    from providers.builtin.apple_appstore import INTERMEDIATE_OID, LEAF_OID
+    from tests.unit.providers._test_certificates import certificate
+
+    root_key, middle_key = (
+        ec.generate_private_key(ec.SECP384R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    root = certificate("Root", root_key, ca=True)
+    bare = certificate("Mid", middle_key, ("Root", root_key), ca=True)  # no marker
+    marked = certificate(
+        "Mid", middle_key, ("Root", root_key), ca=True, markers=(INTERMEDIATE_OID,)
+    )
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = certificate("Leaf", leaf_key, ("Mid", middle_key), ca=False, markers=(LEAF_OID,))
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    leaf384 = certificate("Leaf", p384, ("Mid", middle_key), ca=False, markers=(LEAF_OID,))
+    edwards = certificate(
+        "Leaf",
+        ed25519.Ed25519PrivateKey.generate(),
+        ("Mid", middle_key),
+        ca=False,
+        markers=(LEAF_OID,),
+    )
+    options = {
+        **APPLE_OPTIONS,
+        "root_certificates": root.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+    signed_by = _signed(APPLE_NOTIFICATION, _bundle(leaf, bare, root, key=leaf_key))
+
+    assert isinstance(_apple(signed_by, options), InvalidSignature)
+    good = _signed(APPLE_NOTIFICATION, _bundle(leaf, marked, root, key=leaf_key))
+    assert isinstance(_apple(good, options), VerifiedEvent)
+    # A P-384 leaf: its JWS cannot be ES256. Sign with the P-256 key, present the P-384 chain.
+    x5c_384 = _signed(APPLE_NOTIFICATION, _bundle(leaf384, marked, root, key=leaf_key))
+    assert isinstance(_apple(x5c_384, options), InvalidSignature)
+    ed_chain = _signed(APPLE_NOTIFICATION, _bundle(edwards, marked, root, key=leaf_key))
+    assert isinstance(_apple(ed_chain, options), InvalidSignature)
+
+
+@pytest.mark.parametrize(
+    "x5c",
+    [
+        ["", "", ""],
+        ["AAAA", "AAAA", "AAAA"],
+        ["!!", "@@", "##"],
+        [1, 2, 3],
+        ["A" * 9000, "A", "A"],
+        None,
+    ],
+)
+def test_garbage_x5c_is_refused_never_an_error(x5c: Any) -> None:
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "ES256", "x5c": x5c}).encode())
+    payload = base64.urlsafe_b64encode(json.dumps(APPLE_NOTIFICATION).encode())
+    token = f"{header.decode().rstrip('=')}.{payload.decode().rstrip('=')}.{'A' * 86}"
+
+    assert isinstance(_apple(_wrapped(token), APPLE_OPTIONS), InvalidSignature)
