@@ -39,6 +39,7 @@ from providers import (
     sign,
 )
 from providers.builtin.apple_appstore import APPLE_ROOT_CA_G3, signing_chain
+from providers.builtin.google_oidc import CERTS_URL
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import (
     APPLE_NOTIFICATION,
@@ -52,8 +53,8 @@ from tests.unit.providers._test_certificates import make_chain
 
 VECTORS = Path(__file__).parent / "vectors" / "apple"
 APPLE_OPTIONS = {"bundle_id": "com.example.hookgate", "environment": "Sandbox"}
-#: A TEST notification Apple's sandbox signed on 2025-09-05 for com.loki-project.loki-messenger
-#: (published in a public repository's tests); its leaf certificate expired on 2025-10-11.
+#: A TEST notification Apple's sandbox signed on 2025-09-05 for com.loki-project.loki-messenger,
+#: published in Doy-lee/session-pro-backend's test.py; its leaf certificate expired 2025-10-11.
 SANDBOX_VECTOR = VECTORS / "sandbox-test-notification.jws"
 
 
@@ -394,7 +395,11 @@ def test_google_auth_verifies_the_token_hookgate_signs() -> None:
     token = headers["authorization"].removeprefix("Bearer ")
 
     claims = id_token.verify_oauth2_token(token, _certs_request(document), GOOGLE["audience"])
+    same = id_token.verify_token(
+        token, _certs_request(document), audience=GOOGLE["audience"], certs_url=CERTS_URL
+    )
 
+    assert same == claims
     assert claims["email"] == GOOGLE["service_account"]
     assert claims["email_verified"] is True
     with pytest.raises(ValueError, match="audience"):
