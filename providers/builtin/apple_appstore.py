@@ -86,11 +86,13 @@ class AppleAppStoreProvider(ProviderBase):
         if self._environment == "Production" and self._app_apple_id is None:
             raise options.error("app_apple_id", "required when the environment is Production")
         roots = []
-        for i, text in enumerate(options.strings("root_certificates") or (APPLE_ROOT_CA_G3,)):
+        pinned = options.strings("root_certificates")
+        for i, text in enumerate(pinned or (APPLE_ROOT_CA_G3,)):
             try:
                 roots.append(load_certificate(text))
             except ValueError as err:
-                raise options.error(f"root_certificates[{i}]", str(err)) from err
+                key = "root_certificates" if len(pinned) == 1 else f"root_certificates[{i}]"
+                raise options.error(key, str(err)) from err
         self._chain = X5cChain(roots, leaf_oid=LEAF_OID, intermediate_oid=INTERMEDIATE_OID)
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent:
@@ -116,11 +118,13 @@ class AppleAppStoreProvider(ProviderBase):
         return jws.claims
 
     def _check_app(self, claims: dict[str, Any]) -> None:
-        section = next((claims[k] for k in _SECTIONS if k in claims), None)
-        if not isinstance(section, dict):
+        # The first section present (a null or empty one is absent), as the library reads them.
+        name = next((k for k in _SECTIONS if isinstance(claims.get(k), dict) and claims[k]), None)
+        if name is None:
             raise InvalidSignature("the notification names no app")
+        section = claims[name]
         environment = section.get("environment")
-        if "externalPurchaseToken" in claims and "data" not in claims and "summary" not in claims:
+        if name == "externalPurchaseToken":  # its environment is in the purchase ID
             purchase = section.get("externalPurchaseId")
             sandbox = isinstance(purchase, str) and purchase.startswith("SANDBOX")
             environment = "Sandbox" if sandbox else "Production"
