@@ -101,11 +101,10 @@ class GoogleOidcProvider(ProviderBase):
         options = spec.options
         self._audience = options.string("audience", required=True)
         self._account = options.string("service_account", required=True)
-        self._pinned: Keys | None = None
+        self._pinned: Keys = {}
         self._fetcher: KeyFetcher[Keys] | None = None
         pinned = options.strings("certificates")
         if pinned:
-            self._pinned = {}
             for i, text in enumerate(pinned):
                 try:
                     self._pinned |= parse_certificates(text.encode()).value
@@ -136,7 +135,6 @@ class GoogleOidcProvider(ProviderBase):
         keys = self._pinned
         if self._fetcher is not None:
             keys = self._fetcher.get(self.certs_url, now)  # KeyUnavailable: loaded, then again
-        assert keys is not None
         key = keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             if self._fetcher is not None:
