@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class X5cChain:
         self._length = length
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple[str, ...], _Verified] = OrderedDict()
+        self._lock = threading.Lock()
 
     def leaf_key(self, x5c: object, at: float) -> ec.EllipticCurvePublicKey:
         """The leaf's public key when `x5c` chains to a pinned root and is valid at `at` (Unix
@@ -81,14 +83,16 @@ class X5cChain:
         ):
             raise InvalidSignature(f"x5c is not a chain of {self._length} certificates")
         chain = tuple(x5c)
-        verified = self._cache.get(chain)
+        with self._lock:  # a provider may be shared by threads outside the gateway
+            verified = self._cache.get(chain)
+            if verified is not None:
+                self._cache.move_to_end(chain)
         if verified is None:
             verified = self._verify(chain)
-            self._cache[chain] = verified
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(chain)
+            with self._lock:
+                self._cache[chain] = verified
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         if not verified.not_before <= at <= verified.not_after:
             raise InvalidSignature("the certificate chain is not valid at the signed date")
         return verified.key
