@@ -26,7 +26,7 @@ from tests.unit.providers._catalogue import (
     PUBLIC_HALF,
     TABLE,
     body_as_sent,
-    pinned_option,
+    key_option,
 )
 
 HOST = "gateway.test"
@@ -163,7 +163,7 @@ def builtin_sources() -> dict[str, FuzzSource]:
         else:
             make = _KEY_PAIRS[entry.name]  # KeyError: a new asymmetric provider to add here
             (signing, public), (wrong, _) = make(), make()
-            options[pinned_option(entry.name)] = public
+            options[key_option(entry.name)] = public
         table.update(options)
         sources[entry.name] = FuzzSource(
             entry.name,

@@ -30,7 +30,7 @@ from tests.unit.providers._catalogue import (
     TABLE,
     body_as_sent,
     hex_secret,
-    pinned_option,
+    key_option,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -64,7 +64,7 @@ class Catalogue:
             table: dict[str, Any] = {"provider": name, **options}
             public = PUBLIC_HALF.get(name)
             if public is not None:
-                table[pinned_option(name)] = [public(secret) for secret in secrets]
+                table[key_option(name)] = [public(secret) for secret in secrets]
             else:
                 table["secrets"] = list(secrets)
             self.secrets[name] = secrets

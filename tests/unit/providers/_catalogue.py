@@ -610,7 +610,7 @@ ADYEN_BODY = json_body(
 
 
 # Issue 14: JWT/JWS against the provider's keys. The signing secret is what the sender holds;
-# the source pins the public side under the option PINNED_OPTION names (else `public_key`).
+# the source pins the public side under the option KEY_OPTION names (else `public_key`).
 def apple_chain() -> str:
     """A PEM bundle: an EC key and a 3-certificate chain shaped as Apple's (marker OIDs)."""
     return make_chain()
@@ -684,7 +684,7 @@ PUBLIC_HALF |= {
     "google-pubsub": google_certificates,
     "google-play": google_certificates,
 }
-PINNED_OPTION = {
+KEY_OPTION = {
     "apple-appstore": "root_certificates",
     "google-pubsub": "certificates",
     "google-play": "certificates",
@@ -695,9 +695,10 @@ STALE_SKEW |= {"google-pubsub": 7200, "google-play": 7200}
 SIGNS_BODY = {"apple-appstore"}
 
 
-def pinned_option(name: str) -> str:
-    """The option a PUBLIC_HALF provider's source pins its key (or root) under."""
-    return PINNED_OPTION.get(name, "public_key")
+def key_option(name: str) -> str:
+    """The option a PUBLIC_HALF entry goes in when it is not `public_key` (the certificate-url
+    family on wip/keyfetch defines the same helper: on merge keep one, with both entries)."""
+    return KEY_OPTION.get(name, "public_key")
 
 
 def body_as_sent(

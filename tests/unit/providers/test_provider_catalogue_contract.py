@@ -24,7 +24,7 @@ from tests.unit.providers._catalogue import (
     body_as_sent,
     hex_secret,
     json_body,
-    pinned_option,
+    key_option,
     whsec,
 )
 
@@ -34,8 +34,8 @@ class CatalogueContract(ProviderContract):
         public = PUBLIC_HALF.get(self.provider_name or "")
         if public is None:
             return secrets, self.options
-        pinned = pinned_option(self.provider_name or "")
-        return (), {**self.options, pinned: [public(secret) for secret in secrets]}
+        option = key_option(self.provider_name or "")
+        return (), {**self.options, option: [public(secret) for secret in secrets]}
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         _, options = self.source((secret,))

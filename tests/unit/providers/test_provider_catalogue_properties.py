@@ -21,7 +21,7 @@ from providers import Handshake, Provider, VerificationError, VerifiedEvent, loa
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, body_as_sent, pinned_option
+from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, body_as_sent, key_option
 
 NAMES = sorted([*TABLE, "mailgun", "adyen"])
 PROPERTIES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,7 +74,7 @@ def _setup(name: str) -> tuple[Provider, str, dict[str, Any]]:
     secret = make_secret()
     public = PUBLIC_HALF.get(name)
     if public is not None:
-        options = {**options, pinned_option(name): [public(secret)]}
+        options = {**options, key_option(name): [public(secret)]}
         return build_provider(load(name), [], options=options), secret, options
     return build_provider(load(name), [secret], options=options), secret, options
 

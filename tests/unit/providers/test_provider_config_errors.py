@@ -8,7 +8,7 @@ import pytest
 
 from providers import ProviderConfigError, installed, load
 from providers.testing import build_provider
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, pinned_option
+from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, key_option
 
 #: A value that must never appear in an error message.
 CANARY = "sk_live_CANARY_9f8e7d"
@@ -40,7 +40,7 @@ def test_blank_verify_token_is_refused(blank: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(PUBLIC_HALF))
 def test_blank_public_key_in_a_list_is_refused_by_index(name: str) -> None:
-    option = pinned_option(name)
+    option = key_option(name)
     with pytest.raises(ProviderConfigError, match=rf"^sources\.test\.{option}\[0\]: "):
         build_provider(load(name), [], options={**_valid_options(name), option: ["   "]})
 

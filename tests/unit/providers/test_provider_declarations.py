@@ -42,7 +42,7 @@ from tests.unit.providers._catalogue import (
     TABLE,
     body_as_sent,
     hex_secret,
-    pinned_option,
+    key_option,
     whsec,
 )
 
@@ -109,7 +109,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         secret = secret or make()
         options = {**options, **extra}
         if name in PUBLIC_HALF:
-            options[pinned_option(name)] = PUBLIC_HALF[name](secret)  # Plaid's signer: its kid
+            options[key_option(name)] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
             provider = build_provider(load(name), [], options=options)
         else:
             provider = build_provider(load(name), [secret], options=options)
