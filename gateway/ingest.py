@@ -37,6 +37,7 @@ from gateway.dedupe import Claim, DedupeStore
 from gateway.errors import DedupeUnavailable, PublishFailed
 from gateway.message import build_properties, encoded_size
 from gateway.metrics import UNKNOWN_SOURCE
+from gateway.provider_io import FollowUps, verify_after_load
 from gateway.publisher import EventPublisher
 from gateway.responses import (
     DUPLICATE,
@@ -57,7 +58,13 @@ from gateway.spool import Spool, SpooledEvent, SpoolFull, SpoolUnavailable
 from hookgate import envelope
 from hookgate.observe import IngestOutcome, IngestRecord, Observer, PublishFailure
 from hookgate.routing import routing_key
-from providers import Handshake, VerificationError, VerifiedEvent, WebhookRequest
+from providers import (
+    Handshake,
+    KeyUnavailable,
+    VerificationError,
+    VerifiedEvent,
+    WebhookRequest,
+)
 
 _log = logging.getLogger("hookgate.ingest")
 _MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
@@ -108,6 +115,8 @@ class IngestEndpoint:
         self._spool = spool
         self._message_key = message_key
         self._clients = ClientAddress(settings.trusted_proxies)
+        #: Background work handshakes ask for (SNS subscription confirmations).
+        self._follow_ups = FollowUps()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """Answer one delivery to source `name` (the path segment after the prefix)."""
@@ -182,10 +191,15 @@ class IngestEndpoint:
         )
 
         try:
-            verified = source.provider.verify(request)
+            try:
+                verified = source.provider.verify(request)
+            except KeyUnavailable as missing:  # a key to fetch first (SNS, PayPal)
+                verified = await verify_after_load(source.provider, request, missing)
         except VerificationError as err:
             raise _Refused(err.status, refusal(err)) from None
         if isinstance(verified, Handshake):
+            if verified.follow_up is not None:
+                self._follow_ups.start(source.name, verified.follow_up)
             handshake = json_answer(
                 verified.status_code,
                 verified.body,

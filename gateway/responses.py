@@ -35,6 +35,7 @@ _TABLE: dict[IngestOutcome, tuple[int, tuple[tuple[bytes, bytes], ...]]] = {
     IngestOutcome.HEADERS_TOO_LARGE: (431, ()),
     IngestOutcome.UNAVAILABLE: (503, ((b"retry-after", b"5"),)),
     IngestOutcome.ERROR: (500, ()),
+    IngestOutcome.KEY_UNAVAILABLE: (503, ((b"retry-after", b"30"),)),
 }
 #: The outcomes whose answer is not built from the table, and what is sent instead.
 NOT_FROM_TABLE: dict[IngestOutcome, str] = {

@@ -20,8 +20,10 @@ test a handler with exactly what `hookgate serve` would send it.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +32,12 @@ from pamqp.commands import Basic
 from gateway.config import SourceSettings
 from gateway.errors import PublishFailed
 from gateway.message import MAX_PROPERTIES_BYTES, build_properties
+from gateway.provider_io import verify_after_load
 from gateway.sources import build_source
 from hookgate.observe import PublishFailure
 from hookgate.routing import routing_key
 from hookgate.secret import Secret
-from providers import Handshake, WebhookRequest
+from providers import Handshake, KeyUnavailable, VerifiedEvent, WebhookRequest
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,10 @@ def message_for(
         body=body,
         received_at=received_at,
     )
-    verified = built.provider.verify(request)
+    try:
+        verified = built.provider.verify(request)
+    except KeyUnavailable as missing:  # fetch the key as the gateway would, then verify again
+        verified = _run(verify_after_load(built.provider, request, missing))
     if isinstance(verified, Handshake):
         raise ValueError("that request is a provider handshake, not an event")
     properties = build_properties(
@@ -102,6 +108,18 @@ def message_for(
         body=body,
     )
     return PublishedMessage(body, routing_key(name, verified.type), properties)
+
+
+def _run(
+    work: Coroutine[object, object, VerifiedEvent | Handshake],
+) -> VerifiedEvent | Handshake:
+    """Run `work` to its end from synchronous code, inside a running event loop or not."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 class MemoryPublisher:

@@ -72,6 +72,9 @@ class IngestOutcome(enum.StrEnum):
     DISCONNECTED = "disconnected"
     #: The provider failed unexpectedly (a bug): answered 500, nothing published.
     ERROR = "error"
+    #: The key or certificate the signature needs could not be fetched (yet): answered 503,
+    #: nothing published; the sender retries.
+    KEY_UNAVAILABLE = "key_unavailable"
 
 
 class PublishFailure(enum.StrEnum):

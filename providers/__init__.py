@@ -11,6 +11,7 @@ from providers.base import (
 )
 from providers.errors import (
     InvalidSignature,
+    KeyUnavailable,
     Malformed,
     MissingSignature,
     ProviderConfigError,
@@ -28,6 +29,7 @@ __all__ = [
     "CannotSign",
     "Handshake",
     "InvalidSignature",
+    "KeyUnavailable",
     "Malformed",
     "MissingSignature",
     "Options",

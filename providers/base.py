@@ -9,7 +9,7 @@ counted, never published.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -66,6 +66,9 @@ class Handshake:
     content_type: str = "application/json"
     #: Extra response headers (lower-case names), e.g. `x-content-type-options: nosniff`.
     headers: tuple[tuple[str, str], ...] = ()
+    #: Work the gateway runs in the background after answering (SNS's subscription
+    #: confirmation GET): a coroutine function that never raises; bounded by the gateway.
+    follow_up: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

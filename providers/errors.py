@@ -7,6 +7,7 @@ signatures or expected values.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from hookgate.observe import IngestOutcome
@@ -52,3 +53,18 @@ class Malformed(VerificationError):
     """The signature is valid but the body lacks what the provider needs (event ID or type)."""
 
     status = IngestOutcome.MALFORMED
+
+
+class KeyUnavailable(VerificationError):
+    """The key or certificate the signature needs is not at hand: answered 503 (`retry-after`).
+
+    `verify` never fetches. When the key can be fetched, the error carries `load`, a coroutine
+    function that fetches it (never raises, bounded by its own timeout); the gateway awaits it
+    and calls `verify` once more. A caller that knows nothing of loading answers 503: safe.
+    """
+
+    status = IngestOutcome.KEY_UNAVAILABLE
+
+    def __init__(self, message: str, load: Callable[[], Awaitable[None]] | None = None) -> None:
+        super().__init__(message)
+        self.load = load

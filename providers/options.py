@@ -74,6 +74,17 @@ class Options:
             raise self.error(key, f"expected one of {allowed}")
         return value
 
+    def integer(self, key: str) -> int | None:
+        """A whole number (TOML integer, or a string of digits from an environment variable)."""
+        value = self._get(key)
+        if value is _MISSING:
+            return None
+        if isinstance(value, str) and value.isascii() and value.strip().isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.error(key, "expected a whole number")
+        return value
+
     def finish(self) -> None:
         """Refuse every option the provider did not read."""
         unknown = sorted(set(self._values) - self._read)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from providers._fields import body
+from providers._jws import b64url_encode
 from providers._provider import Signing
 from providers._signing import require_secrets
 from providers.base import SourceSpec
@@ -36,7 +37,6 @@ from providers.builtin.asymmetric import spki_public_key
 from providers.builtin.jwt_shared import (
     HMAC_DIGESTS,
     SharedSecretJwtProvider,
-    _b64url_encode,
     hs256_token,
 )
 from providers.errors import InvalidSignature, ProviderConfigError
@@ -186,8 +186,8 @@ def _private_key_token(claims: dict[str, Any], text: str) -> str:
         alg = "Ed25519"
     else:
         raise ValueError("expected an RSA, P-256/384/521 or Ed25519 private key")
-    head = _b64url_encode(b'{"alg":"%s","typ":"JWT"}' % alg.encode())
-    signed = f"{head}.{_b64url_encode(orjson.dumps(claims))}".encode()
+    head = b64url_encode(b'{"alg":"%s","typ":"JWT"}' % alg.encode())
+    signed = f"{head}.{b64url_encode(orjson.dumps(claims))}".encode()
     if isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
     elif isinstance(key, ec.EllipticCurvePrivateKey):
@@ -196,4 +196,4 @@ def _private_key_token(claims: dict[str, Any], text: str) -> str:
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     else:
         signature = key.sign(signed)
-    return f"{signed.decode()}.{_b64url_encode(signature)}"
+    return f"{signed.decode()}.{b64url_encode(signature)}"

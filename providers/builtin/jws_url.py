@@ -25,13 +25,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from providers._fields import NOT_JSON, body, first, parse_json
 from providers._hmac_scheme import public_url, signed_url
+from providers._jws import numeric
 from providers._provider import GET_AND_POST, Signing
 from providers._signing import as_bytes, matches_any, require_secrets
 from providers.base import SourceSpec, VerifiedEvent, WebhookRequest
 from providers.builtin.jwt_shared import (
     HMAC_DIGESTS,
     SharedSecretJwtProvider,
-    _number,
     hs256_token,
 )
 from providers.errors import InvalidSignature, StaleTimestamp
@@ -65,7 +65,7 @@ class MessageBirdProvider(SharedSecretJwtProvider):
     def check_claims(self, claims: dict[str, Any], request: WebhookRequest) -> None:
         if claims.get("iss") != self.issuer:
             raise InvalidSignature("the JWT's iss is not MessageBird")
-        nbf, exp = _number(claims.get("nbf")), _number(claims.get("exp"))
+        nbf, exp = numeric(claims.get("nbf")), numeric(claims.get("exp"))
         if nbf is None or exp is None:
             raise InvalidSignature("the JWT has no numeric nbf and exp")
         url = signed_url(self._public_url, request)

@@ -15,7 +15,6 @@ short-lived API token): a credential header, never forwarded or stored. Body-bou
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import uuid
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 import orjson
 
 from providers._fields import body, first
+from providers._jws import encode, numeric, split
 from providers._provider import ProviderBase, Signing
 from providers._signing import as_bytes, check_tolerance, matches_any, require_secrets
 from providers.base import Handshake, SourceSpec, WebhookRequest
@@ -45,20 +45,11 @@ HMAC_DIGESTS: dict[str, Any] = {
 }
 
 
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def hs256_token(claims: dict[str, Any], secret: str, alg: str = "HS256") -> str:
     """A compact HMAC JWT (HS256 by default) of `claims` keyed with `secret` (UTF-8)."""
-    head = _b64url_encode(orjson.dumps({"alg": alg, "typ": "JWT"}))
-    signed = f"{head}.{_b64url_encode(orjson.dumps(claims))}"
-    mac = hmac.new(secret.encode(), signed.encode(), HMAC_DIGESTS[alg]).digest()
-    return f"{signed}.{_b64url_encode(mac)}"
+    key, digest = secret.encode(), HMAC_DIGESTS[alg]
+    header = {"alg": alg, "typ": "JWT"}
+    return encode(header, orjson.dumps(claims), lambda signed: hmac.digest(key, signed, digest))
 
 
 def body_digest(body: bytes, encoding: str) -> str:
@@ -128,7 +119,7 @@ class SharedSecretJwtProvider(ProviderBase):
 
     def check_claims(self, claims: dict[str, Any], request: WebhookRequest) -> None:
         """`iat` (when timestamped), `iss`, the body hash, then `exp` and the tolerance."""
-        iat = _number(claims.get("iat"))
+        iat = numeric(claims.get("iat"))
         if iat is None and self.timestamped:
             raise InvalidSignature("the JWT has no numeric iat")
         if self.issuer is not None and claims.get("iss") != self.issuer:
@@ -143,7 +134,7 @@ class SharedSecretJwtProvider(ProviderBase):
             if not matches_any((as_bytes(actual),), (as_bytes(claimed),)):
                 raise InvalidSignature(f"{self.body_hash_claim} does not match the body")
         if "exp" in claims:
-            exp = _number(claims["exp"])
+            exp = numeric(claims["exp"])
             if exp is None or request.received_at > exp:
                 raise StaleTimestamp("the JWT has expired")
         if iat is not None and self.timestamped:
@@ -174,29 +165,11 @@ class SharedSecretJwtProvider(ProviderBase):
         }
 
 
-def _number(value: object) -> float | None:
-    """A numeric claim as a float, or `None` (a bool is no number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def parse_jws(token: str, name: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Header, claims, signed bytes and signature of a compact JWS (the token in header
     `name`), or `invalid_signature`. Nothing is trusted yet: the caller checks `alg`."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise InvalidSignature(f"the {name} token is longer than any sender's")
-    pieces = token.split(".")
-    if len(pieces) != 3 or not token.isascii():
-        raise InvalidSignature(f"the {name} token is not a compact JWT")
-    try:
-        head, claims = (orjson.loads(_b64url(piece)) for piece in pieces[:2])
-        signature = _b64url(pieces[2])
-    except (binascii.Error, ValueError) as err:  # JSONDecodeError is a ValueError
-        raise InvalidSignature(f"the {name} token does not decode") from err
-    if not isinstance(head, dict) or not isinstance(claims, dict):
-        raise InvalidSignature(f"the {name} token is not a JWT")
-    return head, claims, f"{pieces[0]}.{pieces[1]}".encode(), signature
+    jws = split(token, max_length=MAX_TOKEN_LENGTH, what=f"the {name} token")
+    return jws.header, jws.claims, jws.signed, jws.signature
 
 
 class VonageProvider(SharedSecretJwtProvider):

@@ -7,19 +7,14 @@ answer, as JSON text); a `kid` naming none of them is refused, since verificatio
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from typing import Any, ClassVar
 
 import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
+from providers import _jws
 from providers._fields import body, joined
 from providers._provider import Signing
 from providers._signing import as_bytes, check_tolerance, matches_any, require_header
@@ -45,7 +40,7 @@ class PlaidProvider(AsymmetricProvider):
             jwk = orjson.loads(text)
             if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
                 raise ValueError("not a P-256 key")
-            x, y = (int.from_bytes(_b64url(jwk[c]), "big") for c in ("x", "y"))
+            x, y = (int.from_bytes(_jws.b64url_decode(jwk[c]), "big") for c in ("x", "y"))
             key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
             raise ValueError("expected a P-256 JWK as JSON (kty EC, crv P-256, x, y)") from err
@@ -84,19 +79,13 @@ class PlaidProvider(AsymmetricProvider):
             "iat": signing.timestamp,
             "request_body_sha256": hashlib.sha256(signing.body).hexdigest(),
         }
-        signed = f"{_b64url_encode(orjson.dumps(header))}.{_b64url_encode(orjson.dumps(claims))}"
-        der = ec_private_key(signing.secret).sign(signed.encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return {cls.header: f"{signed}.{_b64url_encode(raw)}", "content-type": "application/json"}
-
-
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+        key = ec_private_key(signing.secret)
+        token = _jws.encode(
+            header,
+            orjson.dumps(claims),
+            lambda signed: _jws.es256_raw(key.sign(signed, ec.ECDSA(hashes.SHA256()))),
+        )
+        return {cls.header: token, "content-type": "application/json"}
 
 
 #: Plaid's tokens are a few hundred characters; a longer header is refused before decoding.
@@ -105,17 +94,5 @@ MAX_TOKEN_LENGTH = 4096
 
 def _jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Header, claims, signed bytes and DER signature of a compact JWS; `invalid_signature`."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise InvalidSignature("Plaid-Verification is longer than any Plaid token")
-    pieces = token.split(".")
-    if len(pieces) != 3 or not token.isascii():
-        raise InvalidSignature("Plaid-Verification is not a compact JWT")
-    try:
-        header, claims = (orjson.loads(_b64url(piece)) for piece in pieces[:2])
-        raw = _b64url(pieces[2])
-    except (binascii.Error, ValueError) as err:  # JSONDecodeError is a ValueError
-        raise InvalidSignature("Plaid-Verification does not decode") from err
-    if not isinstance(header, dict) or not isinstance(claims, dict) or len(raw) != 64:
-        raise InvalidSignature("Plaid-Verification is not an ES256 JWT")
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    return header, claims, f"{pieces[0]}.{pieces[1]}".encode(), der
+    jws = _jws.split(token, max_length=MAX_TOKEN_LENGTH, what="Plaid-Verification")
+    return jws.header, jws.claims, jws.signed, _jws.es256_der(jws.signature)

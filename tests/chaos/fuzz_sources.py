@@ -23,7 +23,13 @@ from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
 from providers.signing import CannotSign
 from providers.testing import sign_request
-from tests.unit.providers._catalogue import BODY_SIGNING, PUBLIC_HALF, TABLE, signed
+from tests.unit.providers._catalogue import (
+    BODY_SIGNING,
+    PUBLIC_HALF,
+    TABLE,
+    key_option,
+    signed,
+)
 
 HOST = "gateway.test"
 PREFIX = "/webhooks"
@@ -104,6 +110,14 @@ _KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
 BODY_NOT_SIGNED_PROVIDERS |= {"dropbox-sign"}
 #: Event Grid: the secret in a header (its default, a query parameter, cannot be signed).
 _OPTIONS |= {"azure-eventgrid": {"secret_header": "x-eventgrid-secret"}}
+# Issue 14, JWT/JWS against the provider's keys: the app and audience the source is for, and
+# the pinned root or certificates (nothing is fetched while fuzzing).
+_KEY_PAIRS |= {name: _catalogue_pair(name) for name in ("apple-appstore", "google-pubsub")}
+_KEY_PAIRS |= {"google-play": _catalogue_pair("google-play")}
+_OPTIONS |= {name: dict(TABLE[name][3]) for name in ("apple-appstore", "google-pubsub")}
+_OPTIONS |= {"google-play": dict(TABLE["google-play"][3])}
+#: The Google OIDC token authenticates the sender; it covers no part of the body.
+BODY_NOT_SIGNED_PROVIDERS |= {"google-pubsub", "google-play"}
 
 
 @dataclass
@@ -166,7 +180,7 @@ def builtin_sources() -> dict[str, FuzzSource]:
         else:
             make = _KEY_PAIRS[entry.name]  # KeyError: a new asymmetric provider to add here
             (signing, public), (wrong, _) = make(), make()
-            options["public_key"] = public
+            options[key_option(entry.name)] = public
         table.update(options)
         sources[entry.name] = FuzzSource(
             entry.name,

@@ -32,6 +32,7 @@ from tests.unit.providers._catalogue import (
     STATIC_TOKENS,
     TABLE,
     hex_secret,
+    key_option,
     signed,
 )
 
@@ -66,7 +67,7 @@ class Catalogue:
             table: dict[str, Any] = {"provider": name, **options}
             public = PUBLIC_HALF.get(name)
             if public is not None:
-                table["public_key"] = [public(secret) for secret in secrets]
+                table[key_option(name)] = [public(secret) for secret in secrets]
             else:
                 table["secrets"] = list(secrets)
             self.secrets[name] = secrets
@@ -110,6 +111,8 @@ def _fresh(name: str, payload: bytes) -> bytes:
     unique = str(time.time_ns())
     if name == "braintree":
         return payload.replace(b"<id>sub_42</id>", f"<id>sub_{unique}</id>".encode())
+    if name == "apple-appstore":  # the payload the signer wraps in a JWS
+        return payload
     callback = json.loads(payload)
     callback["signature_request"]["signature_request_id"] = unique
     return json.dumps(callback).encode()

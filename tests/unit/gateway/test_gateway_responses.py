@@ -10,6 +10,7 @@ from gateway.responses import NOT_FROM_TABLE, Answer, answer, json_answer, refus
 from hookgate.observe import IngestOutcome
 from providers import (
     InvalidSignature,
+    KeyUnavailable,
     Malformed,
     MissingSignature,
     StaleTimestamp,
@@ -31,6 +32,7 @@ EXPECTED_STATUS = {
     "headers_too_large": 431,
     "unavailable": 503,
     "error": 500,
+    "key_unavailable": 503,
 }
 
 
@@ -56,13 +58,16 @@ def test_body_is_json_with_status_and_correct_content_length(outcome: str) -> No
     assert payload["detail"] == "some detail"
 
 
-@pytest.mark.parametrize(("outcome", "seconds"), [("in_progress", 2), ("unavailable", 5)])
+@pytest.mark.parametrize(
+    ("outcome", "seconds"), [("in_progress", 2), ("unavailable", 5), ("key_unavailable", 30)]
+)
 def test_retry_after_on_409_and_503(outcome: str, seconds: int) -> None:
     assert _headers(answer(outcome))[b"retry-after"] == str(seconds).encode()
 
 
 @pytest.mark.parametrize(
-    "outcome", [o for o in EXPECTED_STATUS if o not in {"in_progress", "unavailable"}]
+    "outcome",
+    [o for o in EXPECTED_STATUS if o not in {"in_progress", "unavailable", "key_unavailable"}],
 )
 def test_no_retry_after_on_other_outcomes(outcome: str) -> None:
     assert b"retry-after" not in _headers(answer(outcome))
@@ -106,6 +111,7 @@ def test_json_answer_passes_status_body_and_content_type_through() -> None:
         (MissingSignature("stripe-signature header is missing"), "missing_signature", 401),
         (InvalidSignature("no v1 signature matches"), "invalid_signature", 401),
         (StaleTimestamp("outside the tolerance"), "stale_timestamp", 401),
+        (KeyUnavailable("the signing key is not loaded yet"), "key_unavailable", 503),
         (Malformed("body has no 'id' string"), "malformed", 400),
         (VerificationError("refused"), "invalid_signature", 401),
     ],

@@ -121,6 +121,7 @@ def test_values_are_the_strings_callers_and_dashboards_know() -> None:
         "unavailable",
         "disconnected",
         "error",
+        "key_unavailable",
     ]
     assert [r.value for r in PublishFailure] == [
         "disconnected",

@@ -12,8 +12,13 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from providers import load, sign
+from providers.builtin.google_oidc import GoogleOidcProvider, key_id
+from tests.unit.providers._test_certificates import PEM, make_chain, self_signed
 
 
 def whsec() -> str:
@@ -783,7 +788,7 @@ TABLE |= {
 #: Providers in TABLE whose signature travels inside the body: their TABLE body is the payload
 #: (Braintree's notification XML, Dropbox Sign's callback JSON), and `signed` makes the body
 #: sent through the provider's `signed_body`.
-BODY_SIGNING = {"braintree", "dropbox-sign"}
+BODY_SIGNING = {"braintree", "dropbox-sign"}  # and apple-appstore, below
 #: Dropbox Sign's event hash covers `event_time` + `event_type`, not the body.
 STATIC_TOKENS |= {"dropbox-sign"}
 PUBLIC_HALF |= {"travis": rsa_spki}
@@ -800,7 +805,6 @@ def signed(
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers a TABLE provider's sender sends for `body` (the payload, which a
     body-signing provider wraps), signed with `secret`: `providers.signing.sign`."""
-    from providers import load, sign
 
     request = sign(
         load(name),
@@ -892,3 +896,95 @@ GRAPH_BODY = json_body(
         ]
     }
 )
+
+
+# Issue 14: JWT/JWS against the provider's keys. The signing secret is what the sender holds;
+# the source pins the public side under the option KEY_OPTION names (else `public_key`).
+def apple_chain() -> str:
+    """A PEM bundle: an EC key and a 3-certificate chain shaped as Apple's (marker OIDs)."""
+    return make_chain()
+
+
+def apple_root(bundle: str) -> str:
+    """The root certificate (PEM) of an `apple_chain` bundle: the source's `root_certificates`."""
+    return x509.load_pem_x509_certificates(bundle.encode())[-1].public_bytes(PEM).decode()
+
+
+def google_certificates(private: str) -> str:
+    """Google's certificate document (kid → PEM) for a base64 PKCS#8 RSA key."""
+    key = serialization.load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return json.dumps({key_id(key.public_key()): self_signed(key).public_bytes(PEM).decode()})
+
+
+def play_push(notification: dict[str, Any], message_id: str = "136969346945") -> bytes:
+    return GoogleOidcProvider.push_body(json_body(notification), message_id=message_id)
+
+
+GOOGLE = {
+    "audience": "https://hooks.example.com/webhooks/google",
+    "service_account": "pusher@project.iam.gserviceaccount.com",
+}
+PLAY_NOTIFICATION = {
+    "version": "1.0",
+    "packageName": "com.example.hookgate",
+    "eventTimeMillis": "1764745200000",
+    "subscriptionNotification": {
+        "version": "1.0",
+        "notificationType": 4,
+        "purchaseToken": "PURCHASE_TOKEN",
+        "subscriptionId": "monthly001",
+    },
+}
+APPLE_NOTIFICATION = {
+    "notificationType": "DID_RENEW",
+    "subtype": "BILLING_RECOVERY",
+    "notificationUUID": "002e14d5-51f5-4503-b5a8-c3a1af68eb20",
+    "data": {"bundleId": "com.example.hookgate", "environment": "Sandbox", "appAppleId": 1234},
+    "version": "2.0",
+}
+TABLE |= {
+    "apple-appstore": (
+        json_body(APPLE_NOTIFICATION),
+        (),
+        False,
+        {"bundle_id": "com.example.hookgate", "environment": "Sandbox"},
+        apple_chain,
+    ),
+    "google-pubsub": (
+        GoogleOidcProvider.push_body(b'{"name": "object.txt"}', message_id="9876543210"),
+        ("authorization",),
+        True,
+        GOOGLE,
+        rsa_pkcs8,
+    ),
+    "google-play": (
+        play_push(PLAY_NOTIFICATION),
+        ("authorization",),
+        True,
+        {**GOOGLE, "package_name": "com.example.hookgate"},
+        rsa_pkcs8,
+    ),
+}
+#: The OIDC token authenticates Google as the sender; it covers no part of the body.
+STATIC_TOKENS |= {"google-pubsub", "google-play"}
+PUBLIC_HALF |= {
+    "apple-appstore": apple_root,
+    "google-pubsub": google_certificates,
+    "google-play": google_certificates,
+}
+KEY_OPTION = {
+    "apple-appstore": "root_certificates",
+    "google-pubsub": "certificates",
+    "google-play": "certificates",
+}
+#: A token lives an hour: a stale one is two hours off.
+STALE_SKEW |= {"google-pubsub": 7200, "google-play": 7200}
+#: Providers whose signer writes the body (`signed_body`): the TABLE body is what it wraps.
+BODY_SIGNING |= {"apple-appstore"}  # its signer writes the body: a JWS of the payload
+
+
+def key_option(name: str) -> str:
+    """The option a PUBLIC_HALF entry goes in when it is not `public_key` (the certificate-url
+    family on wip/keyfetch defines the same helper: on merge keep one, with both entries)."""
+    return KEY_OPTION.get(name, "public_key")

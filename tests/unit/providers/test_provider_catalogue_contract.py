@@ -25,6 +25,7 @@ from tests.unit.providers._catalogue import (
     TABLE,
     hex_secret,
     json_body,
+    key_option,
     signed,
     whsec,
 )
@@ -35,7 +36,8 @@ class CatalogueContract(ProviderContract):
         public = PUBLIC_HALF.get(self.provider_name or "")
         if public is None:
             return secrets, self.options
-        return (), {**self.options, "public_key": [public(secret) for secret in secrets]}
+        option = key_option(self.provider_name or "")
+        return (), {**self.options, option: [public(secret) for secret in secrets]}
 
 
 def _contract(name: str) -> type[CatalogueContract]:
@@ -51,9 +53,13 @@ def _contract(name: str) -> type[CatalogueContract]:
         "body_signed": name not in STATIC_TOKENS,
         "stale_skew": STALE_SKEW.get(name, 3600),
     }
-    if name in BODY_SIGNING:
+    if name in BODY_SIGNING:  # else the contract checks the signature headers
         attributes["signed_body"] = _signed_body
-    return type(f"Test{name.title()}Contract", (CatalogueContract,), attributes)
+    return type(_class_name(name), (CatalogueContract,), attributes)
+
+
+def _class_name(name: str) -> str:
+    return f"Test{name.title().replace('-', '')}Contract"
 
 
 def _signed_body(self: CatalogueContract, body: bytes, secret: str, timestamp: int) -> bytes:
@@ -65,7 +71,7 @@ def _signed_body(self: CatalogueContract, body: bytes, secret: str, timestamp: i
 
 
 for _name in TABLE:
-    globals()[f"Test{_name.title()}Contract"] = _contract(_name)
+    globals()[_class_name(_name)] = _contract(_name)
 
 
 class TestGitLabSigningTokenContract(CatalogueContract):

@@ -22,7 +22,12 @@ from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
-from tests.unit.providers._catalogue import BODY_SIGNING, PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import (
+    BODY_SIGNING,
+    PUBLIC_HALF,
+    TABLE,
+    key_option,
+)
 from tests.unit.providers._catalogue import signed as signed_request
 
 NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph"])
@@ -86,7 +91,7 @@ def _setup(name: str) -> tuple[Provider, str, dict[str, Any]]:
     secret = make_secret()
     public = PUBLIC_HALF.get(name)
     if public is not None:
-        options = {**options, "public_key": [public(secret)]}
+        options = {**options, key_option(name): [public(secret)]}
         return build_provider(load(name), [], options=options), secret, options
     return build_provider(load(name), [secret], options=options), secret, options
 

@@ -44,6 +44,7 @@ from tests.unit.providers._catalogue import (
     STALE_SKEW,
     TABLE,
     hex_secret,
+    key_option,
     signed,
     whsec,
 )
@@ -115,7 +116,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         secret = secret or make()
         options = {**options, **extra}
         if name in PUBLIC_HALF:
-            options["public_key"] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
+            options[key_option(name)] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
             provider = build_provider(load(name), [], options=options)
         else:
             provider = build_provider(load(name), [secret], options=options)

@@ -130,6 +130,9 @@ DESIGN_NAMES = [
     "smartsheet",
     "trello",
     "front",
+    "apple-appstore",
+    "google-pubsub",
+    "google-play",
 ]
 
 
@@ -213,7 +216,7 @@ def test_options_finish_accepts_when_every_key_was_read() -> None:
 
 @pytest.mark.parametrize("name", DESIGN_NAMES)
 def test_declared_source_keys_match_whether_a_tolerance_is_accepted(name: str) -> None:
-    from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+    from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, key_option
 
     cls = load(name)
     keys = cls.source_keys  # type: ignore[attr-defined]
@@ -228,7 +231,7 @@ def test_declared_source_keys_match_whether_a_tolerance_is_accepted(name: str) -
         secret = TABLE[name][4]()
     secrets = [secret]
     if name in PUBLIC_HALF:
-        options["public_key"] = PUBLIC_HALF[name](secret)
+        options[key_option(name)] = PUBLIC_HALF[name](secret)
         secrets = []
 
     def build() -> object:

@@ -1,0 +1,393 @@
+"""providers.keyfetch: the allow-listed, bounded, single-flight key cache, and the gateway's side
+of it (`gateway.provider_io`). Real fetches go to a loopback server (`tests.keyserver`)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+
+import pytest
+
+from gateway.provider_io import FollowUps, verify_after_load
+from providers import InvalidSignature, KeyUnavailable, VerifiedEvent, WebhookRequest
+from providers.keyfetch import Fetched, FetchFailed, KeyFetcher, Parsed, UrlRule
+from tests.keyserver import KeyServer, LoopbackRule
+
+RULE = UrlRule(re.compile(r"keys\.example\.com"), re.compile(r"/[a-z0-9-]+\.pem"))
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingTransport:
+    """Serves `body` for every URL after `delay` seconds (in the worker thread), counting."""
+
+    def __init__(self, body: bytes = b"key", delay: float = 0.0, cache_control: str = "") -> None:
+        self.body = body
+        self.delay = delay
+        self.cache_control = cache_control
+        self.urls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, timeout: float, max_bytes: int) -> Fetched:
+        with self._lock:
+            self.urls.append(url)
+        time.sleep(self.delay)
+        return Fetched(self.body, self.cache_control)
+
+
+def text(body: bytes) -> Parsed[str]:
+    return Parsed(body.decode())
+
+
+def _fetcher(transport: object, **kwargs: object) -> KeyFetcher[str]:
+    return KeyFetcher("test", text, RULE, transport=transport, **kwargs)  # type: ignore[arg-type]
+
+
+def _missing(fetcher: KeyFetcher[str], url: str, now: float = 1_000_000.0) -> KeyUnavailable:
+    with pytest.raises(KeyUnavailable) as caught:
+        fetcher.get(url, now)
+    return caught.value
+
+
+async def _load(fetcher: KeyFetcher[str], url: str, now: float = 1_000_000.0) -> str:
+    missing = _missing(fetcher, url, now)
+    assert missing.load is not None
+    await missing.load()
+    return fetcher.get(url, now)
+
+
+def test_a_miss_is_key_unavailable_with_a_load_then_the_value() -> None:
+    transport = CountingTransport(b"the-key")
+    fetcher = _fetcher(transport, clock=Clock())
+    assert asyncio.run(_load(fetcher, "https://keys.example.com/a.pem")) == "the-key"
+    assert transport.urls == ["https://keys.example.com/a.pem"]
+    assert KeyUnavailable.status == "key_unavailable"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://keys.example.com/a.pem",
+        "HTTPS://keys.example.com/a.pem",
+        "https://keys.example.com:443/a.pem",
+        "https://user@keys.example.com/a.pem",
+        "https://user:pw@keys.example.com/a.pem",
+        "https://keys.example.com./a.pem",
+        "https://keys.example.com%2e/a.pem",
+        "https://keys%2eexample.com/a.pem",
+        "https://evil.example.com/a.pem",
+        "https://keys.example.com.evil.net/a.pem",
+        "https://127.0.0.1/a.pem",
+        "https://[::1]/a.pem",
+        "https://keys.example.com/a.pem?x=1",
+        "https://keys.example.com/a.pem?",
+        "https://keys.example.com/a.pem#frag",
+        "https://keys.example.com/a.txt",
+        "https://keys.example.com/../a.pem",
+        "https://keys.example.com//a.pem",
+        "https://keys.example.com\\@evil.net/a.pem",
+        "https://keys.example.com/a .pem",
+        "https://keys.example.com/a\n.pem",
+        "https://keys.exämple.com/a.pem",
+        "//keys.example.com/a.pem",
+        "file:///etc/passwd",
+        "",
+        "https://keys.example.com/" + "a" * 3000 + ".pem",
+    ],
+)
+def test_off_list_urls_are_refused_and_nothing_is_fetched(url: str) -> None:
+    transport = CountingTransport()
+    fetcher = _fetcher(transport)
+    with pytest.raises(InvalidSignature) as caught:
+        fetcher.get(url, 1_000_000.0)
+    assert not isinstance(caught.value, KeyUnavailable)
+    assert caught.value.status == "invalid_signature"
+    with pytest.raises(InvalidSignature):
+        fetcher.reload(url, 1_000_000.0)
+    assert transport.urls == []
+    assert len(fetcher) == 0
+
+
+def test_many_concurrent_requests_share_one_fetch() -> None:
+    transport = CountingTransport(b"shared", delay=0.2)
+    fetcher = _fetcher(transport)
+    url = "https://keys.example.com/a.pem"
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(_load(fetcher, url) for _ in range(50)))
+
+    assert asyncio.run(main()) == ["shared"] * 50
+    assert transport.urls == [url]
+    assert fetcher.fetches == 1
+
+
+def test_the_cache_is_bounded_least_recently_used_out_first() -> None:
+    transport = CountingTransport()
+    fetcher = _fetcher(transport, max_entries=3)
+    urls = [f"https://keys.example.com/k{i}.pem" for i in range(5)]
+
+    async def main() -> None:
+        for url in urls[:3]:
+            await _load(fetcher, url)
+        fetcher.get(urls[0], time.time())  # k0 used: k1 is now the oldest
+        for url in urls[3:]:
+            await _load(fetcher, url)
+
+    asyncio.run(main())
+    assert len(fetcher) == 3
+    assert fetcher.get(urls[0], time.time()) == "key"
+    for gone in urls[1:3]:
+        assert _missing(fetcher, gone, time.time()).load is not None
+
+
+def test_entries_expire_at_the_first_of_not_after_max_age_and_cache_control() -> None:
+    clock = Clock()
+    start = clock.now
+    url = "https://keys.example.com/a.pem"
+
+    def expiry(parsed_expiry: float | None, cache_control: str, **kwargs: float) -> float:
+        def parse(body: bytes) -> Parsed[str]:
+            return Parsed("k", parsed_expiry)
+
+        transport = CountingTransport(cache_control=cache_control)
+        fetcher = KeyFetcher("t", parse, RULE, transport=transport, clock=clock, **kwargs)  # type: ignore[arg-type]
+        asyncio.run(_load(fetcher, url, start))
+        low, high = start, start + 10 * 86400
+        while high - low > 0.01:  # the first instant the entry is a miss
+            mid = (low + high) / 2
+            try:
+                fetcher.get(url, mid)
+                low = mid
+            except KeyUnavailable:
+                high = mid
+        return round(high - start)
+
+    assert expiry(None, "") == 86400
+    assert expiry(None, "", max_age=3600) == 3600
+    assert expiry(start + 7200, "") == 7200
+    assert expiry(None, "public, max-age=19800, must-revalidate") == 19800
+    assert expiry(start + 7200, "max-age=19800") == 7200
+    assert expiry(start - 50, "") == 60  # an expired value is still kept min_age: not hammered
+    assert expiry(None, "max-age=0") == 60
+
+
+def test_an_expired_entry_is_fetched_again() -> None:
+    clock = Clock()
+    transport = CountingTransport()
+    fetcher = _fetcher(transport, clock=clock, max_age=100)
+    url = "https://keys.example.com/a.pem"
+    asyncio.run(_load(fetcher, url, clock.now))
+    clock.now += 101
+    asyncio.run(_load(fetcher, url, clock.now))
+    assert transport.urls == [url, url]
+
+
+def test_a_failing_url_is_not_fetched_again_until_failure_seconds_pass() -> None:
+    clock = Clock()
+
+    def failing(url: str, timeout: float, max_bytes: int) -> Fetched:
+        calls.append(url)
+        raise FetchFailed("answered HTTP 503", refused=False)
+
+    calls: list[str] = []
+    fetcher = KeyFetcher("t", text, RULE, transport=failing, clock=clock, failure_seconds=60)
+    url = "https://keys.example.com/a.pem"
+    missing = _missing(fetcher, url)
+    assert missing.load is not None
+    asyncio.run(missing.load())
+    again = _missing(fetcher, url, clock.now + 1)
+    assert again.load is None  # 503 at once, nothing fetched
+    asyncio.run(fetcher.load(url))  # a stray load does not fetch either
+    assert calls == [url]
+    clock.now += 61
+    later = _missing(fetcher, url, clock.now)
+    assert later.load is not None
+    asyncio.run(later.load())
+    assert calls == [url, url]
+
+
+def test_an_unusable_key_is_invalid_signature_and_remembered() -> None:
+    def parse(body: bytes) -> Parsed[str]:
+        raise ValueError("not a certificate")
+
+    transport = CountingTransport()
+    fetcher = KeyFetcher("t", parse, RULE, transport=transport)
+    url = "https://keys.example.com/a.pem"
+    missing = _missing(fetcher, url, time.time())
+    assert missing.load is not None
+    asyncio.run(missing.load())
+    with pytest.raises(InvalidSignature) as caught:
+        fetcher.get(url, time.time())
+    assert not isinstance(caught.value, KeyUnavailable)
+    assert len(transport.urls) == 1
+
+
+def test_reload_is_rate_limited() -> None:
+    clock = Clock()
+    transport = CountingTransport()
+    fetcher = _fetcher(transport, clock=clock, refresh_seconds=300)
+    url = "https://keys.example.com/a.pem"
+    asyncio.run(_load(fetcher, url, clock.now))
+    fetcher.reload(url, clock.now + 10)  # fetched 10 s ago: no reload, the caller refuses
+    with pytest.raises(KeyUnavailable) as caught:
+        fetcher.reload(url, clock.now + 301)
+    clock.now += 301
+    assert caught.value.load is not None
+    asyncio.run(caught.value.load())
+    assert len(transport.urls) == 2
+    fetcher.reload(url, clock.now + 1)
+
+
+def _loopback(server: KeyServer, **kwargs: object) -> KeyFetcher[str]:
+    return KeyFetcher("loop", text, LoopbackRule(server.port), **kwargs)  # type: ignore[arg-type]
+
+
+def _run_load(fetcher: KeyFetcher[str], url: str) -> KeyUnavailable | InvalidSignature | str:
+    try:
+        return asyncio.run(_load(fetcher, url, time.time()))
+    except (InvalidSignature, KeyUnavailable) as err:
+        return err
+
+
+def test_a_real_fetch_over_loopback() -> None:
+    with KeyServer({"/cert.pem": b"pem-bytes"}, cache_control="max-age=600") as server:
+        fetcher = _loopback(server)
+        assert _run_load(fetcher, server.url("/cert.pem")) == "pem-bytes"
+        assert server.hits["/cert.pem"] == 1
+
+
+def test_redirects_are_not_followed() -> None:
+    with KeyServer({"/cert.pem": b"pem-bytes"}) as server:
+        fetcher = _loopback(server)
+        result = _run_load(fetcher, server.url("/redirect"))
+        assert isinstance(result, InvalidSignature)
+        assert not isinstance(result, KeyUnavailable)
+        assert server.hits["/redirect"] == 1
+        assert server.hits["/cert.pem"] == 0
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-chunked"])
+def test_responses_over_the_size_cap_are_refused(path: str) -> None:
+    with KeyServer() as server:
+        fetcher = _loopback(server, max_bytes=10_000)
+        result = _run_load(fetcher, server.url(path))
+        assert isinstance(result, InvalidSignature)
+        assert not isinstance(result, KeyUnavailable)
+
+
+@pytest.mark.parametrize(("path", "refused"), [("/missing", True), ("/fail", False)])
+def test_http_errors(path: str, refused: bool) -> None:
+    with KeyServer() as server:
+        result = _run_load(_loopback(server), server.url(path))
+        assert isinstance(result, KeyUnavailable if not refused else InvalidSignature)
+        assert isinstance(result, KeyUnavailable) is not refused
+
+
+@pytest.mark.parametrize("path", ["/slow", "/drip"])
+def test_a_slow_key_server_times_out(path: str) -> None:
+    with KeyServer(slow_seconds=5) as server:
+        fetcher = _loopback(server, timeout=0.5)
+        started = time.monotonic()
+        result = _run_load(fetcher, server.url(path))
+        assert time.monotonic() - started < 2.5
+        assert isinstance(result, KeyUnavailable)
+        assert result.load is None
+
+
+def test_a_slow_url_delays_no_other_source_nor_url() -> None:
+    with KeyServer({"/cert.pem": b"fast"}, slow_seconds=3) as server:
+        slow_source = _loopback(server, timeout=5)
+        other_source = _loopback(server)
+
+        async def main() -> tuple[float, float, bool]:
+            slow = asyncio.ensure_future(_load(slow_source, server.url("/slow"), time.time()))
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            assert await _load(other_source, server.url("/cert.pem"), time.time()) == "fast"
+            other = time.monotonic() - started
+            started = time.monotonic()
+            same = await _load(slow_source, server.url("/cert.pem"), time.time())
+            same_source = time.monotonic() - started
+            assert same == "fast"
+            done = slow.done()
+            await slow
+            return other, same_source, done
+
+        other, same_source, slow_done = asyncio.run(main())
+        assert other < 1.0
+        assert same_source < 1.0
+        assert not slow_done
+
+
+def test_the_gateway_verifies_once_more_after_the_load() -> None:
+    calls: list[str] = []
+
+    class Provider:
+        family = "test"
+        methods = frozenset({"POST"})
+
+        def verify(self, request: WebhookRequest) -> VerifiedEvent:
+            calls.append("verify")
+            raise KeyUnavailable("still missing")
+
+    async def load() -> None:
+        calls.append("load")
+
+    request = WebhookRequest("POST", "http://x/", {}, b"", time.time())
+    with pytest.raises(KeyUnavailable):
+        asyncio.run(verify_after_load(Provider(), request, KeyUnavailable("m", load)))
+    assert calls == ["load", "verify"]  # one load, one more verify, then the 503
+
+
+def test_the_gateway_bounds_the_wait_for_a_load() -> None:
+    async def never() -> None:
+        await asyncio.sleep(60)
+
+    class Provider:
+        family = "test"
+        methods = frozenset({"POST"})
+
+        def verify(self, request: WebhookRequest) -> VerifiedEvent:
+            raise AssertionError("not verified again after a timeout")
+
+    request = WebhookRequest("POST", "http://x/", {}, b"", time.time())
+    started = time.monotonic()
+    with pytest.raises(KeyUnavailable) as caught:
+        asyncio.run(verify_after_load(Provider(), request, KeyUnavailable("m", never), 0.2))
+    assert time.monotonic() - started < 2
+    assert caught.value.load is None
+
+
+def test_follow_ups_are_bounded_and_never_raise() -> None:
+    ran: list[str] = []
+
+    async def main() -> int:
+        follow_ups = FollowUps(limit=2, timeout=0.2)
+
+        async def ok() -> None:
+            ran.append("ok")
+
+        async def boom() -> None:
+            raise RuntimeError("a bug")
+
+        async def hang() -> None:
+            await asyncio.sleep(10)
+
+        assert follow_ups.start("s", hang)
+        assert follow_ups.start("s", boom)
+        assert not follow_ups.start("s", ok)  # two running: dropped
+        await follow_ups.wait()
+        assert follow_ups.start("s", ok)
+        await follow_ups.wait()
+        return len(follow_ups)
+
+    assert asyncio.run(main()) == 0
+    assert ran == ["ok"]
