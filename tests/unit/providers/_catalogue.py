@@ -480,10 +480,38 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: os.urandom(32).hex(),
     ),
+    "coinify": (
+        json_body({"id": "aeb7475b-39c4", "event": "payment-intent.completed", "context": {}}),
+        ("x-coinify-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "msteams": (
+        json_body({"type": "message", "id": "1485983408511", "text": "<at>Hook</at> hi"}),
+        ("authorization",),
+        False,
+        {},
+        b64_secret,  # Teams' security token is base64 (of 32 bytes)
+    ),
+    "recurly": (
+        json_body({"id": "rjxwmwedwqug", "object_type": "account", "event_type": "created"}),
+        ("recurly-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "hygraph": (
+        json_body({"operation": "publish", "data": {"__typename": "Post", "id": "p1"}}),
+        ("gcms-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
-STALE_SKEW = {"cloudinary": 3 * 3600}
+STALE_SKEW = {"cloudinary": 3 * 3600, "hygraph": 2 * 3600}
 
 
 def ed25519_public(seed: str) -> str:

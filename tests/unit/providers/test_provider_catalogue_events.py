@@ -532,6 +532,39 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "balancePlatform.accountHolder.created",
     ),
+    (
+        "coinify",
+        b'{"id": "aeb7475b-39c4-41ae-8237-d74a7379c355", "time": "2020-04-01T12:47:02.147Z", '
+        b'"event": "payment-intent.completed", "context": {"id": "3589cb4a", "amount": "1.5"}}',
+        {},
+        "aeb7475b-39c4-41ae-8237-d74a7379c355",
+        "payment-intent.completed",
+    ),
+    (
+        "msteams",
+        b'{"type": "message", "id": "1485983408511", "timestamp": "2017-02-01T21:10:07.437Z", '
+        b'"text": "<at>Hook</at> hello", "from": {"name": "Megan"}}',
+        {},
+        "1485983408511",
+        "message",
+    ),
+    (
+        "recurly",
+        b'{"id":"rjxwmwedwqug","object_type":"account","site_id":"qc326l1hl8k9",'
+        b'"event_type":"created","event_time":"2022-09-13T21:18:40Z","account_code":"a1"}',
+        {},
+        "rjxwmwedwqug",
+        "account.created",
+    ),
+    ("recurly", b'{"id": "r2", "object_type": "subscription"}', {}, "r2", "subscription"),
+    (
+        "hygraph",
+        b'{"operation": "unpublish", "data": {"__typename": "Post", "id": "ckv1", '
+        b'"stage": "PUBLISHED"}}',
+        {},
+        None,
+        "unpublish",
+    ),
 ]
 
 
@@ -606,6 +639,10 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("wise", b'{"data": {}}'),
         ("mandrill", _mandrill([])),  # a verified form with no event in it
         ("mandrill", b"other=1"),
+        ("coinify", b'{"examplePayload":true}'),
+        ("msteams", b'{"id": "1"}'),
+        ("recurly", b'{"id": "r1", "event_type": "created"}'),
+        ("hygraph", b'{"data": {"id": "p1"}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

@@ -110,6 +110,10 @@ DESIGN_NAMES = [
     "contentful",
     "adyen",
     "adyenplatform",
+    "coinify",
+    "msteams",
+    "recurly",
+    "hygraph",
 ]
 
 
