@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the providers' own Node SDKs that the provider tests run (Contentful's signer and
+# Install the providers' own Node SDKs that the provider tests run (Contentful's and Hygraph's signers and
 # verifier have no Python implementation): Node.js and npm from apt when missing, then the
 # versions pinned in tests/unit/providers/node/package-lock.json (npm ci).
 set -euo pipefail

@@ -1,0 +1,175 @@
+"""Published vectors and documented constructions for coinify, recurly and msteams.
+
+- Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
+- Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
+  header) and the negative cases of that spec and of recurly-client-go's `webhook_test.go`.
+- Microsoft Teams: no body with a signature is published (the docs print a key and a header
+  but not the message); Microsoft's own samples (OfficeDev/msteams-samples-outgoing-webhook-
+  nodejs `app.js`, microsoft-teams-sample-outgoing-webhook `AuthProvider.cs`) key HMAC-SHA256
+  with the base64-decoded token and compare `"HMAC " + base64(digest)`: that construction,
+  computed with the standard library, over the samples' example token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import pytest
+
+from providers import InvalidSignature, Malformed, ProviderConfigError, StaleTimestamp, load
+from providers.base import VerifiedEvent
+from providers.testing import build_provider, make_request, sign_request
+
+
+def _verify(
+    name: str,
+    body: bytes,
+    headers: dict[str, str],
+    secrets: list[str],
+    at: float | None = None,
+    *,
+    tolerance: float | None = None,
+) -> Any:
+    provider = build_provider(load(name), secrets, tolerance_seconds=tolerance)
+    return provider.verify(make_request(body, headers, received_at=at))
+
+
+# --- Coinify ---------------------------------------------------------------------------------
+
+COINIFY_SECRET = "my-shared-secret"
+COINIFY_BODY = b'{"examplePayload":true}'
+COINIFY_SIGNATURE = "bcdbb89e3031905f3cc1a20d16b5f969a17a7d8fa0c26e4a807c2193402d66f4"
+
+
+def test_coinify_documented_signature() -> None:
+    headers = {"x-coinify-webhook-signature": COINIFY_SIGNATURE}
+
+    ours = sign_request("coinify", COINIFY_BODY, COINIFY_SECRET)["x-coinify-webhook-signature"]
+
+    assert ours == COINIFY_SIGNATURE
+    with pytest.raises(Malformed):  # verified, but the example is no event: no `event`
+        _verify("coinify", COINIFY_BODY, headers, [COINIFY_SECRET])
+    with pytest.raises(InvalidSignature):
+        _verify("coinify", COINIFY_BODY, headers, ["my-shared-secreT"])
+    with pytest.raises(InvalidSignature):
+        _verify("coinify", b'{"examplePayload":false}', headers, [COINIFY_SECRET])
+
+
+# --- Recurly ---------------------------------------------------------------------------------
+
+RECURLY_SECRET = "354fab5bd35f5a0d50845ee7e30165244468b13c2c343f104e4e730a59326d9d"
+RECURLY_OTHER = "ade46dda4474b0ae57dec22d35b9cd526b260d235f7e200c1d93f156000fe396"
+RECURLY_BODY = (
+    b'{"id":"rjxwmwedwqug","object_type":"account","site_id":"qc326l1hl8k9",'
+    b'"event_type":"created","event_time":"2022-09-13T21:18:40Z",'
+    b'"account_code":"adfas23zzz14123"}'
+)
+RECURLY_STALE = "1663103925004,ad24699f3beaa24c9af2cc7ada3ce4c835da0090194241b9d3add83d27f14bc3"
+RECURLY_AT = 1663103925.004
+
+
+def _recurly(header: str, *, at: float | None = None, body: bytes = RECURLY_BODY) -> Any:
+    return _verify("recurly", body, {"recurly-signature": header}, [RECURLY_SECRET], at)
+
+
+def test_recurly_ruby_spec_vector_verifies_when_fresh_and_is_stale_five_minutes_on() -> None:
+    event = _recurly(RECURLY_STALE, at=RECURLY_AT)
+
+    assert event == VerifiedEvent("rjxwmwedwqug", "account.created")
+    assert _recurly(RECURLY_STALE, at=RECURLY_AT + 299) == event
+    with pytest.raises(StaleTimestamp):  # the spec: "raises by default" (5 min, its DEFAULT)
+        _recurly(RECURLY_STALE)
+    with pytest.raises(StaleTimestamp):
+        _recurly(RECURLY_STALE, at=RECURLY_AT + 301)
+    # "raises no error when tolerance is large enough": here `tolerance_seconds = 0`.
+    provider = build_provider(load("recurly"), [RECURLY_SECRET], tolerance_seconds=0)
+    headers = {"recurly-signature": RECURLY_STALE}
+    assert provider.verify(make_request(RECURLY_BODY, headers)) == event
+
+
+def test_recurly_ruby_spec_negatives() -> None:
+    ts, signature = RECURLY_STALE.split(",")
+    with pytest.raises(InvalidSignature):  # secrets mismatched
+        _verify("recurly", RECURLY_BODY, {"recurly-signature": RECURLY_STALE}, ["key"], RECURLY_AT)
+    with pytest.raises(InvalidSignature):  # payload body altered
+        _recurly(RECURLY_STALE, at=RECURLY_AT, body=b"{}")
+    with pytest.raises(InvalidSignature):  # header timestamp altered
+        _recurly(f"{int(ts) + 1000},{signature}", at=RECURLY_AT)
+    with pytest.raises(InvalidSignature):  # malformed timestamp
+        _recurly(f"abc,{signature}", at=RECURLY_AT)
+    with pytest.raises(InvalidSignature):  # no signatures in header
+        _recurly(f"{ts},", at=RECURLY_AT)
+    with pytest.raises(InvalidSignature):  # Go: timestamp and signature run together
+        _recurly(ts + signature, at=RECURLY_AT)
+
+
+def _recurly_signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, "sha256").hexdigest()
+
+
+def test_recurly_any_listed_signature_may_match_as_the_clients_do() -> None:
+    now = str(int(time.time() * 1000))
+    ours = _recurly_signature(RECURLY_SECRET, now, RECURLY_BODY)
+    theirs = _recurly_signature(RECURLY_OTHER, now, RECURLY_BODY)
+
+    assert isinstance(_recurly(f"{now},de1ec7ab1e,{ours}"), VerifiedEvent)  # Ruby's case
+    assert isinstance(_recurly(f"{now},{theirs},{ours}"), VerifiedEvent)  # Go's: a rotation
+    with pytest.raises(InvalidSignature):
+        _recurly(f"{now},{theirs}")
+
+
+def test_recurly_signer_writes_what_the_clients_parse() -> None:
+    signed = sign_request("recurly", RECURLY_BODY, RECURLY_SECRET, timestamp=1663103925)
+
+    assert signed["recurly-signature"] == (
+        "1663103925000," + _recurly_signature(RECURLY_SECRET, "1663103925000", RECURLY_BODY)
+    )
+
+
+def test_recurly_ten_minutes_old_is_stale_as_in_the_go_client() -> None:
+    old = str(int((time.time() - 600) * 1000))
+
+    with pytest.raises(StaleTimestamp):
+        _recurly(f"{old},{_recurly_signature(RECURLY_SECRET, old, RECURLY_BODY)}")
+
+
+# --- Microsoft Teams -------------------------------------------------------------------------
+
+#: The example security token in Microsoft's samples (AuthProvider.cs, "contoso").
+TEAMS_TOKEN = "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA="
+TEAMS_BODY = (
+    b'{"type":"message","id":"1485983408511","timestamp":"2017-02-01T21:10:07.437Z",'
+    b'"text":"<at>Hook</at> hello caf\xc3\xa9","from":{"name":"Megan"}}'
+)
+
+
+def _teams(header: str, secret: str = TEAMS_TOKEN, body: bytes = TEAMS_BODY) -> Any:
+    return _verify("msteams", body, {"authorization": header}, [secret])
+
+
+def test_msteams_samples_construction_with_the_base64_decoded_token() -> None:
+    key = base64.b64decode(TEAMS_TOKEN)
+    documented = base64.b64encode(hmac.digest(key, TEAMS_BODY, hashlib.sha256)).decode()
+    keyed_as_text = hmac.digest(TEAMS_TOKEN.encode(), TEAMS_BODY, hashlib.sha256)
+
+    assert sign_request("msteams", TEAMS_BODY, TEAMS_TOKEN)["authorization"] == f"HMAC {documented}"
+    assert _teams(f"HMAC {documented}") == VerifiedEvent("1485983408511", "message")
+    with pytest.raises(InvalidSignature):  # the token's text as the key: not Teams' way
+        _teams(f"HMAC {base64.b64encode(keyed_as_text).decode()}")
+    with pytest.raises(InvalidSignature):  # the samples compare the scheme `HMAC` exactly
+        _teams(f"hmac {documented}")
+    with pytest.raises(InvalidSignature):
+        _teams(f"Bearer {documented}")
+    with pytest.raises(InvalidSignature):
+        _teams(f"HMAC {documented}", body=TEAMS_BODY + b" ")
+
+
+def test_msteams_token_that_is_not_base64_is_a_config_error_naming_the_secret() -> None:
+    with pytest.raises(ProviderConfigError, match=r"sources\.test\.secrets\[0\]") as err:
+        build_provider(load("msteams"), ["not base64!"])
+
+    assert "not base64!" not in str(err.value)
