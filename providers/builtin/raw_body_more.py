@@ -2,15 +2,21 @@
 
 Coinify signs the body with the shared secret, lower-case hex. Microsoft Teams' outgoing
 webhooks sign it with the security token Teams shows once, base64-decoded into the key, and
-send the base64 digest in `Authorization: HMAC <digest>`.
+send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists versioned signatures
+(`v1=<hex>,v2=…`; only `v1` exists). Pusher Channels signs the body with the app secret and
+puts its own millisecond time, `time_ms`, in the body.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from providers._fields import body
+from providers._fields import batch, body
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
+from providers._signing import require_header, signature_items
+from providers.base import VerifiedEvent, WebhookRequest
+from providers.errors import InvalidSignature, StaleTimestamp
 
 
 class CoinifyProvider(HmacSchemeProvider):
@@ -38,3 +44,64 @@ class MicrosoftTeamsProvider(HmacSchemeProvider):
     scheme = HmacScheme("authorization", encoding="base64", prefix="HMAC ", key_format="base64")
     event_id = body("/id")
     event_type = body("/type")
+
+
+class _VersionedScheme(HmacScheme):
+    """An `HmacScheme` whose header lists `<version>=<signature>` items, comma-separated; only
+    the `signature_key` version counts (an older one must not be a way in: no downgrade)."""
+
+    def received(self, headers: Mapping[str, str]) -> tuple[str, list[bytes]]:
+        value = require_header(headers, self.header)
+        candidates = []
+        for item in signature_items(value, ",", self.header):
+            version, _, text = item.strip().partition("=")
+            if version == self.signature_key and text:
+                candidates.append(self._normalise(text))
+        if not candidates:
+            raise InvalidSignature(f"{self.header} has no {self.signature_key}= signature")
+        return "", candidates
+
+    def sign(
+        self,
+        key: bytes,
+        body: bytes,
+        timestamp: int,
+        *,
+        method: str = "POST",
+        url: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        signed = super().sign(key, body, timestamp, method=method, url=url, headers=headers)
+        return {self.header: f"{self.signature_key}={signed[self.header]}"}
+
+
+class CircleCIProvider(HmacSchemeProvider):
+    """CircleCI outbound webhooks (`circleci-signature: v1=<hex>[,v2=…]`, HMAC-SHA256 of the
+    body keyed with the webhook's secret token; only `v1` is read, as CircleCI says). ID: the
+    body's `id` (CircleCI's dedupe key); type: its `type` (`workflow-completed`)."""
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = _VersionedScheme("circleci-signature")
+    event_id = body("/id")
+    event_type = body("/type")
+
+
+class PusherProvider(HmacSchemeProvider):
+    """Pusher Channels webhooks (`X-Pusher-Signature`, hex HMAC-SHA256 of the body keyed with
+    the app secret; `X-Pusher-Key` names the app and is not checked). The body's `time_ms`
+    (signed) must be within 5 min either way, as Pusher's SDK (`validate_webhook`) requires.
+    No event ID: the body hash. Type: the events' `name` (`channel_occupied`; `batch` if mixed).
+    """
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = HmacScheme("x-pusher-signature")
+    event_type = batch("/events", "name", kind="type")
+    tolerance_ms: ClassVar[int] = 300_000
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        stamp = document.get("time_ms") if isinstance(document, dict) else None
+        if not isinstance(stamp, int) or isinstance(stamp, bool):
+            return super().event(request, document)  # Pusher always sends it
+        if abs(request.received_at * 1000 - stamp) > self.tolerance_ms:
+            raise StaleTimestamp("time_ms is outside 5 minutes")
+        return super().event(request, document)

@@ -508,6 +508,20 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "circleci": (
+        json_body({"id": "8bd71c28-4969", "type": "job-completed", "happened_at": "2021-09-01"}),
+        ("circleci-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "pusher": (
+        json_body({"events": [{"name": "channel_vacated", "channel": "private-r"}]}),
+        ("x-pusher-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

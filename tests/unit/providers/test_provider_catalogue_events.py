@@ -565,6 +565,29 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "unpublish",
     ),
+    (
+        "circleci",
+        b'{"id": "3888f21b-eaa7-38e3-8f3d-75a63bba8895", "type": "workflow-completed", '
+        b'"happened_at": "2021-09-01T22:49:34.317Z", "webhook": {"id": "cf8c4fdd"}}',
+        {},
+        "3888f21b-eaa7-38e3-8f3d-75a63bba8895",
+        "workflow-completed",
+    ),
+    (
+        "pusher",
+        b'{"events": [{"name": "channel_occupied", "channel": "test_channel"}]}',
+        {},
+        None,
+        "channel_occupied",
+    ),
+    (
+        "pusher",
+        b'{"events": [{"name": "member_added", "channel": "presence-r", "user_id": "1"}, '
+        b'{"name": "member_removed", "channel": "presence-r", "user_id": "2"}]}',
+        {},
+        None,
+        "batch",
+    ),
 ]
 
 
@@ -643,6 +666,8 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("msteams", b'{"id": "1"}'),
         ("recurly", b'{"id": "r1", "event_type": "created"}'),
         ("hygraph", b'{"data": {"id": "p1"}}'),
+        ("circleci", b'{"id": "e1", "happened_at": "2021-09-01T22:49:34.317Z"}'),
+        ("pusher", b'{"events": []}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

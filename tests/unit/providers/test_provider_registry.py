@@ -114,6 +114,8 @@ DESIGN_NAMES = [
     "msteams",
     "recurly",
     "hygraph",
+    "circleci",
+    "pusher",
 ]
 
 

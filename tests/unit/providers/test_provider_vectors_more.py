@@ -1,4 +1,4 @@
-"""Published vectors and documented constructions for coinify, recurly and msteams.
+"""Published vectors and documented constructions for coinify, recurly, msteams and circleci.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -8,6 +8,7 @@
   nodejs `app.js`, microsoft-teams-sample-outgoing-webhook `AuthProvider.cs`) key HMAC-SHA256
   with the base64-decoded token and compare `"HMAC " + base64(digest)`: that construction,
   computed with the standard library, over the samples' example token.
+- CircleCI: the four signatures its webhook documentation publishes.
 """
 
 from __future__ import annotations
@@ -173,3 +174,49 @@ def test_msteams_token_that_is_not_base64_is_a_config_error_naming_the_secret() 
         build_provider(load("msteams"), ["not base64!"])
 
     assert "not base64!" not in str(err.value)
+
+
+# --- CircleCI --------------------------------------------------------------------------------
+
+#: CircleCI's webhook docs (circleci-docs `webhooks.md`, "Webhook payload signature"): body,
+#: secret token, v1 signature; the last is its Python example's `foo`/`secret` case.
+CIRCLECI_VECTORS = [
+    (b"hello world", "secret", "734cc62f32841568f45715aeb9f4d7891324e6d948e4c6c60c0621cdac48623a"),
+    (
+        b"lalala",
+        "another-secret",
+        "daa220016c8f29a8b214fbfc3671aeec2145cfb1e6790184ffb38b6d0425fa00",
+    ),
+    (
+        b"an-important-request-payload",
+        "hunter123",
+        "9be2242094a9a8c00c64306f382a7f9d691de910b4a266f67bd314ef18ac49fa",
+    ),
+    (b"foo", "secret", "773ba44693c7553d6ee20f61ea5d2757a9a4f4a44d2841ae4e95b52e4cd62db4"),
+]
+
+
+@pytest.mark.parametrize(("body", "secret", "signature"), CIRCLECI_VECTORS)
+def test_circleci_documented_signatures(body: bytes, secret: str, signature: str) -> None:
+    header = {"circleci-signature": f"v1={signature}"}
+
+    assert sign_request("circleci", body, secret)["circleci-signature"] == f"v1={signature}"
+    with pytest.raises(Malformed):  # verified, but the documents' bodies are no events
+        _verify("circleci", body, header, [secret])
+    with pytest.raises(InvalidSignature):
+        _verify("circleci", body, header, [secret + "x"])
+    with pytest.raises(InvalidSignature):  # its example's `v1=not-a-valid-signature`
+        _verify("circleci", body, {"circleci-signature": "v1=not-a-valid-signature"}, [secret])
+
+
+def test_circleci_reads_only_v1_among_versioned_signatures() -> None:
+    body = b'{"id": "8bd71c28-4969-3677-8940-3e3a61c46660", "type": "job-completed"}'
+    v1 = hmac.new(b"secret", body, "sha256").hexdigest()
+
+    event = _verify("circleci", body, {"circleci-signature": f"v1={v1},v2=..., v3=..."}, ["secret"])
+
+    assert event == VerifiedEvent("8bd71c28-4969-3677-8940-3e3a61c46660", "job-completed")
+    with pytest.raises(InvalidSignature):  # the right digest under another version
+        _verify("circleci", body, {"circleci-signature": f"v0={v1}"}, ["secret"])
+    with pytest.raises(InvalidSignature):
+        _verify("circleci", body, {"circleci-signature": v1}, ["secret"])
