@@ -3,7 +3,8 @@
 Coinify signs the body with the shared secret, lower-case hex. Microsoft Teams' outgoing
 webhooks sign it with the security token Teams shows once, base64-decoded into the key, and
 send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists versioned signatures
-(`v1=<hex>,v2=…`; only `v1` exists). Pusher Channels signs the body with the app secret and
+(`v1=<hex>,v2=…`; only `v1` exists), as PagerDuty's v3 webhooks do (a `v1=` per secret while
+one rotates). Pusher Channels signs the body with the app secret and
 puts its own millisecond time, `time_ms`, in the body.
 """
 
@@ -84,6 +85,17 @@ class CircleCIProvider(HmacSchemeProvider):
     scheme = _VersionedScheme("circleci-signature")
     event_id = body("/id")
     event_type = body("/type")
+
+
+class PagerDutyProvider(HmacSchemeProvider):
+    """PagerDuty v3 webhooks (`X-PagerDuty-Signature: v1=<hex>[,v1=<hex>]`, one per signing
+    secret while the subscription's secret rotates; HMAC-SHA256 of the body). ID and type: the
+    body's `event.id` and `event.event_type` (`incident.triggered`, `pagey.ping`)."""
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = _VersionedScheme("x-pagerduty-signature")
+    event_id = body("/event/id")
+    event_type = body("/event/event_type")
 
 
 class PusherProvider(HmacSchemeProvider):

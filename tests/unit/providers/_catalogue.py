@@ -522,6 +522,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "pagerduty": (
+        json_body({"event": {"id": "01BWDWL3NYY7", "event_type": "incident.triggered"}}),
+        ("x-pagerduty-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

@@ -588,6 +588,14 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "batch",
     ),
+    (
+        "pagerduty",
+        b'{"event": {"id": "5ac64822-4adc-4fda-ade0-410becf0de4f", "event_type": "pagey.ping", '
+        b'"resource_type": "pagey", "occurred_at": "2021-12-08T22:55:59.213Z", "data": {}}}',
+        {},
+        "5ac64822-4adc-4fda-ade0-410becf0de4f",
+        "pagey.ping",
+    ),
 ]
 
 
@@ -668,6 +676,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("hygraph", b'{"data": {"id": "p1"}}'),
         ("circleci", b'{"id": "e1", "happened_at": "2021-09-01T22:49:34.317Z"}'),
         ("pusher", b'{"events": []}'),
+        ("pagerduty", b'{"event": {"id": "e1"}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

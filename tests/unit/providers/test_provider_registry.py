@@ -116,6 +116,7 @@ DESIGN_NAMES = [
     "hygraph",
     "circleci",
     "pusher",
+    "pagerduty",
 ]
 
 

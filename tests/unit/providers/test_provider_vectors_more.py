@@ -1,4 +1,5 @@
-"""Published vectors and documented constructions for coinify, recurly, msteams and circleci.
+"""Published vectors and documented constructions for coinify, recurly, msteams, circleci,
+pagerduty.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -9,6 +10,7 @@
   with the base64-decoded token and compare `"HMAC " + base64(digest)`: that construction,
   computed with the standard library, over the samples' example token.
 - CircleCI: the four signatures its webhook documentation publishes.
+- PagerDuty: go-pagerduty's `webhookv3` test vectors (its official Go SDK's verifier).
 """
 
 from __future__ import annotations
@@ -17,13 +19,23 @@ import base64
 import hashlib
 import hmac
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from providers import InvalidSignature, Malformed, ProviderConfigError, StaleTimestamp, load
+from providers import (
+    InvalidSignature,
+    Malformed,
+    MissingSignature,
+    ProviderConfigError,
+    StaleTimestamp,
+    load,
+)
 from providers.base import VerifiedEvent
 from providers.testing import build_provider, make_request, sign_request
+
+VECTORS = Path(__file__).parent / "vectors"
 
 
 def _verify(
@@ -220,3 +232,40 @@ def test_circleci_reads_only_v1_among_versioned_signatures() -> None:
         _verify("circleci", body, {"circleci-signature": f"v0={v1}"}, ["secret"])
     with pytest.raises(InvalidSignature):
         _verify("circleci", body, {"circleci-signature": v1}, ["secret"])
+
+
+# --- PagerDuty -------------------------------------------------------------------------------
+
+#: PagerDuty's Go SDK (go-pagerduty `webhookv3/webhookv3_test.go`): secret, body and signatures.
+PAGERDUTY_SECRET = "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK"
+PAGERDUTY_BODY = (VECTORS / "pagerduty-webhookv3-body.json").read_bytes()
+PAGERDUTY_VALID = "v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd"
+PAGERDUTY_MISMATCH = "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5"
+
+
+def _pagerduty(header: str | None, body: bytes = PAGERDUTY_BODY) -> Any:
+    headers = {} if header is None else {"x-pagerduty-signature": header}
+    return _verify("pagerduty", body, headers, [PAGERDUTY_SECRET])
+
+
+def test_pagerduty_go_sdk_vectors() -> None:
+    signed = sign_request("pagerduty", PAGERDUTY_BODY, PAGERDUTY_SECRET)
+
+    assert signed["x-pagerduty-signature"] == PAGERDUTY_VALID
+    assert _pagerduty(PAGERDUTY_VALID) == VerifiedEvent(
+        "01BWDWL3NYY7LUFPZCC28QUCMK", "incident.priority_updated"
+    )
+    with pytest.raises(InvalidSignature):  # "mismatch"
+        _pagerduty(PAGERDUTY_MISMATCH)
+    with pytest.raises(MissingSignature):  # "malformed_header"
+        _pagerduty(None)
+    with pytest.raises(InvalidSignature):  # "malformed_body": the signature over no body
+        _pagerduty(PAGERDUTY_VALID, body=b"")
+
+
+def test_pagerduty_any_v1_of_a_rotation_matches_and_other_versions_are_ignored() -> None:
+    rotating = f"{PAGERDUTY_MISMATCH},{PAGERDUTY_VALID}"
+
+    assert isinstance(_pagerduty(rotating), VerifiedEvent)
+    with pytest.raises(InvalidSignature):
+        _pagerduty(PAGERDUTY_VALID.replace("v1=", "v2="))
