@@ -5,18 +5,21 @@ webhooks sign it with the security token Teams shows once, base64-decoded into t
 send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists versioned signatures
 (`v1=<hex>,v2=…`; only `v1` exists), as PagerDuty's v3 webhooks do (a `v1=` per secret while
 one rotates). Pusher Channels signs the body with the app secret and
-puts its own millisecond time, `time_ms`, in the body.
+puts its own millisecond time, `time_ms`, in the body. WooCommerce signs the body, base64, and
+names the topic in an unsigned header.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from providers._fields import batch, body
+from providers._fields import batch, body, header
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
 from providers._signing import require_header, signature_items
-from providers.base import VerifiedEvent, WebhookRequest
+from providers.base import Handshake, VerifiedEvent, WebhookRequest
 from providers.errors import InvalidSignature, StaleTimestamp
 
 
@@ -117,3 +120,37 @@ class PusherProvider(HmacSchemeProvider):
         if abs(request.received_at * 1000 - stamp) > self.tolerance_ms:
             raise StaleTimestamp("time_ms is outside 5 minutes")
         return super().event(request, document)
+
+
+#: The ping WooCommerce posts, unsigned, when a webhook is saved; it must answer 200.
+_WOOCOMMERCE_PING = re.compile(rb"webhook_id=[0-9]{1,20}")
+
+
+class WooCommerceProvider(HmacSchemeProvider):
+    """WooCommerce (`X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body, keyed with the
+    webhook's secret). Type: `X-WC-Webhook-Topic` (`order.created`; unsigned). The body is the
+    resource (an order), and one change sends it under two topics (`order.created` and
+    `order.updated`), and `X-WC-Webhook-Delivery-ID` is a hash of the webhook ID and the second
+    (two events in one second share it): the ID is a digest of the topic and the body.
+
+    The ping sent when the webhook is saved (`webhook_id=<n>`, unsigned, no signature header)
+    is answered 200, empty, and never published: WooCommerce refuses to activate the webhook
+    without that 200.
+    """
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = HmacScheme("x-wc-webhook-signature", encoding="base64")
+    event_type = header("x-wc-webhook-topic")
+    sample_type = "order.created"
+    replays_per_type = True
+
+    def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
+        if self.scheme.header in request.headers:
+            return None
+        if _WOOCOMMERCE_PING.fullmatch(request.body) is None:
+            return None
+        return Handshake(b"", content_type="text/plain")
+
+    def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
+        event = super().event(request, document)
+        return replace(event, id=event.replay_key) if event.replay_key else event

@@ -529,6 +529,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "woocommerce": (
+        json_body({"id": 727, "status": "processing", "total": "29.35"}),
+        ("x-wc-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

@@ -117,6 +117,7 @@ DESIGN_NAMES = [
     "circleci",
     "pusher",
     "pagerduty",
+    "woocommerce",
 ]
 
 

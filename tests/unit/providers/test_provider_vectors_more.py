@@ -1,5 +1,5 @@
 """Published vectors and documented constructions for coinify, recurly, msteams, circleci,
-pagerduty.
+pagerduty and woocommerce.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -11,6 +11,8 @@ pagerduty.
   computed with the standard library, over the samples' example token.
 - CircleCI: the four signatures its webhook documentation publishes.
 - PagerDuty: go-pagerduty's `webhookv3` test vectors (its official Go SDK's verifier).
+- WooCommerce: no vector or SDK verifier; its own source (`WC_Webhook::generate_signature`,
+  `deliver_ping`) computes base64 HMAC-SHA256 of the body and pings unsigned on save.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from providers import (
     StaleTimestamp,
     load,
 )
-from providers.base import VerifiedEvent
+from providers.base import Handshake, VerifiedEvent
 from providers.testing import build_provider, make_request, sign_request
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -269,3 +271,59 @@ def test_pagerduty_any_v1_of_a_rotation_matches_and_other_versions_are_ignored()
     assert isinstance(_pagerduty(rotating), VerifiedEvent)
     with pytest.raises(InvalidSignature):
         _pagerduty(PAGERDUTY_VALID.replace("v1=", "v2="))
+
+
+# --- WooCommerce -----------------------------------------------------------------------------
+
+#: A body as WooCommerce sends one (`trim(wp_json_encode($payload))`: compact, `/` escaped).
+WOO_BODY = (
+    b'{"id":727,"parent_id":0,"status":"processing","currency":"EUR","total":"29.35",'
+    b'"billing":{"first_name":"Jos\\u00e9","email":"jose@example.com"},'
+    b'"_links":{"self":[{"href":"https:\\/\\/shop.example.com\\/wp-json\\/wc\\/v3\\/orders\\/727"}]}}'
+)
+WOO_SECRET = "j&S`+2H~e)gX[;]Cc9@A=>y0z,ZoP|k1"  # wp_generate_password(32, true, true)-like
+
+
+def _woo_signature(secret: str, body: bytes) -> str:
+    # WC_Webhook::generate_signature: base64_encode(hash_hmac('sha256', $body, $secret, true)).
+    return base64.b64encode(hmac.digest(secret.encode(), body, hashlib.sha256)).decode()
+
+
+def _woo(headers: dict[str, str], body: bytes = WOO_BODY, secret: str = WOO_SECRET) -> Any:
+    return _verify("woocommerce", body, headers, [secret])
+
+
+def test_woocommerce_signature_as_its_source_computes_it() -> None:
+    headers = {
+        "x-wc-webhook-signature": _woo_signature(WOO_SECRET, WOO_BODY),
+        "x-wc-webhook-topic": "order.created",
+        "x-wc-webhook-delivery-id": "6a2b3f1c0e9d8a7b",
+    }
+    signed = sign_request("woocommerce", WOO_BODY, WOO_SECRET, event_type="order.created")
+
+    created = _woo(headers)
+    updated = _woo({**headers, "x-wc-webhook-topic": "order.updated"})
+
+    assert signed["x-wc-webhook-signature"] == headers["x-wc-webhook-signature"]
+    assert (created.type, updated.type) == ("order.created", "order.updated")
+    assert created.id != updated.id  # one body under two topics: two events
+    assert created.id == created.replay_key
+    with pytest.raises(InvalidSignature):
+        _woo(headers, secret=WOO_SECRET + "x")
+    with pytest.raises(InvalidSignature):
+        _woo(headers, body=WOO_BODY.replace(b"29.35", b"0.01"))
+    with pytest.raises(Malformed):  # signed, but no topic to name the event
+        _woo({"x-wc-webhook-signature": headers["x-wc-webhook-signature"]})
+
+
+def test_woocommerce_unsigned_ping_on_save_is_answered_200_and_nothing_else_is() -> None:
+    provider = build_provider(load("woocommerce"), [WOO_SECRET])
+
+    answer = provider.verify(make_request(b"webhook_id=12", {}))
+
+    assert answer == Handshake(b"", content_type="text/plain")
+    for forged in (b"webhook_id=12&x=1", b"webhook_id=", b"webhook_id=abc", WOO_BODY):
+        with pytest.raises(MissingSignature):
+            provider.verify(make_request(forged, {}))
+    with pytest.raises(InvalidSignature):  # a ping body with a signature is checked as any
+        provider.verify(make_request(b"webhook_id=12", {"x-wc-webhook-signature": "AAAA"}))
