@@ -20,11 +20,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers import (
     InvalidSignature,
@@ -35,6 +38,7 @@ from providers import (
     load,
 )
 from providers.base import Handshake, VerifiedEvent
+from providers.builtin.timestamped_more import hygraph_digests
 from providers.testing import build_provider, make_request, sign_request
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -327,3 +331,23 @@ def test_woocommerce_unsigned_ping_on_save_is_answered_200_and_nothing_else_is()
             provider.verify(make_request(forged, {}))
     with pytest.raises(InvalidSignature):  # a ping body with a signature is checked as any
         provider.verify(make_request(b"webhook_id=12", {"x-wc-webhook-signature": "AAAA"}))
+
+
+# --- Hygraph: the piecewise escaping equals JSON of the whole document -------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=st.characters(exclude_categories=("Cs",))),
+    repeat=st.integers(min_value=1, max_value=3000),
+    environment=st.text(max_size=20),
+)
+def test_hygraph_piecewise_digest_is_the_hmac_of_the_whole_json_document(
+    text: str, repeat: int, environment: str
+) -> None:
+    body = (text * repeat)[:60_000]  # past the 16 Ki-character pieces
+    document = {"Body": body, "EnvironmentName": environment, "TimeStamp": 1631270481036}
+    whole = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    expected = base64.b64encode(hmac.digest(b"k", whole, hashlib.sha256)).decode()
+
+    assert hygraph_digests((b"k",), body, environment, 1631270481036) == [expected]
