@@ -6,7 +6,7 @@ send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists version
 (`v1=<hex>,v2=…`; only `v1` exists), as PagerDuty's v3 webhooks do (a `v1=` per secret while
 one rotates). Pusher Channels signs the body with the app secret and
 puts its own millisecond time, `time_ms`, in the body. WooCommerce signs the body, base64, and
-names the topic in an unsigned header.
+names the topic in an unsigned header. Cal.com signs the body, hex.
 """
 
 from __future__ import annotations
@@ -154,3 +154,16 @@ class WooCommerceProvider(HmacSchemeProvider):
     def event(self, request: WebhookRequest, document: Any) -> VerifiedEvent:
         event = super().event(request, document)
         return replace(event, id=event.replay_key) if event.replay_key else event
+
+
+class CalComProvider(HmacSchemeProvider):
+    """Cal.com (`X-Cal-Signature-256`, hex HMAC-SHA256 of the body keyed with the webhook's
+    secret; without a secret Cal.com sends `no-secret-provided`, which verifies nothing). No
+    event ID: the body hash (its `createdAt` differs per event). Type: the body's
+    `triggerEvent` (`BOOKING_CREATED`); a custom payload template may leave it out: `webhook`.
+    """
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = HmacScheme("x-cal-signature-256")
+    event_type = body("/triggerEvent")
+    default_type = "webhook"

@@ -536,6 +536,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "calcom": (
+        json_body({"triggerEvent": "BOOKING_CREATED", "createdAt": "2026-12-03T08:00:00.000Z"}),
+        ("x-cal-signature-256",),
+        False,
+        {},
+        hex_secret,
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

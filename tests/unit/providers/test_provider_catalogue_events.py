@@ -596,6 +596,15 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "5ac64822-4adc-4fda-ade0-410becf0de4f",
         "pagey.ping",
     ),
+    (
+        "calcom",
+        b'{"triggerEvent":"BOOKING_CREATED","createdAt":"2026-12-03T08:00:00.000Z",'
+        b'"payload":{"uid":"bFJeNb2uX8ANpT3JL5EfXw","title":"30 min"}}',
+        {},
+        None,
+        "BOOKING_CREATED",
+    ),
+    ("calcom", b"name=Ana&booking=30min", {}, None, "webhook"),  # a form-encoded template
 ]
 
 

@@ -118,6 +118,7 @@ DESIGN_NAMES = [
     "pusher",
     "pagerduty",
     "woocommerce",
+    "calcom",
 ]
 
 

@@ -1,5 +1,5 @@
 """Published vectors and documented constructions for coinify, recurly, msteams, circleci,
-pagerduty and woocommerce.
+pagerduty, woocommerce and calcom.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -13,6 +13,8 @@ pagerduty and woocommerce.
 - PagerDuty: go-pagerduty's `webhookv3` test vectors (its official Go SDK's verifier).
 - WooCommerce: no vector or SDK verifier; its own source (`WC_Webhook::generate_signature`,
   `deliver_ping`) computes base64 HMAC-SHA256 of the body and pings unsigned on save.
+- Cal.com: no vector or SDK verifier; its own source (`createWebhookSignature`) computes hex
+  HMAC-SHA256 of the body.
 """
 
 from __future__ import annotations
@@ -351,3 +353,26 @@ def test_hygraph_piecewise_digest_is_the_hmac_of_the_whole_json_document(
     expected = base64.b64encode(hmac.digest(b"k", whole, hashlib.sha256)).decode()
 
     assert hygraph_digests((b"k",), body, environment, 1631270481036) == [expected]
+
+
+# --- Cal.com ---------------------------------------------------------------------------------
+
+
+def test_calcom_signature_as_its_source_computes_it() -> None:
+    # cal.com `packages/features/webhooks/lib/sendPayload.ts`, `createWebhookSignature`:
+    # createHmac("sha256", secret).update(body).digest("hex"); no secret: "no-secret-provided".
+    body = (
+        b'{"triggerEvent":"BOOKING_CREATED","createdAt":"2026-12-03T08:00:00.000Z",'
+        b'"payload":{"title":"30 min between Ana and Bo","uid":"bFJeNb2uX8ANpT3JL5EfXw"}}'
+    )
+    secret = "cal-webhook-secret"
+    documented = hmac.new(secret.encode(), body, "sha256").hexdigest()
+
+    event = _verify("calcom", body, {"x-cal-signature-256": documented}, [secret])
+
+    assert sign_request("calcom", body, secret)["x-cal-signature-256"] == documented
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "BOOKING_CREATED")
+    with pytest.raises(InvalidSignature):
+        _verify("calcom", body, {"x-cal-signature-256": "no-secret-provided"}, [secret])
+    with pytest.raises(InvalidSignature):
+        _verify("calcom", body, {"x-cal-signature-256": f"sha256={documented}"}, [secret])
