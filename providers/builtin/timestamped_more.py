@@ -2,7 +2,8 @@
 
 Recurly lists its millisecond timestamp and then its signatures, comma-separated, with no
 keys. Hygraph signs a JSON document wrapping the body as a string, its environment and its
-millisecond timestamp, serialised exactly as JavaScript's `JSON.stringify` writes it.
+millisecond timestamp, serialised exactly as JavaScript's `JSON.stringify` writes it. Cashfree
+signs its timestamp header and the body, concatenated, base64.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from providers._signing import (
     as_bytes,
     check_tolerance,
     matches_any,
+    parse_unix_timestamp,
     require_header,
     signature_items,
 )
@@ -174,3 +176,33 @@ class HygraphProvider(TimestampedProvider):
         tolerance=3600,
     )
     event_type = body("/operation")
+
+
+class _SecondsOrMillisecondsScheme(HmacScheme):
+    """An `HmacScheme` whose Unix timestamp may be in seconds (up to 11 digits) or, longer, in
+    milliseconds; it signs milliseconds."""
+
+    def seconds(self, timestamp: str) -> float:
+        if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 11:
+            return parse_unix_timestamp(timestamp)
+        return super().seconds(timestamp)
+
+
+class CashfreeProvider(TimestampedProvider):
+    """Cashfree Payments (`x-webhook-signature`: base64 HMAC-SHA256 of `x-webhook-timestamp` +
+    the body, nothing between, keyed with the client secret, or the partner API key for partner
+    webhooks). Its SDKs check no age and its documents give the timestamp in milliseconds (read
+    in seconds too, should it be sent so); default retries come at 2, 10 and 30 min: 1 h
+    either way here. No event ID: the body hash. Type: the body's `type`
+    (`PAYMENT_SUCCESS_WEBHOOK`).
+    """
+
+    scheme = _SecondsOrMillisecondsScheme(
+        "x-webhook-signature",
+        message="{timestamp}{body}",
+        encoding="base64",
+        timestamp_header="x-webhook-timestamp",
+        timestamp_format="unix_ms",
+        tolerance=3600,
+    )
+    event_type = body("/type")

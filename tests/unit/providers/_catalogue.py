@@ -543,10 +543,17 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         hex_secret,
     ),
+    "cashfree": (
+        json_body({"data": {"order": {"order_id": "o1"}}, "type": "PAYMENT_SUCCESS_WEBHOOK"}),
+        ("x-webhook-signature", "x-webhook-timestamp"),
+        True,
+        {},
+        lambda: "cfsk_ma_test_" + hex_secret(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
-STALE_SKEW = {"cloudinary": 3 * 3600, "hygraph": 2 * 3600}
+STALE_SKEW = {"cloudinary": 3 * 3600, "hygraph": 2 * 3600, "cashfree": 2 * 3600}
 
 
 def ed25519_public(seed: str) -> str:

@@ -605,6 +605,15 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "BOOKING_CREATED",
     ),
     ("calcom", b"name=Ana&booking=30min", {}, None, "webhook"),  # a form-encoded template
+    (
+        "cashfree",
+        b'{"data":{"order":{"order_id":"order_OFR_2","order_amount":2.0},"payment":'
+        b'{"cf_payment_id":1107253861,"payment_status":"SUCCESS"}},'
+        b'"event_time":"2026-12-03T13:29:12+05:30","type":"PAYMENT_SUCCESS_WEBHOOK"}',
+        {},
+        None,
+        "PAYMENT_SUCCESS_WEBHOOK",
+    ),
 ]
 
 
@@ -686,6 +695,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("circleci", b'{"id": "e1", "happened_at": "2021-09-01T22:49:34.317Z"}'),
         ("pusher", b'{"events": []}'),
         ("pagerduty", b'{"event": {"id": "e1"}}'),
+        ("cashfree", b'{"data": {"order": {"order_id": "o1"}}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

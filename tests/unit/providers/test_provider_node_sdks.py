@@ -215,3 +215,35 @@ def test_hygraph_body_that_is_not_utf8_is_refused_before_anything_else() -> None
 
     with pytest.raises(InvalidSignature, match="not UTF-8"):
         _hygraph(secret, b'{"operation":"publish","x":"\xff"}', signed)
+
+
+# --- Cashfree: cashfree-pg's PGVerifyWebhookSignature (its Python SDK's is the same code) -------
+
+CASHFREE_BODY = (
+    '{"data":{"order":{"order_id":"order_OFR_2","order_amount":2.00,"order_currency":"INR"},'
+    '"payment":{"cf_payment_id":1107253861,"payment_status":"SUCCESS","payment_message":'
+    '"Transaction successful"},"customer_details":{"customer_name":"Jos\u00e9"}},'
+    '"event_time":"2026-12-03T13:29:12+05:30","type":"PAYMENT_SUCCESS_WEBHOOK"}'
+)
+
+
+def test_cashfree_sdk_accepts_our_signature_and_refuses_it_tampered() -> None:
+    secret = "cfsk_ma_test_" + os.urandom(16).hex()
+    ours = sign_request("cashfree", CASHFREE_BODY.encode(), secret)
+    job = {
+        "secret": secret,
+        "signature": ours["x-webhook-signature"],
+        "rawBody": CASHFREE_BODY,
+        "timestamp": ours["x-webhook-timestamp"],
+    }
+
+    accepted = _node("cashfree.cjs", job)
+    tampered = _node("cashfree.cjs", {**job, "rawBody": CASHFREE_BODY + " "})
+    moved = _node("cashfree.cjs", {**job, "timestamp": str(int(job["timestamp"]) + 1)})
+    stranger = _node("cashfree.cjs", {**job, "secret": secret + "x"})
+
+    assert accepted == {"type": "PAYMENT_SUCCESS_WEBHOOK"}
+    assert "error" in tampered
+    assert "error" in moved
+    assert "error" in stranger
+    assert len(ours["x-webhook-timestamp"]) == 13  # milliseconds, as Cashfree's documents show

@@ -119,6 +119,7 @@ DESIGN_NAMES = [
     "pagerduty",
     "woocommerce",
     "calcom",
+    "cashfree",
 ]
 
 

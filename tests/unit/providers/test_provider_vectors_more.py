@@ -376,3 +376,35 @@ def test_calcom_signature_as_its_source_computes_it() -> None:
         _verify("calcom", body, {"x-cal-signature-256": "no-secret-provided"}, [secret])
     with pytest.raises(InvalidSignature):
         _verify("calcom", body, {"x-cal-signature-256": f"sha256={documented}"}, [secret])
+
+
+# --- Cashfree --------------------------------------------------------------------------------
+
+
+def _cashfree_signature(secret: str, timestamp: str, body: bytes) -> str:
+    # Cashfree's SDKs (`PGVerifyWebhookSignature`) and documents: base64(HMAC-SHA256(secret,
+    # x-webhook-timestamp + raw body)), nothing between the two.
+    return base64.b64encode(
+        hmac.digest(secret.encode(), timestamp.encode() + body, "sha256")
+    ).decode()
+
+
+@pytest.mark.parametrize("unit", [1, 1000])
+def test_cashfree_timestamp_in_milliseconds_or_seconds(unit: int) -> None:
+    body = b'{"data":{},"type":"PAYMENT_SUCCESS_WEBHOOK"}'
+    now = int(time.time())
+    stamp = str(now * unit)
+    headers = {
+        "x-webhook-signature": _cashfree_signature("k", stamp, body),
+        "x-webhook-timestamp": stamp,
+    }
+
+    event = _verify("cashfree", body, headers, ["k"])
+    old = str((now - 3601) * unit)
+    stale = {"x-webhook-signature": _cashfree_signature("k", old, body), "x-webhook-timestamp": old}
+
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "PAYMENT_SUCCESS_WEBHOOK")
+    with pytest.raises(StaleTimestamp):
+        _verify("cashfree", body, stale, ["k"])
+    with pytest.raises(InvalidSignature):  # the timestamp is signed
+        _verify("cashfree", body, {**headers, "x-webhook-timestamp": str(now * unit + 1)}, ["k"])
