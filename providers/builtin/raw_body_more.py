@@ -6,7 +6,7 @@ send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists version
 (`v1=<hex>,v2=…`; only `v1` exists), as PagerDuty's v3 webhooks do (a `v1=` per secret while
 one rotates). Pusher Channels signs the body with the app secret and
 puts its own millisecond time, `time_ms`, in the body. WooCommerce signs the body, base64, and
-names the topic in an unsigned header. Cal.com signs the body, hex.
+names the topic in an unsigned header. Cal.com and Alchemy Notify sign the body, hex.
 """
 
 from __future__ import annotations
@@ -167,3 +167,14 @@ class CalComProvider(HmacSchemeProvider):
     scheme = HmacScheme("x-cal-signature-256")
     event_type = body("/triggerEvent")
     default_type = "webhook"
+
+
+class AlchemyProvider(HmacSchemeProvider):
+    """Alchemy Notify (`X-Alchemy-Signature`, hex HMAC-SHA256 of the body keyed with the
+    webhook's signing key). ID: the body's `id` (`whevt_…`); type: its `type`
+    (`ADDRESS_ACTIVITY`, `MINED_TRANSACTION`, `GRAPHQL`)."""
+
+    family: ClassVar[str] = "raw-body-hmac"
+    scheme = HmacScheme("x-alchemy-signature")
+    event_id = body("/id")
+    event_type = body("/type")

@@ -550,6 +550,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: "cfsk_ma_test_" + hex_secret(),
     ),
+    "alchemy": (
+        json_body({"webhookId": "wh_1", "id": "whevt_1", "type": "ADDRESS_ACTIVITY", "event": {}}),
+        ("x-alchemy-signature",),
+        False,
+        {},
+        lambda: "whsec_" + hex_secret(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

@@ -614,6 +614,15 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "PAYMENT_SUCCESS_WEBHOOK",
     ),
+    (
+        "alchemy",
+        b'{"webhookId":"wh_octjglnywaupz6th","id":"whevt_ogrc5v64myey69ux",'
+        b'"createdAt":"2022-02-28T17:48:53.306Z","type":"ADDRESS_ACTIVITY",'
+        b'"event":{"network":"MATIC_MAINNET","activity":[]}}',
+        {},
+        "whevt_ogrc5v64myey69ux",
+        "ADDRESS_ACTIVITY",
+    ),
 ]
 
 
@@ -696,6 +705,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("pusher", b'{"events": []}'),
         ("pagerduty", b'{"event": {"id": "e1"}}'),
         ("cashfree", b'{"data": {"order": {"order_id": "o1"}}}'),
+        ("alchemy", b'{"id": "whevt_1", "event": {}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

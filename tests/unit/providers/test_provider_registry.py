@@ -120,6 +120,7 @@ DESIGN_NAMES = [
     "woocommerce",
     "calcom",
     "cashfree",
+    "alchemy",
 ]
 
 

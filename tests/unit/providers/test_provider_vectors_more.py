@@ -1,5 +1,5 @@
 """Published vectors and documented constructions for coinify, recurly, msteams, circleci,
-pagerduty, woocommerce and calcom.
+pagerduty, woocommerce, calcom, cashfree and alchemy.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -15,6 +15,8 @@ pagerduty, woocommerce and calcom.
   `deliver_ping`) computes base64 HMAC-SHA256 of the body and pings unsigned on save.
 - Cal.com: no vector or SDK verifier; its own source (`createWebhookSignature`) computes hex
   HMAC-SHA256 of the body.
+- Cashfree: its SDKs' construction (the Node SDK itself runs in test_provider_node_sdks.py).
+- Alchemy Notify: no vector or SDK verifier; its official webhook examples' construction.
 """
 
 from __future__ import annotations
@@ -408,3 +410,24 @@ def test_cashfree_timestamp_in_milliseconds_or_seconds(unit: int) -> None:
         _verify("cashfree", body, stale, ["k"])
     with pytest.raises(InvalidSignature):  # the timestamp is signed
         _verify("cashfree", body, {**headers, "x-webhook-timestamp": str(now * unit + 1)}, ["k"])
+
+
+# --- Alchemy Notify --------------------------------------------------------------------------
+
+
+def test_alchemy_signature_as_its_examples_compute_it() -> None:
+    # alchemyplatform/webhook-examples (Node `isValidSignatureForStringBody`, Go, Python, Rust):
+    # hex(HMAC-SHA256(signing key, raw body)) compared with `x-alchemy-signature`.
+    body = (
+        b'{"webhookId":"wh_octjglnywaupz6th","id":"whevt_ogrc5v64myey69ux",'
+        b'"createdAt":"2022-02-28T17:48:53.306Z","type":"MINED_TRANSACTION","event":{}}'
+    )
+    key = "whsec_test_signing_key"
+    documented = hmac.new(key.encode(), body, "sha256").hexdigest()
+
+    event = _verify("alchemy", body, {"x-alchemy-signature": documented}, [key])
+
+    assert sign_request("alchemy", body, key)["x-alchemy-signature"] == documented
+    assert event == VerifiedEvent("whevt_ogrc5v64myey69ux", "MINED_TRANSACTION")
+    with pytest.raises(InvalidSignature):
+        _verify("alchemy", body + b"\n", {"x-alchemy-signature": documented}, [key])
