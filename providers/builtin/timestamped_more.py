@@ -3,7 +3,7 @@
 Recurly lists its millisecond timestamp and then its signatures, comma-separated, with no
 keys. Hygraph signs a JSON document wrapping the body as a string, its environment and its
 millisecond timestamp, serialised exactly as JavaScript's `JSON.stringify` writes it. Cashfree
-signs its timestamp header and the body, concatenated, base64.
+signs its timestamp header and the body, concatenated, base64. Tailscale signs as Stripe does.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import ClassVar
 
-from providers._fields import body, joined
+from providers._fields import batch, body, joined
 from providers._hmac_scheme import HmacScheme, HmacSchemeProvider
 from providers._signing import (
     as_bytes,
@@ -206,3 +206,15 @@ class CashfreeProvider(TimestampedProvider):
         tolerance=3600,
     )
     event_type = body("/type")
+
+
+class TailscaleProvider(TimestampedProvider):
+    """Tailscale (`Tailscale-Webhook-Signature: t=<unix>,v1=<hex>[,v1=…]` over `{t}.{body}`,
+    keyed with the endpoint's secret; 5 min, as Tailscale's example verifier, here either way).
+    The body is a JSON array of events with no ID: the body hash. Type: the events' `type`
+    (`nodeCreated`, `policyUpdate`; `batch` if mixed)."""
+
+    scheme = HmacScheme(
+        "tailscale-webhook-signature", message="{timestamp}.{body}", pairs=",", tolerance=300
+    )
+    event_type = batch("", "type", kind="type")

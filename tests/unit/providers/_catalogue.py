@@ -557,6 +557,13 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: "whsec_" + hex_secret(),
     ),
+    "tailscale": (
+        json_body([{"timestamp": "2026-12-03T08:00:00Z", "version": 1, "type": "nodeCreated"}]),
+        ("tailscale-webhook-signature",),
+        True,
+        {},
+        lambda: "tskey-webhook-" + hex_secret(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.

@@ -623,6 +623,21 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "whevt_ogrc5v64myey69ux",
         "ADDRESS_ACTIVITY",
     ),
+    (
+        "tailscale",
+        b'[{"timestamp":"2026-12-03T08:00:00Z","version":1,"type":"nodeNeedsApproval",'
+        b'"tailnet":"example.com","message":"Node needs approval","data":{"nodeID":"n1"}}]',
+        {},
+        None,
+        "nodeNeedsApproval",
+    ),
+    (
+        "tailscale",
+        b'[{"version":1,"type":"nodeCreated"},{"version":1,"type":"policyUpdate"}]',
+        {},
+        None,
+        "batch",
+    ),
 ]
 
 
@@ -706,6 +721,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("pagerduty", b'{"event": {"id": "e1"}}'),
         ("cashfree", b'{"data": {"order": {"order_id": "o1"}}}'),
         ("alchemy", b'{"id": "whevt_1", "event": {}}'),
+        ("tailscale", b'[{"version": 1}]'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

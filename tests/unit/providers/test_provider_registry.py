@@ -121,6 +121,7 @@ DESIGN_NAMES = [
     "calcom",
     "cashfree",
     "alchemy",
+    "tailscale",
 ]
 
 

@@ -1,5 +1,5 @@
 """Published vectors and documented constructions for coinify, recurly, msteams, circleci,
-pagerduty, woocommerce, calcom, cashfree and alchemy.
+pagerduty, woocommerce, calcom, cashfree, alchemy and tailscale.
 
 - Coinify: the signature its documentation publishes (coinify.readme.io, "Webhook Signature").
 - Recurly: recurly-client-ruby's `spec/recurly/webhooks_spec.rb` (its fixed, five-minute-stale
@@ -17,6 +17,7 @@ pagerduty, woocommerce, calcom, cashfree and alchemy.
   HMAC-SHA256 of the body.
 - Cashfree: its SDKs' construction (the Node SDK itself runs in test_provider_node_sdks.py).
 - Alchemy Notify: no vector or SDK verifier; its official webhook examples' construction.
+- Tailscale: no vector; its example verifier's construction (tailscale `docs/webhooks`).
 """
 
 from __future__ import annotations
@@ -431,3 +432,34 @@ def test_alchemy_signature_as_its_examples_compute_it() -> None:
     assert event == VerifiedEvent("whevt_ogrc5v64myey69ux", "MINED_TRANSACTION")
     with pytest.raises(InvalidSignature):
         _verify("alchemy", body + b"\n", {"x-alchemy-signature": documented}, [key])
+
+
+# --- Tailscale -------------------------------------------------------------------------------
+
+
+def test_tailscale_signature_as_its_example_verifier_computes_it() -> None:
+    # tailscale/tailscale `docs/webhooks/example.go`: HMAC-SHA256(secret, "<t>.<body>"), hex,
+    # under `v1=` in `Tailscale-Webhook-Signature: t=<unix>,v1=<hex>`; older than 5 min refused.
+    body = b'[{"timestamp":"2026-12-03T08:00:00Z","version":1,"type":"test","tailnet":"x"}]'
+    secret = "tskey-webhook-xxxxx"  # the example's own placeholder
+    now = int(time.time())
+    digest = hmac.new(secret.encode(), f"{now}.".encode() + body, "sha256").hexdigest()
+    headers = {"tailscale-webhook-signature": f"t={now},v1={digest}"}
+
+    event = _verify("tailscale", body, headers, [secret])
+    listed = {"tailscale-webhook-signature": f"t={now},v1={'0' * 64},v1={digest}"}
+    old = now - 301
+    stale = hmac.new(secret.encode(), f"{old}.".encode() + body, "sha256").hexdigest()
+
+    assert sign_request("tailscale", body, secret, timestamp=now) == {
+        **headers,
+        "content-type": "application/json",
+    }
+    assert event == VerifiedEvent(hashlib.sha256(body).hexdigest(), "test")
+    assert _verify("tailscale", body, listed, [secret]) == event
+    with pytest.raises(StaleTimestamp):
+        _verify("tailscale", body, {"tailscale-webhook-signature": f"t={old},v1={stale}"}, [secret])
+    with pytest.raises(InvalidSignature):
+        _verify(
+            "tailscale", body, {"tailscale-webhook-signature": f"t={now},v2={digest}"}, [secret]
+        )
