@@ -4,9 +4,9 @@ Coinify signs the body with the shared secret, lower-case hex. Microsoft Teams' 
 webhooks sign it with the security token Teams shows once, base64-decoded into the key, and
 send the base64 digest in `Authorization: HMAC <digest>`. CircleCI lists versioned signatures
 (`v1=<hex>,v2=…`; only `v1` exists), as PagerDuty's v3 webhooks do (a `v1=` per secret while
-one rotates). Pusher Channels signs the body with the app secret and
-puts its own millisecond time, `time_ms`, in the body. WooCommerce signs the body, base64, and
-names the topic in an unsigned header. Cal.com and Alchemy Notify sign the body, hex.
+one rotates). Pusher Channels signs the body with the app secret and puts its own millisecond
+time, `time_ms`, in the body. WooCommerce signs the body, base64, and names the topic in an
+unsigned header. Cal.com and Alchemy Notify sign the body, hex.
 """
 
 from __future__ import annotations
