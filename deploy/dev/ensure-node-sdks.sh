@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the providers' own Node SDKs that the provider tests run (Contentful's signer and
-# verifier have no Python implementation): Node.js and npm from apt when missing, then the
-# versions pinned in tests/unit/providers/node/package-lock.json (npm ci).
+# Install the providers' own Node SDKs that the provider tests run (Contentful's and Hygraph's
+# signers and verifiers have no Python implementation; Cashfree's Python SDK cannot share the
+# test environment): Node.js and npm from apt when missing, then the versions pinned in
+# tests/unit/providers/node/package-lock.json (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/sbin:/sbin"

@@ -406,3 +406,27 @@ async def test_braintree_and_dropbox_sign_checks_are_answered_as_their_senders_e
     assert (bt_check.status_code, bt_check.content) == (200, b"")
     assert (ds_test.status_code, ds_test.content) == (200, b"Hello API Event Received")
     assert published == []
+
+
+async def test_woocommerce_ping_is_answered_and_one_body_under_two_topics_is_two_events(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # WooCommerce pings unsigned (`webhook_id=<n>`) when a webhook is saved, and a new order
+    # sends the same body as `order.created` and `order.updated`.
+    config = make_config(exchange, catalogue.sources)
+    body = b'{"id":727,"status":"processing","total":"29.35"}'
+    secret = catalogue.secrets["woocommerce"][0]
+    created = sign_request("woocommerce", body, secret, event_type="order.created")
+    updated = {**created, "x-wc-webhook-topic": "order.updated"}
+    ping_headers = {"content-type": "application/x-www-form-urlencoded"}
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        ping = await _post(gw, "woocommerce", b"webhook_id=12", ping_headers)
+        forged = await _post(gw, "woocommerce", b"webhook_id=12&a=1", ping_headers)
+        answers = [await _post(gw, "woocommerce", body, h) for h in (created, updated, updated)]
+        published = await drain(amqp, queue)
+
+    assert (ping.status_code, ping.content) == (200, b"")
+    assert (forged.status_code, forged.json()["status"]) == (401, "missing_signature")
+    assert [a.json()["status"] for a in answers] == ["accepted", "accepted", "duplicate"]
+    assert [m.body for m in published] == [body, body]

@@ -486,10 +486,94 @@ TABLE: dict[str, tuple[bytes, tuple[str, ...], bool, dict[str, Any], Any]] = {
         {},
         lambda: os.urandom(32).hex(),
     ),
+    "coinify": (
+        json_body({"id": "aeb7475b-39c4", "event": "payment-intent.completed", "context": {}}),
+        ("x-coinify-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "msteams": (
+        json_body({"type": "message", "id": "1485983408511", "text": "<at>Hook</at> hi"}),
+        ("authorization",),
+        False,
+        {},
+        b64_secret,  # Teams' security token is base64 (of 32 bytes)
+    ),
+    "recurly": (
+        json_body({"id": "rjxwmwedwqug", "object_type": "account", "event_type": "created"}),
+        ("recurly-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "hygraph": (
+        json_body({"operation": "publish", "data": {"__typename": "Post", "id": "p1"}}),
+        ("gcms-signature",),
+        True,
+        {},
+        hex_secret,
+    ),
+    "circleci": (
+        json_body({"id": "8bd71c28-4969", "type": "job-completed", "happened_at": "2021-09-01"}),
+        ("circleci-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "pusher": (
+        json_body({"events": [{"name": "channel_vacated", "channel": "private-r"}]}),
+        ("x-pusher-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "pagerduty": (
+        json_body({"event": {"id": "01BWDWL3NYY7", "event_type": "incident.triggered"}}),
+        ("x-pagerduty-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "woocommerce": (
+        json_body({"id": 727, "status": "processing", "total": "29.35"}),
+        ("x-wc-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "calcom": (
+        json_body({"triggerEvent": "BOOKING_CREATED", "createdAt": "2026-12-03T08:00:00.000Z"}),
+        ("x-cal-signature-256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "cashfree": (
+        json_body({"data": {"order": {"order_id": "o1"}}, "type": "PAYMENT_SUCCESS_WEBHOOK"}),
+        ("x-webhook-signature", "x-webhook-timestamp"),
+        True,
+        {},
+        lambda: "cfsk_ma_test_" + hex_secret(),
+    ),
+    "alchemy": (
+        json_body({"webhookId": "wh_1", "id": "whevt_1", "type": "ADDRESS_ACTIVITY", "event": {}}),
+        ("x-alchemy-signature",),
+        False,
+        {},
+        lambda: "whsec_" + hex_secret(),
+    ),
+    "tailscale": (
+        json_body([{"timestamp": "2026-12-03T08:00:00Z", "version": 1, "type": "nodeCreated"}]),
+        ("tailscale-webhook-signature",),
+        True,
+        {},
+        lambda: "tskey-webhook-" + hex_secret(),
+    ),
 }
 
 #: Timestamped providers whose default tolerance is over an hour: how far off a stale one is.
-STALE_SKEW = {"cloudinary": 3 * 3600}
+STALE_SKEW = {"cloudinary": 3 * 3600, "hygraph": 2 * 3600, "cashfree": 2 * 3600}
 
 
 def ed25519_public(seed: str) -> str:

@@ -596,6 +596,112 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         "evt_5b3bd6d1",
         "tag_added",
     ),
+    (
+        "coinify",
+        b'{"id": "aeb7475b-39c4-41ae-8237-d74a7379c355", "time": "2020-04-01T12:47:02.147Z", '
+        b'"event": "payment-intent.completed", "context": {"id": "3589cb4a", "amount": "1.5"}}',
+        {},
+        "aeb7475b-39c4-41ae-8237-d74a7379c355",
+        "payment-intent.completed",
+    ),
+    (
+        "msteams",
+        b'{"type": "message", "id": "1485983408511", "timestamp": "2017-02-01T21:10:07.437Z", '
+        b'"text": "<at>Hook</at> hello", "from": {"name": "Megan"}}',
+        {},
+        "1485983408511",
+        "message",
+    ),
+    (
+        "recurly",
+        b'{"id":"rjxwmwedwqug","object_type":"account","site_id":"qc326l1hl8k9",'
+        b'"event_type":"created","event_time":"2022-09-13T21:18:40Z","account_code":"a1"}',
+        {},
+        "rjxwmwedwqug",
+        "account.created",
+    ),
+    ("recurly", b'{"id": "r2", "object_type": "subscription"}', {}, "r2", "subscription"),
+    (
+        "hygraph",
+        b'{"operation": "unpublish", "data": {"__typename": "Post", "id": "ckv1", '
+        b'"stage": "PUBLISHED"}}',
+        {},
+        None,
+        "unpublish",
+    ),
+    (
+        "circleci",
+        b'{"id": "3888f21b-eaa7-38e3-8f3d-75a63bba8895", "type": "workflow-completed", '
+        b'"happened_at": "2021-09-01T22:49:34.317Z", "webhook": {"id": "cf8c4fdd"}}',
+        {},
+        "3888f21b-eaa7-38e3-8f3d-75a63bba8895",
+        "workflow-completed",
+    ),
+    (
+        "pusher",
+        b'{"events": [{"name": "channel_occupied", "channel": "test_channel"}]}',
+        {},
+        None,
+        "channel_occupied",
+    ),
+    (
+        "pusher",
+        b'{"events": [{"name": "member_added", "channel": "presence-r", "user_id": "1"}, '
+        b'{"name": "member_removed", "channel": "presence-r", "user_id": "2"}]}',
+        {},
+        None,
+        "batch",
+    ),
+    (
+        "pagerduty",
+        b'{"event": {"id": "5ac64822-4adc-4fda-ade0-410becf0de4f", "event_type": "pagey.ping", '
+        b'"resource_type": "pagey", "occurred_at": "2021-12-08T22:55:59.213Z", "data": {}}}',
+        {},
+        "5ac64822-4adc-4fda-ade0-410becf0de4f",
+        "pagey.ping",
+    ),
+    (
+        "calcom",
+        b'{"triggerEvent":"BOOKING_CREATED","createdAt":"2026-12-03T08:00:00.000Z",'
+        b'"payload":{"uid":"bFJeNb2uX8ANpT3JL5EfXw","title":"30 min"}}',
+        {},
+        None,
+        "BOOKING_CREATED",
+    ),
+    ("calcom", b"name=Ana&booking=30min", {}, None, "webhook"),  # a form-encoded template
+    (
+        "cashfree",
+        b'{"data":{"order":{"order_id":"order_OFR_2","order_amount":2.0},"payment":'
+        b'{"cf_payment_id":1107253861,"payment_status":"SUCCESS"}},'
+        b'"event_time":"2026-12-03T13:29:12+05:30","type":"PAYMENT_SUCCESS_WEBHOOK"}',
+        {},
+        None,
+        "PAYMENT_SUCCESS_WEBHOOK",
+    ),
+    (
+        "alchemy",
+        b'{"webhookId":"wh_octjglnywaupz6th","id":"whevt_ogrc5v64myey69ux",'
+        b'"createdAt":"2022-02-28T17:48:53.306Z","type":"ADDRESS_ACTIVITY",'
+        b'"event":{"network":"MATIC_MAINNET","activity":[]}}',
+        {},
+        "whevt_ogrc5v64myey69ux",
+        "ADDRESS_ACTIVITY",
+    ),
+    (
+        "tailscale",
+        b'[{"timestamp":"2026-12-03T08:00:00Z","version":1,"type":"nodeNeedsApproval",'
+        b'"tailnet":"example.com","message":"Node needs approval","data":{"nodeID":"n1"}}]',
+        {},
+        None,
+        "nodeNeedsApproval",
+    ),
+    (
+        "tailscale",
+        b'[{"version":1,"type":"nodeCreated"},{"version":1,"type":"policyUpdate"}]',
+        {},
+        None,
+        "batch",
+    ),
 ]
 
 
@@ -671,6 +777,16 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("mandrill", _mandrill([])),  # a verified form with no event in it
         ("mandrill", b"other=1"),
         ("fusionauth", b'{"event": {"id": "e1"}}'),
+        ("coinify", b'{"examplePayload":true}'),
+        ("msteams", b'{"id": "1"}'),
+        ("recurly", b'{"id": "r1", "event_type": "created"}'),
+        ("hygraph", b'{"data": {"id": "p1"}}'),
+        ("circleci", b'{"id": "e1", "happened_at": "2021-09-01T22:49:34.317Z"}'),
+        ("pusher", b'{"events": []}'),
+        ("pagerduty", b'{"event": {"id": "e1"}}'),
+        ("cashfree", b'{"data": {"order": {"order_id": "o1"}}}'),
+        ("alchemy", b'{"id": "whevt_1", "event": {}}'),
+        ("tailscale", b'[{"version": 1}]'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

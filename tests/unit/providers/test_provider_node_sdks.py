@@ -18,7 +18,7 @@ import pytest
 
 from providers import load
 from providers.base import VerifiedEvent
-from providers.errors import InvalidSignature, StaleTimestamp
+from providers.errors import InvalidSignature, Malformed, StaleTimestamp
 from providers.testing import build_provider, make_request, sign_request
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -127,3 +127,123 @@ def test_contentful_toolkit_signature_over_extra_headers_verifies(path: str) -> 
         _contentful_verify(_contentful_secret(), path, headers, CONTENTFUL_BODY, now_ms / 1000)
     with pytest.raises(StaleTimestamp):
         _contentful_verify(secret, path, headers, CONTENTFUL_BODY, now_ms / 1000 + 31)
+
+
+# --- Hygraph: @hygraph/utils' generateWebhookSignature / verifyWebhookSignature ----------------
+
+#: Bodies whose escaping JSON.stringify and Python's json must agree on: quotes, backslashes,
+#: every control character, DEL, U+2028/2029, non-ASCII in and beyond the BMP, a BOM.
+HYGRAPH_BODIES = [
+    '{"operation":"publish","data":{"__typename":"Post","id":"ckv1","stage":"PUBLISHED"}}',
+    '{"operation":"update","data":{"title":"say \\"hi\\" \\\\ \\/ \\n","raw":"a\\"b\\\\c"}}',
+    '{"operation":"create","data":{"t":"' + "".join(map(chr, range(32))) + '\x7f"}}',
+    '{"operation":"publish","data":{"t":"line\u2028para\u2029caf\u00e9 \u2603 \U0001f600"}}',
+    '\ufeff{"operation":"delete",\r\n\t"data": {"id": "p1"}}\n',
+]
+
+
+def _hygraph(secret: str, body: bytes, headers: dict[str, str], at: float | None = None) -> Any:
+    provider = build_provider(load("hygraph"), [secret])
+    return provider.verify(make_request(body, headers, received_at=at))
+
+
+def test_hygraph_own_test_suite_signatures_verify_here() -> None:
+    # The package's index.test.js, run as is (its jest cases), records every signature it makes.
+    run = _node("hygraph.cjs", {"op": "cases"})
+    assert len(run["cases"]) == 5, run["cases"]
+    assert len(run["generated"]) == 5
+
+    for case in run["generated"]:
+        body, headers = case["payload"].encode(), {"gcms-signature": case["signature"]}
+        signed_at = int(case["signature"].rpartition("t=")[2]) / 1000
+        outcome: Any
+        try:
+            outcome = _hygraph(case["secret"], body, headers, signed_at)
+        except Malformed as err:  # verified; the suite's `{"hello":"world"}` has no operation
+            outcome = err
+        assert isinstance(outcome, VerifiedEvent | Malformed), case
+        assert f"env={case['environment']}" in case["signature"]
+        with pytest.raises(InvalidSignature):
+            _hygraph(case["secret"] + "x", body, headers, signed_at)
+        with pytest.raises(InvalidSignature):
+            _hygraph(case["secret"], body + b" ", headers, signed_at)
+    large = max(run["generated"], key=lambda case: len(case["payload"]))
+    assert len(large["payload"]) > 4000  # the "large raw payload (4KB)" case is among them
+
+
+@pytest.mark.parametrize("text", HYGRAPH_BODIES)
+def test_hygraph_sdk_accepts_our_signature_and_refuses_it_tampered(text: str) -> None:
+    secret = os.urandom(16).hex()
+    ours = sign_request("hygraph", text.encode(), secret)["gcms-signature"]
+
+    accepted = _node(
+        "hygraph.cjs", {"op": "verify", "secret": secret, "rawPayload": text, "signature": ours}
+    )
+    tampered = _node(
+        "hygraph.cjs",
+        {"op": "verify", "secret": secret, "rawPayload": text + " ", "signature": ours},
+    )
+
+    assert (accepted, tampered) == (True, False)
+
+
+@pytest.mark.parametrize("environment", ["master", "staging-2"])
+@pytest.mark.parametrize("text", HYGRAPH_BODIES)
+def test_hygraph_sdk_signature_verifies_here(text: str, environment: str) -> None:
+    secret = os.urandom(16).hex()
+    job = {"op": "sign", "secret": secret, "rawPayload": text, "environmentName": environment}
+    headers = {"gcms-signature": _node("hygraph.cjs", job)}
+
+    moved = headers["gcms-signature"].replace(f"env={environment}", "env=other")
+
+    try:
+        event = _hygraph(secret, text.encode(), headers)
+    except Malformed:  # verified; raw controls in a string, or a BOM, are no JSON to read
+        assert "\x00" in text or text.startswith("\ufeff")
+    else:
+        assert isinstance(event, VerifiedEvent)
+        assert event.type in {"publish", "update"}
+    with pytest.raises(InvalidSignature):  # the environment is signed
+        _hygraph(secret, text.encode(), {"gcms-signature": moved})
+    with pytest.raises(StaleTimestamp):  # Hygraph's SDK checks no age; here an hour applies
+        _hygraph(secret, text.encode(), headers, time.time() + 3601)
+
+
+def test_hygraph_body_that_is_not_utf8_is_refused_before_anything_else() -> None:
+    secret = os.urandom(16).hex()
+    signed = sign_request("hygraph", b'{"operation":"publish"}', secret)
+
+    with pytest.raises(InvalidSignature, match="not UTF-8"):
+        _hygraph(secret, b'{"operation":"publish","x":"\xff"}', signed)
+
+
+# --- Cashfree: cashfree-pg's PGVerifyWebhookSignature (its Python SDK's is the same code) -------
+
+CASHFREE_BODY = (
+    '{"data":{"order":{"order_id":"order_OFR_2","order_amount":2.00,"order_currency":"INR"},'
+    '"payment":{"cf_payment_id":1107253861,"payment_status":"SUCCESS","payment_message":'
+    '"Transaction successful"},"customer_details":{"customer_name":"Jos\u00e9"}},'
+    '"event_time":"2026-12-03T13:29:12+05:30","type":"PAYMENT_SUCCESS_WEBHOOK"}'
+)
+
+
+def test_cashfree_sdk_accepts_our_signature_and_refuses_it_tampered() -> None:
+    secret = "cfsk_ma_test_" + os.urandom(16).hex()
+    ours = sign_request("cashfree", CASHFREE_BODY.encode(), secret)
+    job = {
+        "secret": secret,
+        "signature": ours["x-webhook-signature"],
+        "rawBody": CASHFREE_BODY,
+        "timestamp": ours["x-webhook-timestamp"],
+    }
+
+    accepted = _node("cashfree.cjs", job)
+    tampered = _node("cashfree.cjs", {**job, "rawBody": CASHFREE_BODY + " "})
+    moved = _node("cashfree.cjs", {**job, "timestamp": str(int(job["timestamp"]) + 1)})
+    stranger = _node("cashfree.cjs", {**job, "secret": secret + "x"})
+
+    assert accepted == {"type": "PAYMENT_SUCCESS_WEBHOOK"}
+    assert "error" in tampered
+    assert "error" in moved
+    assert "error" in stranger
+    assert len(ours["x-webhook-timestamp"]) == 13  # milliseconds, as Cashfree's documents show

@@ -133,6 +133,18 @@ DESIGN_NAMES = [
     "apple-appstore",
     "google-pubsub",
     "google-play",
+    "coinify",
+    "msteams",
+    "recurly",
+    "hygraph",
+    "circleci",
+    "pusher",
+    "pagerduty",
+    "woocommerce",
+    "calcom",
+    "cashfree",
+    "alchemy",
+    "tailscale",
 ]
 
 
