@@ -16,12 +16,16 @@ from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     STATIC_TOKENS,
     SW,
     TABLE,
     hex_secret,
     json_body,
+    key_option,
+    rsa_pkcs8,
+    sns_sign_body,
     whsec,
 )
 
@@ -31,7 +35,8 @@ class CatalogueContract(ProviderContract):
         public = PUBLIC_HALF.get(self.provider_name or "")
         if public is None:
             return secrets, self.options
-        return (), {**self.options, "public_key": [public(secret) for secret in secrets]}
+        option = key_option(self.provider_name or "")
+        return (), {**self.options, option: [public(secret) for secret in secrets]}
 
 
 def _contract(name: str) -> type[CatalogueContract]:
@@ -84,3 +89,15 @@ class TestAdyenContract(CatalogueContract):
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         return adyen_sign_body(json.loads(body), secret)
+
+
+class TestAwsSnsContract(CatalogueContract):
+    provider = load("aws-sns")
+    provider_name = "aws-sns"
+    secrets = (rsa_pkcs8(), rsa_pkcs8())
+    body = SNS_MESSAGE  # the Message; the envelope and its signature are added
+    has_timestamp = True
+    stale_skew = STALE_SKEW["aws-sns"]
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        return sns_sign_body(body, secret, timestamp)

@@ -17,13 +17,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from providers import Handshake, Provider, VerificationError, VerifiedEvent, load
+from providers import CannotSign, Handshake, Provider, VerificationError, VerifiedEvent, load
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import (
+    PUBLIC_HALF,
+    TABLE,
+    key_option,
+    rsa_pkcs8,
+    sns_sign_body,
+)
 
-NAMES = sorted([*TABLE, "mailgun", "adyen"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "aws-sns"])
 PROPERTIES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 header_values = st.one_of(
@@ -70,11 +76,14 @@ def _setup(name: str) -> tuple[Provider, str, dict[str, Any]]:
     if name == "adyen":
         secret, options = "44782def547aaa06c910c43932b1eb0c", {}
         return build_provider(load(name), [secret]), secret, options
-    _, _, _, options, make_secret = TABLE[name]
-    secret = make_secret()
+    if name == "aws-sns":  # signs inside the body, with a certificate pinned for its key
+        options, secret = {}, rsa_pkcs8()
+    else:
+        _, _, _, options, make_secret = TABLE[name]
+        secret = make_secret()
     public = PUBLIC_HALF.get(name)
     if public is not None:
-        options = {**options, "public_key": [public(secret)]}
+        options = {**options, key_option(name): [public(secret)]}
         return build_provider(load(name), [], options=options), secret, options
     return build_provider(load(name), [secret], options=options), secret, options
 
@@ -124,6 +133,9 @@ def test_arbitrary_requests_never_raise_anything_else(name: str) -> None:
             if name == "adyen":  # signs the items of a notification; any other body: unsigned
                 with contextlib.suppress(ValueError, TypeError):
                     body = adyen_sign_body(json.loads(body), secret)
+            if name == "aws-sns":  # the body becomes the signed envelope's Message (UTF-8)
+                with contextlib.suppress(CannotSign):
+                    body = sns_sign_body(body, secret, now + skew)
             try:
                 headers = sign_request(name, body, secret, timestamp=now + skew, options=options)
             except ValueError:  # a body the signer cannot sign (Twilio: a form that is not UTF-8)

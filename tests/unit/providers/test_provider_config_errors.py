@@ -8,7 +8,7 @@ import pytest
 
 from providers import ProviderConfigError, installed, load
 from providers.testing import build_provider
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, key_option
 
 #: A value that must never appear in an error message.
 CANARY = "sk_live_CANARY_9f8e7d"
@@ -40,8 +40,9 @@ def test_blank_verify_token_is_refused(blank: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(PUBLIC_HALF))
 def test_blank_public_key_in_a_list_is_refused_by_index(name: str) -> None:
-    with pytest.raises(ProviderConfigError, match=r"^sources\.test\.public_key\[0\]: "):
-        build_provider(load(name), [], options={"public_key": ["   "]})
+    option = key_option(name)
+    with pytest.raises(ProviderConfigError, match=rf"^sources\.test\.{option}\[0\]: "):
+        build_provider(load(name), [], options={**_valid_options(name), option: ["   "]})
 
 
 @pytest.mark.parametrize(

@@ -38,9 +38,13 @@ from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     TABLE,
     hex_secret,
+    key_option,
+    rsa_pkcs8,
+    sns_sign_body,
     whsec,
 )
 
@@ -86,6 +90,8 @@ class Case:
             body = sign_body(json.loads(body), self.secret, now)
         if self.name == "adyen":
             body = adyen_sign_body(json.loads(body), self.secret)
+        if self.name == "aws-sns":
+            body = sns_sign_body(body, self.secret, now, event_id)
         headers = sign_request(
             self.name, body, self.secret, event_id=event_id, timestamp=now, options=self.options
         )
@@ -106,7 +112,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         secret = secret or make()
         options = {**options, **extra}
         if name in PUBLIC_HALF:
-            options["public_key"] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
+            options[key_option(name)] = PUBLIC_HALF[name](secret)  # Plaid's signer reads its kid
             provider = build_provider(load(name), [], options=options)
         else:
             provider = build_provider(load(name), [secret], options=options)
@@ -118,12 +124,20 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         "hmac": b'{"anything": 1}',
         "mailgun": b'{"id": "ev1", "event": "delivered"}',
         "adyen": ADYEN_BODY,
+        "aws-sns": SNS_MESSAGE,
     }
     options = {**(HMAC_OPTIONS if name == "hmac" else {}), **extra}
     if secret is None:
         secret = whsec() if name in {"stripe", "standard-webhooks"} else "s3cret-" + name
         if name in HEX_SECRETS:
             secret = hex_secret()
+        if name == "aws-sns":
+            secret = rsa_pkcs8()
+    if name == "aws-sns":  # a certificate pinned for the signing key; no shared secret
+        options = {**options, key_option(name): PUBLIC_HALF[name](secret)}
+        return Case(
+            name, build_provider(load(name), [], options=options), secret, options, bodies[name]
+        )
     provider = build_provider(load(name), [secret], options=options)
     return Case(name, provider, secret, options, bodies[name])
 
@@ -132,7 +146,7 @@ def test_the_catalogue_is_complete() -> None:
     with (Path(__file__).parents[3] / "pyproject.toml").open("rb") as file:
         declared = tomllib.load(file)["project"]["entry-points"]["hookgate.providers"]
     assert sorted(declared) == BUILT_IN  # the install is pyproject.toml's, not a stale one
-    named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen"}
+    named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen", "aws-sns"}
     assert set(BUILT_IN) == {*TABLE, *named}
 
 
