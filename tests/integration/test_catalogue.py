@@ -25,15 +25,19 @@ from tests.integration.conftest import Gateway, make_config, running_gateway
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     STATIC_TOKENS,
     TABLE,
     hex_secret,
+    key_option,
+    rsa_pkcs8,
+    sns_sign_body,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun", "adyen"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "aws-sns"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -53,6 +57,8 @@ class Catalogue:
                 options: dict[str, Any] = {}
             elif name == "adyen":  # signs inside the body, per notification item
                 secrets, options = (hex_secret(), hex_secret()), {}
+            elif name == "aws-sns":  # signs inside the body; certificates pinned in config
+                secrets, options = (rsa_pkcs8(), rsa_pkcs8()), {}
             else:
                 _, _, _, options, make = TABLE[name]
                 secrets = (make(), make())
@@ -62,7 +68,7 @@ class Catalogue:
             table: dict[str, Any] = {"provider": name, **options}
             public = PUBLIC_HALF.get(name)
             if public is not None:
-                table["public_key"] = [public(secret) for secret in secrets]
+                table[key_option(name)] = [public(secret) for secret in secrets]
             else:
                 table["secrets"] = list(secrets)
             self.secrets[name] = secrets
@@ -84,6 +90,8 @@ class Catalogue:
             item = notification["notificationItems"][0]["NotificationRequestItem"]
             item["pspReference"] = f"psp{time.time_ns()}"
             body = adyen_sign_body(notification, key)
+        elif name == "aws-sns":
+            body = sns_sign_body(SNS_MESSAGE, key, now, f"sns-{time.time_ns()}")
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
@@ -130,7 +138,7 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
 
 
 def _timestamped(name: str) -> bool:
-    return name == "mailgun" or (name in TABLE and TABLE[name][2])
+    return name in {"mailgun", "aws-sns"} or (name in TABLE and TABLE[name][2])
 
 
 async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_requests_unpublished(
@@ -145,6 +153,8 @@ async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_request
             wrong = TABLE[name][4]() if name in TABLE else "another-mailgun-key"
             if name == "adyen":
                 wrong = hex_secret()
+            if name == "aws-sns":
+                wrong = rsa_pkcs8()
             body, headers = catalogue.signed(name, secret=wrong)
             forged = await _post(gw, name, body, headers)
             unsigned = await _post(gw, name, TABLE.get(name, (b"{}",))[0], {})

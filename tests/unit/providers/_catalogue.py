@@ -611,22 +611,41 @@ ADYEN_BODY = json_body(
 
 # Issue 14, certificate-url (aws-sns, paypal): the sender's RSA key signs; the source pins a
 # certificate for it in `certificates` (so nothing is fetched), issued to the sender's name.
-def certificate_for(private: str, name: str) -> str:
-    """A PEM certificate for the RSA key `private` (base64 PKCS#8), issued to DNS `name`."""
+def certificate_for(
+    private: str,
+    name: str,
+    *,
+    valid_from: float | None = None,
+    valid_until: float | None = None,
+    issuer: tuple[str, str] | None = None,
+) -> str:
+    """A PEM certificate for the RSA key `private` (base64 PKCS#8), issued to DNS `name`, valid
+    from a day ago for 30 days unless told (Unix times); self-signed, or by `issuer` (its private
+    key and its name)."""
     key = serialization.load_der_private_key(base64.b64decode(private), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer, issuer_name = key, name
+    if issuer is not None:
+        signer = serialization.load_der_private_key(base64.b64decode(issuer[0]), password=None)
+        assert isinstance(signer, rsa.RSAPrivateKey)
+        issuer_name = issuer[1]
     now = datetime.datetime.now(datetime.UTC)
+    start = now - datetime.timedelta(days=1)
+    end = now + datetime.timedelta(days=30)
+    if valid_from is not None:
+        start = datetime.datetime.fromtimestamp(valid_from, datetime.UTC)
+    if valid_until is not None:
+        end = datetime.datetime.fromtimestamp(valid_until, datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(key, hashes.SHA256())
+        .sign(signer, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
