@@ -21,7 +21,14 @@ from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
 from providers.testing import sign_request
-from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE
+from tests.unit.providers._catalogue import (
+    PUBLIC_HALF,
+    TABLE,
+    key_option,
+    rsa_pkcs8,
+    sns_certificate,
+    sns_sign_body,
+)
 
 HOST = "gateway.test"
 PREFIX = "/webhooks"
@@ -88,12 +95,22 @@ def _catalogue_pair(name: str) -> Callable[[], tuple[str, str]]:
 
 
 _KEY_PAIRS |= {name: _catalogue_pair(name) for name in ("telnyx", "wise")}
+
+
+def _sns_pair() -> tuple[str, str]:
+    signing = rsa_pkcs8()
+    return signing, sns_certificate(signing)
+
+
+#: certificate-url providers: the source pins a certificate for the key (nothing is fetched).
+_KEY_PAIRS |= {"paypal": _catalogue_pair("paypal"), "aws-sns": _sns_pair}
 #: monday.com's JWT authenticates the sender but covers no part of the body.
 BODY_NOT_SIGNED_PROVIDERS |= {"monday"}
 #: Options some providers need beyond secrets/public_url/public_key.
 _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
+    "paypal": {"webhook_id": "1JE4291016473214C"},
 }
 
 
@@ -122,6 +139,9 @@ class FuzzSource:
             item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
             notification = {"notificationItems": [{"NotificationRequestItem": item}]}
             return adyen_sign_body(notification, key), {}
+        if self.provider == "aws-sns":  # an envelope carrying the body, signed at time 0: stale
+            message = body if _utf8(body) else body.hex().encode()
+            return sns_sign_body(message, key, 0), {}
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)
@@ -148,7 +168,7 @@ def builtin_sources() -> dict[str, FuzzSource]:
         else:
             make = _KEY_PAIRS[entry.name]  # KeyError: a new asymmetric provider to add here
             (signing, public), (wrong, _) = make(), make()
-            options["public_key"] = public
+            options[key_option(entry.name)] = public
         table.update(options)
         sources[entry.name] = FuzzSource(
             entry.name,
@@ -160,3 +180,11 @@ def builtin_sources() -> dict[str, FuzzSource]:
             options,
         )
     return sources
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -110,6 +110,8 @@ DESIGN_NAMES = [
     "contentful",
     "adyen",
     "adyenplatform",
+    "aws-sns",
+    "paypal",
 ]
 
 
