@@ -11,9 +11,12 @@ import time
 import pytest
 
 from gateway.provider_io import FollowUps, verify_after_load
+from gateway.testing import message_for
 from providers import InvalidSignature, KeyUnavailable, VerifiedEvent, WebhookRequest
+from providers.builtin.aws_sns import AwsSnsProvider
 from providers.keyfetch import Fetched, FetchFailed, KeyFetcher, Parsed, UrlRule
 from tests.keyserver import KeyServer, LoopbackRule
+from tests.unit.providers._catalogue import SNS_MESSAGE, rsa_pkcs8, sns_certificate, sns_sign_body
 
 RULE = UrlRule(re.compile(r"keys\.example\.com"), re.compile(r"/[a-z0-9-]+\.pem"))
 
@@ -391,3 +394,21 @@ def test_follow_ups_are_bounded_and_never_raise() -> None:
 
     assert asyncio.run(main()) == 0
     assert ran == ["ok"]
+
+
+class LoopbackSns(AwsSnsProvider):
+    """Given the loopback server's allow-list by the test below."""
+
+
+def test_message_for_loads_the_key_as_the_gateway_does() -> None:
+    key = rsa_pkcs8()
+    with KeyServer({"/cert.pem": sns_certificate(key).encode()}) as server:
+        LoopbackSns.url_rule = LoopbackRule(server.port)
+        body = sns_sign_body(SNS_MESSAGE, key, int(time.time()), "m-1").replace(
+            AwsSnsProvider.signing_cert_url.encode(), server.url("/cert.pem").encode()
+        )
+        provider = f"{__name__}:LoopbackSns"
+        message = message_for(provider, body, {}, secrets=[], source="sns")
+        assert message.message_id == "m-1"
+        assert message.body == body
+        assert server.hits["/cert.pem"] == 1
