@@ -412,3 +412,43 @@ def test_message_for_loads_the_key_as_the_gateway_does() -> None:
         assert message.message_id == "m-1"
         assert message.body == body
         assert server.hits["/cert.pem"] == 1
+
+
+def test_failing_urls_never_push_a_good_key_out() -> None:
+    def transport(url: str, timeout: float, max_bytes: int) -> Fetched:
+        if "bad" in url:
+            raise FetchFailed("answered HTTP 404", refused=True)
+        return Fetched(b"good")
+
+    fetcher = KeyFetcher("t", text, RULE, transport=transport, max_entries=2, burst=100)
+    good = "https://keys.example.com/good.pem"
+
+    async def main() -> None:
+        await _load(fetcher, good, time.time())
+        for i in range(50):
+            missing = _missing(fetcher, f"https://keys.example.com/bad{i}.pem", time.time())
+            assert missing.load is not None
+            await missing.load()
+
+    asyncio.run(main())
+    assert fetcher.get(good, time.time()) == "good"
+
+
+def test_fetches_per_source_are_rate_limited() -> None:
+    clock = Clock()
+    transport = CountingTransport()
+    fetcher = _fetcher(transport, clock=clock, burst=3, fetches_per_minute=6)
+
+    def load(i: int) -> None:
+        missing = _missing(fetcher, f"https://keys.example.com/k{i}.pem", clock.now)
+        assert missing.load is not None
+        asyncio.run(missing.load())
+
+    for i in range(5):
+        load(i)
+    assert len(transport.urls) == 3  # the burst; the other two answered 503 unfetched
+    _missing(fetcher, "https://keys.example.com/k4.pem", clock.now)
+    clock.now += 10  # one token per 10 s
+    load(4)
+    assert len(transport.urls) == 4
+    assert fetcher.get("https://keys.example.com/k4.pem", clock.now) == "key"
