@@ -71,7 +71,8 @@ def sns_timestamp(unix: float) -> str:
 
 def string_to_sign(message: dict[str, Any]) -> bytes:
     """The bytes SNS signs for `message` (URL spellings), or `InvalidSignature`."""
-    keys = _SIGNED_KEYS.get(message.get("Type"))  # type: ignore[arg-type]
+    kind = message.get("Type")
+    keys = _SIGNED_KEYS.get(kind) if isinstance(kind, str) else None
     if keys is None:
         raise InvalidSignature("the message's Type is not one SNS signs")
     parts = []
@@ -134,13 +135,10 @@ class AwsSnsProvider(CertificateUrlProvider):
             raise InvalidSignature("the TopicArn is not an SNS topic ARN")
         if self._topics and message["TopicArn"] not in self._topics:
             raise InvalidSignature("the topic is not one of this source's topic_arns")
-        timestamp = message["Timestamp"]
-        if not _TIMESTAMP.fullmatch(timestamp):
-            raise InvalidSignature("the Timestamp is not an SNS timestamp")
+        sent = _unix_time(message["Timestamp"])
         certificates = self.certificates(message.get("SigningCertURL"), request.received_at)
         if not any(rsa_valid(c, signature, signed, digest()) for c in certificates):
             raise InvalidSignature("the signature does not verify with the signing certificate")
-        sent = datetime.fromisoformat(timestamp).timestamp()
         check_tolerance(sent, request.received_at, self._tolerance)
         if message["Type"] != "Notification":
             return self._confirmation(message)
@@ -193,6 +191,15 @@ class AwsSnsProvider(CertificateUrlProvider):
                 if isinstance(message.get(key), str):
                     headers[header] = message[key]
         return headers
+
+
+def _unix_time(text: str) -> float:
+    try:
+        if _TIMESTAMP.fullmatch(text):
+            return datetime.fromisoformat(text).timestamp()
+    except ValueError:  # a month 13, a day 32
+        pass
+    raise InvalidSignature("the Timestamp is not an SNS timestamp")
 
 
 def _text(body: bytes) -> str:

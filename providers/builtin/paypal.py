@@ -79,9 +79,7 @@ class PayPalProvider(CertificateUrlProvider):
             raise InvalidSignature(f"{ALGO_HEADER} is not {ALGORITHM}")
         if not _TRANSMISSION_ID.fullmatch(transmission_id):
             raise InvalidSignature(f"{ID_HEADER} is not a transmission ID")
-        if not _TIME.fullmatch(time_text):
-            raise InvalidSignature(f"{TIME_HEADER} is not an ISO 8601 time")
-        sent = datetime.fromisoformat(time_text).timestamp()
+        sent = _unix_time(time_text)
         signature = decode_signature(signature_text, SIG_HEADER)
         signed = signed_string(transmission_id, time_text, self._webhook_id, request.body)
         certificates = self.certificates(url, request.received_at)
@@ -107,3 +105,13 @@ class PayPalProvider(CertificateUrlProvider):
             ALGO_HEADER: ALGORITHM,
             "content-type": "application/json",
         }
+
+
+def _unix_time(text: str) -> float:
+    """`PAYPAL-TRANSMISSION-TIME` as Unix time, or `InvalidSignature`."""
+    try:
+        if _TIME.fullmatch(text):
+            return datetime.fromisoformat(text).timestamp()
+    except ValueError:  # a month 13, a day 32
+        pass
+    raise InvalidSignature(f"{TIME_HEADER} is not an ISO 8601 time")

@@ -285,6 +285,8 @@ def test_the_certificate_is_fetched_once_over_loopback() -> None:
         ("paypal-auth-algo", "sha256WithRSAEncryption", InvalidSignature),
         ("paypal-transmission-id", "b2384410|0", InvalidSignature),
         ("paypal-transmission-time", "1700000000", InvalidSignature),
+        ("paypal-transmission-time", "2024-13-01T00:00:00Z", InvalidSignature),
+        ("paypal-transmission-time", "2024-02-30T00:00:00Z", InvalidSignature),
         ("paypal-transmission-sig", "%%", InvalidSignature),
         ("paypal-transmission-sig", "A" * 2000, InvalidSignature),
     ],
