@@ -11,6 +11,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers import (
     Handshake,
@@ -19,6 +21,7 @@ from providers import (
     MissingSignature,
     ProviderConfigError,
     StaleTimestamp,
+    VerificationError,
     VerifiedEvent,
     load,
 )
@@ -349,3 +352,41 @@ def test_auto_confirm_never_gets_an_off_list_subscribe_url(url: str) -> None:
 
 def test_the_provider_is_installed() -> None:
     assert load("aws-sns") is AwsSnsProvider
+
+
+_FIELDS = [
+    "Type",
+    "MessageId",
+    "TopicArn",
+    "Message",
+    "Subject",
+    "Timestamp",
+    "Token",
+    "SubscribeURL",
+    "SubscribeUrl",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertURL",
+    "SigningCertUrl",
+]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=30),
+    st.lists(st.text(max_size=5), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+    st.sampled_from(["Notification", "SubscriptionConfirmation", "1", "2", CERT_URL, TOPIC]),
+    st.sampled_from(["2024-13-01T00:00:00.000Z", sns_timestamp(time.time()), SUBSCRIBE_URL]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=5))
+def test_any_envelope_is_an_event_a_handshake_or_a_refusal(changes: dict[str, Any]) -> None:
+    envelope = {**json.loads(_envelope(_message())), **changes}
+    try:
+        outcome = _verify(json.dumps(envelope).encode())
+    except VerificationError:
+        return
+    assert isinstance(outcome, VerifiedEvent | Handshake)
