@@ -1,6 +1,7 @@
 """AWS SNS (`providers.builtin.aws_sns`): the certificate URL allow-list (nothing fetched for an
 off-list URL), the fetch path through `KeyUnavailable`, certificate checks, confirmations and
-`auto_confirm`, and the refusals. The published vectors are in test_provider_vectors.py."""
+`auto_confirm`, the refusals, and the community validator (`aws-sns-message-validator`) verifying
+ours. The published vectors are in test_provider_vectors.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sns_message_validator import SNSMessageValidator
+from sns_message_validator.exceptions import SignatureVerificationFailureException
 
 from providers import (
     Handshake,
@@ -390,3 +393,35 @@ def test_any_envelope_is_an_event_a_handshake_or_a_refusal(changes: dict[str, An
     except VerificationError:
         return
     assert isinstance(outcome, VerifiedEvent | Handshake)
+
+
+# --- the community validator (`aws-sns-message-validator` 0.0.5; AWS ships no Python one) ------
+
+
+class _PinnedSession:
+    """Stands in for the validator's HTTP session: serves our certificate for any URL."""
+
+    def __init__(self, pem: str) -> None:
+        self.pem = pem.encode()
+        self.urls: list[str] = []
+
+    def get(self, url: str) -> Any:
+        self.urls.append(url)
+        return type("Response", (), {"content": self.pem})()
+
+
+@pytest.mark.parametrize("kind", ["Notification", "SubscriptionConfirmation"])
+@pytest.mark.parametrize("subject", [None, "Hello world"])
+def test_the_community_validator_accepts_our_v1_messages(kind: str, subject: str | None) -> None:
+    message = _message(kind) | ({"Subject": subject} if subject and kind == "Notification" else {})
+    envelope = json.loads(_envelope(message, version="1"))
+    validator = SNSMessageValidator()
+    session = _PinnedSession(CERT)
+    validator._cert_session = session  # its only network access
+
+    validator.validate_message(envelope)  # raises when it does not verify
+
+    assert session.urls == [CERT_URL]
+    assert isinstance(_verify(json.dumps(envelope).encode()), VerifiedEvent | Handshake)
+    with pytest.raises(SignatureVerificationFailureException):
+        validator.validate_message({**envelope, "Message": "changed"})
