@@ -70,6 +70,8 @@ _log = logging.getLogger("hookgate.ingest")
 _MAX_EVENT_ID_BYTES = 255  # AMQP message_id is a short string
 _MAX_EVENT_TYPE_BYTES = 255  # a type is a routing-key part; longer is not an event type
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Outcomes where the event was taken: a provider's `acknowledgement` answers them.
+_TAKEN = frozenset({IngestOutcome.ACCEPTED, IngestOutcome.SPOOLED, IngestOutcome.DUPLICATE})
 
 
 class _NotDurable(Exception):
@@ -129,6 +131,8 @@ class IngestEndpoint:
             outcome, result, event, failure = await self._handle(
                 source, scope, receive, received_at
             )
+            if source.acknowledgement is not None and outcome in _TAKEN:
+                result = source.acknowledgement  # the sender's own "received" (Dropbox Sign)
         except _Refused as refused:
             outcome, result = refused.outcome, refused.answer
         except Exception:

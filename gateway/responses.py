@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from hookgate.observe import IngestOutcome
-from providers import VerificationError
+from providers import Handshake, VerificationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,14 @@ def json_answer(
 ) -> Answer:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     return Answer(status_code, [*headers, *extra], body)
+
+
+def provider_answer(reply: Handshake) -> Answer:
+    """A provider's own answer (a handshake, or its `acknowledgement` of a delivery taken)."""
+    headers = tuple((name.encode(), value.encode()) for name, value in reply.headers)
+    return json_answer(
+        reply.status_code, reply.body, headers, content_type=reply.content_type.encode()
+    )
 
 
 def refusal(err: VerificationError) -> Answer:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from gateway.config import Network, SourceSettings
 from gateway.errors import ConfigError
-from providers import Options, Provider, ProviderError, SourceSpec, describe, load
+from gateway.responses import Answer, provider_answer
+from providers import Handshake, Options, Provider, ProviderError, SourceSpec, describe, load
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class Source:
     drop_headers: frozenset[str] = frozenset()
     #: Requests carry a signed timestamp checked against a tolerance (replays bounded in time).
     signed_timestamp: bool = False
+    #: The provider's own answer to a delivery taken (accepted, spooled, duplicate), built once;
+    #: `None`: the gateway's JSON answer.
+    acknowledgement: Answer | None = None
 
 
 def build_sources(settings: Mapping[str, SourceSettings]) -> dict[str, Source]:
@@ -66,7 +70,18 @@ def build_source(settings: SourceSettings) -> Source:
         allowed_ips=settings.allowed_ips,
         drop_headers=drop,
         signed_timestamp=facts.signed_timestamp,
+        acknowledgement=_acknowledgement(provider, path),
     )
+
+
+def _acknowledgement(provider: Provider, path: str) -> Answer | None:
+    """The provider's `acknowledgement` (see `providers.base`) as a ready answer, or None."""
+    reply = getattr(provider, "acknowledgement", None)
+    if reply is None:
+        return None
+    if not isinstance(reply, Handshake) or not 200 <= reply.status_code < 300:
+        raise ConfigError(f"{path}: the provider's acknowledgement is not a 2xx Handshake")
+    return provider_answer(reply)
 
 
 def replay_warnings(sources: Mapping[str, Source]) -> list[str]:

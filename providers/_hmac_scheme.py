@@ -33,7 +33,7 @@ from providers.errors import InvalidSignature, MissingSignature, ProviderConfigE
 
 _PLACEHOLDER = re.compile(r"\{([a-z]+(?::[a-z0-9-]+)?)\}")
 _NAMES = {"body", "timestamp", "method", "url"}
-_ALGORITHMS = frozenset({"md5", "sha1", "sha256", "sha512"})
+_ALGORITHMS = frozenset({"md5", "sha1", "sha256", "sha384", "sha512"})
 _HEX = frozenset({"hex", "hex_upper"})
 _ENCODINGS = _HEX | {"base64", "base64url"}
 _KEY_FORMATS = frozenset({"utf8", "nfkd", "hex", "base64", "sha1"})
@@ -73,8 +73,8 @@ class HmacScheme:
     - `timestamp_header`: where the timestamp is otherwise; `timestamp_format` is `unix`,
       `unix_ms` or `rfc3339`.
     - `tolerance`: the default tolerance in seconds; `None` means the scheme has no timestamp.
-    - `algorithm`: `sha256`, `sha1`, `sha512` or `md5`; `encoding`: `hex`, `hex_upper` (signs
-      upper-case), `base64` or `base64url` (URL-safe alphabet, no padding).
+    - `algorithm`: `sha256`, `sha1`, `sha384`, `sha512` or `md5`; `encoding`: `hex`,
+      `hex_upper` (signs upper-case), `base64` or `base64url` (URL-safe alphabet, no padding).
     - `fold_case`: hex signatures are compared case-insensitively (Stripe's SDK compares them
       exactly, so Stripe turns it off).
     - `key_format`: how the configured secret becomes the HMAC key: `utf8` (its bytes),
@@ -102,7 +102,8 @@ class HmacScheme:
         object.__setattr__(self, "parts", compile_template(self.message))
         if self.algorithm not in _ALGORITHMS or self.encoding not in _ENCODINGS:
             raise ValueError(
-                "algorithm is md5|sha1|sha256|sha512 and encoding hex|hex_upper|base64|base64url"
+                "algorithm is md5|sha1|sha256|sha384|sha512"
+                " and encoding hex|hex_upper|base64|base64url"
             )
         if self.key_format not in _KEY_FORMATS:
             raise ValueError("key_format is utf8|nfkd|hex|base64|sha1")

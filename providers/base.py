@@ -120,7 +120,16 @@ class Provider(Protocol):
     #     so it works on the class and on a built provider). `hookgate send` and
     #     `providers.testing.sign_request` use it; a provider without it cannot be sent as.
     # signed_body(signing: Signing) -> bytes
-    #     Only for schemes that sign inside the body (Mailgun): the body to send instead.
+    #     Only for schemes that sign inside the body (Mailgun, Braintree): the body to send
+    #     instead. The shared tests (catalogue, `hookgate send`) sign through it.
+    #
+    # Optional capability, the sender's own acknowledgement:
+    #
+    # acknowledgement: Handshake | None = None
+    #     The answer to a delivery the gateway took (`accepted`, `spooled`, or a `duplicate`),
+    #     for a sender that retries unless the answer's body says so (Dropbox Sign's text
+    #     `Hello API Event Received`). A 2xx; read once when the source is built, so the bytes
+    #     are fixed at startup. Default (`None`): the gateway's JSON answer.
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
         """Return the verified event or a handshake answer; raise a `VerificationError`."""

@@ -23,7 +23,7 @@ from providers._signing import (
     require_secrets,
     signature_items,
 )
-from providers.base import SourceSpec, WebhookRequest
+from providers.base import Handshake, SourceSpec, WebhookRequest
 from providers.errors import InvalidSignature, ProviderConfigError
 
 
@@ -55,6 +55,26 @@ class HubSpotProvider(UrlBoundProvider):
     )
     event_id = batch("", "eventId", kind="id")
     event_type = batch("", "subscriptionType", kind="type")
+
+
+class TrelloProvider(UrlBoundProvider):
+    """Trello (`X-Trello-Webhook`: base64 HMAC-SHA1 of the raw body followed by the callback URL
+    exactly as registered, keyed with the application's OAuth secret). The `HEAD` Trello sends
+    when the webhook is created is answered 200, empty, unverified. ID `action.id`; type
+    `action.type`.
+    """
+
+    methods = frozenset({"HEAD", "POST"})
+    scheme = HmacScheme(
+        "x-trello-webhook", message="{body}{url}", algorithm="sha1", encoding="base64"
+    )
+    event_id = body("/action/id")
+    event_type = body("/action/type")
+
+    def unsigned_handshake(self, request: WebhookRequest) -> Handshake | None:
+        if request.method == "HEAD":
+            return Handshake(b"", content_type="text/plain")
+        return None
 
 
 _SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"

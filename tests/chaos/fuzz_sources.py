@@ -17,15 +17,19 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body as mailgun_sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.registry import installed, load
+from providers.signing import CannotSign
 from providers.testing import sign_request
 from tests.unit.providers._catalogue import (
+    BODY_SIGNING,
     PUBLIC_HALF,
     TABLE,
     key_option,
     rsa_pkcs8,
+    signed,
     sns_certificate,
     sns_sign_body,
 )
@@ -110,8 +114,15 @@ BODY_NOT_SIGNED_PROVIDERS |= {"monday"}
 _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
+    "websub": {"topics": ["https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCfuzz"]},
     "paypal": {"webhook_id": "1JE4291016473214C"},
 }
+_OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
+_KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
+#: Dropbox Sign's event hash covers event_time + event_type, not the body.
+BODY_NOT_SIGNED_PROVIDERS |= {"dropbox-sign"}
+#: Event Grid: the secret in a header (its default, a query parameter, cannot be signed).
+_OPTIONS |= {"azure-eventgrid": {"secret_header": "x-eventgrid-secret"}}
 
 
 @dataclass
@@ -139,6 +150,15 @@ class FuzzSource:
             item |= {"success": "true", "amount": {"value": 1, "currency": "EUR"}}
             notification = {"notificationItems": [{"NotificationRequestItem": item}]}
             return adyen_sign_body(notification, key), {}
+        if self.provider in BODY_SIGNING:  # its own signed_body wraps the fuzzed body
+            try:
+                return signed(self.provider, body, key, options=self.options)
+            except CannotSign:  # not a payload it can wrap (Dropbox Sign: not JSON)
+                return signed(self.provider, TABLE[self.provider][0], key, options=self.options)
+        if self.provider == "microsoft-graph":  # the key is each notification's clientState
+            note = {"id": body.hex()[:40] or "0", "changeType": "created"}
+            wrapped = json.dumps({"value": [note]}).encode()
+            return graph_sign_body(wrapped, key), {"content-type": "application/json"}
         if self.provider == "aws-sns":  # an envelope carrying the body, signed at time 0: stale
             message = body if _utf8(body) else body.hex().encode()
             return sns_sign_body(message, key, 0), {}

@@ -75,6 +75,9 @@ _HANDSHAKE_BODIES = [
     b"[]",
     b"{}",
     b"\xff\xfe\x00\x80",
+    b'[{"id":"1","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent",'
+    b'"data":{"validationCode":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}}]',
+    b'{"value":[{"clientState":"guess","changeType":"created"}]}',
 ]
 _QUERIES = [
     "hub.mode=subscribe&hub.challenge=42&hub.verify_token=fuzz-verify-token",
@@ -82,6 +85,12 @@ _QUERIES = [
     "challenge=abc",
     "bodySHA256=" + "0" * 64,
     "a=1&a=2&%ff=%fe",
+    # WebSub's verification of intent for the fuzz source's topic (fuzz_sources._OPTIONS).
+    "hub.mode=subscribe&hub.challenge=42&hub.topic="
+    "https%3A%2F%2Fwww.youtube.com%2Fxml%2Ffeeds%2Fvideos.xml%3Fchannel_id%3DUCfuzz",
+    "bt_challenge=0123456789abcdef0123",
+    "validationToken=Validation%3A+Testing+client+application+reachability",
+    "validationToken=%3Cscript%3E&code=guess",
 ]
 
 methods = st.one_of(

@@ -17,6 +17,7 @@ import aiormq
 import orjson
 import pytest
 
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import sign_request
@@ -24,6 +25,8 @@ from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import Gateway, make_config, running_gateway
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
     STALE_SKEW,
@@ -32,12 +35,13 @@ from tests.unit.providers._catalogue import (
     hex_secret,
     key_option,
     rsa_pkcs8,
+    signed,
     sns_sign_body,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun", "adyen", "aws-sns"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph", "aws-sns"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -55,7 +59,7 @@ class Catalogue:
             if name == "mailgun":
                 secrets = ("mailgun-key-1", "mailgun-key-2")
                 options: dict[str, Any] = {}
-            elif name == "adyen":  # signs inside the body, per notification item
+            elif name in {"adyen", "microsoft-graph"}:  # the secret is used inside the body
                 secrets, options = (hex_secret(), hex_secret()), {}
             elif name == "aws-sns":  # signs inside the body; certificates pinned in config
                 secrets, options = (rsa_pkcs8(), rsa_pkcs8()), {}
@@ -90,6 +94,15 @@ class Catalogue:
             item = notification["notificationItems"][0]["NotificationRequestItem"]
             item["pspReference"] = f"psp{time.time_ns()}"
             body = adyen_sign_body(notification, key)
+        elif name in BODY_SIGNING:  # its own `signed_body` wraps the payload, freshly
+            body, headers = signed(
+                name, _fresh(name, TABLE[name][0]), key, timestamp=now, options=self.options(name)
+            )
+            return body, headers
+        elif name == "microsoft-graph":
+            collection = json.loads(GRAPH_BODY)
+            collection["value"][0]["id"] = f"graph-{time.time_ns()}"
+            body = graph_sign_body(json.dumps(collection).encode(), key)
         elif name == "aws-sns":
             body = sns_sign_body(SNS_MESSAGE, key, now, f"sns-{time.time_ns()}")
         else:
@@ -98,6 +111,20 @@ class Catalogue:
         if name == "twitch":
             headers["twitch-eventsub-subscription-type"] = "channel.follow"
         return body, headers
+
+
+def _fresh(name: str, payload: bytes) -> bytes:
+    """The payload of a body-signing provider under a new event ID (each run is new)."""
+    unique = str(time.time_ns())
+    if name == "braintree":
+        return payload.replace(b"<id>sub_42</id>", f"<id>sub_{unique}</id>".encode())
+    callback = json.loads(payload)
+    callback["signature_request"]["signature_request_id"] = unique
+    return json.dumps(callback).encode()
+
+
+#: Providers that answer a delivery taken with their sender's own text (`acknowledgement`).
+ACKNOWLEDGED = {"dropbox-sign": b"Hello API Event Received"}
 
 
 @pytest.fixture(scope="module")
@@ -121,14 +148,21 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
             first = await _post(gw, name, body, headers)
             again = await _post(gw, name, body, headers)
             messages = await drain(amqp, queue)
-            if first.status_code != 200 or first.json()["status"] != "accepted":
+            if name in ACKNOWLEDGED:  # the sender's own text, for the delivery and the retry
+                answers = {(r.status_code, r.content) for r in (first, again)}
+                if answers != {(200, ACKNOWLEDGED[name])} or len(messages) != 1:
+                    broken.append(f"{name}: {first.text} / {again.text}, {len(messages)} sent")
+                    continue
+                event_id = messages[0].header.properties.message_id
+            elif first.status_code != 200 or first.json()["status"] != "accepted":
                 broken.append(f"{name}: {first.status_code} {first.text}")
                 continue
-            if again.json() != {"status": "duplicate"} or len(messages) != 1:
+            elif again.json() != {"status": "duplicate"} or len(messages) != 1:
                 broken.append(f"{name}: redelivery gave {again.text}, {len(messages)} published")
                 continue
+            else:
+                event_id = first.json()["event_id"]
             [message] = messages
-            event_id = first.json()["event_id"]
             props = message.header.properties
             if message.body != body or props.message_id != event_id:
                 broken.append(f"{name}: published body or message_id differs")
@@ -318,4 +352,64 @@ async def test_mandrill_url_check_is_answered_through_the_app_and_never_publishe
 
     assert (check.status_code, check.content) == (200, b"")
     assert (forged.status_code, forged.json()["status"]) == (401, "invalid_signature")
+    assert published == []
+
+
+async def test_websub_verification_of_intent_is_answered_through_the_app_and_never_published(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # The hub's GET: the challenge echoed as text for a listed topic, nothing for another.
+    topic = catalogue.options("websub")["topics"][0]
+    config = make_config(exchange, catalogue.sources)
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        query = {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "c-7731"}
+        answer = await gw.client.get("/webhooks/cat-websub", params=query)
+        other = await gw.client.get(
+            "/webhooks/cat-websub", params={**query, "hub.topic": "https://x.example/feed"}
+        )
+        markup = await gw.client.get(
+            "/webhooks/cat-websub", params={**query, "hub.challenge": "<b>x</b>"}
+        )
+        published = await drain(amqp, queue)
+
+    assert (answer.status_code, answer.text) == (200, "c-7731")
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert (other.status_code, other.json()["status"]) == (401, "invalid_signature")
+    assert (markup.status_code, markup.json()["status"]) == (401, "invalid_signature")
+    assert published == []
+
+
+async def test_braintree_and_dropbox_sign_checks_are_answered_as_their_senders_expect(
+    catalogue: Catalogue, exchange: str, amqp: aiormq.abc.AbstractChannel
+) -> None:
+    # Braintree's bt_challenge (a GET) and "Check URL" notification; Dropbox Sign's
+    # callback_test, sent when a callback URL is set: answered, never published.
+    import hashlib
+    import hmac
+
+    config = make_config(exchange, catalogue.sources)
+    bt_key = catalogue.secrets["braintree"][0]
+    check = b"<notification><kind>check</kind><subject><check>true</check></subject></notification>"
+    test_event = json.dumps({"event": {"event_type": "callback_test", "event_time": "1"}})
+    async with running_gateway(config) as gw:
+        queue = await bind_queue(amqp, exchange)
+        challenge = await gw.client.get(
+            "/webhooks/cat-braintree", params={"bt_challenge": "0123456789abcdef0123"}
+        )
+        bad = await gw.client.get("/webhooks/cat-braintree", params={"bt_challenge": "XYZ"})
+        body, headers = signed("braintree", check, bt_key, options=catalogue.options("braintree"))
+        bt_check = await _post(gw, "braintree", body, headers)
+        key = catalogue.secrets["dropbox-sign"][1]
+        body, headers = signed("dropbox-sign", test_event.encode(), key, options={})
+        ds_test = await _post(gw, "dropbox-sign", body, headers)
+        published = await drain(amqp, queue)
+
+    digest = hmac.new(hashlib.sha1(bt_key.encode()).digest(), b"0123456789abcdef0123", "sha1")
+    assert (challenge.status_code, challenge.text) == (200, f"bt-public-key-1|{digest.hexdigest()}")
+    assert challenge.headers["content-type"] == "text/plain"
+    assert (bad.status_code, bad.json()["status"]) == (401, "invalid_signature")
+    assert (bt_check.status_code, bt_check.content) == (200, b"")
+    assert (ds_test.status_code, ds_test.content) == (200, b"Hello API Event Received")
     assert published == []

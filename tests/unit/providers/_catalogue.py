@@ -9,6 +9,7 @@ import base64
 import datetime
 import json
 import os
+import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -587,6 +588,47 @@ STATIC_TOKENS |= {"monday"}
 PUBLIC_HALF |= {"telnyx": ed25519_public_b64, "wise": rsa_spki}
 
 
+# Issue 14: JWS bound to the body (netlify; fusionauth with an HMAC key: its pinned-key path is
+# proven in test_provider_jws_body.py).
+TABLE |= {
+    "netlify": (
+        json_body({"id": "5ebc34bf4fea0b01f02efa3a", "site_id": "s1", "state": "ready"}),
+        ("x-webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "fusionauth": (
+        json_body(
+            {
+                "event": {
+                    "id": "e2ad3f9c-9b5f-4f41-8f55-3e2f0a3b2c1d",
+                    "type": "user.create",
+                    "createInstant": 1733180000000,
+                }
+            }
+        ),
+        ("x-fusionauth-signature-jwt",),
+        False,
+        {},
+        b64_secret,
+    ),
+    # MessageBird-Signature-JWT: the token covers the URL (public_url) and the body.
+    "messagebird": (
+        json_body(
+            {
+                "type": "message.created",
+                "conversation": {"id": "c1"},
+                "message": {"id": "m1", "status": "received"},
+            }
+        ),
+        ("messagebird-signature-jwt",),
+        True,
+        URL,
+        lambda: os.urandom(32).hex(),  # MessageBird's signing keys are 64 hex characters
+    ),
+}
+
 #: Adyen signs inside the body (per notification item), so it is not in TABLE: an Adyen
 #: standard notification before its item is signed (`providers.builtin.parsed_fields.sign_body`).
 ADYEN_BODY = json_body(
@@ -605,6 +647,255 @@ ADYEN_BODY = json_body(
                 }
             }
         ],
+    }
+)
+
+
+# Issue 14, slice hmac2: raw-body and timestamped senders confirmed against their own code or
+# documents, and the two whose request names the digest (Sumsub, WebSub).
+WEBSUB_TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UC0000000000000000000000"
+WEBSUB_FEED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"'
+    b' xmlns="http://www.w3.org/2005/Atom"><entry><id>yt:video:VIDEO_ID</id>'
+    b"<yt:videoId>VIDEO_ID</yt:videoId><updated>2026-12-02T21:00:00+00:00</updated></entry></feed>"
+)
+
+TABLE |= {
+    "dwolla": (
+        json_body(
+            {
+                "id": "80d8ba5e-4a3b-4c0c-a3b4-0c2a1b2f5f3e",
+                "resourceId": "cdb5f11f-62df-e611-80ee-0aa34a9b2388",
+                "topic": "customer_transfer_completed",
+                "timestamp": "2026-12-02T21:00:00.000Z",
+            }
+        ),
+        ("x-request-signature-sha-256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "patreon": (
+        json_body({"data": {"id": "d485d5ac", "type": "member", "attributes": {}}}),
+        ("x-patreon-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "storyblok": (
+        json_body({"text": "story published", "action": "published", "space_id": 1, "story_id": 2}),
+        ("webhook-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "veriff": (
+        json_body({"status": "success", "verification": {"id": "s1", "status": "approved"}}),
+        ("x-hmac-signature",),
+        False,
+        {},
+        lambda: str(uuid.uuid4()),  # Veriff's shared secret keys are UUIDs
+    ),
+    "mollie": (
+        json_body({"resource": "event", "id": "whe_gQMMaGqAVA", "type": "payment-link.paid"}),
+        ("x-mollie-signature",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "heroku": (
+        json_body(
+            {
+                "id": "7846bee9-b017-4492-9bed-34cd8327e71d",
+                "action": "create",
+                "resource": "release",
+                "webhook_metadata": {"attempt": {"id": "8a44f820-2354-489d-9a11-a793cbf49979"}},
+            }
+        ),
+        ("heroku-webhook-hmac-sha256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "cloudflarestream": (
+        json_body({"uid": "6b9e68b07dfee8cc2d116e4c51d6a957", "status": {"state": "ready"}}),
+        ("webhook-signature",),
+        True,
+        {},
+        hex_secret,  # Stream's secrets are 32 hex characters, used as text
+    ),
+    "sumsub": (
+        json_body({"applicantId": "5cb56e8e0a975a35f333cb83", "type": "applicantReviewed"}),
+        ("x-payload-digest",),  # x-payload-digest-alg absent: SHA-256, as Sumsub reads it
+        False,
+        {},
+        hex_secret,
+    ),
+    "websub": (
+        WEBSUB_FEED,
+        ("x-hub-signature",),
+        False,
+        {"topics": [WEBSUB_TOPIC]},
+        hex_secret,
+    ),
+}
+
+
+# Issue 14: Braintree and Dropbox Sign sign inside the body; Travis CI signs a form field.
+BRAINTREE_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<notification>'
+    b'<timestamp type="datetime">2026-12-03T07:00:00Z</timestamp>'
+    b"<kind>subscription_went_past_due</kind>"
+    b"<subject><subscription><id>sub_42</id><status>Past Due</status></subscription></subject>"
+    b"</notification>\n"
+)
+TRAVIS_PAYLOAD = {
+    "id": 1234567,
+    "number": "42",
+    "state": "passed",
+    "status_message": "Passed",
+    "type": "push",
+    "branch": "main",
+    "repository": {"id": 1, "name": "hookgate", "owner_name": "example"},
+}
+TABLE |= {
+    "braintree": (
+        BRAINTREE_XML,
+        (),  # the signature is the form's bt_signature field
+        False,
+        {"public_key_id": "bt-public-key-1"},
+        hex_secret,
+    ),
+    "dropbox-sign": (
+        json_body(
+            {
+                "event": {"event_type": "signature_request_signed", "event_time": "1733200000"},
+                "signature_request": {"signature_request_id": "fa5c8a0b0f492d768749333ad6fcc214"},
+            }
+        ),
+        (),  # the signature is the callback's event.event_hash
+        False,
+        {},
+        hex_secret,
+    ),
+    "travis": (
+        b"payload=" + quote_plus(json.dumps(TRAVIS_PAYLOAD)).encode(),
+        ("signature",),
+        False,
+        {},
+        rsa_pkcs8,
+    ),
+}
+#: Providers in TABLE whose signature travels inside the body: their TABLE body is the payload
+#: (Braintree's notification XML, Dropbox Sign's callback JSON), and `signed` makes the body
+#: sent through the provider's `signed_body`.
+BODY_SIGNING = {"braintree", "dropbox-sign"}
+#: Dropbox Sign's event hash covers `event_time` + `event_type`, not the body.
+STATIC_TOKENS |= {"dropbox-sign"}
+PUBLIC_HALF |= {"travis": rsa_spki}
+
+
+def signed(
+    name: str,
+    body: bytes,
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    options: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a TABLE provider's sender sends for `body` (the payload, which a
+    body-signing provider wraps), signed with `secret`: `providers.signing.sign`."""
+    from providers import load, sign
+
+    request = sign(
+        load(name),
+        body,
+        secret,
+        event_id=event_id,
+        timestamp=timestamp,
+        options=options if options is not None else TABLE[name][3],
+        sign_body=name in BODY_SIGNING,
+    )
+    return request.body, request.headers
+
+
+# Issue 14, handshakes: Azure Event Grid (a secret header here; `secret_parameter` puts it in
+# the URL's query instead), Smartsheet, Trello, Front. Microsoft Graph carries its secret inside
+# the body (`clientState`), so it is not in TABLE: `GRAPH_BODY` before `graph.sign_body`.
+TABLE |= {
+    "azure-eventgrid": (
+        json_body(
+            [
+                {
+                    "id": "831e1650-001e-001b-66ab-eeb76e069631",
+                    "eventType": "Microsoft.Storage.BlobCreated",
+                    "subject": "/blobServices/default/containers/c/blobs/b.txt",
+                    "eventTime": "2026-12-02T21:00:00.000Z",
+                    "data": {"api": "PutBlockList"},
+                    "dataVersion": "",
+                    "metadataVersion": "1",
+                    "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/x",
+                }
+            ]
+        ),
+        ("x-eventgrid-secret",),
+        False,
+        {"secret_header": "x-eventgrid-secret"},
+        hex_secret,
+    ),
+    "smartsheet": (
+        json_body(
+            {
+                "nonce": "4b2ed20d-6f00-4b0e-b6a6-2a7c1d7e2f45",
+                "timestamp": "2026-12-02T21:00:00.000+00:00",
+                "webhookId": 4503604829677444,
+                "scope": "sheet",
+                "scopeObjectId": 5070877087475588,
+                "events": [{"objectType": "row", "eventType": "created", "id": 1}],
+            }
+        ),
+        ("smartsheet-hmac-sha256",),
+        False,
+        {},
+        hex_secret,
+    ),
+    "trello": (
+        json_body({"action": {"id": "5f2b1c", "type": "updateCard"}, "model": {"id": "b1"}}),
+        ("x-trello-webhook",),
+        False,
+        URL,
+        hex_secret,
+    ),
+    "front": (
+        json_body(
+            {
+                "type": "inbound_received",
+                "authorization": {"id": "cmp_123"},
+                "payload": {"id": "evt_55c8c149", "type": "inbound"},
+            }
+        ),
+        ("x-front-signature", "x-front-request-timestamp"),
+        True,
+        {},
+        hex_secret,
+    ),
+}
+STATIC_TOKENS |= {"azure-eventgrid", "microsoft-graph"}
+
+#: A Graph notification collection before its `clientState`s are set (`graph.sign_body`).
+GRAPH_BODY = json_body(
+    {
+        "value": [
+            {
+                "id": "lsgTZMr9KwAAA",
+                "subscriptionId": "8d2f3c55-2f7a-4c88-b0d5-8c6b1e3a9f10",
+                "subscriptionExpirationDateTime": "2026-12-03T21:00:00.000Z",
+                "changeType": "created",
+                "resource": "Users/622eaaff/Messages/AAMkADU3",
+                "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+            }
+        ]
     }
 )
 

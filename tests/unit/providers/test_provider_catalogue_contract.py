@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from providers import load
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import ProviderContract
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
     STALE_SKEW,
@@ -25,6 +28,7 @@ from tests.unit.providers._catalogue import (
     json_body,
     key_option,
     rsa_pkcs8,
+    signed,
     sns_sign_body,
     whsec,
 )
@@ -52,7 +56,17 @@ def _contract(name: str) -> type[CatalogueContract]:
         "body_signed": name not in STATIC_TOKENS,
         "stale_skew": STALE_SKEW.get(name, 3600),
     }
+    if name in BODY_SIGNING:
+        attributes["signed_body"] = _signed_body
     return type(f"Test{name.title()}Contract", (CatalogueContract,), attributes)
+
+
+def _signed_body(self: CatalogueContract, body: bytes, secret: str, timestamp: int) -> bytes:
+    # A provider that signs inside the body: its own `signed_body` wraps the TABLE payload.
+    _, options = self.source((secret,))
+    return signed(
+        str(self.provider_name), body, secret, timestamp=timestamp, options=dict(options)
+    )[0]
 
 
 for _name in TABLE:
@@ -89,6 +103,18 @@ class TestAdyenContract(CatalogueContract):
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         return adyen_sign_body(json.loads(body), secret)
+
+
+class TestMicrosoftGraphContract(CatalogueContract):
+    provider = load("microsoft-graph")
+    provider_name = "microsoft-graph"
+    secrets = (hex_secret(), hex_secret())
+    body = GRAPH_BODY  # every notification's clientState is set to the secret
+    has_timestamp = False
+    body_signed = False  # clientState authenticates the sender; the body is not covered
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        return graph_sign_body(body, secret)
 
 
 class TestAwsSnsContract(CatalogueContract):

@@ -532,6 +532,70 @@ ROWS: list[tuple[str, bytes, dict[str, str], str | None, str]] = [
         None,
         "balancePlatform.accountHolder.created",
     ),
+    (
+        "netlify",
+        b'{"id": "5ebc34bf4fea0b01f02efa3a", "site_id": "fa4dd95a", "state": "building"}',
+        {},
+        None,  # one deploy, several notifications: the body hash
+        "building",
+    ),
+    (
+        "netlify",
+        b'{"number": 7, "form_name": "contact", "data": {"email": "a@example.com"}}',
+        {},
+        None,
+        "webhook",
+    ),
+    (
+        "fusionauth",
+        b'{"event": {"createInstant": 1733180000000, "id": "7a1b0c1e-5a0e-4d7b-9b5f-1a2b3c4d5e6f", '
+        b'"type": "user.login.success", "user": {"id": "u1"}}}',
+        {},
+        "7a1b0c1e-5a0e-4d7b-9b5f-1a2b3c4d5e6f",
+        "user.login.success",
+    ),
+    (
+        "messagebird",
+        b'{"type": "message.updated", "message": {"id": "m1", "status": "delivered"}}',
+        {},
+        hashlib.sha256(
+            TABLE["messagebird"][3]["public_url"].encode()
+            + b"\n"
+            + b'{"type": "message.updated", "message": {"id": "m1", "status": "delivered"}}'
+        ).hexdigest(),  # no notification ID: the signed URL and body
+        "message.updated",
+    ),
+    (
+        "azure-eventgrid",
+        b'{"specversion": "1.0", "id": "9aeb0fdf-c01e-0131-0922-9eb54906e209", '
+        b'"type": "Microsoft.Storage.BlobCreated", "source": "/subscriptions/s", "data": {}}',
+        {},
+        "9aeb0fdf-c01e-0131-0922-9eb54906e209",
+        "Microsoft.Storage.BlobCreated",
+    ),
+    (
+        "smartsheet",
+        b'{"nonce": "n1", "webhookId": 1, "scope": "sheet", "events": '
+        b'[{"objectType": "sheet", "eventType": "updated", "id": 5}]}',
+        {},
+        None,
+        "sheet.updated",
+    ),
+    (
+        "trello",
+        b'{"action": {"id": "51f9424bcd6e040f3c002412", "type": "addMemberToCard"}, "model": {}}',
+        {},
+        "51f9424bcd6e040f3c002412",
+        "addMemberToCard",
+    ),
+    (
+        "front",
+        b'{"type": "tag_added", "authorization": {"id": "cmp_1"}, '
+        b'"payload": {"id": "evt_5b3bd6d1", "type": "tag"}}',
+        {},
+        "evt_5b3bd6d1",
+        "tag_added",
+    ),
 ]
 
 
@@ -606,6 +670,7 @@ def test_event_id_and_type_come_from_where_the_provider_puts_them(
         ("wise", b'{"data": {}}'),
         ("mandrill", _mandrill([])),  # a verified form with no event in it
         ("mandrill", b"other=1"),
+        ("fusionauth", b'{"event": {"id": "e1"}}'),
     ],
 )
 def test_signed_body_without_a_type_is_malformed(name: str, body: bytes) -> None:

@@ -32,11 +32,14 @@ from providers import (
     installed,
     load,
 )
+from providers.builtin.graph import sign_body as graph_sign_body
 from providers.builtin.mailgun import sign_body
 from providers.builtin.parsed_fields import sign_body as adyen_sign_body
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import (
     ADYEN_BODY,
+    BODY_SIGNING,
+    GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
     STALE_SKEW,
@@ -44,6 +47,7 @@ from tests.unit.providers._catalogue import (
     hex_secret,
     key_option,
     rsa_pkcs8,
+    signed,
     sns_sign_body,
     whsec,
 )
@@ -90,6 +94,11 @@ class Case:
             body = sign_body(json.loads(body), self.secret, now)
         if self.name == "adyen":
             body = adyen_sign_body(json.loads(body), self.secret)
+        if self.name in BODY_SIGNING:
+            options = dict(self.options)
+            body, _ = signed(self.name, body, self.secret, timestamp=now, options=options)
+        if self.name == "microsoft-graph":
+            body = graph_sign_body(body, self.secret)
         if self.name == "aws-sns":
             body = sns_sign_body(body, self.secret, now, event_id)
         headers = sign_request(
@@ -124,6 +133,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         "hmac": b'{"anything": 1}',
         "mailgun": b'{"id": "ev1", "event": "delivered"}',
         "adyen": ADYEN_BODY,
+        "microsoft-graph": GRAPH_BODY,
         "aws-sns": SNS_MESSAGE,
     }
     options = {**(HMAC_OPTIONS if name == "hmac" else {}), **extra}
@@ -146,7 +156,8 @@ def test_the_catalogue_is_complete() -> None:
     with (Path(__file__).parents[3] / "pyproject.toml").open("rb") as file:
         declared = tomllib.load(file)["project"]["entry-points"]["hookgate.providers"]
     assert sorted(declared) == BUILT_IN  # the install is pyproject.toml's, not a stale one
-    named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen", "aws-sns"}
+    named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen"}
+    named |= {"microsoft-graph", "aws-sns"}
     assert set(BUILT_IN) == {*TABLE, *named}
 
 
@@ -231,6 +242,11 @@ def test_an_id_or_type_from_an_unsigned_header_comes_with_a_replay_key(name: str
     if name == "mailgun":  # signs a token, not the event: the token's digest
         token = json.loads(body)["signature"]["token"]
         assert baseline.replay_key == hashlib.sha256(token.encode()).hexdigest()
+        return
+    if name == "dropbox-sign":  # signs event_time + event_type, not the body naming the
+        # event: the body's digest (a digest of the signed pair would fold distinct events of
+        # one second and type into one)
+        assert baseline.replay_key == hashlib.sha256(body).hexdigest()
         return
     if not facts.unsigned_headers:
         assert baseline.replay_key is None, f"{name} signs its ID and type: no replay key"
