@@ -6,7 +6,8 @@ CRC-32 of the raw body as an unsigned decimal and `webhook_id` the ID of *your* 
 required option: a delivery to another webhook does not verify here). The certificate URL must
 be `https://api(-m)(.sandbox).paypal.com/v1/notifications/certs/<name>`, and the certificate
 issued to a `*.paypal.com` name. `PAYPAL-TRANSMISSION-TIME` is signed and held to
-`tolerance_seconds` (300 s by default, either way). ID body `id`, type `event_type`.
+`tolerance_seconds` (300 s by default, either way). ID body `id`, type `event_type`, time
+`create_time`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import uuid
 import zlib
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import hashes
 
@@ -86,6 +87,16 @@ class PayPalProvider(CertificateUrlProvider):
         if not any(rsa_valid(c, signature, signed, hashes.SHA256()) for c in certificates):
             raise InvalidSignature("the signature does not verify with the signing certificate")
         check_tolerance(sent, request.received_at, self._tolerance)
+
+    def occurred_at(self, document: Any) -> float | None:
+        """The event's `create_time` (ISO 8601), when the body has a valid one."""
+        created = document.get("create_time") if isinstance(document, dict) else None
+        if not isinstance(created, str) or not _TIME.fullmatch(created):
+            return None
+        try:
+            return datetime.fromisoformat(created).timestamp()
+        except ValueError:
+            return None
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:

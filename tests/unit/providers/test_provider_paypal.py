@@ -338,3 +338,11 @@ def test_crc32_is_unsigned_decimal() -> None:
 
 def test_the_provider_is_installed() -> None:
     assert load("paypal") is PayPalProvider
+
+
+def test_the_event_time_is_create_time_when_valid() -> None:
+    body = b'{"id": "WH-1", "event_type": "X", "create_time": "2024-01-05T09:46:21.000Z"}'
+    assert _verify(_signed(body), body).occurred_at == 1704447981.0
+    for created in (b'"2024-13-05T09:46:21Z"', b"5", b'"yesterday"'):
+        odd = b'{"id": "WH-1", "event_type": "X", "create_time": ' + created + b"}"
+        assert _verify(_signed(odd), odd).occurred_at is None
