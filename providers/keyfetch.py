@@ -6,19 +6,19 @@ CPU: the URL is checked against the provider's `UrlRule` first (an off-list URL 
 `InvalidSignature`, and nothing is fetched), then the cache answers. A miss raises
 `KeyUnavailable` carrying `load`; the gateway awaits it (bounded) and calls `verify` once more.
 
-The cache: at most `max_entries` URLs (least recently used out first); an entry lives until the
+The cache: at most `max_entries` URLs (least recently used out first); a value lives until the
 parsed value's own expiry (a certificate's notAfter), the response's `Cache-Control: max-age`
 or `max_age`, whichever comes first, but at least `min_age`; one fetch per URL however many
 requests wait on it (they share its result); at most `max_pending` fetches at once per source,
 in the source's own worker threads, so a slow key server delays no other source; a failed URL
-is remembered for `failure_seconds` and not fetched again meanwhile (503, or 401 when the server
-answered with no usable key). A failure never turns into an accepted request.
+is remembered (apart from the values) for `failure_seconds` and not fetched again meanwhile (503,
+or 401 when the server answered with no usable key); fetches per source are rate-limited. A
+failure never turns into an accepted request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import time
@@ -26,68 +26,17 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
-from urllib.parse import urlsplit
+from typing import Generic, TypeVar
 
 from providers._fetch import Fetched, FetchFailed, Transport, urllib_transport
+from providers._urlrule import UrlPolicy, UrlRule
 from providers.errors import InvalidSignature, KeyUnavailable
 
 __all__ = ["FetchFailed", "Fetched", "KeyFetcher", "Parsed", "Transport", "UrlPolicy", "UrlRule"]
 
 _log = logging.getLogger("hookgate.keyfetch")
 _T = TypeVar("_T")
-_MAX_URL = 2048
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age=(\d{1,10})(?:$|[,\s])", re.IGNORECASE)
-
-
-class UrlPolicy(Protocol):
-    """Says which URLs may be fetched: returns the URL to fetch, or raises `InvalidSignature`."""
-
-    def check(self, url: str) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class UrlRule:
-    """A strict allow-list: `https://HOST/PATH` with HOST matching `host` and PATH matching
-    `path` (both whole-string matches); no userinfo, no port, no IP literal, no percent sign or
-    trailing dot in the host, no fragment, and no query unless `query` is set (then the
-    provider checks it). Only printable ASCII, at most 2048 characters."""
-
-    host: re.Pattern[str]
-    path: re.Pattern[str]
-    query: bool = False
-
-    def check(self, url: str) -> str:
-        if not isinstance(url, str) or not _printable(url) or len(url) > _MAX_URL:
-            raise InvalidSignature("the key URL is not a plain https URL")
-        if not url.startswith("https://") or "\\" in url or "#" in url:
-            raise InvalidSignature("the key URL is not a plain https URL")
-        if "?" in url and not self.query:
-            raise InvalidSignature("the key URL has a query string")
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            raise InvalidSignature("the key URL cannot be parsed") from None
-        host = parts.netloc
-        if any(c in host for c in "@:%[]") or host.endswith(".") or _is_ip(host):
-            raise InvalidSignature("the key URL's host is not allowed for this provider")
-        if not self.host.fullmatch(host):
-            raise InvalidSignature("the key URL's host is not allowed for this provider")
-        if not self.path.fullmatch(parts.path):
-            raise InvalidSignature("the key URL's path is not allowed for this provider")
-        return url
-
-
-def _printable(text: str) -> bool:
-    return text.isascii() and all(" " < c < "\x7f" for c in text)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +61,10 @@ class KeyFetcher(Generic[_T]):
     """One source's key cache. `parse(body)` turns a fetched body into a `Parsed` value or
     raises `ValueError` (the URL then serves no usable key: 401 for `failure_seconds`).
 
+    Failed URLs are remembered apart from values (at most `max_failures`), so URLs that fail
+    cannot push a good key out; and at most `burst` fetches, then one per
+    `60 / fetches_per_minute` seconds, leave a source (beyond: 503 without fetching), so a
+    stream of distinct allowed URLs cannot make the gateway fetch at the sender's rate.
     `transport` and `clock` are for tests; production fetches with `urllib` in worker threads.
     """
 
@@ -122,6 +75,7 @@ class KeyFetcher(Generic[_T]):
         rule: UrlPolicy,
         *,
         max_entries: int = 16,
+        max_failures: int = 64,
         max_age: float = 86400.0,
         min_age: float = 60.0,
         timeout: float = 5.0,
@@ -129,6 +83,8 @@ class KeyFetcher(Generic[_T]):
         failure_seconds: float = 60.0,
         refresh_seconds: float = 300.0,
         max_pending: int = 4,
+        burst: int = 10,
+        fetches_per_minute: float = 10.0,
         transport: Transport = urllib_transport,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -137,15 +93,21 @@ class KeyFetcher(Generic[_T]):
         self.timeout = timeout
         self._parse = parse
         self._max_entries = max_entries
+        self._max_failures = max_failures
         self._max_age = max_age
         self._min_age = min_age
         self._max_bytes = max_bytes
         self._failure_seconds = failure_seconds
         self._refresh_seconds = refresh_seconds
         self._max_pending = max_pending
+        self._burst = float(burst)
+        self._refill = fetches_per_minute / 60.0
+        self._tokens = float(burst)
         self._transport = transport
         self._clock = clock
-        self._entries: OrderedDict[str, _Entry[_T]] = OrderedDict()
+        self._refilled_at = clock()
+        self._values: OrderedDict[str, _Entry[_T]] = OrderedDict()
+        self._failures: OrderedDict[str, _Entry[_T]] = OrderedDict()
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         #: Fetches started, for tests and logs.
@@ -155,22 +117,23 @@ class KeyFetcher(Generic[_T]):
         """The value for `url` (pure CPU). Raises `InvalidSignature` for an off-list URL or one
         that served no usable key, and `KeyUnavailable` (with `load` when fetching may help)."""
         url = self.rule.check(url)
-        entry = self._entries.get(url)
-        if entry is None or now >= entry.expires_at:
-            raise KeyUnavailable("the signing key is not loaded yet", self._loader(url, False))
-        self._entries.move_to_end(url)
-        if entry.refused:
-            raise InvalidSignature("the key URL served no usable key")
-        if entry.refused is False or entry.value is None:
+        entry = self._values.get(url)
+        if entry is not None and now < entry.expires_at and entry.value is not None:
+            self._values.move_to_end(url)
+            return entry.value
+        failure = self._failures.get(url)
+        if failure is not None and now < failure.expires_at:
+            if failure.refused:
+                raise InvalidSignature("the key URL served no usable key")
             raise KeyUnavailable("the key URL failed recently; retry later")
-        return entry.value
+        raise KeyUnavailable("the signing key is not loaded yet", self._loader(url, False))
 
     def reload(self, url: str, now: float) -> None:
         """For a value that lacks what the request needs (an unknown key ID): raises
         `KeyUnavailable` with a forced `load` when the value is older than `refresh_seconds`;
         returns when it is newer (the caller then refuses the request)."""
         url = self.rule.check(url)
-        entry = self._entries.get(url)
+        entry = self._values.get(url)
         if entry is None or now - entry.fetched_at >= self._refresh_seconds:
             raise KeyUnavailable("the signing key is not loaded yet", self._loader(url, True))
 
@@ -179,11 +142,16 @@ class KeyFetcher(Generic[_T]):
 
     async def load(self, url: str, *, force: bool = False) -> None:
         """Fetch `url` unless a fresh value is cached (`force`: unless one was fetched within
-        `refresh_seconds`); join the fetch already under way. Never raises; a waiter
-        cancelled or timed out does not cancel the shared fetch."""
+        `refresh_seconds`) or it failed within `failure_seconds`; join the fetch already under
+        way. Never raises; a waiter cancelled or timed out does not cancel the shared fetch."""
         pending = self._pending.get(url)
         if pending is None:
             if len(self._pending) >= self._max_pending or self._fresh(url, force):
+                return
+            if not self._take_token():
+                _log.warning(
+                    "key fetch skipped: too many", extra={"fields": {"source": self.source}}
+                )
                 return
             pending = asyncio.get_running_loop().create_task(self._fetch(url))
             self._pending[url] = pending
@@ -191,13 +159,26 @@ class KeyFetcher(Generic[_T]):
         await asyncio.shield(pending)
 
     def _fresh(self, url: str, force: bool) -> bool:
-        entry = self._entries.get(url)
+        now = self._clock()
+        failure = self._failures.get(url)
+        if failure is not None and now < failure.expires_at:
+            return True
+        entry = self._values.get(url)
         if entry is None:
             return False
-        now = self._clock()
         if force:
             return now - entry.fetched_at < self._refresh_seconds
         return now < entry.expires_at
+
+    def _take_token(self) -> bool:
+        now = self._clock()
+        elapsed = max(0.0, now - self._refilled_at)
+        self._tokens = min(self._burst, self._tokens + elapsed * self._refill)
+        self._refilled_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
     async def _fetch(self, url: str) -> None:
         self.fetches += 1
@@ -229,20 +210,25 @@ class KeyFetcher(Generic[_T]):
             expires_at = min(expires_at, now + int(match.group(1)))
         if parsed.expires_at is not None:
             expires_at = min(expires_at, parsed.expires_at)
-        self._put(url, _Entry(parsed.value, now, max(expires_at, now + self._min_age)))
+        entry = _Entry(parsed.value, now, max(expires_at, now + self._min_age))
+        self._failures.pop(url, None)
+        _put(self._values, url, entry, self._max_entries)
         _log.info("key fetched", extra={"fields": {"source": self.source, "url": url}})
 
     def _remember_failure(self, url: str, reason: str, *, refused: bool) -> None:
         now = self._clock()
-        self._put(url, _Entry(None, now, now + self._failure_seconds, refused))
+        entry: _Entry[_T] = _Entry(None, now, now + self._failure_seconds, refused)
+        _put(self._failures, url, entry, self._max_failures)
         fields = {"source": self.source, "url": url, "reason": reason}
         _log.warning("key fetch failed", extra={"fields": fields})
 
-    def _put(self, url: str, entry: _Entry[_T]) -> None:
-        self._entries[url] = entry
-        self._entries.move_to_end(url)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
     def __len__(self) -> int:
-        return len(self._entries)
+        """URLs remembered: values and failures."""
+        return len(self._values) + len(self._failures)
+
+
+def _put(entries: OrderedDict[str, _Entry[_T]], url: str, entry: _Entry[_T], limit: int) -> None:
+    entries[url] = entry
+    entries.move_to_end(url)
+    while len(entries) > limit:
+        entries.popitem(last=False)

@@ -65,6 +65,14 @@ class Options:
                 raise self.error(where, "expected non-empty, non-blank strings")
         return tuple(values)
 
+    def boolean(self, key: str, default: bool = False) -> bool:
+        value = self._get(key)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, "expected true or false")
+        return value
+
     def choice(self, key: str, choices: Collection[str], default: str) -> str:
         value = self.string(key, default)
         assert value is not None

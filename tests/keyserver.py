@@ -23,14 +23,18 @@ from providers.errors import InvalidSignature
 
 
 class LoopbackRule:
-    """Allows `http://127.0.0.1:<port>/<path>` for one port: for tests only."""
+    """Allows `http://127.0.0.1:<port>/<path>` for one port (with a query when `query`): for
+    tests only."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, query: bool = False) -> None:
         self.prefix = f"http://127.0.0.1:{port}/"
+        self.query = query
 
     def check(self, url: str) -> str:
-        if not url.startswith(self.prefix) or "?" in url or "#" in url or "@" in url:
+        if not url.startswith(self.prefix) or "#" in url or "@" in url:
             raise InvalidSignature("the key URL is not on the loopback test server")
+        if "?" in url and not self.query:
+            raise InvalidSignature("the key URL has a query string")
         return url
 
 

@@ -28,7 +28,10 @@ from tests.unit.providers._catalogue import (
     PUBLIC_HALF,
     TABLE,
     key_option,
+    rsa_pkcs8,
     signed,
+    sns_certificate,
+    sns_sign_body,
 )
 
 HOST = "gateway.test"
@@ -96,6 +99,15 @@ def _catalogue_pair(name: str) -> Callable[[], tuple[str, str]]:
 
 
 _KEY_PAIRS |= {name: _catalogue_pair(name) for name in ("telnyx", "wise")}
+
+
+def _sns_pair() -> tuple[str, str]:
+    signing = rsa_pkcs8()
+    return signing, sns_certificate(signing)
+
+
+#: certificate-url providers: the source pins a certificate for the key (nothing is fetched).
+_KEY_PAIRS |= {"paypal": _catalogue_pair("paypal"), "aws-sns": _sns_pair}
 #: monday.com's JWT authenticates the sender but covers no part of the body.
 BODY_NOT_SIGNED_PROVIDERS |= {"monday"}
 #: Options some providers need beyond secrets/public_url/public_key.
@@ -103,6 +115,7 @@ _OPTIONS: dict[str, dict[str, object]] = {
     "hmac": {"signature_header": "x-hmac-signature", "event_id_header": "x-hmac-id"},
     "meta": {"verify_token": "fuzz-verify-token"},
     "websub": {"topics": ["https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCfuzz"]},
+    "paypal": {"webhook_id": "1JE4291016473214C"},
 }
 _OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
 _KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
@@ -154,6 +167,9 @@ class FuzzSource:
             note = {"id": body.hex()[:40] or "0", "changeType": "created"}
             wrapped = json.dumps({"value": [note]}).encode()
             return graph_sign_body(wrapped, key), {"content-type": "application/json"}
+        if self.provider == "aws-sns":  # an envelope carrying the body, signed at time 0: stale
+            message = body if _utf8(body) else body.hex().encode()
+            return sns_sign_body(message, key, 0), {}
         try:
             return body, sign_request(self.provider, body, key, options=self.options)
         except ValueError:  # a signer that refuses these bytes (Twilio: non-UTF-8 forms)
@@ -192,3 +208,11 @@ def builtin_sources() -> dict[str, FuzzSource]:
             options,
         )
     return sources
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -28,17 +28,20 @@ from tests.unit.providers._catalogue import (
     BODY_SIGNING,
     GRAPH_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     STATIC_TOKENS,
     TABLE,
     hex_secret,
     key_option,
+    rsa_pkcs8,
     signed,
+    sns_sign_body,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph", "aws-sns"])
 PUBLIC_URL = "https://hooks.example.com/webhooks/"
 
 
@@ -58,6 +61,8 @@ class Catalogue:
                 options: dict[str, Any] = {}
             elif name in {"adyen", "microsoft-graph"}:  # the secret is used inside the body
                 secrets, options = (hex_secret(), hex_secret()), {}
+            elif name == "aws-sns":  # signs inside the body; certificates pinned in config
+                secrets, options = (rsa_pkcs8(), rsa_pkcs8()), {}
             else:
                 _, _, _, options, make = TABLE[name]
                 secrets = (make(), make())
@@ -98,6 +103,8 @@ class Catalogue:
             collection = json.loads(GRAPH_BODY)
             collection["value"][0]["id"] = f"graph-{time.time_ns()}"
             body = graph_sign_body(json.dumps(collection).encode(), key)
+        elif name == "aws-sns":
+            body = sns_sign_body(SNS_MESSAGE, key, now, f"sns-{time.time_ns()}")
         else:
             body = TABLE[name][0]
         headers = sign_request(name, body, key, timestamp=now, options=self.options(name))
@@ -167,7 +174,7 @@ async def test_every_provider_accepts_publishes_byte_for_byte_and_absorbs_the_re
 
 
 def _timestamped(name: str) -> bool:
-    return name == "mailgun" or (name in TABLE and TABLE[name][2])
+    return name in {"mailgun", "aws-sns"} or (name in TABLE and TABLE[name][2])
 
 
 async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_requests_unpublished(
@@ -182,6 +189,8 @@ async def test_every_provider_refuses_forged_tampered_stale_and_unsigned_request
             wrong = TABLE[name][4]() if name in TABLE else "another-mailgun-key"
             if name == "adyen":
                 wrong = hex_secret()
+            if name == "aws-sns":
+                wrong = rsa_pkcs8()
             body, headers = catalogue.signed(name, secret=wrong)
             forged = await _post(gw, name, body, headers)
             unsigned = await _post(gw, name, TABLE.get(name, (b"{}",))[0], {})

@@ -6,6 +6,7 @@ Shared by the contract tests and the property tests.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import uuid
@@ -13,10 +14,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
 
 from providers import load, sign
+from providers.builtin.aws_sns import AwsSnsProvider
 from providers.builtin.google_oidc import GoogleOidcProvider, key_id
 from tests.unit.providers._test_certificates import PEM, make_chain, self_signed
 
@@ -1057,6 +1060,7 @@ PUBLIC_HALF |= {
     "google-pubsub": google_certificates,
     "google-play": google_certificates,
 }
+#: The option a PUBLIC_HALF entry goes in, when it is not `public_key`.
 KEY_OPTION = {
     "apple-appstore": "root_certificates",
     "google-pubsub": "certificates",
@@ -1069,6 +1073,96 @@ BODY_SIGNING |= {"apple-appstore"}  # its signer writes the body: a JWS of the p
 
 
 def key_option(name: str) -> str:
-    """The option a PUBLIC_HALF entry goes in when it is not `public_key` (the certificate-url
-    family on wip/keyfetch defines the same helper: on merge keep one, with both entries)."""
+    """The option `name`'s PUBLIC_HALF entry goes in (`KEY_OPTION`, else `public_key`)."""
     return KEY_OPTION.get(name, "public_key")
+
+
+# Issue 14, certificate-url (aws-sns, paypal): the sender's RSA key signs; the source pins a
+# certificate for it in `certificates` (so nothing is fetched), issued to the sender's name.
+def certificate_for(
+    private: str,
+    name: str,
+    *,
+    valid_from: float | None = None,
+    valid_until: float | None = None,
+    issuer: tuple[str, str] | None = None,
+) -> str:
+    """A PEM certificate for the RSA key `private` (base64 PKCS#8), issued to DNS `name`, valid
+    from a day ago for 30 days unless told (Unix times); self-signed, or by `issuer` (its private
+    key and its name)."""
+    key = serialization.load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signer, issuer_name = key, name
+    if issuer is not None:
+        signer = serialization.load_der_private_key(base64.b64decode(issuer[0]), password=None)
+        assert isinstance(signer, rsa.RSAPrivateKey)
+        issuer_name = issuer[1]
+    now = datetime.datetime.now(datetime.UTC)
+    start = now - datetime.timedelta(days=1)
+    end = now + datetime.timedelta(days=30)
+    if valid_from is not None:
+        start = datetime.datetime.fromtimestamp(valid_from, datetime.UTC)
+    if valid_until is not None:
+        end = datetime.datetime.fromtimestamp(valid_until, datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(signer, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sns_certificate(private: str) -> str:
+    return certificate_for(private, "sns.amazonaws.com")
+
+
+def paypal_certificate(private: str) -> str:
+    return certificate_for(private, "messageverificationcerts.paypal.com")
+
+
+KEY_OPTION |= {"aws-sns": "certificates", "paypal": "certificates"}
+
+
+PAYPAL_HEADERS = (
+    "paypal-transmission-id",
+    "paypal-transmission-time",
+    "paypal-transmission-sig",
+    "paypal-cert-url",
+    "paypal-auth-algo",
+)
+TABLE |= {
+    "paypal": (
+        json_body(
+            {
+                "id": "WH-2WR32451HC0233532-67976317FL4543714",
+                "event_type": "PAYMENT.CAPTURE.COMPLETED",
+                "resource_type": "capture",
+                "resource": {"id": "42311647XV020574X", "status": "COMPLETED"},
+            }
+        ),
+        PAYPAL_HEADERS,
+        True,
+        {"webhook_id": "1JE4291016473214C"},
+        rsa_pkcs8,
+    ),
+}
+PUBLIC_HALF |= {"paypal": paypal_certificate, "aws-sns": sns_certificate}
+
+#: AWS SNS signs inside the body (like Mailgun), so it is not in TABLE: the Message it carries.
+SNS_MESSAGE = json_body({"order": "o-1", "status": "paid"})
+SNS_TOPIC = "arn:aws:sns:us-east-2:123456789012:orders"
+#: SNS holds its Timestamp to an hour: stale checks go further.
+STALE_SKEW |= {"aws-sns": 2 * 3600}
+
+
+def sns_sign_body(
+    message: bytes, private: str, timestamp: int, event_id: str | None = None
+) -> bytes:
+    """The SNS envelope that carries `message`, signed with `private` at `timestamp`."""
+    return sign(AwsSnsProvider, message, private, timestamp=timestamp, event_id=event_id).body

@@ -456,13 +456,18 @@ def test_hookgate_verifies_a_token_google_auth_mints() -> None:
         ({"aud": "https://hooks.example.com/other"}, InvalidSignature),
         ({"email": "other@project.iam.gserviceaccount.com"}, InvalidSignature),
         ({"email_verified": False}, InvalidSignature),
-        ({"exp": int(time.time()) - 120}, StaleTimestamp),
-        ({"exp": int(time.time()) - 30}, None),  # within the 60 s leeway
-        ({"iat": int(time.time()) + 600}, StaleTimestamp),
+        # Times relative to when the test runs (not when it is collected): seconds from now.
+        ({"exp": -120}, StaleTimestamp),
+        ({"exp": -30}, None),  # within the 60 s leeway
+        ({"iat": 600}, StaleTimestamp),
         ({"exp": "soon"}, InvalidSignature),
     ],
 )
 def test_google_claims_are_checked(claims: dict[str, Any], refusal: Any) -> None:
+    now = int(time.time())
+    claims = {
+        k: now + v if k in ("exp", "iat") and isinstance(v, int) else v for k, v in claims.items()
+    }
     key = rsa_pkcs8()
     options = {**GOOGLE, "certificates": google_certificates(key)}
     bearer = {"authorization": f"Bearer {_minted(key, **claims)}"}

@@ -19,6 +19,7 @@ from tests.unit.providers._catalogue import (
     BODY_SIGNING,
     GRAPH_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     STATIC_TOKENS,
     SW,
@@ -26,7 +27,9 @@ from tests.unit.providers._catalogue import (
     hex_secret,
     json_body,
     key_option,
+    rsa_pkcs8,
     signed,
+    sns_sign_body,
     whsec,
 )
 
@@ -116,3 +119,15 @@ class TestMicrosoftGraphContract(CatalogueContract):
 
     def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
         return graph_sign_body(body, secret)
+
+
+class TestAwsSnsContract(CatalogueContract):
+    provider = load("aws-sns")
+    provider_name = "aws-sns"
+    secrets = (rsa_pkcs8(), rsa_pkcs8())
+    body = SNS_MESSAGE  # the Message; the envelope and its signature are added
+    has_timestamp = True
+    stale_skew = STALE_SKEW["aws-sns"]
+
+    def signed_body(self, body: bytes, secret: str, timestamp: int) -> bytes:
+        return sns_sign_body(body, secret, timestamp)

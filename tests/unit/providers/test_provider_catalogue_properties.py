@@ -27,10 +27,12 @@ from tests.unit.providers._catalogue import (
     PUBLIC_HALF,
     TABLE,
     key_option,
+    rsa_pkcs8,
+    sns_sign_body,
 )
 from tests.unit.providers._catalogue import signed as signed_request
 
-NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph"])
+NAMES = sorted([*TABLE, "mailgun", "adyen", "microsoft-graph", "aws-sns"])
 PROPERTIES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 header_values = st.one_of(
@@ -87,8 +89,11 @@ def _setup(name: str) -> tuple[Provider, str, dict[str, Any]]:
     if name == "microsoft-graph":  # the secret is each notification's clientState
         secret, options = "graph-client-state", {}
         return build_provider(load(name), [secret]), secret, options
-    _, _, _, options, make_secret = TABLE[name]
-    secret = make_secret()
+    if name == "aws-sns":  # signs inside the body, with a certificate pinned for its key
+        options, secret = {}, rsa_pkcs8()
+    else:
+        _, _, _, options, make_secret = TABLE[name]
+        secret = make_secret()
     public = PUBLIC_HALF.get(name)
     if public is not None:
         options = {**options, key_option(name): [public(secret)]}
@@ -149,6 +154,9 @@ def test_arbitrary_requests_never_raise_anything_else(name: str) -> None:
             if name == "microsoft-graph":  # a notification collection; any other body: as is
                 with contextlib.suppress(ValueError, TypeError):
                     body = graph_sign_body(body, secret)
+            if name == "aws-sns":  # the body becomes the signed envelope's Message (UTF-8)
+                with contextlib.suppress(CannotSign):
+                    body = sns_sign_body(body, secret, now + skew)
             try:
                 headers = sign_request(name, body, secret, timestamp=now + skew, options=options)
             except ValueError:  # a body the signer cannot sign (Twilio: a form that is not UTF-8)

@@ -41,11 +41,14 @@ from tests.unit.providers._catalogue import (
     BODY_SIGNING,
     GRAPH_BODY,
     PUBLIC_HALF,
+    SNS_MESSAGE,
     STALE_SKEW,
     TABLE,
     hex_secret,
     key_option,
+    rsa_pkcs8,
     signed,
+    sns_sign_body,
     whsec,
 )
 
@@ -96,6 +99,8 @@ class Case:
             body, _ = signed(self.name, body, self.secret, timestamp=now, options=options)
         if self.name == "microsoft-graph":
             body = graph_sign_body(body, self.secret)
+        if self.name == "aws-sns":
+            body = sns_sign_body(body, self.secret, now, event_id)
         headers = sign_request(
             self.name, body, self.secret, event_id=event_id, timestamp=now, options=self.options
         )
@@ -129,12 +134,20 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         "mailgun": b'{"id": "ev1", "event": "delivered"}',
         "adyen": ADYEN_BODY,
         "microsoft-graph": GRAPH_BODY,
+        "aws-sns": SNS_MESSAGE,
     }
     options = {**(HMAC_OPTIONS if name == "hmac" else {}), **extra}
     if secret is None:
         secret = whsec() if name in {"stripe", "standard-webhooks"} else "s3cret-" + name
         if name in HEX_SECRETS:
             secret = hex_secret()
+        if name == "aws-sns":
+            secret = rsa_pkcs8()
+    if name == "aws-sns":  # a certificate pinned for the signing key; no shared secret
+        options = {**options, key_option(name): PUBLIC_HALF[name](secret)}
+        return Case(
+            name, build_provider(load(name), [], options=options), secret, options, bodies[name]
+        )
     provider = build_provider(load(name), [secret], options=options)
     return Case(name, provider, secret, options, bodies[name])
 
@@ -144,7 +157,7 @@ def test_the_catalogue_is_complete() -> None:
         declared = tomllib.load(file)["project"]["entry-points"]["hookgate.providers"]
     assert sorted(declared) == BUILT_IN  # the install is pyproject.toml's, not a stale one
     named = {"stripe", "github", "standard-webhooks", "hmac", "mailgun", "adyen"}
-    named |= {"microsoft-graph"}
+    named |= {"microsoft-graph", "aws-sns"}
     assert set(BUILT_IN) == {*TABLE, *named}
 
 

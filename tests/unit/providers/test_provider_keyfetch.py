@@ -11,9 +11,12 @@ import time
 import pytest
 
 from gateway.provider_io import FollowUps, verify_after_load
+from gateway.testing import message_for
 from providers import InvalidSignature, KeyUnavailable, VerifiedEvent, WebhookRequest
+from providers.builtin.aws_sns import AwsSnsProvider
 from providers.keyfetch import Fetched, FetchFailed, KeyFetcher, Parsed, UrlRule
 from tests.keyserver import KeyServer, LoopbackRule
+from tests.unit.providers._catalogue import SNS_MESSAGE, rsa_pkcs8, sns_certificate, sns_sign_body
 
 RULE = UrlRule(re.compile(r"keys\.example\.com"), re.compile(r"/[a-z0-9-]+\.pem"))
 
@@ -391,3 +394,61 @@ def test_follow_ups_are_bounded_and_never_raise() -> None:
 
     assert asyncio.run(main()) == 0
     assert ran == ["ok"]
+
+
+class LoopbackSns(AwsSnsProvider):
+    """Given the loopback server's allow-list by the test below."""
+
+
+def test_message_for_loads_the_key_as_the_gateway_does() -> None:
+    key = rsa_pkcs8()
+    with KeyServer({"/cert.pem": sns_certificate(key).encode()}) as server:
+        LoopbackSns.url_rule = LoopbackRule(server.port)
+        body = sns_sign_body(SNS_MESSAGE, key, int(time.time()), "m-1").replace(
+            AwsSnsProvider.signing_cert_url.encode(), server.url("/cert.pem").encode()
+        )
+        provider = f"{__name__}:LoopbackSns"
+        message = message_for(provider, body, {}, secrets=[], source="sns")
+        assert message.message_id == "m-1"
+        assert message.body == body
+        assert server.hits["/cert.pem"] == 1
+
+
+def test_failing_urls_never_push_a_good_key_out() -> None:
+    def transport(url: str, timeout: float, max_bytes: int) -> Fetched:
+        if "bad" in url:
+            raise FetchFailed("answered HTTP 404", refused=True)
+        return Fetched(b"good")
+
+    fetcher = KeyFetcher("t", text, RULE, transport=transport, max_entries=2, burst=100)
+    good = "https://keys.example.com/good.pem"
+
+    async def main() -> None:
+        await _load(fetcher, good, time.time())
+        for i in range(50):
+            missing = _missing(fetcher, f"https://keys.example.com/bad{i}.pem", time.time())
+            assert missing.load is not None
+            await missing.load()
+
+    asyncio.run(main())
+    assert fetcher.get(good, time.time()) == "good"
+
+
+def test_fetches_per_source_are_rate_limited() -> None:
+    clock = Clock()
+    transport = CountingTransport()
+    fetcher = _fetcher(transport, clock=clock, burst=3, fetches_per_minute=6)
+
+    def load(i: int) -> None:
+        missing = _missing(fetcher, f"https://keys.example.com/k{i}.pem", clock.now)
+        assert missing.load is not None
+        asyncio.run(missing.load())
+
+    for i in range(5):
+        load(i)
+    assert len(transport.urls) == 3  # the burst; the other two answered 503 unfetched
+    _missing(fetcher, "https://keys.example.com/k4.pem", clock.now)
+    clock.now += 10  # one token per 10 s
+    load(4)
+    assert len(transport.urls) == 4
+    assert fetcher.get("https://keys.example.com/k4.pem", clock.now) == "key"

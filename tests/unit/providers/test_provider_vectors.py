@@ -965,3 +965,63 @@ def test_wise_published_sandbox_vector() -> None:
     other = base64.b64encode(base64.b64decode(WISE_SIGNATURE)[::-1]).decode()
     with pytest.raises(InvalidSignature):
         _verify("wise", WISE_BODY, {**headers, "x-signature-sha256": other}, [], 0, options=options)
+
+
+# --- AWS SNS (aws/aws-php-sns-message-validator tests/FunctionalValidationsTest.php: four real
+# messages, v1 and v2, with and without Subject, in HTTP and Lambda spellings, and the real
+# certificate they were signed with; signatures-2.md §4.1). The certificate expired on
+# 2022-08-17: each message verifies at its own time, as the production check requires, and is
+# refused now. -----------------------------------------------------------------------------------
+
+SNS_VECTORS = json.loads((VECTORS / "aws-sns-php-validator.json").read_text())
+SNS_CASES = [("http", i) for i in range(len(SNS_VECTORS["http"]))] + [
+    ("lambda", i) for i in range(len(SNS_VECTORS["lambda"]))
+]
+
+
+def _sns(message: dict[str, Any], at: float, **options: Any) -> Any:
+    options = {"certificates": [SNS_VECTORS["certificate"]], **options}
+    return _verify("aws-sns", json.dumps(message).encode(), {}, [], at, options=options)
+
+
+def _sns_time(message: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(message["Timestamp"]).timestamp()
+
+
+def test_sns_vectors_are_four_real_messages_in_both_versions() -> None:
+    http = SNS_VECTORS["http"]
+    assert len(http) == 4
+    assert sorted(m["SignatureVersion"] for m in http) == ["1", "1", "2", "2"]
+    assert sum("Subject" in m for m in http) == 2
+    assert len(SNS_VECTORS["lambda"]) == 6
+
+
+@pytest.mark.parametrize(("spelling", "index"), SNS_CASES)
+def test_sns_published_messages_verify_at_their_time(spelling: str, index: int) -> None:
+    message = SNS_VECTORS[spelling][index]
+    at = _sns_time(message) + 2
+
+    event = _sns(message, at, topic_arns=[message["TopicArn"]])
+
+    assert event == VerifiedEvent(
+        message["MessageId"], message["TopicArn"].rsplit(":", 1)[1], occurred_at=at - 2
+    )
+
+
+@pytest.mark.parametrize(("spelling", "index"), SNS_CASES)
+def test_sns_published_messages_are_refused_when_changed_late_or_now(
+    spelling: str, index: int
+) -> None:
+    message = SNS_VECTORS[spelling][index]
+    at = _sns_time(message) + 2
+    with pytest.raises(InvalidSignature):
+        _sns({**message, "Message": "Hello world!"}, at)
+    other = "1" if message["SignatureVersion"] == "2" else "2"
+    with pytest.raises(InvalidSignature):
+        _sns({**message, "SignatureVersion": other}, at)
+    with pytest.raises(StaleTimestamp):
+        _sns(message, at + 2 * 3600)
+    with pytest.raises(InvalidSignature, match="not valid at this time"):
+        _sns(message, at + 365 * 86400)  # past the certificate's notAfter
