@@ -17,6 +17,7 @@ from typing import Any
 import aiormq
 import pytest
 
+from hookgate.logs import JsonFormatter
 from providers.builtin.graph import sign_body as graph_sign_body
 from tests.integration.broker import bind_queue, drain
 from tests.integration.conftest import make_config, running_gateway
@@ -179,7 +180,9 @@ async def test_handshakes_are_answered_and_never_published_and_deliveries_are(
         assert GRID_SECRET.encode() not in repr(message.header.properties).encode()
     # (httpx, the test's own client, logs its URLs: not the gateway's.)
     records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
-    logged = capsys.readouterr().err + "\n".join(r.getMessage() for r in records)
+    # Each record as the gateway's JSON log line writes it (with its fields), whichever stream
+    # an earlier test's logging configuration left the root handler on.
+    logged = capsys.readouterr().err + "\n".join(JsonFormatter().format(r) for r in records)
     assert '"logger":"hookgate.request"' in logged
     responses = [graph_check, grid_check, grid_options, grid_options_forged, sheet_check]
     responses += [front_check, grid_check_unauthenticated, graph_forged]
