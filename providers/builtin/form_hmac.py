@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, urlparse, urlunparse
 
 from providers._fields import batch, body, first, parse_json
+from providers._form import form_pairs
 from providers._hmac_scheme import signed_url
 from providers._provider import ProviderBase, Signing
 from providers._signing import (
@@ -27,7 +28,7 @@ from providers._signing import (
     signature_items,
 )
 from providers.base import Handshake, SourceSpec, WebhookRequest
-from providers.builtin.url_bound import MAX_FORM_ESCAPES, MAX_FORM_FIELDS, untimed_url_source
+from providers.builtin.url_bound import untimed_url_source
 from providers.errors import InvalidSignature
 
 __all__ = ["FormHmacProvider", "MandrillProvider", "PlivoProvider", "form_params"]
@@ -199,18 +200,10 @@ class PlivoProvider(FormHmacProvider):
 
 
 def form_params(raw: bytes) -> dict[str, str]:
-    """The form's parameters, each name once, or `invalid_signature` (checked before decoding:
-    Twilio's limits on fields and percent-escapes; UTF-8; no repeated name)."""
-    if raw.count(b"&") >= MAX_FORM_FIELDS:
-        raise InvalidSignature("form body has more fields than a webhook sender sends")
-    if raw.count(b"%") > MAX_FORM_ESCAPES:
-        raise InvalidSignature("form body has more percent-escapes than a webhook sender sends")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InvalidSignature("form body is not UTF-8") from err
+    """The form's parameters, each name once, or `invalid_signature` (`form_pairs`' limits;
+    no repeated name)."""
     params: dict[str, str] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True):
+    for name, value in form_pairs(raw):
         if name in params:
             raise InvalidSignature("form body repeats a parameter name, which no sender does")
         params[name] = value

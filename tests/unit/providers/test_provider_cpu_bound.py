@@ -29,9 +29,9 @@ from providers import (
     installed,
     load,
 )
+from providers._form import MAX_FORM_ESCAPES, MAX_FORM_FIELDS
 from providers.base import WebhookRequest
 from providers.builtin.mailgun import FULL_PARSE_LIMIT, sign_body
-from providers.builtin.url_bound import MAX_FORM_ESCAPES, MAX_FORM_FIELDS
 from providers.testing import build_provider, make_request
 from tests.unit.providers.test_provider_declarations import BUILT_IN, Case, _case
 
