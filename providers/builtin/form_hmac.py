@@ -15,7 +15,7 @@ import base64
 import hmac
 import secrets
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, parse_qsl, urlparse, urlunparse
+from urllib.parse import parse_qs, urlparse, urlunparse
 
 from providers._fields import batch, body, first, parse_json
 from providers._form import form_pairs
@@ -71,7 +71,7 @@ class FormHmacProvider(ProviderBase):
             raise InvalidSignature(f"{self.signature_header} matches no configured secret")
 
     def document(self, request: WebhookRequest) -> Any:
-        return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        return dict(form_pairs(request.body))
 
     @classmethod
     def signed_message(cls, url: str, params: dict[str, str], headers: Any) -> bytes:

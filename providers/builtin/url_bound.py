@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from providers._fields import batch, body, first, header, parse_json
 from providers._form import form_pairs
@@ -133,7 +133,7 @@ class TwilioProvider(ProviderBase):
     def document(self, request: WebhookRequest) -> Any:
         if "bodySHA256=" in request.url:
             return parse_json(request.body)
-        return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        return dict(form_pairs(request.body))
 
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
