@@ -62,6 +62,8 @@ async def test_handshakes_are_answered_and_never_published_and_deliveries_are(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.INFO)  # the request log is on: it must show no secret
+    # (and on for hookgate's loggers too, whatever level an earlier test configured them at)
+    caplog.set_level(logging.INFO, logger="hookgate")
     config = make_config(exchange, SOURCES)
     async with running_gateway(config) as gw:
         queue = await bind_queue(amqp, exchange)
