@@ -162,12 +162,18 @@ class SqliteDedupeStore:
         await self._store.write(lambda db: db.execute(_RELEASE, (key,)).close())
 
     async def purge(self, now: float, batch: int = 1000) -> int:
-        """Delete up to `batch` expired keys; call repeatedly (it keeps each write short)."""
+        """Delete up to `batch` expired keys; call repeatedly (it keeps each write short).
+
+        The purge comes after every commit made before it: the batched ones are written first,
+        and it queues on the thread as a write, behind the batches already handed there (a turn
+        runs its `run` calls before its writes). Otherwise a commit could land after the purge
+        and restore a key it had just deleted, and the next purge count it again."""
 
         def purge(db: sqlite3.Connection) -> int:
             return db.execute(_PURGE, (now, batch)).rowcount
 
-        return await self._store.thread.run(purge)
+        await self.flush()
+        return await self._store.thread.write(purge)
 
     async def close(self) -> None:
         try:

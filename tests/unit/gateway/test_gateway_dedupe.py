@@ -124,6 +124,43 @@ async def test_sqlite_purge_works_in_batches(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_sqlite_purge_removes_an_expired_commit_not_yet_written(tmp_path: Path) -> None:
+    # Commits are batched: when the purge comes, this one is still in memory. The purge must
+    # treat it as the commit it is, not leave it to land in the file after it, expired.
+    store = SqliteDedupeStore(str(tmp_path / "d.sqlite3"), TTL, LEASE)
+    try:
+        await store.claim("stripe:evt_1", T0)
+        await store.commit("stripe:evt_1", T0)
+        assert await store.purge(T0 + TTL) == 1
+        await store.flush()  # whatever the purge left behind is written now
+        assert await store.purge(T0 + TTL) == 0
+        assert await store.claim("stripe:evt_1", T0 + TTL) is Claim.NEW
+    finally:
+        await store.close()
+
+
+async def test_sqlite_purge_waits_for_commits_already_handed_to_the_thread(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "d.sqlite3")
+    store = SqliteDedupeStore(path, TTL, LEASE)
+    await store.claim("stripe:evt_1", T0)
+    await store.commit("stripe:evt_1", T0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # the loop's connection cannot write: the thread will
+    try:
+        flushing = asyncio.create_task(store.flush())
+        purging = asyncio.create_task(store.purge(T0 + TTL))
+        await asyncio.sleep(0)  # both are queued for the thread, the commit first
+        holder.execute("COMMIT")
+        await asyncio.wait_for(flushing, 5)
+        assert await asyncio.wait_for(purging, 5) == 1
+        assert await store.purge(T0 + TTL) == 0  # nothing expired was written after the purge
+    finally:
+        holder.close()
+        await store.close()
+
+
 async def test_sqlite_commit_survives_reopening_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "d.sqlite3")
     first = SqliteDedupeStore(path, TTL, LEASE)
