@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from providers import _jws
+from providers._certs import rsa_private_key
 from providers._fields import body, first
 from providers._provider import ProviderBase, Signing
 from providers._signing import require_header
@@ -161,7 +162,7 @@ class GoogleOidcProvider(ProviderBase):
     def sign(cls, signing: Signing) -> dict[str, str]:
         """`signing.secret` is an RSA private key (PEM, or base64 PKCS#8 DER); the token's
         `kid` names its certificate in the `certificates` option, when one matches."""
-        key = _rsa_private_key(signing.secret)
+        key = rsa_private_key(signing.secret)
         claims = {
             "iss": "https://accounts.google.com",
             "aud": signing.options.get("audience"),
@@ -212,16 +213,6 @@ def signing_kid(key: rsa.RSAPrivateKey, options: Any) -> str:
             if candidate.public_numbers() == public:
                 return kid
     return key_id(key.public_key())
-
-
-def _rsa_private_key(text: str) -> rsa.RSAPrivateKey:
-    if text.lstrip().startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-    else:
-        key = serialization.load_der_private_key(base64.b64decode(text), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("expected an RSA private key")
-    return key
 
 
 class GooglePubSubProvider(GoogleOidcProvider):

@@ -13,9 +13,10 @@ import binascii
 from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature as _BadSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from providers._certs import rsa_sign
 from providers._fields import body, header
 from providers._provider import ProviderBase, Signing
 from providers._signing import (
@@ -129,16 +130,8 @@ class WiseProvider(ProviderBase):
     @classmethod
     def sign(cls, signing: Signing) -> dict[str, str]:
         """`signing.secret` is an RSA private key: PEM, or base64 PKCS#8 DER."""
-        text = signing.secret
-        if text.lstrip().startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-        else:
-            key = serialization.load_der_private_key(base64.b64decode(text), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("expected an RSA private key")
-        signature = key.sign(signing.body, padding.PKCS1v15(), hashes.SHA256())
         return {
-            cls.signature_header: base64.b64encode(signature).decode("ascii"),
+            cls.signature_header: rsa_sign(signing.secret, signing.body, hashes.SHA256()),
             **cls.metadata_headers(signing),
             "content-type": "application/json",
         }

@@ -15,9 +15,10 @@ import base64
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature as _BadSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from providers._certs import rsa_sign
 from providers._fields import as_text, body, parse_json
 from providers._provider import Signing
 from providers._signing import as_bytes, require_header
@@ -91,20 +92,13 @@ class TravisProvider(WiseProvider):
     def sign(cls, signing: Signing) -> dict[str, str]:
         """`signing.body` is the form (`payload=…`); `signing.secret` an RSA private key: PEM,
         or base64 PKCS#8 DER."""
-        text = signing.secret
-        if text.lstrip().startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-        else:
-            key = serialization.load_der_private_key(base64.b64decode(text), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("expected an RSA private key")
         try:
             payload = _payload(signing.body) or ""  # no payload: refused when verified
         except InvalidSignature as err:
             raise ValueError(f"a travis body is a form with a payload field: {err}") from err
-        signature = key.sign(as_bytes(payload), padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - the sender's choice
+        signature = rsa_sign(signing.secret, as_bytes(payload), hashes.SHA1())  # noqa: S303 - the sender's choice
         return {
-            cls.signature_header: base64.b64encode(signature).decode("ascii"),
+            cls.signature_header: signature,
             "content-type": cls.content_type,
         }
 
