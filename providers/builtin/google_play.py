@@ -64,8 +64,9 @@ class GooglePlayProvider(GoogleOidcProvider):
     def document(self, request: WebhookRequest) -> Any:
         """The decoded `DeveloperNotification` (`NOT_JSON` when there is none)."""
         envelope = super().document(request)
-        data = envelope.get("message", {}).get("data") if isinstance(envelope, dict) else None
-        if not isinstance(data, str) or not isinstance(envelope["message"], dict):
+        message = envelope.get("message") if isinstance(envelope, dict) else None
+        data = message.get("data") if isinstance(message, dict) else None
+        if not isinstance(data, str):
             return NOT_JSON
         try:
             notification = orjson.loads(base64.b64decode(data, validate=True))
@@ -78,7 +79,8 @@ class GooglePlayProvider(GoogleOidcProvider):
         notification = self.document(request)
         if notification is NOT_JSON:
             raise Malformed("message.data is not a base64 JSON developer notification")
-        if notification.get("packageName") not in self._packages:
+        package = notification.get("packageName")
+        if not isinstance(package, str) or package not in self._packages:
             raise InvalidSignature("the notification is for another app (packageName)")
         assert self.event_id is not None
         event_id = self.event_id.read(request.headers, super().document(request))

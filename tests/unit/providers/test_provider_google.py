@@ -97,6 +97,26 @@ def test_play_message_data_that_is_no_notification_is_malformed(data: str) -> No
         build_provider(load("google-play"), [], options=source).verify(make_request(body, headers))
 
 
+@pytest.mark.parametrize(
+    "envelope",
+    [{"message": [1]}, {"message": "x"}, {"message": None}, [1], "x"],  # no message object
+)
+def test_play_envelope_without_a_message_object_is_malformed(envelope: Any) -> None:
+    # The token covers no part of the body: any shape reaches the provider once it verifies.
+    key = rsa_pkcs8()
+    source = {**PLAY, "certificates": google_certificates(key)}
+    body = json.dumps(envelope).encode()
+    headers = sign_request("google-play", body, key, options=source)
+
+    with pytest.raises(Malformed):
+        build_provider(load("google-play"), [], options=source).verify(make_request(body, headers))
+
+
+@pytest.mark.parametrize("package", [["com.example.hookgate"], {"a": 1}, 7, None])
+def test_play_package_name_that_is_no_string_is_refused(package: Any) -> None:
+    assert isinstance(_play({**PLAY_NOTIFICATION, "packageName": package}), InvalidSignature)
+
+
 def test_play_notification_without_a_notification_object_is_malformed() -> None:
     assert isinstance(_play({"version": "1.0", "packageName": "com.example.hookgate"}), Malformed)
 
