@@ -12,6 +12,7 @@ issued to a `*.paypal.com` name. `PAYPAL-TRANSMISSION-TIME` is signed and held t
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 import zlib
@@ -87,6 +88,14 @@ class PayPalProvider(CertificateUrlProvider):
         if not any(rsa_valid(c, signature, signed, hashes.SHA256()) for c in certificates):
             raise InvalidSignature("the signature does not verify with the signing certificate")
         check_tolerance(sent, request.received_at, self._tolerance)
+
+    def replay_digest(self, request: WebhookRequest, document: Any) -> str | None:
+        """One transmission is taken once. Its signature binds the body only through a CRC-32,
+        which anyone can match for a body of their own: a captured signature (they are forwarded
+        to consumers) would otherwise carry another body, under another ID, for 300 s."""
+        headers = request.headers
+        transmission = "|".join(headers[name] for name in (ID_HEADER, TIME_HEADER, SIG_HEADER))
+        return hashlib.sha256(f"paypal-transmission|{transmission}".encode()).hexdigest()
 
     def occurred_at(self, document: Any) -> float | None:
         """The event's `create_time` (ISO 8601), when the body has a valid one."""

@@ -42,6 +42,7 @@ from tests.unit.providers._catalogue import (
     GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
+    SNS_OPTIONS,
     STALE_SKEW,
     TABLE,
     hex_secret,
@@ -144,7 +145,7 @@ def _case(name: str, secret: str | None = None, **extra: Any) -> Case:
         if name == "aws-sns":
             secret = rsa_pkcs8()
     if name == "aws-sns":  # a certificate pinned for the signing key; no shared secret
-        options = {**options, key_option(name): PUBLIC_HALF[name](secret)}
+        options = {**options, **SNS_OPTIONS, key_option(name): PUBLIC_HALF[name](secret)}
         return Case(
             name, build_provider(load(name), [], options=options), secret, options, bodies[name]
         )
@@ -247,6 +248,11 @@ def test_an_id_or_type_from_an_unsigned_header_comes_with_a_replay_key(name: str
         # event: the body's digest (a digest of the signed pair would fold distinct events of
         # one second and type into one)
         assert baseline.replay_key == hashlib.sha256(body).hexdigest()
+        return
+    if name == "paypal":  # binds its body only by a CRC-32: one event per transmission
+        sent = "|".join(headers[h] for h in ("paypal-transmission-id", "paypal-transmission-time"))
+        transmission = f"paypal-transmission|{sent}|{headers['paypal-transmission-sig']}"
+        assert baseline.replay_key == hashlib.sha256(transmission.encode()).hexdigest()
         return
     if not facts.unsigned_headers:
         assert baseline.replay_key is None, f"{name} signs its ID and type: no replay key"

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import datetime
 import gc
+import json
 import time
 import warnings
 import zlib
@@ -346,3 +347,55 @@ def test_the_event_time_is_create_time_when_valid() -> None:
     for created in (b'"2024-13-05T09:46:21Z"', b"5", b'"yesterday"'):
         odd = b'{"id": "WH-1", "event_type": "X", "create_time": ' + created + b"}"
         assert _verify(_signed(odd), odd).occurred_at is None
+
+
+# --- one transmission, one event -------------------------------------------------------------
+
+
+def _same_crc(body: bytes, target: int) -> bytes:
+    """`body` (a JSON object) with a `pad` field whose A/a letters are chosen (over GF(2): a
+    CRC-32 is affine in the bits it covers) so that its CRC-32 equals `target`: what anyone
+    can do to carry another body under a captured PayPal signature."""
+    base = body[:-1] + b', "pad": "' + b"A" * 48 + b'"}'
+    start = base.index(b"A" * 48)
+    crc = zlib.crc32(base)
+    # One row per letter: the CRC change its toggle makes, and the letter's bit in the solution.
+    rows = []
+    for i in range(48):
+        toggled = bytearray(base)
+        toggled[start + i] ^= 0x20
+        rows.append((zlib.crc32(bytes(toggled)) ^ crc, 1 << i))
+    want, chosen, basis = crc ^ target, 0, []
+    for delta, mark in rows:  # Gaussian elimination on the CRC deltas
+        for pivot_delta, pivot_mark in basis:
+            if delta ^ pivot_delta < delta:
+                delta, mark = delta ^ pivot_delta, mark ^ pivot_mark
+        if delta:
+            basis.append((delta, mark))
+    basis.sort(reverse=True)
+    for pivot_delta, pivot_mark in basis:
+        if want ^ pivot_delta < want:
+            want, chosen = want ^ pivot_delta, chosen ^ pivot_mark
+    assert want == 0, "the letters do not span the CRC"
+    forged = bytearray(base)
+    for i in range(48):
+        if chosen >> i & 1:
+            forged[start + i] ^= 0x20
+    return bytes(forged)
+
+
+def test_a_captured_signature_carries_no_other_body() -> None:
+    # PayPal's signature covers the body only through its CRC-32: a body with the same CRC-32
+    # verifies under a captured signature. The replay key (the transmission's) makes the
+    # gateway take one event per transmission: the forged one is a duplicate of the real one.
+    headers = _signed(BODY)
+    other = json.loads(BODY) | {"id": "WH-666-FORGED"}
+    forged = _same_crc(json.dumps(other).encode(), zlib.crc32(BODY))
+    assert zlib.crc32(forged) == zlib.crc32(BODY)
+
+    real, copy = _verify(headers), _verify(headers, forged)
+
+    assert (real.id, copy.id) == (json.loads(BODY)["id"], "WH-666-FORGED")
+    assert real.replay_key is not None
+    assert copy.replay_key == real.replay_key
+    assert _verify(_signed(BODY)).replay_key != real.replay_key  # another transmission
