@@ -82,6 +82,9 @@ def string_to_sign(message: dict[str, Any]) -> bytes:
             continue  # optional; Lambda writes null
         if not isinstance(value, str):
             raise InvalidSignature(f"the message has no {key} string")
+        if key != "Message" and "\n" in value:
+            # A newline would let one field's text pass for the next field (`Key\nValue\n`).
+            raise InvalidSignature(f"the message's {key} has a line break")
         parts.append(f"{key}\n{value}\n")
     return "".join(parts).encode()
 
@@ -96,27 +99,31 @@ class AwsSnsProvider(CertificateUrlProvider):
     """AWS SNS. Options: `topic_arns` (allow-list), `auto_confirm`, `certificates` (pinned)."""
 
     source_keys = ("certificates", "topic_arns", "auto_confirm", "tolerance_seconds")
-    url_rule: ClassVar[UrlPolicy] = UrlRule(SNS_HOST, re.compile(r"/[A-Za-z0-9_-]{1,200}\.pem"))
+    #: SNS's certificates are `/SimpleNotificationService-<32 hex digits>.pem`.
+    url_rule: ClassVar[UrlPolicy] = UrlRule(
+        SNS_HOST, re.compile(r"/SimpleNotificationService-[0-9a-f]{32}\.pem")
+    )
     subscribe_rule: ClassVar[UrlPolicy] = SUBSCRIBE_RULE
     #: How the confirmation GET is made (tests: a loopback server).
     confirm_transport: ClassVar[Transport] = staticmethod(urllib_transport)
     certificate_names = re.compile(r"sns(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?")
-    signing_cert_url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hookgate.pem"
+    signing_cert_url = (
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-"
+        "00000000000000000000000000000000.pem"
+    )
     default_tolerance = 3600.0
     content_type = "text/plain; charset=UTF-8"
     event_id = body("/MessageId")
 
     def configure_options(self, spec: SourceSpec) -> None:
-        topics = spec.options.strings("topic_arns")
+        # Required: SNS signs every AWS account's topics with the same certificate, so without
+        # it a message of anyone's topic (one of the same name, too) would verify.
+        topics = spec.options.strings("topic_arns", required=True)
         for i, arn in enumerate(topics):
             if not _TOPIC_ARN.fullmatch(arn):
                 raise spec.options.error(f"topic_arns[{i}]", "expected an SNS topic ARN")
         self._topics = frozenset(topics)
         self._auto_confirm = spec.options.boolean("auto_confirm")
-        if self._auto_confirm and not topics:
-            raise spec.options.error(
-                "auto_confirm", "needs topic_arns: else any AWS account's topic is confirmed"
-            )
 
     def verify(self, request: WebhookRequest) -> VerifiedEvent | Handshake:
         if request.headers.get("x-amz-sns-rawdelivery", "").lower() == "true":
@@ -133,7 +140,7 @@ class AwsSnsProvider(CertificateUrlProvider):
         topic = _TOPIC_ARN.fullmatch(message["TopicArn"])
         if topic is None:
             raise InvalidSignature("the TopicArn is not an SNS topic ARN")
-        if self._topics and message["TopicArn"] not in self._topics:
+        if message["TopicArn"] not in self._topics:
             raise InvalidSignature("the topic is not one of this source's topic_arns")
         sent = _unix_time(message["Timestamp"])
         certificates = self.certificates(message.get("SigningCertURL"), request.received_at)

@@ -18,8 +18,11 @@ from providers.keyfetch import UrlRule
 
 _log = logging.getLogger("hookgate.providers.aws_sns")
 
-#: SNS's hosts, as the official validators allow them: `sns.<region>.amazonaws.com(.cn)`.
-SNS_HOST = re.compile(r"sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?")
+#: SNS's hosts: `sns.<region>.amazonaws.com(.cn)`, the region spelled as AWS spells regions
+#: (`us-east-1`, `us-gov-west-1`, `cn-north-1`), in lower case. The official validators' looser
+#: `sns.[a-zA-Z0-9-]{3,}.amazonaws.com` also admits S3's legacy bucket hosts
+#: (`sns.s3-us-west-2.amazonaws.com`, a bucket named `sns`) and `sns.execute-api.amazonaws.com`.
+SNS_HOST = re.compile(r"sns\.[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}\.amazonaws\.com(\.cn)?")
 SUBSCRIBE_RULE = UrlRule(SNS_HOST, re.compile(r"/"), query=True)
 CONFIRM_TIMEOUT = 10.0
 _CONFIRM_MAX_BYTES = 64 * 1024

@@ -26,6 +26,7 @@ from providers.testing import sign_request
 from tests.unit.providers._catalogue import (
     BODY_SIGNING,
     PUBLIC_HALF,
+    SNS_OPTIONS,
     TABLE,
     key_option,
     rsa_pkcs8,
@@ -117,7 +118,7 @@ _OPTIONS: dict[str, dict[str, object]] = {
     "websub": {"topics": ["https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCfuzz"]},
     "paypal": {"webhook_id": "1JE4291016473214C"},
 }
-_OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}}
+_OPTIONS |= {"braintree": {"public_key_id": "fuzz-public-key"}, "aws-sns": SNS_OPTIONS}
 _KEY_PAIRS |= {"travis": _catalogue_pair("travis")}
 #: Dropbox Sign's event hash covers event_time + event_type, not the body.
 BODY_NOT_SIGNED_PROVIDERS |= {"dropbox-sign"}

@@ -29,6 +29,7 @@ from tests.unit.providers._catalogue import (
     GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
+    SNS_OPTIONS,
     STALE_SKEW,
     STATIC_TOKENS,
     TABLE,
@@ -62,7 +63,7 @@ class Catalogue:
             elif name in {"adyen", "microsoft-graph"}:  # the secret is used inside the body
                 secrets, options = (hex_secret(), hex_secret()), {}
             elif name == "aws-sns":  # signs inside the body; certificates pinned in config
-                secrets, options = (rsa_pkcs8(), rsa_pkcs8()), {}
+                secrets, options = (rsa_pkcs8(), rsa_pkcs8()), dict(SNS_OPTIONS)
             else:
                 _, _, _, options, make = TABLE[name]
                 secrets = (make(), make())

@@ -77,7 +77,7 @@ async def test_the_gateway_fetches_the_certificate_once_for_many_requests(
 ) -> None:
     with KeyServer({"/cert.pem": sns_certificate(KEY).encode()}) as server:
         _loopback(server)
-        sources = {"sns": {"provider": f"{MODULE}:LoopbackSns"}}
+        sources = {"sns": {"provider": f"{MODULE}:LoopbackSns", "topic_arns": [TOPIC]}}
         async with running_gateway(make_config(exchange, sources)) as gw:
             queue = await bind_queue(amqp, exchange)
             bodies = [_sns_body(f"m-{i}", server.url("/cert.pem")) for i in range(20)]
@@ -101,7 +101,7 @@ async def test_a_failing_key_server_is_503_key_unavailable_and_nothing_is_publis
 ) -> None:
     with KeyServer() as server:
         _loopback(server)
-        sources = {"sns": {"provider": f"{MODULE}:LoopbackSns"}}
+        sources = {"sns": {"provider": f"{MODULE}:LoopbackSns", "topic_arns": [TOPIC]}}
         async with running_gateway(make_config(exchange, sources)) as gw:
             queue = await bind_queue(amqp, exchange)
             first = await gw.client.post(
@@ -129,7 +129,7 @@ async def test_a_slow_key_server_delays_no_other_source(
         _loopback(server)
         webhook_id = TABLE["paypal"][3]["webhook_id"]
         sources: dict[str, dict[str, Any]] = {
-            "slow": {"provider": f"{MODULE}:LoopbackSns"},
+            "slow": {"provider": f"{MODULE}:LoopbackSns", "topic_arns": [TOPIC]},
             "pay": {"provider": f"{MODULE}:LoopbackPayPal", "webhook_id": webhook_id},
         }
         async with running_gateway(make_config(exchange, sources)) as gw:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from providers import load, sign
-from providers.builtin.aws_sns import AwsSnsProvider
+from providers.builtin.aws_sns import DEFAULT_TOPIC, AwsSnsProvider
 from providers.builtin.google_oidc import GoogleOidcProvider, key_id
 from tests.unit.providers._test_certificates import PEM, make_chain, self_signed
 
@@ -1157,6 +1157,8 @@ PUBLIC_HALF |= {"paypal": paypal_certificate, "aws-sns": sns_certificate}
 #: AWS SNS signs inside the body (like Mailgun), so it is not in TABLE: the Message it carries.
 SNS_MESSAGE = json_body({"order": "o-1", "status": "paid"})
 SNS_TOPIC = "arn:aws:sns:us-east-2:123456789012:orders"
+#: The topics an SNS source takes (required): the signer's default and SNS_TOPIC.
+SNS_OPTIONS: dict[str, Any] = {"topic_arns": [DEFAULT_TOPIC, SNS_TOPIC]}
 #: SNS holds its Timestamp to an hour: stale checks go further.
 STALE_SKEW |= {"aws-sns": 2 * 3600}
 

@@ -37,7 +37,9 @@ from tests.unit.providers._catalogue import certificate_for, rsa_pkcs8, sns_cert
 KEY = rsa_pkcs8()
 CERT = sns_certificate(KEY)
 TOPIC = "arn:aws:sns:us-east-2:123456789012:orders"
-CERT_URL = "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
+TOPICS = {"topic_arns": [TOPIC]}
+_CERT_FILE = "SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem"
+CERT_URL = "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem"
 SUBSCRIBE_URL = (
     "https://sns.us-east-2.amazonaws.com/?Action=ConfirmSubscription"
     f"&TopicArn={TOPIC}&Token=2336412f37fb687f5d51e6e2425c464d"
@@ -63,7 +65,8 @@ def _envelope(message: dict[str, Any], *, url: str = CERT_URL, version: str = "2
 
 
 def _provider(cls: type[AwsSnsProvider] = AwsSnsProvider, **options: Any) -> Any:
-    return build_provider(cls, [], options={"certificates": [CERT], **options})
+    options = {"certificates": [CERT], "topic_arns": [TOPIC], **options}
+    return build_provider(cls, [], options=options)
 
 
 def _verify(body: bytes, provider: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -81,13 +84,19 @@ def test_a_signed_notification_is_the_event_typed_by_its_topic() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "http://sns.us-east-2.amazonaws.com/SimpleNotificationService-0123.pem",
-        "https://sns.us-east-2.amazonaws.com:443/SimpleNotificationService-0123.pem",
-        "https://user@sns.us-east-2.amazonaws.com/SimpleNotificationService-0123.pem",
-        "https://sns.us-east-2.amazonaws.com./SimpleNotificationService-0123.pem",
+        "http://sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
+        "https://sns.us-east-2.amazonaws.com:443/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
+        "https://user@sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
+        "https://sns.us-east-2.amazonaws.com./SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
         "https://sns.us-east-2.amazonaws.com%2F@evil.example/x.pem",
         "https://sns.us-east-2.amazonaws.com.evil.example/x.pem",
         "https://evil.example/sns.us-east-2.amazonaws.com/x.pem",
+        # S3's legacy bucket hosts and API Gateway's match the official validators' pattern.
+        f"https://sns.s3-us-west-2.amazonaws.com/{_CERT_FILE}",
+        f"https://sns.s3-external-1.amazonaws.com/{_CERT_FILE}",
+        f"https://sns.execute-api.amazonaws.com/{_CERT_FILE}",
+        f"https://SNS.US-EAST-2.AMAZONAWS.COM/{_CERT_FILE}",
+        "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-xyz.pem",
         "https://s3.amazonaws.com/bucket/x.pem",
         "https://sns.amazonaws.com/x.pem",  # no region
         "https://sns.us.amazonaws.com/x.pem",  # region shorter than 3
@@ -106,7 +115,9 @@ def test_a_signed_notification_is_the_event_typed_by_its_topic() -> None:
     ],
 )
 def test_off_list_certificate_urls_are_refused_and_nothing_is_fetched(url: str) -> None:
-    fetching = build_provider(AwsSnsProvider, [])  # no pinned certificate: it would fetch
+    fetching = build_provider(
+        AwsSnsProvider, [], options=TOPICS
+    )  # no pinned certificate: it would fetch
     body = _envelope(_message(), url=url)
     for provider in (fetching, _provider()):
         with pytest.raises(InvalidSignature) as caught:
@@ -120,12 +131,12 @@ def test_off_list_certificate_urls_are_refused_and_nothing_is_fetched(url: str) 
     "url",
     [
         CERT_URL,
-        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-3250158c.pem",
-        "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-a.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
+        "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfd0.pem",
     ],
 )
 def test_an_allowed_url_is_a_key_unavailable_with_a_load(url: str) -> None:
-    provider = build_provider(AwsSnsProvider, [])
+    provider = build_provider(AwsSnsProvider, [], options=TOPICS)
     with pytest.raises(KeyUnavailable) as caught:
         _verify(_envelope(_message(), url=url), provider)
     assert caught.value.load is not None
@@ -153,7 +164,7 @@ def _after_load(provider: Any, body: bytes) -> Any:
 
 def test_the_certificate_is_fetched_once_then_served_from_the_cache() -> None:
     with KeyServer({"/cert.pem": CERT.encode()}) as server:
-        provider = build_provider(_loopback(server), [])
+        provider = build_provider(_loopback(server), [], options=TOPICS)
         body = _envelope(_message(), url=server.url("/cert.pem"))
         assert isinstance(_after_load(provider, body), VerifiedEvent)
         assert isinstance(_verify(body, provider), VerifiedEvent)  # cached: no load needed
@@ -171,7 +182,7 @@ def test_the_certificate_is_fetched_once_then_served_from_the_cache() -> None:
 )
 def test_a_fetched_certificate_that_does_not_fit_is_refused(served: bytes, why: str) -> None:
     with KeyServer({"/cert.pem": served}) as server:
-        provider = build_provider(_loopback(server), [])
+        provider = build_provider(_loopback(server), [], options=TOPICS)
         outcome = _after_load(provider, _envelope(_message(), url=server.url("/cert.pem")))
         assert isinstance(outcome, InvalidSignature), why
         assert not isinstance(outcome, KeyUnavailable), why
@@ -179,7 +190,7 @@ def test_a_fetched_certificate_that_does_not_fit_is_refused(served: bytes, why: 
 
 def test_a_key_server_that_fails_is_key_unavailable_not_accepted() -> None:
     with KeyServer() as server:
-        provider = build_provider(_loopback(server), [])
+        provider = build_provider(_loopback(server), [], options=TOPICS)
         outcome = _after_load(provider, _envelope(_message(), url=server.url("/fail")))
         assert isinstance(outcome, KeyUnavailable)
         assert outcome.status == "key_unavailable"
@@ -244,7 +255,7 @@ def test_the_timestamp_is_held_to_an_hour_either_way_and_tolerance_zero_lifts_it
             _verify(body)
         assert isinstance(
             build_provider(
-                AwsSnsProvider, [], options={"certificates": [CERT]}, tolerance_seconds=0
+                AwsSnsProvider, [], options={"certificates": [CERT], **TOPICS}, tolerance_seconds=0
             ).verify(make_request(body, {})),
             VerifiedEvent,
         )
@@ -255,7 +266,7 @@ def test_the_timestamp_is_held_to_an_hour_either_way_and_tolerance_zero_lifts_it
 
 def test_an_expired_pinned_certificate_refuses_everything() -> None:
     expired = certificate_for(KEY, "sns.amazonaws.com", valid_until=time.time() - 1)
-    provider = build_provider(AwsSnsProvider, [], options={"certificates": [expired]})
+    provider = build_provider(AwsSnsProvider, [], options={"certificates": [expired], **TOPICS})
     with pytest.raises(InvalidSignature, match="not valid at this time"):
         _verify(_envelope(_message()), provider)
 
@@ -263,16 +274,30 @@ def test_an_expired_pinned_certificate_refuses_everything() -> None:
 def test_topic_arns_limit_the_topics() -> None:
     provider = _provider(topic_arns=[TOPIC])
     assert isinstance(_verify(_envelope(_message()), provider), VerifiedEvent)
+    # SNS signs every account's topics with one certificate: another account's `orders` topic,
+    # signed by SNS itself, is not this source's.
     other = _message(TopicArn="arn:aws:sns:us-east-2:999999999999:orders")
     with pytest.raises(InvalidSignature, match="topic_arns"):
         _verify(_envelope(other), provider)
 
 
+def test_a_line_break_in_a_signed_field_other_than_message_is_refused() -> None:
+    # `Key\nValue\n`: a MessageId of "m-1\nSubject\nhello" would sign as a Subject field.
+    original = sign_message(_message(MessageId="m-1", Subject="hello"), KEY)
+    shifted = {k: v for k, v in original.items() if k != "Subject"}
+    shifted["MessageId"] = "m-1\nSubject\nhello"
+    body = json.dumps({**shifted, "SigningCertURL": CERT_URL}).encode()
+    assert isinstance(_verify(_envelope(_message(MessageId="m-1", Subject="hello"))), VerifiedEvent)
+    with pytest.raises(InvalidSignature, match="line break"):
+        _verify(body)
+    assert isinstance(_verify(_envelope(_message(Message="line 1\nline 2"))), VerifiedEvent)
+
+
 @pytest.mark.parametrize(
     ("options", "key"),
     [
+        ({}, "topic_arns"),
         ({"topic_arns": ["orders"]}, "topic_arns[0]"),
-        ({"auto_confirm": True}, "auto_confirm"),
         ({"auto_confirm": "yes", "topic_arns": [TOPIC]}, "auto_confirm"),
         ({"certificates": [certificate_for(KEY, "sns.evil.example")]}, "certificates[0]"),
         ({"certificates": ["-----BEGIN CERTIFICATE-----"]}, "certificates[0]"),
@@ -283,7 +308,7 @@ def test_config_errors_name_the_key(options: dict[str, Any], key: str) -> None:
         build_provider(AwsSnsProvider, [], options={"certificates": [CERT], **options})
     assert str(caught.value).startswith(f"sources.test.{key}: ")
     with pytest.raises(ProviderConfigError, match=r"secrets"):
-        build_provider(AwsSnsProvider, ["a-secret"])
+        build_provider(AwsSnsProvider, ["a-secret"], options=TOPICS)
 
 
 def test_a_subscription_confirmation_is_a_handshake_logged_for_an_operator(

@@ -20,6 +20,7 @@ from tests.unit.providers._catalogue import (
     GRAPH_BODY,
     PUBLIC_HALF,
     SNS_MESSAGE,
+    SNS_OPTIONS,
     STALE_SKEW,
     STATIC_TOKENS,
     SW,
@@ -124,6 +125,7 @@ class TestMicrosoftGraphContract(CatalogueContract):
 class TestAwsSnsContract(CatalogueContract):
     provider = load("aws-sns")
     provider_name = "aws-sns"
+    options = SNS_OPTIONS
     secrets = (rsa_pkcs8(), rsa_pkcs8())
     body = SNS_MESSAGE  # the Message; the envelope and its signature are added
     has_timestamp = True

@@ -25,6 +25,7 @@ from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import (
     BODY_SIGNING,
     PUBLIC_HALF,
+    SNS_OPTIONS,
     TABLE,
     key_option,
     rsa_pkcs8,
@@ -90,7 +91,7 @@ def _setup(name: str) -> tuple[Provider, str, dict[str, Any]]:
         secret, options = "graph-client-state", {}
         return build_provider(load(name), [secret]), secret, options
     if name == "aws-sns":  # signs inside the body, with a certificate pinned for its key
-        options, secret = {}, rsa_pkcs8()
+        options, secret = dict(SNS_OPTIONS), rsa_pkcs8()
     else:
         _, _, _, options, make_secret = TABLE[name]
         secret = make_secret()

@@ -13,7 +13,7 @@ import pytest
 from gateway.provider_io import FollowUps, verify_after_load
 from gateway.testing import message_for
 from providers import InvalidSignature, KeyUnavailable, VerifiedEvent, WebhookRequest
-from providers.builtin.aws_sns import AwsSnsProvider
+from providers.builtin.aws_sns import DEFAULT_TOPIC, AwsSnsProvider
 from providers.keyfetch import Fetched, FetchFailed, KeyFetcher, Parsed, UrlRule
 from tests.keyserver import KeyServer, LoopbackRule
 from tests.unit.providers._catalogue import SNS_MESSAGE, rsa_pkcs8, sns_certificate, sns_sign_body
@@ -408,7 +408,8 @@ def test_message_for_loads_the_key_as_the_gateway_does() -> None:
             AwsSnsProvider.signing_cert_url.encode(), server.url("/cert.pem").encode()
         )
         provider = f"{__name__}:LoopbackSns"
-        message = message_for(provider, body, {}, secrets=[], source="sns")
+        topics = {"topic_arns": [DEFAULT_TOPIC]}
+        message = message_for(provider, body, {}, secrets=[], source="sns", options=topics)
         assert message.message_id == "m-1"
         assert message.body == body
         assert server.hits["/cert.pem"] == 1

@@ -230,7 +230,13 @@ def test_options_finish_accepts_when_every_key_was_read() -> None:
 
 @pytest.mark.parametrize("name", DESIGN_NAMES)
 def test_declared_source_keys_match_whether_a_tolerance_is_accepted(name: str) -> None:
-    from tests.unit.providers._catalogue import PUBLIC_HALF, TABLE, key_option, rsa_pkcs8
+    from tests.unit.providers._catalogue import (
+        PUBLIC_HALF,
+        SNS_OPTIONS,
+        TABLE,
+        key_option,
+        rsa_pkcs8,
+    )
 
     cls = load(name)
     keys = cls.source_keys  # type: ignore[attr-defined]
@@ -244,7 +250,7 @@ def test_declared_source_keys_match_whether_a_tolerance_is_accepted(name: str) -
         options = {**TABLE[name][3]}
         secret = TABLE[name][4]()
     elif name == "aws-sns":  # signs inside the body with an RSA key
-        secret = rsa_pkcs8()
+        options, secret = dict(SNS_OPTIONS), rsa_pkcs8()
     secrets = [secret]
     if name in PUBLIC_HALF:
         options[key_option(name)] = PUBLIC_HALF[name](secret)
