@@ -6,7 +6,10 @@ used out first), so a repeated chain costs no signature check at all; only the v
 is compared with the time the caller gives (the signer's own signed date, for Apple):
 
 - exactly `length` certificates, base64 DER, each under `MAX_CERTIFICATE` characters;
-- leaf issued by the intermediate, intermediate issued by a pinned root (names and signatures);
+- the intermediate's key is ECDSA P-256 or P-384 (Apple's WWDR G6 is P-384), refused before
+  any signature check when it is not;
+- intermediate issued by a pinned root (names, then the root's signature), checked before the
+  leaf is checked as issued by the intermediate: a chain's own keys are used only once vouched;
 - the intermediate is a CA (basic constraints) allowed to sign certificates (key usage, when
   present); the leaf is no CA and may sign (key usage, when present);
 - no unknown critical extension; the marker extensions the sender's profile requires;
@@ -108,11 +111,16 @@ class X5cChain:
             )
         except (binascii.Error, ValueError) as err:
             raise InvalidSignature("x5c holds something that is not a certificate") from err
-        if not _issued_by(leaf, intermediate):
-            raise InvalidSignature("the leaf certificate is not issued by the intermediate")
+        # The request's own keys are used for nothing until the pinned root vouches for them:
+        # an intermediate key of another kind (an RSA key with a huge exponent costs ms per
+        # check) is refused unchecked.
+        if not _is_ec(intermediate, _INTERMEDIATE_CURVES):
+            raise InvalidSignature("the intermediate certificate's key is not ECDSA P-256/P-384")
         root = next((r for r in self._roots if _issued_by(intermediate, r)), None)
         if root is None:
             raise InvalidSignature("the certificate chain does not lead to a pinned root")
+        if not _issued_by(leaf, intermediate):
+            raise InvalidSignature("the leaf certificate is not issued by the intermediate")
         _check_profile(intermediate, ca=True, marker=self._intermediate_oid)
         _check_profile(leaf, ca=False, marker=self._leaf_oid)
         try:
@@ -127,6 +135,18 @@ class X5cChain:
             max(c.not_valid_before_utc.timestamp() for c in certificates),
             min(c.not_valid_after_utc.timestamp() for c in certificates),
         )
+
+
+#: Curves an intermediate's key may be on: checks with them cost tens of microseconds.
+_INTERMEDIATE_CURVES = frozenset({"secp256r1", "secp384r1"})
+
+
+def _is_ec(cert: x509.Certificate, curves: frozenset[str]) -> bool:
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in curves
 
 
 def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:

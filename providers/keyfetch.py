@@ -12,8 +12,13 @@ or `max_age`, whichever comes first, but at least `min_age`; one fetch per URL h
 requests wait on it (they share its result); at most `max_pending` fetches at once per source,
 in the source's own worker threads, so a slow key server delays no other source; a failed URL
 is remembered (apart from the values) for `failure_seconds` and not fetched again meanwhile (503,
-or 401 when the server answered with no usable key); fetches per source are rate-limited. A
-failure never turns into an accepted request.
+or 401 when the server answered with no usable key); fetches per source are rate-limited, but a
+URL that has served a usable key (remembered apart from the values, bounded) is fetched again
+without spending that budget, so forged requests naming new allowed URLs cannot starve the
+genuine one. The scheme and host are lower-cased (after the allow-list check) before the URL is
+a cache key or fetched. While a known URL's value is being fetched again, its previous value
+is served, but never past the value's own expiry (a certificate's notAfter). A failure never
+turns into an accepted request.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class _Entry(Generic[_T]):
     expires_at: float
     #: None: a usable value; True: the server answered with no usable key; False: it failed.
     refused: bool | None = None
+    #: The value's own expiry (`Parsed.expires_at`), past which it is never served.
+    not_after: float | None = None
 
 
 class KeyFetcher(Generic[_T]):
@@ -64,7 +71,10 @@ class KeyFetcher(Generic[_T]):
     Failed URLs are remembered apart from values (at most `max_failures`), so URLs that fail
     cannot push a good key out; and at most `burst` fetches, then one per
     `60 / fetches_per_minute` seconds, leave a source (beyond: 503 without fetching), so a
-    stream of distinct allowed URLs cannot make the gateway fetch at the sender's rate.
+    stream of distinct allowed URLs cannot make the gateway fetch at the sender's rate. The
+    last `max_known` URLs that served a usable key are fetched again without spending that
+    budget, each at most once per `min_age` seconds (single-flight, and not while failed), so
+    spent tokens never keep the genuine key out.
     `transport` and `clock` are for tests; production fetches with `urllib` in worker threads.
     """
 
@@ -76,6 +86,7 @@ class KeyFetcher(Generic[_T]):
         *,
         max_entries: int = 16,
         max_failures: int = 64,
+        max_known: int = 64,
         max_age: float = 86400.0,
         min_age: float = 60.0,
         timeout: float = 5.0,
@@ -94,6 +105,7 @@ class KeyFetcher(Generic[_T]):
         self._parse = parse
         self._max_entries = max_entries
         self._max_failures = max_failures
+        self._max_known = max_known
         self._max_age = max_age
         self._min_age = min_age
         self._max_bytes = max_bytes
@@ -108,6 +120,8 @@ class KeyFetcher(Generic[_T]):
         self._refilled_at = clock()
         self._values: OrderedDict[str, _Entry[_T]] = OrderedDict()
         self._failures: OrderedDict[str, _Entry[_T]] = OrderedDict()
+        #: URLs that served a usable key, and when they last did (kept past their values).
+        self._known: OrderedDict[str, float] = OrderedDict()
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         #: Fetches started, for tests and logs.
@@ -116,10 +130,12 @@ class KeyFetcher(Generic[_T]):
     def get(self, url: str, now: float) -> _T:
         """The value for `url` (pure CPU). Raises `InvalidSignature` for an off-list URL or one
         that served no usable key, and `KeyUnavailable` (with `load` when fetching may help)."""
-        url = self.rule.check(url)
+        url = _normalise(self.rule.check(url))
         entry = self._values.get(url)
-        if entry is not None and now < entry.expires_at and entry.value is not None:
+        if entry is not None and entry.value is not None and self._usable(url, entry, now):
             self._values.move_to_end(url)
+            if url in self._known:
+                self._known.move_to_end(url)
             return entry.value
         failure = self._failures.get(url)
         if failure is not None and now < failure.expires_at:
@@ -132,10 +148,16 @@ class KeyFetcher(Generic[_T]):
         """For a value that lacks what the request needs (an unknown key ID): raises
         `KeyUnavailable` with a forced `load` when the value is older than `refresh_seconds`;
         returns when it is newer (the caller then refuses the request)."""
-        url = self.rule.check(url)
+        url = _normalise(self.rule.check(url))
         entry = self._values.get(url)
         if entry is None or now - entry.fetched_at >= self._refresh_seconds:
             raise KeyUnavailable("the signing key is not loaded yet", self._loader(url, True))
+
+    def _usable(self, url: str, entry: _Entry[_T], now: float) -> bool:
+        if now < entry.expires_at:
+            return True
+        # Expired, but being fetched again: the previous value until its own expiry, never past.
+        return url in self._pending and entry.not_after is not None and now < entry.not_after
 
     def _loader(self, url: str, force: bool) -> Callable[[], Awaitable[None]]:
         return lambda: self.load(url, force=force)
@@ -148,7 +170,7 @@ class KeyFetcher(Generic[_T]):
         if pending is None:
             if len(self._pending) >= self._max_pending or self._fresh(url, force):
                 return
-            if not self._take_token():
+            if not self._known_refetch(url) and not self._take_token():
                 _log.warning(
                     "key fetch skipped: too many", extra={"fields": {"source": self.source}}
                 )
@@ -169,6 +191,12 @@ class KeyFetcher(Generic[_T]):
         if force:
             return now - entry.fetched_at < self._refresh_seconds
         return now < entry.expires_at
+
+    def _known_refetch(self, url: str) -> bool:
+        """Whether `url` served a usable key before, at least `min_age` seconds ago: then it is
+        fetched again without spending the source's budget."""
+        fetched_at = self._known.get(url)
+        return fetched_at is not None and self._clock() - fetched_at >= self._min_age
 
     def _take_token(self) -> bool:
         now = self._clock()
@@ -210,9 +238,15 @@ class KeyFetcher(Generic[_T]):
             expires_at = min(expires_at, now + int(match.group(1)))
         if parsed.expires_at is not None:
             expires_at = min(expires_at, parsed.expires_at)
-        entry = _Entry(parsed.value, now, max(expires_at, now + self._min_age))
+        entry = _Entry(
+            parsed.value, now, max(expires_at, now + self._min_age), None, parsed.expires_at
+        )
         self._failures.pop(url, None)
         _put(self._values, url, entry, self._max_entries)
+        self._known[url] = now
+        self._known.move_to_end(url)
+        while len(self._known) > self._max_known:
+            self._known.popitem(last=False)
         _log.info("key fetched", extra={"fields": {"source": self.source, "url": url}})
 
     def _remember_failure(self, url: str, reason: str, *, refused: bool) -> None:
@@ -232,3 +266,14 @@ def _put(entries: OrderedDict[str, _Entry[_T]], url: str, entry: _Entry[_T], lim
     entries.move_to_end(url)
     while len(entries) > limit:
         entries.popitem(last=False)
+
+
+def _normalise(url: str) -> str:
+    """`url` with its scheme and host lower-cased (they are case-insensitive), so case variants
+    of one URL share one cache entry and one fetch; the path and query are kept as they are."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    return f"{scheme.lower()}://{userinfo}{at}{host.lower()}{rest[end:]}"

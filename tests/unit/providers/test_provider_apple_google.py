@@ -10,6 +10,7 @@ hookgate signs, and hookgate verifies tokens `google-auth` mints.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import time
@@ -562,3 +563,82 @@ def test_garbage_x5c_is_refused_never_an_error(x5c: Any) -> None:
     token = f"{header.decode().rstrip('=')}.{payload.decode().rstrip('=')}.{'A' * 86}"
 
     assert isinstance(_apple(_wrapped(token), APPLE_OPTIONS), InvalidSignature)
+
+
+def _huge_exponent_rsa() -> tuple[Any, Any]:
+    """A 3072-bit RSA private key, and a public key with its modulus and an exponent as long:
+    each signature check with that public key costs milliseconds (the private key signs the
+    forged leaf, so that its signature is as long as the modulus and the check really runs)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    signer = rsa.generate_private_key(65537, 3072)
+    modulus = signer.public_key().public_numbers().n
+    return signer, rsa.RSAPublicNumbers((modulus >> 1) | 1, modulus).public_key()
+
+
+def _forged_x5c(intermediate_key: Any, signer: Any) -> list[str]:
+    """A chain under an unpinned root: an intermediate holding `intermediate_key` (signed by the
+    forger's own key) and a leaf `signer` signed under the intermediate's name."""
+    from cryptography import x509 as x
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from providers.builtin.apple_appstore import INTERMEDIATE_OID, LEAF_OID
+    from tests.unit.providers._test_certificates import certificate
+
+    forger = ec.generate_private_key(ec.SECP384R1())
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    name = x.Name([x.NameAttribute(x.oid.NameOID.COMMON_NAME, "Test Intermediate")])
+    intermediate = (
+        x.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(x.Name([x.NameAttribute(x.oid.NameOID.COMMON_NAME, "Test Root CA")]))
+        .public_key(intermediate_key)
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x.UnrecognizedExtension(x.ObjectIdentifier(INTERMEDIATE_OID), b"\5\0"), False
+        )
+        .sign(forger, hashes.SHA256())
+    )
+    leaf = certificate(
+        "Test Leaf", leaf_key, ("Test Intermediate", signer), ca=False, markers=(LEAF_OID,)
+    )
+    return [
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        for c in (leaf, intermediate, intermediate)
+    ]
+
+
+def test_a_forged_chain_never_costs_a_check_with_its_own_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The intermediate is checked against the pinned root before its key checks the leaf, and
+    an intermediate key that is not EC P-256/P-384 (Apple's WWDR G6 is P-384) is refused
+    unchecked: an RSA key with a huge exponent would cost milliseconds per forged request."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from providers import _x5c
+    from providers.builtin.apple_appstore import INTERMEDIATE_OID, LEAF_OID
+
+    root = x509.load_pem_x509_certificate(apple_root(apple_chain()).encode())
+    chain = _x5c.X5cChain([root], leaf_oid=LEAF_OID, intermediate_oid=INTERMEDIATE_OID)
+    checked: list[tuple[str, str]] = []
+    issued_by = _x5c._issued_by
+
+    def recording(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+        checked.append((child.subject.rfc4514_string(), issuer.subject.rfc4514_string()))
+        return issued_by(child, issuer)
+
+    monkeypatch.setattr(_x5c, "_issued_by", recording)
+    with pytest.raises(InvalidSignature, match="not ECDSA P-256/P-384"):
+        chain.leaf_key(_forged_x5c(*reversed(_huge_exponent_rsa())), time.time())
+    assert checked == []  # no signature check at all
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(InvalidSignature, match="pinned root"):
+        chain.leaf_key(_forged_x5c(p256.public_key(), p256), time.time())
+    assert checked == [("CN=Test Intermediate", "CN=Test Root CA")]  # the pinned root's only
+    assert len(chain) == 0

@@ -453,3 +453,158 @@ def test_fetches_per_source_are_rate_limited() -> None:
     load(4)
     assert len(transport.urls) == 4
     assert fetcher.get("https://keys.example.com/k4.pem", clock.now) == "key"
+
+
+class PayPalLike:
+    """PayPal's cert server as forged requests meet it: the genuine URL serves a certificate,
+    every other allowed URL answers 404."""
+
+    def __init__(self, genuine: str, cache_control: str = "max-age=3600") -> None:
+        self.genuine = genuine
+        self.cache_control = cache_control
+        self.urls: list[str] = []
+
+    def __call__(self, url: str, timeout: float, max_bytes: int) -> Fetched:
+        self.urls.append(url)
+        if url != self.genuine:
+            raise FetchFailed("answered HTTP 404", refused=True)
+        return Fetched(b"genuine", self.cache_control)
+
+
+def _forge(fetcher: KeyFetcher[str], count: int, now: float, prefix: str = "x") -> None:
+    """`count` forged requests, each naming a new allowed URL: each spends a token or is
+    skipped ("too many")."""
+    for i in range(count):
+        missing = _missing(
+            fetcher, f"https://api-m.paypal.com/v1/notifications/certs/{prefix}{i}", now
+        )
+        assert missing.load is not None
+        asyncio.run(missing.load())
+
+
+@pytest.mark.parametrize("lost", ["expired", "evicted"])
+def test_forged_urls_never_starve_a_url_that_served_a_key(lost: str) -> None:
+    """The review's reproducer: forged requests spend the source's whole budget on new allowed
+    URLs; a URL that served a usable key before is still fetched again when its value expires
+    or is pushed out, without spending that budget."""
+    from providers.builtin.paypal import PayPalProvider
+
+    clock = Clock()
+    genuine = "https://api-m.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
+    transport = PayPalLike(genuine)
+    fetcher = KeyFetcher(
+        "paypal", text, PayPalProvider.url_rule, transport=transport, clock=clock, max_entries=2
+    )
+    assert asyncio.run(_load(fetcher, genuine, clock.now)) == "genuine"
+    if lost == "expired":
+        clock.now += 3601
+    else:  # two other URLs that served a key push it out of a 2-entry cache
+        transport.genuine = "https://api.paypal.com/v1/notifications/certs/other"
+        for url in (transport.genuine, transport.genuine.replace("other", "else")):
+            transport.genuine = url
+            asyncio.run(_load(fetcher, url, clock.now))
+        transport.genuine = genuine
+        clock.now += 60  # min_age after its last fetch
+    _forge(fetcher, 30, clock.now)  # the burst and more: the budget is spent
+    fetched = len(transport.urls)
+    assert asyncio.run(_load(fetcher, genuine, clock.now)) == "genuine"
+    assert transport.urls[fetched:] == [genuine]
+    _forge(fetcher, 5, clock.now, prefix="y")
+    assert len(transport.urls) == fetched + 1  # the forged ones still wait for tokens
+
+
+def test_a_known_url_is_fetched_again_freely_at_most_once_per_min_age_and_not_while_failed() -> (
+    None
+):
+    clock = Clock()
+    outcome: list[Exception | None] = [None]
+
+    def transport(url: str, timeout: float, max_bytes: int) -> Fetched:
+        urls.append(url)
+        if outcome[0] is not None:
+            raise outcome[0]
+        return Fetched(b"key")
+
+    urls: list[str] = []
+    fetcher = _fetcher(transport, clock=clock, max_entries=1, burst=2, fetches_per_minute=0.5)
+    url, other = "https://keys.example.com/a.pem", "https://keys.example.com/b.pem"
+    asyncio.run(_load(fetcher, url, clock.now))
+    asyncio.run(_load(fetcher, other, clock.now))  # the last token; `url` is pushed out
+    missing = _missing(fetcher, url, clock.now + 59)
+    assert missing.load is not None
+    clock.now += 59
+    asyncio.run(missing.load())  # fetched 59 s ago: it needs a token, and there is none
+    assert urls == [url, other]
+    clock.now += 1
+    outcome[0] = FetchFailed("answered HTTP 503", refused=False)
+    asyncio.run(missing.load())  # 60 s: fetched again, without a token; it fails
+    assert urls == [url, other, url]
+    clock.now += 59  # failure_seconds (60) not yet over
+    asyncio.run(fetcher.load(url))
+    assert urls == [url, other, url]
+
+
+def test_case_variants_of_the_scheme_and_host_share_one_entry_and_one_fetch() -> None:
+    transport = CountingTransport(b"cert")
+    fetcher = KeyFetcher(
+        "t", text, AwsSnsProvider.url_rule, transport=transport, max_entries=2, burst=100
+    )
+    real = "https://sns.us-east-1.amazonaws.com/Cert.pem"
+    now = time.time()
+
+    async def main() -> None:
+        await _load(fetcher, real, now)
+        await _load(fetcher, "https://sns.eu-west-1.amazonaws.com/Cert.pem", now)
+        for region in ("US-EAST-1", "Us-East-1", "us-EAST-1", "EU-west-1", "eu-WEST-1"):
+            assert fetcher.get(f"https://sns.{region}.amazonaws.com/Cert.pem", now) == "cert"
+
+    asyncio.run(main())
+    assert transport.urls == [real, "https://sns.eu-west-1.amazonaws.com/Cert.pem"]
+    assert len(fetcher) == 2
+    assert fetcher.get(real, now) == "cert"
+    # The path keeps its case, and the allow-list refuses what it refused before lower-casing.
+    assert _missing(fetcher, "https://sns.us-east-1.amazonaws.com/CERT.pem", now).load is not None
+    for refused in (
+        "HTTPS://sns.us-east-1.amazonaws.com/Cert.pem",
+        "https://SNS.us-east-1.amazonaws.com/Cert.pem",
+    ):
+        with pytest.raises(InvalidSignature) as caught:
+            fetcher.get(refused, now)
+        assert not isinstance(caught.value, KeyUnavailable)
+
+
+def test_the_previous_value_is_served_while_a_known_url_is_fetched_again_never_past_it() -> None:
+    clock = Clock()
+    start = clock.now
+    not_after = start + 1000
+    release = threading.Event()
+    bodies = [b"old", b"new"]
+
+    def transport(url: str, timeout: float, max_bytes: int) -> Fetched:
+        body = bodies.pop(0)
+        if body == b"new":
+            assert release.wait(5)
+        return Fetched(body, "max-age=100")
+
+    def parse(body: bytes) -> Parsed[str]:
+        return Parsed(body.decode(), not_after)
+
+    fetcher = KeyFetcher("t", parse, RULE, transport=transport, clock=clock)
+    url = "https://keys.example.com/a.pem"
+    asyncio.run(_load(fetcher, url, start))
+    clock.now = start + 101  # past max-age, within notAfter
+
+    async def main() -> None:
+        missing = _missing(fetcher, url, clock.now)  # nothing under way: load it
+        assert missing.load is not None
+        refresh = asyncio.create_task(missing.load())
+        await asyncio.sleep(0)
+        assert fetcher.get(url, clock.now) == "old"  # while the refresh runs
+        assert fetcher.get(url, not_after - 1) == "old"
+        with pytest.raises(KeyUnavailable):
+            fetcher.get(url, not_after)  # never past the certificate's own expiry
+        release.set()
+        await refresh
+        assert fetcher.get(url, clock.now) == "new"
+
+    asyncio.run(main())
