@@ -546,9 +546,12 @@ def test_a_known_url_is_fetched_again_freely_at_most_once_per_min_age_and_not_wh
 
 def test_case_variants_of_the_scheme_and_host_share_one_entry_and_one_fetch() -> None:
     transport = CountingTransport(b"cert")
-    fetcher = KeyFetcher(
-        "t", text, AwsSnsProvider.url_rule, transport=transport, max_entries=2, burst=100
+    # A host rule that admits case variants (the SNS validators' own pattern; hookgate's SNS
+    # rule now admits lower case only).
+    mixed_case = UrlRule(
+        re.compile(r"sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com"), re.compile(r"/[A-Za-z]+\.pem")
     )
+    fetcher = KeyFetcher("t", text, mixed_case, transport=transport, max_entries=2, burst=100)
     real = "https://sns.us-east-1.amazonaws.com/Cert.pem"
     now = time.time()
 
