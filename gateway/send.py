@@ -30,8 +30,8 @@ def send(
         raise GatewayError(f"no source named {source_name!r} in the config (sources: {known})")
     if not source.secrets:
         raise GatewayError(
-            f"sources.{source_name}.secrets: no secret to sign with (asymmetric providers "
-            "verify with public_key; only the provider holds the private key)"
+            f"sources.{source_name}.secrets: no secret to sign with (this provider verifies "
+            "with a public key or certificate; only the sender holds the private key)"
         )
     body = _read_payload(payload_path)
     # The source's own provider, built as `serve` builds it: it signs (or says it cannot).
