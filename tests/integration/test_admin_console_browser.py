@@ -18,6 +18,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import aiormq
 import pytest
@@ -150,7 +151,13 @@ def browse(base: str, broken_id: str, service: str, fix: Callable[[], None]) -> 
 
         browser.find_element(By.NAME, "id").send_keys(broken_id)
         browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
-        rows = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "table.events tbody tr"))
+
+        def filtered(b: WebDriver) -> list[Any]:
+            # The search page, not the list still on screen before the browser navigated.
+            rows = b.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
+            return rows if "id=" in b.current_url and rows else []
+
+        rows = wait.until(filtered)
         assert len(rows) == 1
         shot("search")
         rows[0].find_element(By.LINK_TEXT, broken_id).click()
