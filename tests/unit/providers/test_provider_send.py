@@ -84,6 +84,6 @@ def test_send_for_an_asymmetric_provider_explains_why_it_cannot_sign(
     path = tmp_path / "payload"
     path.write_bytes(b"{}")
 
-    with pytest.raises(GatewayError, match="verify with public_key"):
+    with pytest.raises(GatewayError, match="verifies with a public key or certificate"):
         send(config, "src", str(path), url=None, event_id=None, event_type=None)
     assert posted == []
