@@ -18,7 +18,6 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import aiormq
 import pytest
@@ -152,13 +151,18 @@ def browse(base: str, broken_id: str, service: str, fix: Callable[[], None]) -> 
         browser.find_element(By.NAME, "id").send_keys(broken_id)
         browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
 
-        def filtered(b: WebDriver) -> list[Any]:
-            # The search page, not the list still on screen before the browser navigated.
-            rows = b.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
-            return rows if "id=" in b.current_url and rows else []
+        def searched(b: WebDriver) -> list[str]:
+            # The search's own page, loaded (not the list on screen before the browser left it).
+            if f"id={broken_id}" not in b.current_url:
+                return []
+            if b.execute_script("return document.readyState") != "complete":
+                return []
+            return [r.text for r in b.find_elements(By.CSS_SELECTOR, "table.events tbody tr")]
 
-        rows = wait.until(filtered)
-        assert len(rows) == 1
+        found = wait.until(searched)
+        assert len(found) == 1, (browser.current_url, found)
+        assert broken_id in found[0]
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
         shot("search")
         rows[0].find_element(By.LINK_TEXT, broken_id).click()
 
