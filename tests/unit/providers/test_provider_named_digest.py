@@ -6,7 +6,6 @@ flask-websub's hub signer and subscriber check, and the W3C spec's verification 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
@@ -23,19 +22,9 @@ from providers.errors import (
 )
 from providers.testing import build_provider, make_request, sign_request
 from tests.unit.providers._catalogue import WEBSUB_FEED, WEBSUB_TOPIC
-
-SECRET = "hmac2-secret-0123456789"
-
-
-def _hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def _verify(name: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
-    options = kwargs.pop("options", {"topics": [WEBSUB_TOPIC]} if name == "websub" else None)
-    provider = build_provider(load(name), [kwargs.pop("secret", SECRET)], options=options)
-    return provider.verify(make_request(body, headers, **kwargs))
-
+from tests.unit.providers._senders import SECRET
+from tests.unit.providers._senders import body_hash as _hash
+from tests.unit.providers._senders import verify as _verify
 
 # --- Sumsub: the digest its X-Payload-Digest-Alg names, from its own list only ---------------
 

@@ -9,10 +9,8 @@ app, an SDK in another language, a documented recipe) computes it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
-from typing import Any
 
 import pytest
 from mollie.utils.webhooks import InvalidSignatureException, SignatureValidator
@@ -25,20 +23,9 @@ from providers.errors import (
     StaleTimestamp,
 )
 from providers.testing import build_provider, make_request, sign_request
-from tests.unit.providers._catalogue import WEBSUB_TOPIC
-
-SECRET = "hmac2-secret-0123456789"
-
-
-def _hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def _verify(name: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> Any:
-    options = kwargs.pop("options", {"topics": [WEBSUB_TOPIC]} if name == "websub" else None)
-    provider = build_provider(load(name), [kwargs.pop("secret", SECRET)], options=options)
-    return provider.verify(make_request(body, headers, **kwargs))
-
+from tests.unit.providers._senders import SECRET
+from tests.unit.providers._senders import body_hash as _hash
+from tests.unit.providers._senders import verify as _verify
 
 # --- each construction as the sender's own sample computes it --------------------------------
 
